@@ -1,0 +1,71 @@
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { PostGrant, PutGrant } from '../domain/upload-grant.js';
+import { MAX_DOWNLOAD_URL_TTL_SECONDS } from '../domain/upload-grant.js';
+
+export interface SignedPost {
+  url: string;
+  fields: Record<string, string>;
+}
+
+/**
+ * Signs upload and download grants. Signing is local (no request is sent). The results are
+ * credentials: they are returned to the caller and never logged or stored.
+ */
+export class Presigner {
+  constructor(
+    private readonly bucket: string,
+    private readonly client: S3Client = new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' }),
+  ) {}
+
+  async signPost(grant: PostGrant): Promise<SignedPost> {
+    const { url, fields } = await createPresignedPost(this.client, {
+      Bucket: this.bucket,
+      Key: grant.key,
+      Fields: grant.fields,
+      Conditions: grant.conditions,
+      Expires: grant.expiresSeconds,
+    });
+    return { url, fields };
+  }
+
+  /** A PUT URL whose signature covers content-type, content-length and the metadata headers. */
+  async signPut(grant: PutGrant): Promise<string> {
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: grant.key,
+      ContentType: grant.contentType,
+      ContentLength: grant.contentLength,
+      Metadata: grant.metadata,
+      ...(grant.checksumSha256Base64 !== undefined ? { ChecksumSHA256: grant.checksumSha256Base64 } : {}),
+    });
+    const signed = new Set(['content-type', 'content-length', 'x-amz-meta-upload-id']);
+    if (grant.checksumSha256Base64 !== undefined) signed.add('x-amz-checksum-sha256');
+    return getSignedUrl(this.client, command, {
+      expiresIn: grant.expiresSeconds,
+      signableHeaders: signed,
+      // Keep them as headers the client must send, not query parameters S3 would ignore.
+      unhoistableHeaders: signed,
+    });
+  }
+
+  /** A short-lived GET of a promoted object, saved as an attachment under a safe name. */
+  async signDownload(params: {
+    key: string;
+    contentType: string;
+    contentDisposition: string;
+    ttlSeconds: number;
+  }): Promise<string> {
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: params.key,
+        ResponseContentDisposition: params.contentDisposition,
+        ResponseContentType: params.contentType,
+      }),
+      { expiresIn: Math.max(1, Math.min(params.ttlSeconds, MAX_DOWNLOAD_URL_TTL_SECONDS)) },
+    );
+  }
+}

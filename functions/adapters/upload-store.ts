@@ -1,0 +1,356 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { BadRequestError } from '../commons/errors.js';
+import type { AuditEvent, Reason, UploadRecord, UploadStatus } from '../domain/model.js';
+import type { OutcomeGuard, Outcome } from '../domain/transitions.js';
+import type { VerdictFacts } from '../domain/verdict.js';
+import { errorName, toPipelineError } from './aws-errors.js';
+
+/**
+ * Table layout (one table, single-item conditional writes only: dynalite has no transactions):
+ *   upload record   pk=UPLOAD#<id>  sk=RECORD
+ *   audit event     pk=UPLOAD#<id>  sk=EVENT#<at>#<action>[#<versionId>]   (put once, never changed)
+ *   GSI byOwner     ownerKey=<owner>         createdKey=<createdAt>#<id>   (a caller's uploads, newest first)
+ *   GSI byStatus    statusKey=<status>       updatedKey=<updatedAt>#<id>   (sweeper, auditors)
+ */
+export const TABLE_KEYS = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  byOwner: { indexName: 'byOwner', partitionKey: 'ownerKey', sortKey: 'createdKey' },
+  byStatus: { indexName: 'byStatus', partitionKey: 'statusKey', sortKey: 'updatedKey' },
+} as const;
+
+const RECORD_SK = 'RECORD';
+const uploadPk = (uploadId: string) => `UPLOAD#${uploadId}`;
+
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export interface ListQuery {
+  owner: string;
+  status?: UploadStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export type ConditionalResult = { written: true; record: UploadRecord } | { written: false };
+
+export class UploadStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    private readonly tableName: string,
+    client: DynamoDBClient = new DynamoDBClient({}),
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** Writes a new PENDING_UPLOAD record; the id is fresh, so an existing item is an error. */
+  async createPending(record: UploadRecord): Promise<void> {
+    await this.send('PutItem(upload)', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.toItem(record),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async get(uploadId: string): Promise<UploadRecord | undefined> {
+    const out = await this.send('GetItem(upload)', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: uploadPk(uploadId), sk: RECORD_SK },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  /** PENDING_UPLOAD|FAILED → PROCESSING for one object version, if the record is still in `from`. */
+  async claim(params: {
+    uploadId: string;
+    from: UploadStatus;
+    versionId: string;
+    sequencer?: string;
+    executionId: string;
+    at: string;
+  }): Promise<ConditionalResult> {
+    const guard =
+      params.from === 'FAILED'
+        ? '#status = :from AND (attribute_not_exists(versionId) OR versionId = :versionId)'
+        : '#status = :from';
+    return this.conditionalUpdate('UpdateItem(claim)', {
+      Key: { pk: uploadPk(params.uploadId), sk: RECORD_SK },
+      ConditionExpression: `attribute_exists(pk) AND ${guard}`,
+      UpdateExpression:
+        'SET previousStatus = #status, #status = :to, statusKey = :to, updatedAt = :at, updatedKey = :updatedKey, versionId = :versionId, ' +
+        'executionId = :executionId' +
+        (params.sequencer ? ', sequencer = :sequencer' : '') +
+        ' REMOVE failure',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':from': params.from,
+        ':to': 'PROCESSING',
+        ':at': params.at,
+        ':updatedKey': `${params.at}#${params.uploadId}`,
+        ':versionId': params.versionId,
+        ':executionId': params.executionId,
+        ...(params.sequencer ? { ':sequencer': params.sequencer } : {}),
+      },
+    });
+  }
+
+  /** Writes a terminal outcome if the guard holds: a terminal status is never overwritten. */
+  async recordOutcome(params: {
+    uploadId: string;
+    outcome: Outcome;
+    guard: OutcomeGuard;
+    at: string;
+    facts?: VerdictFacts;
+    storedKey?: string;
+    reasons?: Reason[];
+    failure?: { error: string; cause: string };
+  }): Promise<ConditionalResult> {
+    // Operands read the item as it was before this update, so previousStatus gets the old status.
+    const sets = [
+      'previousStatus = #status',
+      '#status = :to',
+      'statusKey = :to',
+      'updatedAt = :at',
+      'updatedKey = :updatedKey',
+      'executionId = :executionId',
+    ];
+    const values: Record<string, unknown> = {
+      ':to': params.outcome,
+      ':at': params.at,
+      ':updatedKey': `${params.at}#${params.uploadId}`,
+      ':executionId': params.guard.executionId,
+      ':processing': 'PROCESSING',
+    };
+    const optional: Array<[string, unknown]> = [
+      ['sha256', params.facts?.sha256],
+      ['detectedType', params.facts?.detectedType ?? undefined],
+      ['storedKey', params.storedKey],
+      ['reasons', params.reasons],
+      ['failure', params.failure],
+    ];
+    for (const [attribute, value] of optional) {
+      if (value === undefined) continue;
+      sets.push(`${attribute} = :${attribute}`);
+      values[`:${attribute}`] = value;
+    }
+    const claimedByUs = '(#status = :processing AND executionId = :executionId)';
+    const condition = params.guard.from.includes('PENDING_UPLOAD')
+      ? `(${claimedByUs} OR #status = :pending)`
+      : claimedByUs;
+    if (params.guard.from.includes('PENDING_UPLOAD')) values[':pending'] = 'PENDING_UPLOAD';
+    return this.conditionalUpdate(`UpdateItem(${params.outcome})`, {
+      Key: { pk: uploadPk(params.uploadId), sk: RECORD_SK },
+      ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** PENDING_UPLOAD → EXPIRED, only if nothing was claimed meanwhile. */
+  async expire(uploadId: string, at: string): Promise<ConditionalResult> {
+    return this.conditionalUpdate('UpdateItem(expire)', {
+      Key: { pk: uploadPk(uploadId), sk: RECORD_SK },
+      ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+      UpdateExpression:
+        'SET previousStatus = #status, #status = :to, statusKey = :to, updatedAt = :at, updatedKey = :updatedKey',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':pending': 'PENDING_UPLOAD',
+        ':to': 'EXPIRED',
+        ':at': at,
+        ':updatedKey': `${at}#${uploadId}`,
+      },
+    });
+  }
+
+  /**
+   * Appends an audit event with a conditional put. Its key is derived from the transition, so a
+   * retried step finds it written and adds nothing: returns false then.
+   */
+  async appendAudit(event: AuditEvent): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: uploadPk(event.uploadId), sk: auditSortKey(event), entity: 'AuditEvent', ...event },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw toPipelineError('PutItem(audit)', error);
+    }
+  }
+
+  /** An upload's audit trail, oldest first. */
+  async listAudit(uploadId: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send('Query(audit)', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': uploadPk(uploadId), ':prefix': 'EVENT#' },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of out.Items ?? []) events.push(auditFromItem(item));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return events;
+  }
+
+  /** A caller's uploads, newest first, optionally of one status, with an opaque cursor. */
+  async listByOwner(query: ListQuery): Promise<Page<UploadRecord>> {
+    const { indexName, partitionKey } = TABLE_KEYS.byOwner;
+    const startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.owner);
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: indexName,
+      KeyConditionExpression: `${partitionKey} = :owner`,
+      ExpressionAttributeValues: { ':owner': query.owner },
+      ScanIndexForward: false,
+      Limit: query.limit,
+    };
+    if (query.status !== undefined) {
+      input.FilterExpression = '#status = :status';
+      input.ExpressionAttributeNames = { '#status': 'status' };
+      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':status': query.status };
+    }
+    // A filter may thin out a page: keep reading until the page is full or the index ends.
+    const items: UploadRecord[] = [];
+    let next = startKey;
+    let lastKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send('Query(byOwner)', () =>
+        this.doc.send(new QueryCommand({ ...input, Limit: query.limit - items.length, ExclusiveStartKey: next })),
+      );
+      for (const item of out.Items ?? []) items.push(fromItem(item));
+      lastKey = out.LastEvaluatedKey;
+      next = lastKey;
+    } while (items.length < query.limit && lastKey !== undefined);
+    return { items, ...(lastKey ? { cursor: encodeCursor(lastKey) } : {}) };
+  }
+
+  /** Records of one status last changed before `before` (for the sweeper), oldest first. */
+  async listByStatus(status: UploadStatus, before: string, limit: number): Promise<UploadRecord[]> {
+    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
+    const out = await this.send('Query(byStatus)', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: indexName,
+          KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} < :before`,
+          ExpressionAttributeValues: { ':status': status, ':before': before },
+          Limit: limit,
+        }),
+      ),
+    );
+    return (out.Items ?? []).map(fromItem);
+  }
+
+  private async conditionalUpdate(
+    operation: string,
+    input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
+  ): Promise<ConditionalResult> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, ReturnValues: 'ALL_NEW', ...input }),
+      );
+      return { written: true, record: fromItem(out.Attributes ?? {}) };
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return { written: false };
+      throw toPipelineError(operation, error);
+    }
+  }
+
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw toPipelineError(operation, error);
+    }
+  }
+
+  private toItem(record: UploadRecord): Record<string, unknown> {
+    return {
+      pk: uploadPk(record.uploadId),
+      sk: RECORD_SK,
+      entity: 'Upload',
+      ...record,
+      ownerKey: record.owner,
+      createdKey: `${record.createdAt}#${record.uploadId}`,
+      statusKey: record.status,
+      updatedKey: `${record.updatedAt}#${record.uploadId}`,
+    };
+  }
+}
+
+/** `EVENT#<at>#<action>`, plus the version for discards (several versions may be discarded). */
+export function auditSortKey(event: Pick<AuditEvent, 'at' | 'action' | 'versionId'>): string {
+  const suffix = event.action === 'DISCARDED' && event.versionId ? `#${event.versionId}` : '';
+  return `EVENT#${event.at}#${event.action}${suffix}`;
+}
+
+const INTERNAL_ATTRIBUTES = ['pk', 'sk', 'entity', 'ownerKey', 'createdKey', 'statusKey', 'updatedKey'];
+
+function fromItem(item: Record<string, unknown>): UploadRecord {
+  const record = { ...item };
+  for (const attribute of INTERNAL_ATTRIBUTES) delete record[attribute];
+  return record as unknown as UploadRecord;
+}
+
+function auditFromItem(item: Record<string, unknown>): AuditEvent {
+  const event = { ...item };
+  for (const attribute of INTERNAL_ATTRIBUTES) delete event[attribute];
+  return event as unknown as AuditEvent;
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/** Cursors are opaque to clients but checked here: one cannot page into another owner's list. */
+function decodeCursor(cursor: string, owner: string): Record<string, unknown> {
+  const invalid = new BadRequestError('INVALID_CURSOR', 'The cursor is not valid for this query.');
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid;
+  }
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid;
+  const entries = Object.entries(key);
+  const expected = new Set(['pk', 'sk', TABLE_KEYS.byOwner.partitionKey, TABLE_KEYS.byOwner.sortKey]);
+  if (entries.length !== expected.size || entries.some(([k, v]) => !expected.has(k) || typeof v !== 'string')) {
+    throw invalid;
+  }
+  if ((key as Record<string, unknown>)[TABLE_KEYS.byOwner.partitionKey] !== owner) throw invalid;
+  return key as Record<string, unknown>;
+}

@@ -1,0 +1,124 @@
+import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
+import { TransitionConflictError } from './commons/errors.js';
+import { logger } from './commons/logger.js';
+import { taskHandler } from './commons/task.js';
+import { UploadStore } from './adapters/upload-store.js';
+import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
+import { claimInput, uploadIdFromKey, type ClaimResult } from './domain/task-contract.js';
+import { decideClaim } from './domain/transitions.js';
+import { isUploadId } from './domain/upload-id.js';
+
+export interface ClaimDeps {
+  store: UploadStore;
+  now: () => Date;
+}
+
+const CLAIM_ACTOR = { type: 'system', id: 'claim' } as const;
+/** Lost races to retry before giving up; each loss means another writer changed the record. */
+const MAX_CLAIM_ATTEMPTS = 3;
+
+/**
+ * Claim: one conditional write PENDING_UPLOAD|FAILED → PROCESSING for the event's object version.
+ * Duplicates end quietly; objects with no record, and other versions of a claimed upload, are
+ * audited and routed to Discard.
+ */
+export function makeClaimHandler(deps: () => ClaimDeps) {
+  return taskHandler('Claim', claimInput, async ({ detail, eventTime, executionId }): Promise<ClaimResult> => {
+    const { store, now } = deps();
+    const object = { bucket: detail.bucket.name, key: detail.object.key, versionId: detail.object['version-id'] };
+    const sequencer = detail.object.sequencer;
+    const keyId = uploadIdFromKey(object.key);
+    const uploadId = keyId ?? object.key;
+    logger.appendKeys({ uploadId });
+
+    const discard = async (reason: Reason, record: UploadRecord | undefined): Promise<ClaimResult> => {
+      await store.appendAudit({
+        uploadId,
+        at: normalizeTime(eventTime),
+        actor: CLAIM_ACTOR,
+        action: 'DISCARDED',
+        from: record?.status ?? null,
+        to: record?.status ?? null,
+        reasons: [reason],
+        versionId: object.versionId,
+        executionId,
+      });
+      logger.info('object discarded', { reason: reason.code });
+      return { outcome: 'DISCARD', uploadId, object, reason };
+    };
+
+    if (keyId === undefined || !isUploadId(keyId)) {
+      return discard({ code: 'UNSOLICITED', message: 'No upload was issued for this object key.' }, undefined);
+    }
+
+    for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
+      const record = await store.get(uploadId);
+      const decision = decideClaim(record, { versionId: object.versionId, ...(sequencer ? { sequencer } : {}) }, executionId);
+      switch (decision.kind) {
+        case 'DISCARD':
+          return discard(decision.reason, record);
+        case 'DUPLICATE':
+          logger.info('duplicate event ignored', { status: record?.status });
+          return { outcome: 'DUPLICATE', uploadId, object };
+        case 'ALREADY_CLAIMED':
+          // A retried Claim task: the write happened; make sure its audit event did too.
+          await store.appendAudit(claimAudit(record as UploadRecord, executionId));
+          return claimed(record as UploadRecord, object);
+        case 'CLAIM': {
+          const result = await store.claim({
+            uploadId,
+            from: decision.from,
+            versionId: object.versionId,
+            ...(sequencer ? { sequencer } : {}),
+            executionId,
+            at: now().toISOString(),
+          });
+          if (!result.written) continue; // someone else moved the record: decide again
+          await store.appendAudit(claimAudit(result.record, executionId));
+          return claimed(result.record, object);
+        }
+      }
+    }
+    throw new TransitionConflictError(`The claim lost ${MAX_CLAIM_ATTEMPTS} races in a row.`);
+  });
+}
+
+function claimAudit(record: UploadRecord, executionId: string): AuditEvent {
+  return {
+    uploadId: record.uploadId,
+    at: record.updatedAt,
+    actor: CLAIM_ACTOR,
+    action: record.previousStatus === 'FAILED' ? 'REDRIVEN' : 'CLAIMED',
+    from: record.previousStatus ?? 'PENDING_UPLOAD',
+    to: 'PROCESSING',
+    reasons: [],
+    ...(record.versionId ? { versionId: record.versionId } : {}),
+    executionId,
+  };
+}
+
+function claimed(record: UploadRecord, object: ClaimResult['object']): ClaimResult {
+  return {
+    outcome: 'CLAIMED',
+    uploadId: record.uploadId,
+    object,
+    declared: {
+      contentType: record.contentType,
+      size: record.size,
+      ...(record.declaredSha256 ? { sha256: record.declaredSha256 } : {}),
+    },
+  };
+}
+
+/** Event times have second precision; audit keys sort on millisecond ISO strings. */
+function normalizeTime(time: string): string {
+  const parsed = new Date(time);
+  return Number.isNaN(parsed.getTime()) ? time : parsed.toISOString();
+}
+
+const defaultDeps = lazy((): ClaimDeps => {
+  const config = readConfig();
+  return { store: new UploadStore(config.tableName, makeDynamoDbClient(config)), now: () => new Date() };
+});
+
+export const handler = makeClaimHandler(defaultDeps);

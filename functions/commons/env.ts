@@ -1,0 +1,33 @@
+import { ConfigurationError } from './errors.js';
+
+/** The one checked reader of environment variables: throws when a required one is missing. */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new ConfigurationError(`Environment variable ${name} is required but not set.`);
+  }
+  return value;
+}
+
+export function optionalEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** An integer setting within [min, max]; `fallback` when unset. */
+export function intEnv(
+  name: string,
+  fallback: number,
+  bounds: { min: number; max: number },
+  env: NodeJS.ProcessEnv = process.env,
+): number {
+  const raw = optionalEnv(name, env);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new ConfigurationError(
+      `Environment variable ${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}".`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,96 @@
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { ClientError, TransientError, UnauthorizedError } from './errors.js';
+import { logger } from './logger.js';
+import type { Caller } from '../domain/status-view.js';
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** The single error shape: `{"error":{"code","message","details"?}}`. */
+export function errorResponse(error: unknown): ApiResult {
+  if (error instanceof ClientError) {
+    return jsonResponse(error.status, {
+      error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+    });
+  }
+  if (error instanceof TransientError) {
+    return jsonResponse(
+      503,
+      { error: { code: 'SERVICE_UNAVAILABLE', message: 'The service is busy. Try again shortly.' } },
+      { 'retry-after': '2' },
+    );
+  }
+  return jsonResponse(500, { error: { code: 'INTERNAL_ERROR', message: 'An internal error occurred.' } });
+}
+
+/**
+ * The caller from the JWT authorizer's claims: `sub` is the owner; groups come from
+ * `cognito:groups`, which API Gateway passes as an array, a JSON string or "[a b]".
+ */
+export function callerFrom(event: ApiEvent): Caller {
+  const claims = event.requestContext.authorizer?.jwt?.claims ?? {};
+  const sub = claims.sub;
+  if (typeof sub !== 'string' || sub.trim() === '') throw new UnauthorizedError();
+  return { sub, groups: parseGroups(claims['cognito:groups']) };
+}
+
+function parseGroups(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
+  if (typeof value !== 'string' || value.trim() === '') return [];
+  const text = value.trim();
+  if (text.startsWith('[') && text.includes('"')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parsed.filter((g): g is string => typeof g === 'string');
+    } catch {
+      // fall through to the bracketed, space-separated form
+    }
+  }
+  return text
+    .replace(/^\[|\]$/g, '')
+    .split(/[\s,]+/)
+    .filter((g) => g !== '');
+}
+
+export function header(event: ApiEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps an API handler: structured logging with the request id, typed errors mapped to the
+ * error shape at this edge only. Internal details are logged, never returned.
+ */
+export function apiHandler(
+  route: (event: ApiEvent) => Promise<ApiResult>,
+): (event: ApiEvent, context?: Context) => Promise<ApiResult> {
+  return async (event, context) => {
+    if (context) logger.addContext(context);
+    logger.appendKeys({ routeKey: event.routeKey, requestId: event.requestContext.requestId });
+    try {
+      return await route(event);
+    } catch (error) {
+      if (error instanceof ClientError) {
+        logger.info('request refused', { status: error.status, code: error.code });
+      } else {
+        logger.error('request failed', error as Error);
+      }
+      return errorResponse(error);
+    } finally {
+      logger.removeKeys(['routeKey', 'requestId', 'uploadId']);
+    }
+  };
+}

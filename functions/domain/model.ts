@@ -1,0 +1,116 @@
+/** The upload lifecycle, its records and its audit events. Pure data: no SDK types here. */
+
+export const UPLOAD_STATUSES = [
+  'PENDING_UPLOAD',
+  'PROCESSING',
+  'PROCESSED',
+  'REJECTED',
+  'FAILED',
+  'EXPIRED',
+] as const;
+export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+
+/** Statuses a poller may stop at. FAILED is terminal for clients, though a redrive may resume it. */
+export const TERMINAL_STATUSES: ReadonlySet<UploadStatus> = new Set([
+  'PROCESSED',
+  'REJECTED',
+  'FAILED',
+  'EXPIRED',
+]);
+
+/** Statuses that nothing may ever change again. */
+export const FINAL_STATUSES: ReadonlySet<UploadStatus> = new Set(['PROCESSED', 'REJECTED', 'EXPIRED']);
+
+export const REASON_CODES = [
+  'SIZE_MISMATCH',
+  'TYPE_MISMATCH',
+  'TYPE_NOT_ALLOWED',
+  'CHECKSUM_MISMATCH',
+  'EMPTY_FILE',
+  'UNSOLICITED',
+  'ALREADY_PROCESSED',
+  'UPLOAD_EXPIRED',
+  'PROCESSING_FAILED',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export interface Reason {
+  code: ReasonCode;
+  message: string;
+}
+
+export type UploadMethod = 'POST' | 'PUT';
+
+/** Who caused a change: an authenticated caller, or a step of the pipeline. */
+export interface Actor {
+  type: 'user' | 'system';
+  id: string;
+}
+
+/** The stored state of one upload. */
+export interface UploadRecord {
+  uploadId: string;
+  owner: string;
+  status: UploadStatus;
+  /** The status before the last transition (for the audit trail of retried steps). */
+  previousStatus?: UploadStatus;
+  fileName: string;
+  contentType: string;
+  size: number;
+  /** The client's declared SHA-256, if any. */
+  declaredSha256?: string;
+  method: UploadMethod;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string;
+  /** Set by the claim: the one S3 object version this upload stands for. */
+  versionId?: string;
+  sequencer?: string;
+  executionId?: string;
+  /** Facts measured by validation. */
+  sha256?: string;
+  detectedType?: string;
+  /** Key of the promoted (clean/) or kept (rejected/) copy. */
+  storedKey?: string;
+  reasons?: Reason[];
+  /** Internal failure detail (never returned to clients). */
+  failure?: { error: string; cause: string };
+}
+
+/** One immutable entry of an upload's audit trail. Never holds a URL, signature or token. */
+export interface AuditEvent {
+  uploadId: string;
+  at: string;
+  actor: Actor;
+  action: AuditAction;
+  from: UploadStatus | null;
+  to: UploadStatus | null;
+  reasons: Reason[];
+  versionId?: string;
+  executionId?: string;
+}
+
+export type AuditAction =
+  | 'ISSUED'
+  | 'CLAIMED'
+  | 'REDRIVEN'
+  | 'PROCESSED'
+  | 'REJECTED'
+  | 'FAILED'
+  | 'EXPIRED'
+  | 'DISCARDED';
+
+/** The object an S3 "Object Created" event names. */
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  versionId: string;
+}
+
+export const QUARANTINE_PREFIX = 'quarantine/';
+export const CLEAN_PREFIX = 'clean/';
+export const REJECTED_PREFIX = 'rejected/';
+
+export const quarantineKey = (uploadId: string): string => `${QUARANTINE_PREFIX}${uploadId}`;
+export const cleanKey = (uploadId: string): string => `${CLEAN_PREFIX}${uploadId}`;
+export const rejectedKey = (uploadId: string): string => `${REJECTED_PREFIX}${uploadId}`;

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { AuditEvent, Reason, UploadRecord, UploadStatus } from './model.js';
+import { TERMINAL_STATUSES } from './model.js';
+
+/** Seconds a poller should wait before asking again while an upload is not terminal. */
+export const RETRY_AFTER_SECONDS: Partial<Record<UploadStatus, number>> = {
+  PENDING_UPLOAD: 2,
+  PROCESSING: 1,
+};
+
+/** The caller, as the JWT authorizer saw it. */
+export interface Caller {
+  sub: string;
+  groups: string[];
+}
+
+export const AUDITORS_GROUP = 'auditors';
+
+export const isAuditor = (caller: Caller): boolean => caller.groups.includes(AUDITORS_GROUP);
+
+/** Owners see their uploads, auditors see all; everyone else must get 404, never 403. */
+export function canRead(caller: Caller, record: Pick<UploadRecord, 'owner'>): boolean {
+  return record.owner === caller.sub || isAuditor(caller);
+}
+
+/** The public shape of an upload (API contract v1); internal fields never leave. */
+export interface UploadView {
+  uploadId: string;
+  status: UploadStatus;
+  fileName: string;
+  contentType: string;
+  size: number;
+  sha256?: string;
+  detectedType?: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: string;
+  reasons?: Reason[];
+  download?: { url: string; expiresAt: string };
+}
+
+export function toUploadView(record: UploadRecord): UploadView {
+  const sha256 = record.sha256 ?? record.declaredSha256;
+  const reasons = publicReasons(record);
+  return {
+    uploadId: record.uploadId,
+    status: record.status,
+    fileName: record.fileName,
+    contentType: record.contentType,
+    size: record.size,
+    ...(sha256 ? { sha256 } : {}),
+    ...(record.detectedType ? { detectedType: record.detectedType } : {}),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...(record.status === 'PENDING_UPLOAD' ? { expiresAt: record.expiresAt } : {}),
+    ...(reasons.length > 0 ? { reasons } : {}),
+  };
+}
+
+function publicReasons(record: UploadRecord): Reason[] {
+  switch (record.status) {
+    case 'REJECTED':
+      return record.reasons ?? [];
+    case 'FAILED':
+      // The cause is internal; clients learn only that it failed and may be retried.
+      return [{ code: 'PROCESSING_FAILED', message: 'Processing failed. The upload is kept for a retry.' }];
+    case 'EXPIRED':
+      return [{ code: 'UPLOAD_EXPIRED', message: 'No file was uploaded before the upload expired.' }];
+    default:
+      return [];
+  }
+}
+
+/**
+ * A validator for the record's state, stable across calls even though each PROCESSED response
+ * carries a freshly signed download URL.
+ */
+export function entityTag(record: Pick<UploadRecord, 'uploadId' | 'status' | 'updatedAt'>): string {
+  const digest = createHash('sha256')
+    .update(`${record.uploadId}\n${record.status}\n${record.updatedAt}`)
+    .digest('base64url')
+    .slice(0, 27);
+  return `"${digest}"`;
+}
+
+/** RFC 9110 If-None-Match with weak comparison: `*` or any listed tag matching. */
+export function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => opaque(tag) === opaque(etag));
+}
+
+export function retryAfterSeconds(status: UploadStatus): number | undefined {
+  return TERMINAL_STATUSES.has(status) ? undefined : RETRY_AFTER_SECONDS[status];
+}
+
+/** The public shape of an audit event. */
+export type AuditEventView = Omit<AuditEvent, 'uploadId'>;
+
+export function toAuditEventView(event: AuditEvent): AuditEventView {
+  const { uploadId: _uploadId, ...view } = event;
+  return view;
+}

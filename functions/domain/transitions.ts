@@ -1,0 +1,105 @@
+import type { AuditAction, Reason, UploadRecord, UploadStatus } from './model.js';
+
+/** The S3 object version an event is about. */
+export interface EventVersion {
+  versionId: string;
+  /** S3's per-key ordering token (hex); comparable only between events for the same key. */
+  sequencer?: string;
+}
+
+export type ClaimDecision =
+  /** Take the upload: write PROCESSING if the record is still in `from`. */
+  | { kind: 'CLAIM'; from: UploadStatus; action: AuditAction }
+  /** This execution already holds the claim (a retried Claim task): go on, write nothing new. */
+  | { kind: 'ALREADY_CLAIMED' }
+  /** Another delivery of an event for the version already taken: end quietly. */
+  | { kind: 'DUPLICATE' }
+  /** Not to be processed: audit it, then remove this version from quarantine. */
+  | { kind: 'DISCARD'; reason: Reason };
+
+/**
+ * Decides what an "Object Created" event means for the upload's record. Events arrive at least
+ * once and out of order: only one version per upload is ever processed, and a terminal status is
+ * never left again except FAILED, which a redrive of the same version may resume.
+ */
+export function decideClaim(
+  record: UploadRecord | undefined,
+  event: EventVersion,
+  executionId: string,
+): ClaimDecision {
+  if (record === undefined) {
+    return {
+      kind: 'DISCARD',
+      reason: { code: 'UNSOLICITED', message: 'No upload was issued for this object.' },
+    };
+  }
+  const sameVersion = record.versionId === event.versionId;
+  switch (record.status) {
+    case 'PENDING_UPLOAD':
+      return { kind: 'CLAIM', from: 'PENDING_UPLOAD', action: 'CLAIMED' };
+    case 'FAILED':
+      if (record.versionId === undefined || sameVersion) {
+        return { kind: 'CLAIM', from: 'FAILED', action: 'REDRIVEN' };
+      }
+      return { kind: 'DISCARD', reason: otherVersionReason(record, event) };
+    case 'PROCESSING':
+      if (!sameVersion) return { kind: 'DISCARD', reason: otherVersionReason(record, event) };
+      return record.executionId === executionId ? { kind: 'ALREADY_CLAIMED' } : { kind: 'DUPLICATE' };
+    case 'PROCESSED':
+    case 'REJECTED':
+      return sameVersion ? { kind: 'DUPLICATE' } : { kind: 'DISCARD', reason: otherVersionReason(record, event) };
+    case 'EXPIRED':
+      return {
+        kind: 'DISCARD',
+        reason: { code: 'UPLOAD_EXPIRED', message: 'The upload had expired before this object was processed.' },
+      };
+  }
+}
+
+function otherVersionReason(record: UploadRecord, event: EventVersion): Reason {
+  const order = compareSequencers(event.sequencer, record.sequencer);
+  const which =
+    order === undefined ? 'Another version' : order < 0 ? 'An older version' : 'A later upload to the same key';
+  return {
+    code: 'ALREADY_PROCESSED',
+    message: `${which} of this upload was already taken for processing; only the first is processed.`,
+  };
+}
+
+/**
+ * Orders two S3 sequencers for the same key: hex strings of varying length, compared as numbers
+ * (left-padded to equal length). Undefined when either is missing or malformed.
+ */
+export function compareSequencers(a: string | undefined, b: string | undefined): number | undefined {
+  if (a === undefined || b === undefined || !/^[0-9a-fA-F]+$/.test(a) || !/^[0-9a-fA-F]+$/.test(b)) {
+    return undefined;
+  }
+  const width = Math.max(a.length, b.length);
+  const left = a.toUpperCase().padStart(width, '0');
+  const right = b.toUpperCase().padStart(width, '0');
+  return left === right ? 0 : left < right ? -1 : 1;
+}
+
+export type Outcome = 'PROCESSED' | 'REJECTED' | 'FAILED';
+
+/** What the record must look like for `outcome` to be written by the execution holding `versionId`. */
+export interface OutcomeGuard {
+  /** Statuses from which the write is allowed. */
+  from: UploadStatus[];
+  /** The claim must be this execution's. Not required when leaving PENDING_UPLOAD (never claimed). */
+  executionId: string;
+}
+
+export function outcomeGuard(outcome: Outcome, executionId: string): OutcomeGuard {
+  return outcome === 'FAILED'
+    ? { from: ['PENDING_UPLOAD', 'PROCESSING'], executionId }
+    : { from: ['PROCESSING'], executionId };
+}
+
+/**
+ * After a lost conditional write: was the outcome already written by this same execution (a
+ * retried task), so that the step may succeed without writing again?
+ */
+export function isOutcomeAlreadyRecorded(record: UploadRecord, outcome: Outcome, executionId: string): boolean {
+  return record.status === outcome && record.executionId === executionId;
+}

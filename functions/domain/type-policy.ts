@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { ConfigurationError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../commons/errors.js';
+
+/** S3's ceiling for a single POST or PUT. */
+export const MAX_SINGLE_UPLOAD_BYTES = 5 * 1024 ** 3;
+
+const MiB = 1024 ** 2;
+
+const ruleSchema = z
+  .object({
+    /** Largest accepted size in bytes (at most 5 GiB, S3's single-request limit). */
+    maxBytes: z.number().int().positive().max(MAX_SINGLE_UPLOAD_BYTES),
+    /**
+     * How the bytes are recognised: `magic` lists the MIME types that `file-type` may detect for
+     * this declared type; `text` means valid UTF-8 without NUL bytes and no binary signature.
+     */
+    detect: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('magic'), mimes: z.array(z.string().min(3)).min(1) }).strict(),
+      z.object({ kind: z.literal('text') }).strict(),
+    ]),
+    /** File name extensions for downloads; the first is canonical. */
+    extensions: z.array(z.string().regex(/^[a-z0-9]{1,16}$/)).min(1),
+  })
+  .strict();
+
+export type TypeRule = z.infer<typeof ruleSchema>;
+
+/** The allowed declared content types (lowercase essence, no parameters) and their rules. */
+export type TypePolicy = Readonly<Record<string, TypeRule>>;
+
+const policySchema = z
+  .record(z.string().regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/), ruleSchema)
+  .refine((policy) => Object.keys(policy).length > 0, 'the policy must allow at least one type');
+
+export const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+export const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+export const DEFAULT_TYPE_POLICY: TypePolicy = {
+  'application/pdf': {
+    maxBytes: 50 * MiB,
+    detect: { kind: 'magic', mimes: ['application/pdf'] },
+    extensions: ['pdf'],
+  },
+  'image/png': { maxBytes: 20 * MiB, detect: { kind: 'magic', mimes: ['image/png'] }, extensions: ['png'] },
+  'image/jpeg': {
+    maxBytes: 20 * MiB,
+    detect: { kind: 'magic', mimes: ['image/jpeg'] },
+    extensions: ['jpg', 'jpeg'],
+  },
+  'text/plain': { maxBytes: 10 * MiB, detect: { kind: 'text' }, extensions: ['txt'] },
+  'text/csv': { maxBytes: 50 * MiB, detect: { kind: 'text' }, extensions: ['csv'] },
+  [DOCX]: { maxBytes: 50 * MiB, detect: { kind: 'magic', mimes: [DOCX] }, extensions: ['docx'] },
+  [XLSX]: { maxBytes: 50 * MiB, detect: { kind: 'magic', mimes: [XLSX] }, extensions: ['xlsx'] },
+};
+
+/** Parses a policy given as JSON (e.g. the TYPE_POLICY setting); throws ConfigurationError. */
+export function parseTypePolicy(json: string): TypePolicy {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new ConfigurationError('The type policy is not valid JSON.');
+  }
+  const parsed = policySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigurationError(`The type policy is invalid: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The lowercase essence of a media type (`Application/PDF; charset=x` → `application/pdf`), or
+ * undefined when it is not a media type at all. Media types are case-insensitive (RFC 9110).
+ */
+export function normalizeContentType(raw: string): string | undefined {
+  const essence = raw.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(essence) ? essence : undefined;
+}
+
+/** Checks a declared type and size against the policy at issuance; throws 415 / 413. */
+export function checkDeclaredType(policy: TypePolicy, contentType: string, size: number): TypeRule {
+  const rule = policy[contentType];
+  if (rule === undefined) {
+    throw new UnsupportedMediaTypeError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content type "${contentType}" is not allowed.`,
+      { allowed: Object.keys(policy).sort() },
+    );
+  }
+  if (size > rule.maxBytes) {
+    throw new PayloadTooLargeError('FILE_TOO_LARGE', `Files of type ${contentType} may be at most ${rule.maxBytes} bytes.`, {
+      maxBytes: rule.maxBytes,
+    });
+  }
+  return rule;
+}
+
+/** True when some allowed type accepts files detected as `mime`. */
+export function isDetectedTypeAllowed(policy: TypePolicy, mime: string): boolean {
+  return Object.values(policy).some((rule) => rule.detect.kind === 'magic' && rule.detect.mimes.includes(mime));
+}

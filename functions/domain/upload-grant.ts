@@ -1,0 +1,84 @@
+import type { UploadMethod } from './model.js';
+import { quarantineKey } from './model.js';
+
+/** Longest allowed lifetime of an upload grant (presigned POST policy or PUT URL). */
+export const MAX_UPLOAD_URL_TTL_SECONDS = 900;
+/** Longest allowed lifetime of a download URL. */
+export const MAX_DOWNLOAD_URL_TTL_SECONDS = 300;
+
+export interface GrantInput {
+  uploadId: string;
+  contentType: string;
+  size: number;
+  sha256?: string;
+  ttlSeconds: number;
+}
+
+/** Everything a presigned POST policy pins. Each form field is also an exact-match condition. */
+export interface PostGrant {
+  key: string;
+  fields: Record<string, string>;
+  conditions: Array<['content-length-range', number, number]>;
+  expiresSeconds: number;
+}
+
+/** Everything a presigned PUT signs: the client must send exactly these headers. */
+export interface PutGrant {
+  key: string;
+  contentType: string;
+  contentLength: number;
+  metadata: Record<string, string>;
+  checksumSha256Base64?: string;
+  expiresSeconds: number;
+}
+
+export const hexToBase64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+
+/**
+ * The POST policy: exact key (server-generated, no user input), exact Content-Type, a
+ * content-length-range of exactly the declared size, the upload-id metadata, and the SHA-256
+ * checksum when one was declared (S3 verifies it; RGW does not, so Validate always recomputes).
+ */
+export function postGrant(input: GrantInput): PostGrant {
+  const fields: Record<string, string> = {
+    'Content-Type': input.contentType,
+    'x-amz-meta-upload-id': input.uploadId,
+  };
+  if (input.sha256 !== undefined) {
+    fields['x-amz-checksum-algorithm'] = 'SHA256';
+    fields['x-amz-checksum-sha256'] = hexToBase64(input.sha256);
+  }
+  return {
+    key: quarantineKey(input.uploadId),
+    fields,
+    conditions: [['content-length-range', input.size, input.size]],
+    expiresSeconds: clampTtl(input.ttlSeconds),
+  };
+}
+
+export function putGrant(input: GrantInput): PutGrant {
+  return {
+    key: quarantineKey(input.uploadId),
+    contentType: input.contentType,
+    contentLength: input.size,
+    metadata: { 'upload-id': input.uploadId },
+    ...(input.sha256 !== undefined ? { checksumSha256Base64: hexToBase64(input.sha256) } : {}),
+    expiresSeconds: clampTtl(input.ttlSeconds),
+  };
+}
+
+/** The headers a client must send with a PUT grant, as returned by the API. */
+export function putHeaders(grant: PutGrant): Record<string, string> {
+  return {
+    'content-type': grant.contentType,
+    'content-length': String(grant.contentLength),
+    'x-amz-meta-upload-id': grant.metadata['upload-id'] ?? '',
+    ...(grant.checksumSha256Base64 !== undefined ? { 'x-amz-checksum-sha256': grant.checksumSha256Base64 } : {}),
+  };
+}
+
+function clampTtl(ttlSeconds: number): number {
+  return Math.max(1, Math.min(ttlSeconds, MAX_UPLOAD_URL_TTL_SECONDS));
+}
+
+export type { UploadMethod };

@@ -1,0 +1,99 @@
+import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
+import { TransitionConflictError } from './commons/errors.js';
+import { logger } from './commons/logger.js';
+import { taskHandler } from './commons/task.js';
+import { UploadStore } from './adapters/upload-store.js';
+import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
+import { summarizeCause } from './domain/redaction.js';
+import { recordOutcomeInput, uploadIdFromKey } from './domain/task-contract.js';
+import { isOutcomeAlreadyRecorded, outcomeGuard, type Outcome } from './domain/transitions.js';
+import { isUploadId } from './domain/upload-id.js';
+
+export interface RecordOutcomeDeps {
+  store: UploadStore;
+  now: () => Date;
+}
+
+const RECORD_ACTOR = { type: 'system', id: 'record' } as const;
+
+/**
+ * Record: writes PROCESSED, REJECTED or FAILED with one conditional write, then its audit event.
+ * A terminal status is never overwritten: a retried task that finds its own outcome written
+ * succeeds; FAILED never replaces another outcome and ends quietly instead.
+ */
+export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
+  return taskHandler('Record', recordOutcomeInput, async (input) => {
+    const { store, now } = deps();
+    const uploadId = uploadIdFromKey(input.detail.object.key);
+    const versionId = input.detail.object['version-id'];
+    if (uploadId === undefined || !isUploadId(uploadId)) {
+      logger.warn('no upload record to mark', { outcome: input.outcome });
+      return { recorded: false };
+    }
+    logger.appendKeys({ uploadId });
+    const outcome: Outcome = input.outcome;
+    const failure = input.failure
+      ? { error: input.failure.Error, cause: summarizeCause(input.failure.Cause) }
+      : undefined;
+    const result = await store.recordOutcome({
+      uploadId,
+      outcome,
+      guard: outcomeGuard(outcome, input.executionId),
+      at: now().toISOString(),
+      ...(input.facts ? { facts: input.facts } : {}),
+      ...(input.storedKey ? { storedKey: input.storedKey } : {}),
+      ...(input.reasons ? { reasons: input.reasons } : {}),
+      ...(failure ? { failure } : {}),
+    });
+
+    let record: UploadRecord | undefined = result.written ? result.record : undefined;
+    if (record === undefined) {
+      const current = await store.get(uploadId);
+      if (current && isOutcomeAlreadyRecorded(current, outcome, input.executionId)) {
+        record = current; // a retried task: the write happened before
+      } else if (outcome === 'FAILED') {
+        logger.warn('failure not recorded: the upload is not held by this execution', {
+          status: current?.status,
+          error: failure?.error,
+        });
+        return { recorded: false, status: current?.status ?? null };
+      } else {
+        throw new TransitionConflictError(
+          `Cannot record ${outcome}: the upload is ${current?.status ?? 'missing'} and not held by this execution.`,
+        );
+      }
+    }
+
+    await store.appendAudit(outcomeAudit(record, outcome, versionId, input.executionId, input.reasons));
+    logger.info('outcome recorded', { status: outcome, ...(failure ? { error: failure.error } : {}) });
+    return { recorded: true, status: outcome };
+  });
+}
+
+function outcomeAudit(
+  record: UploadRecord,
+  outcome: Outcome,
+  versionId: string,
+  executionId: string,
+  reasons: Reason[] | undefined,
+): AuditEvent {
+  const failedReason: Reason = { code: 'PROCESSING_FAILED', message: record.failure?.error ?? 'Processing failed.' };
+  return {
+    uploadId: record.uploadId,
+    at: record.updatedAt,
+    actor: RECORD_ACTOR,
+    action: outcome,
+    from: record.previousStatus ?? null,
+    to: outcome,
+    reasons: outcome === 'FAILED' ? [failedReason] : (reasons ?? []),
+    versionId: record.versionId ?? versionId,
+    executionId,
+  };
+}
+
+const defaultDeps = lazy((): RecordOutcomeDeps => {
+  const config = readConfig();
+  return { store: new UploadStore(config.tableName, makeDynamoDbClient(config)), now: () => new Date() };
+});
+
+export const handler = makeRecordOutcomeHandler(defaultDeps);
