@@ -5,7 +5,7 @@ import { taskHandler } from './commons/task.js';
 import { UploadStore } from './adapters/upload-store.js';
 import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
 import { claimInput, uploadIdFromKey, type ClaimResult } from './domain/task-contract.js';
-import { decideClaim } from './domain/transitions.js';
+import { decideClaim, transitionTime } from './domain/transitions.js';
 import { isUploadId } from './domain/upload-id.js';
 
 export interface ClaimDeps {
@@ -71,7 +71,7 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
             versionId: object.versionId,
             ...(sequencer ? { sequencer } : {}),
             executionId,
-            at: now().toISOString(),
+            at: transitionTime(now(), record?.updatedAt),
           });
           if (!result.written) continue; // someone else moved the record: decide again
           await store.appendAudit(claimAudit(result.record, executionId));
@@ -102,6 +102,7 @@ function claimed(record: UploadRecord, object: ClaimResult['object']): ClaimResu
     outcome: 'CLAIMED',
     uploadId: record.uploadId,
     object,
+    claimedAt: record.updatedAt,
     declared: {
       contentType: record.contentType,
       size: record.size,

@@ -6,7 +6,7 @@ import { UploadStore } from './adapters/upload-store.js';
 import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
 import { summarizeCause } from './domain/redaction.js';
 import { recordOutcomeInput, uploadIdFromKey } from './domain/task-contract.js';
-import { isOutcomeAlreadyRecorded, outcomeGuard, type Outcome } from './domain/transitions.js';
+import { isOutcomeAlreadyRecorded, outcomeGuard, transitionTime, type Outcome } from './domain/transitions.js';
 import { isUploadId } from './domain/upload-id.js';
 
 export interface RecordOutcomeDeps {
@@ -39,7 +39,7 @@ export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
       uploadId,
       outcome,
       guard: outcomeGuard(outcome, input.executionId),
-      at: now().toISOString(),
+      at: transitionTime(now(), input.claimedAt),
       ...(input.facts ? { facts: input.facts } : {}),
       ...(input.storedKey ? { storedKey: input.storedKey } : {}),
       ...(input.reasons ? { reasons: input.reasons } : {}),

@@ -61,6 +61,8 @@ export const recordOutcomeInput = z.object({
   outcome: z.enum(['PROCESSED', 'REJECTED', 'FAILED']),
   detail: objectCreatedDetail,
   executionId: z.string().min(1),
+  /** When the claim was written: the outcome is recorded strictly after it. */
+  claimedAt: z.string().optional(),
   facts: verdictFacts.optional(),
   reasons: z.array(reason).optional(),
   storedKey: z.string().optional(),
@@ -75,6 +77,7 @@ export interface ClaimResult {
   uploadId: string;
   object: z.infer<typeof objectRef>;
   declared?: z.infer<typeof declaredContent>;
+  claimedAt?: string;
   reason?: z.infer<typeof reason>;
 }
 

@@ -103,3 +103,12 @@ export function outcomeGuard(outcome: Outcome, executionId: string): OutcomeGuar
 export function isOutcomeAlreadyRecorded(record: UploadRecord, outcome: Outcome, executionId: string): boolean {
   return record.status === outcome && record.executionId === executionId;
 }
+
+/**
+ * The time of a transition: now, but strictly after the previous transition, so that the audit
+ * trail (sorted by time) never shows two transitions of one upload in the wrong order.
+ */
+export function transitionTime(now: Date, previous: string | undefined): string {
+  const floor = previous === undefined ? Number.NaN : Date.parse(previous) + 1;
+  return new Date(Number.isNaN(floor) ? now.getTime() : Math.max(now.getTime(), floor)).toISOString();
+}

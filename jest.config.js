@@ -1,0 +1,18 @@
+/**
+ * Test tiers are separate jest projects. ts-jest runs in ESM mode because `file-type` and
+ * `aws-local-stepfunctions` are ESM-only; `npm test` starts node with --experimental-vm-modules.
+ * @type {import('jest').Config}
+ */
+const shared = {
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+  // Sources import siblings as `./x.js` (NodeNext resolution); map them back to the .ts files.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testEnvironment: 'node',
+  setupFiles: ['<rootDir>/test/setup-env.js'],
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [{ ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] }],
+};

@@ -1,0 +1,124 @@
+import aslValidator from 'asl-validator';
+import { placeholdersOf, readUploadPipelineAsl, substituteDefinition } from '../../../statemachines/definition.js';
+
+interface AslState {
+  Type: string;
+  Next?: string;
+  Default?: string;
+  End?: boolean;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  Retry?: Array<{ ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; IntervalSeconds?: number }>;
+  Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>;
+  Choices?: Array<{ Next: string }>;
+}
+interface AslDefinition {
+  StartAt: string;
+  TimeoutSeconds?: number;
+  States: Record<string, AslState>;
+}
+
+const aslText = readUploadPipelineAsl();
+const definition = JSON.parse(aslText) as AslDefinition;
+const states = Object.entries(definition.States);
+const tasks = states.filter(([, state]) => state.Type === 'Task');
+
+const EXPECTED_PLACEHOLDERS = [
+  'ClaimFunctionArn',
+  'ValidateFunctionArn',
+  'PromoteFunctionArn',
+  'RejectFunctionArn',
+  'RecordOutcomeFunctionArn',
+  'ReleaseQuarantineFunctionArn',
+];
+const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'TransientError',
+];
+
+describe('upload-pipeline.asl.json', () => {
+  it('passes asl-validator once its placeholders are substituted', () => {
+    // Arrange
+    const substituted = substituteDefinition(
+      aslText,
+      Object.fromEntries(
+        EXPECTED_PLACEHOLDERS.map((name) => [name, `arn:aws:lambda:us-east-1:123456789012:function:airlock-${name}`]),
+      ),
+    );
+    // Act
+    const result = aslValidator(substituted);
+    // Assert
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('uses JSONPath (the local executor supports no JSONata) and a machine-wide timeout', () => {
+    expect(aslText).not.toMatch(/JSONata/);
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+    expect(definition.TimeoutSeconds).toBeLessThanOrEqual(3600);
+  });
+
+  it('lists each placeholder exactly once in the set, and every Resource is a placeholder', () => {
+    expect([...placeholdersOf(aslText)].sort()).toEqual([...EXPECTED_PLACEHOLDERS].sort());
+    for (const [name, state] of tasks) {
+      expect({ name, resource: state.Resource }).toEqual({ name, resource: expect.stringMatching(/^\$\{\w+\}$/) });
+    }
+  });
+
+  it('refuses substitutions that miss or add a placeholder', () => {
+    expect(() => substituteDefinition(aslText, { ClaimFunctionArn: 'x' })).toThrow(/missing/);
+    const all = Object.fromEntries(EXPECTED_PLACEHOLDERS.map((name) => [name, 'arn']));
+    expect(() => substituteDefinition(aslText, { ...all, Unknown: 'x' })).toThrow(/extra \[Unknown\]/);
+  });
+
+  it('points every Next, Default, Choice and Catch at a state that exists, and reaches every state', () => {
+    // Arrange
+    const names = new Set(Object.keys(definition.States));
+    const reachable = new Set<string>();
+    const visit = (name: string): void => {
+      if (reachable.has(name)) return;
+      expect(names).toContain(name);
+      reachable.add(name);
+      const state = definition.States[name]!;
+      const targets = [
+        state.Next,
+        state.Default,
+        ...(state.Choices ?? []).map((choice) => choice.Next),
+        ...(state.Catch ?? []).map((catcher) => catcher.Next),
+      ].filter((target): target is string => target !== undefined);
+      targets.forEach(visit);
+    };
+    // Act
+    visit(definition.StartAt);
+    // Assert
+    expect([...reachable].sort()).toEqual([...names].sort());
+  });
+
+  it.each(tasks)('task %s retries transient errors with backoff and has a timeout', (_name, state) => {
+    expect(state.TimeoutSeconds).toBeGreaterThan(0);
+    const transient = state.Retry?.find((retrier) => retrier.ErrorEquals.includes('TransientError'));
+    expect(transient?.ErrorEquals).toEqual(expect.arrayContaining(TRANSIENT_ERRORS));
+    expect(transient?.BackoffRate).toBeGreaterThan(1);
+    expect(transient?.MaxAttempts).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(tasks.filter(([name]) => name !== 'RecordFailed'))(
+    'task %s sends every other error to RecordFailed with the error in $.failure',
+    (_name, state) => {
+      expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' }]);
+    },
+  );
+
+  it('ends RecordFailed in a Fail state that carries the original error and cause', () => {
+    const recordFailed = definition.States.RecordFailed!;
+    expect(recordFailed.Catch).toBeUndefined();
+    expect(definition.States[recordFailed.Next!]).toEqual({
+      Type: 'Fail',
+      ErrorPath: '$.failure.Error',
+      CausePath: '$.failure.Cause',
+    });
+  });
+});

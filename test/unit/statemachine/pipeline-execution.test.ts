@@ -1,0 +1,350 @@
+import { Readable } from 'node:stream';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ObjectStore } from '../../../functions/adapters/object-store.js';
+import { UploadStore } from '../../../functions/adapters/upload-store.js';
+import { makeClaimHandler } from '../../../functions/claim.js';
+import { makePromoteHandler } from '../../../functions/promote.js';
+import { makeRecordOutcomeHandler } from '../../../functions/record-outcome.js';
+import { makeRejectHandler } from '../../../functions/reject.js';
+import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
+import { makeValidateHandler } from '../../../functions/validate.js';
+import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
+import { newUploadId } from '../../../functions/domain/upload-id.js';
+import { readUploadPipelineAsl, substituteDefinition } from '../../../statemachines/definition.js';
+import * as samples from '../../fixtures/samples.js';
+import { FakeAws, s3Error } from './fake-aws.js';
+
+/**
+ * The real ASL, executed by aws-local-stepfunctions, with the real task handlers in-process and
+ * the AWS SDK clients mocked. One named scenario per branch of the machine.
+ */
+
+const BUCKET = 'airlock-test-bucket';
+const TABLE = 'airlock-test-table';
+const FUNCTION_BY_PLACEHOLDER = {
+  ClaimFunctionArn: 'claim',
+  ValidateFunctionArn: 'validate',
+  PromoteFunctionArn: 'promote',
+  RejectFunctionArn: 'reject',
+  RecordOutcomeFunctionArn: 'record-outcome',
+  ReleaseQuarantineFunctionArn: 'release-quarantine',
+} as const;
+type FunctionName = (typeof FUNCTION_BY_PLACEHOLDER)[keyof typeof FUNCTION_BY_PLACEHOLDER];
+
+const functionArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:airlock-${name}`;
+const aslText = readUploadPipelineAsl();
+const definition = substituteDefinition(
+  aslText,
+  Object.fromEntries(Object.entries(FUNCTION_BY_PLACEHOLDER).map(([placeholder, name]) => [placeholder, functionArn(name)])),
+) as StateMachineDefinition;
+
+let aws: FakeAws;
+let executionCounter = 0;
+
+beforeEach(() => {
+  aws = new FakeAws();
+});
+afterEach(() => aws.restore());
+
+/** Binds each Task state to the handler its Resource names, as the local runtime does. */
+function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
+  const store = new UploadStore(TABLE, aws.documentClient);
+  const objects = new ObjectStore(aws.s3Client);
+  const now = () => new Date();
+  const handlers: Record<FunctionName, (input: unknown) => Promise<unknown>> = {
+    claim: makeClaimHandler(() => ({ store, now })),
+    validate: makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
+    promote: makePromoteHandler(() => ({ objects })),
+    reject: makeRejectHandler(() => ({ objects })),
+    'record-outcome': makeRecordOutcomeHandler(() => ({ store, now })),
+    'release-quarantine': makeReleaseQuarantineHandler(() => ({ objects })),
+  };
+  const byState: Record<string, (input: unknown) => Promise<never>> = {};
+  for (const [stateName, state] of Object.entries(definition.States)) {
+    if (state.Type !== 'Task') continue;
+    const name = Object.values(FUNCTION_BY_PLACEHOLDER).find((fn) => state.Resource === functionArn(fn));
+    if (name === undefined) throw new Error(`No handler for ${stateName}`);
+    byState[stateName] = handlers[name] as (input: unknown) => Promise<never>;
+  }
+  return byState;
+}
+
+function objectCreatedEvent(key: string, versionId: string, size: number, sequencer = '0055AED6DCD90281E5') {
+  return {
+    version: '0',
+    id: `event-${versionId}`,
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '123456789012',
+    time: '2026-11-23T10:00:00Z',
+    region: 'us-east-1',
+    resources: [`arn:aws:s3:::${BUCKET}`],
+    detail: {
+      version: '0',
+      bucket: { name: BUCKET },
+      object: { key, size, etag: 'etag', 'version-id': versionId, sequencer },
+      'request-id': 'req',
+      requester: '123456789012',
+      reason: 'PutObject',
+    },
+  };
+}
+
+interface RunResult {
+  output?: unknown;
+  error?: Error;
+  states: string[];
+  retried: string[];
+  executionId: string;
+}
+
+async function execute(input: unknown, executionId = `arn:aws:states:us-east-1:123456789012:execution:airlock:run-${++executionCounter}`): Promise<RunResult> {
+  const machine = new StateMachine(definition);
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: taskHandlers(),
+      retryIntervalOverrides: Object.fromEntries(Object.keys(definition.States).map((name) => [name, 0])),
+    },
+    context: { Execution: { Id: executionId, StartTime: new Date().toISOString() } },
+  });
+  const states: string[] = [];
+  const retried: string[] = [];
+  const collect = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') states.push(event.state.name);
+      if (event.type === 'StateRetried') retried.push(event.state.name);
+    }
+  })();
+  let output: unknown;
+  let error: Error | undefined;
+  try {
+    output = await execution.result;
+  } catch (caught) {
+    error = caught as Error;
+  }
+  await collect;
+  return { output, error, states, retried, executionId };
+}
+
+function pendingUpload(bytes: Buffer, contentType: string, overrides: Record<string, unknown> = {}) {
+  const uploadId = newUploadId();
+  const now = new Date().toISOString();
+  aws.putRecord({
+    uploadId,
+    owner: 'user-1',
+    status: 'PENDING_UPLOAD',
+    fileName: 'file',
+    contentType,
+    size: bytes.length,
+    method: 'POST',
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: new Date(Date.now() + 900_000).toISOString(),
+    ...overrides,
+  });
+  const key = `quarantine/${uploadId}`;
+  aws.putObject(key, 'v1', bytes);
+  return { uploadId, key };
+}
+
+const PROCESSED_PATH = ['Claim', 'RouteClaim', 'Validate', 'RouteVerdict', 'Promote', 'RecordProcessed', 'ReleaseQuarantine', 'Done'];
+const REJECTED_PATH = ['Claim', 'RouteClaim', 'Validate', 'RouteVerdict', 'Reject', 'RecordRejected', 'ReleaseQuarantine', 'Done'];
+
+describe('processed: a valid upload is promoted to clean/ and recorded', () => {
+  it.each(samples.VALID_SAMPLES)('processes $name ($contentType)', async ({ bytes, contentType }) => {
+    // Arrange
+    const { uploadId, key } = pendingUpload(bytes, contentType, { declaredSha256: samples.sha256Hex(bytes) });
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.states).toEqual(PROCESSED_PATH);
+    expect(aws.record(uploadId)).toMatchObject({
+      status: 'PROCESSED',
+      versionId: 'v1',
+      sha256: samples.sha256Hex(bytes),
+      detectedType: contentType,
+      storedKey: `clean/${uploadId}`,
+    });
+    expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
+    expect(aws.hasObject(key, 'v1')).toBe(false);
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+  });
+});
+
+describe('rejected: the bytes do not match the declaration', () => {
+  const cases: Array<[string, Buffer, string, Record<string, unknown>, string[]]> = [
+    ['SIZE_MISMATCH', samples.pdf(), samples.MIME.pdf, { size: samples.pdf().length + 10 }, ['SIZE_MISMATCH']],
+    ['TYPE_MISMATCH (HTML declared as PDF)', samples.html(), samples.MIME.pdf, {}, ['TYPE_MISMATCH']],
+    ['TYPE_NOT_ALLOWED (EXE declared as PDF)', samples.exe(), samples.MIME.pdf, {}, ['TYPE_MISMATCH', 'TYPE_NOT_ALLOWED']],
+    ['CHECKSUM_MISMATCH', samples.png(), samples.MIME.png, { declaredSha256: 'a'.repeat(64) }, ['CHECKSUM_MISMATCH']],
+    ['EMPTY_FILE', Buffer.alloc(0), samples.MIME.text, {}, ['EMPTY_FILE']],
+  ];
+
+  it.each(cases)('rejects with %s, keeps a copy in rejected/ and releases quarantine', async (_label, bytes, type, overrides, codes) => {
+    // Arrange
+    const { uploadId, key } = pendingUpload(bytes, type, overrides);
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.states).toEqual(REJECTED_PATH);
+    const record = aws.record(uploadId)!;
+    expect(record.status).toBe('REJECTED');
+    expect((record.reasons as Array<{ code: string }>).map((reason) => reason.code).sort()).toEqual([...codes].sort());
+    expect(aws.objectsUnder(`rejected/${uploadId}@`)).toHaveLength(1);
+    expect(aws.objectsUnder(`clean/`)).toEqual([]);
+    expect(aws.hasObject(key, 'v1')).toBe(false);
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'REJECTED']);
+  });
+});
+
+describe('duplicate: another delivery for a version already taken', () => {
+  it('ends quietly at Duplicate and writes nothing', async () => {
+    // Arrange
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf, {
+      status: 'PROCESSING',
+      versionId: 'v1',
+      executionId: 'arn:aws:states:us-east-1:123456789012:execution:airlock:first',
+    });
+    const before = structuredClone(aws.record(uploadId));
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Duplicate']);
+    expect(aws.record(uploadId)).toEqual(before);
+    expect(aws.auditActions(uploadId)).toEqual([]);
+    expect(aws.hasObject(key, 'v1')).toBe(true);
+  });
+
+  it('replayed three times after processing: one promotion, one terminal audit event', async () => {
+    // Arrange
+    const bytes = samples.png();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png);
+    const event = objectCreatedEvent(key, 'v1', bytes.length);
+    // Act
+    const runs = [await execute(event), await execute(event), await execute(event)];
+    // Assert
+    expect(runs.map((run) => run.states.at(-1))).toEqual(['Done', 'Duplicate', 'Duplicate']);
+    expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+  });
+});
+
+describe('unsolicited: an object nobody asked for', () => {
+  it('is audited as UNSOLICITED and deleted when there is no record', async () => {
+    // Arrange
+    const uploadId = newUploadId();
+    const key = `quarantine/${uploadId}`;
+    aws.putObject(key, 'v9', samples.pdf());
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v9', 100));
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Discard', 'Discarded']);
+    expect(aws.hasObject(key, 'v9')).toBe(false);
+    expect(aws.auditActions(uploadId)).toEqual(['DISCARDED']);
+    expect(aws.record(uploadId)).toBeUndefined();
+  });
+
+  it('is deleted when its key is not a server-generated upload id', async () => {
+    aws.putObject('quarantine/../../etc/passwd', 'v1', samples.text());
+    const run = await execute(objectCreatedEvent('quarantine/../../etc/passwd', 'v1', 10));
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Discard', 'Discarded']);
+    expect(aws.hasObject('quarantine/../../etc/passwd', 'v1')).toBe(false);
+  });
+});
+
+describe('second upload: another version of a key already taken', () => {
+  it('is not processed: audited as ALREADY_PROCESSED and removed, the first outcome stands', async () => {
+    // Arrange
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    await execute(objectCreatedEvent(key, 'v1', bytes.length, '0001'));
+    aws.putObject(key, 'v2', samples.exe());
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v2', 512, '0002'));
+    // Assert
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Discard', 'Discarded']);
+    expect(aws.hasObject(key, 'v2')).toBe(false);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', versionId: 'v1' });
+    // The discard is stamped with the S3 event's time, so compare the trail as a set.
+    expect(aws.auditActions(uploadId).sort()).toEqual(['CLAIMED', 'DISCARDED', 'PROCESSED']);
+  });
+});
+
+describe('transient error, then success', () => {
+  it('retries Validate after S3 throttling and processes the upload', async () => {
+    // Arrange
+    const bytes = samples.jpegImage();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.jpeg);
+    aws.s3
+      .on(GetObjectCommand)
+      .rejectsOnce(s3Error('SlowDown', 503, true))
+      .callsFake(() => ({ ContentLength: bytes.length, Body: Readable.from([bytes]) }));
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.retried).toEqual(['Validate']);
+    expect(run.states).toEqual(PROCESSED_PATH);
+    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
+  });
+});
+
+describe('permanent error: FAILED with error and cause, quarantine kept for a redrive', () => {
+  it('catches a refused copy, records FAILED and fails the execution', async () => {
+    // Arrange
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    aws.s3.on(CopyObjectCommand).rejects(s3Error('AccessDenied', 403));
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.error).toBeInstanceOf(ExecutionError);
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Validate', 'RouteVerdict', 'Promote', 'RecordFailed', 'Failed']);
+    expect(run.retried).toEqual([]);
+    expect(aws.record(uploadId)).toMatchObject({
+      status: 'FAILED',
+      failure: { error: 'DependencyError', cause: expect.stringContaining('CopyObject failed (AccessDenied)') },
+    });
+    expect(aws.hasObject(key, 'v1')).toBe(true);
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'FAILED']);
+  });
+
+  it('redrives a FAILED upload of the same version to PROCESSED', async () => {
+    // Arrange
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    aws.s3.on(CopyObjectCommand).rejectsOnce(s3Error('AccessDenied', 403));
+    const event = objectCreatedEvent(key, 'v1', bytes.length);
+    await execute(event);
+    aws.restore();
+    const fresh = new FakeAws();
+    for (const [k, v] of aws.items) fresh.items.set(k, v);
+    for (const [k, v] of aws.objects) fresh.objects.set(k, v);
+    aws = fresh;
+    // Act
+    const run = await execute(event);
+    // Assert
+    expect(run.states).toEqual(PROCESSED_PATH);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', previousStatus: 'PROCESSING' });
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'FAILED', 'REDRIVEN', 'PROCESSED']);
+  });
+
+  it('never overwrites a terminal outcome when a later step fails', async () => {
+    // Arrange: the outcome is written, then releasing the quarantine version is refused.
+    const bytes = samples.png();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png);
+    aws.s3.on(DeleteObjectCommand).rejects(s3Error('AccessDenied', 403));
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.states.slice(-3)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'Failed']);
+    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+  });
+});
