@@ -23,64 +23,79 @@ const MAX_CLAIM_ATTEMPTS = 3;
  * audited and routed to Discard.
  */
 export function makeClaimHandler(deps: () => ClaimDeps) {
-  return taskHandler('Claim', claimInput, async ({ detail, eventTime, executionId }): Promise<ClaimResult> => {
-    const { store, now } = deps();
-    const object = { bucket: detail.bucket.name, key: detail.object.key, versionId: detail.object['version-id'] };
-    const sequencer = detail.object.sequencer;
-    const keyId = uploadIdFromKey(object.key);
-    const uploadId = keyId ?? object.key;
-    logger.appendKeys({ uploadId });
+  return taskHandler(
+    'Claim',
+    claimInput,
+    async ({ detail, eventTime, executionId }): Promise<ClaimResult> => {
+      const { store, now } = deps();
+      const object = {
+        bucket: detail.bucket.name,
+        key: detail.object.key,
+        versionId: detail.object['version-id'],
+      };
+      const sequencer = detail.object.sequencer;
+      const keyId = uploadIdFromKey(object.key);
+      const uploadId = keyId ?? object.key;
+      logger.appendKeys({ uploadId });
 
-    const discard = async (reason: Reason, record: UploadRecord | undefined): Promise<ClaimResult> => {
-      await store.appendAudit({
-        uploadId,
-        at: normalizeTime(eventTime),
-        actor: CLAIM_ACTOR,
-        action: 'DISCARDED',
-        from: record?.status ?? null,
-        to: record?.status ?? null,
-        reasons: [reason],
-        versionId: object.versionId,
-        executionId,
-      });
-      logger.info('object discarded', { reason: reason.code });
-      return { outcome: 'DISCARD', uploadId, object, reason };
-    };
+      const discard = async (reason: Reason, record: UploadRecord | undefined): Promise<ClaimResult> => {
+        await store.appendAudit({
+          uploadId,
+          at: normalizeTime(eventTime),
+          actor: CLAIM_ACTOR,
+          action: 'DISCARDED',
+          from: record?.status ?? null,
+          to: record?.status ?? null,
+          reasons: [reason],
+          versionId: object.versionId,
+          executionId,
+        });
+        logger.info('object discarded', { reason: reason.code });
+        return { outcome: 'DISCARD', uploadId, object, reason };
+      };
 
-    if (keyId === undefined || !isUploadId(keyId)) {
-      return discard({ code: 'UNSOLICITED', message: 'No upload was issued for this object key.' }, undefined);
-    }
+      if (keyId === undefined || !isUploadId(keyId)) {
+        return discard(
+          { code: 'UNSOLICITED', message: 'No upload was issued for this object key.' },
+          undefined,
+        );
+      }
 
-    for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
-      const record = await store.get(uploadId);
-      const decision = decideClaim(record, { versionId: object.versionId, ...(sequencer ? { sequencer } : {}) }, executionId);
-      switch (decision.kind) {
-        case 'DISCARD':
-          return discard(decision.reason, record);
-        case 'DUPLICATE':
-          logger.info('duplicate event ignored', { status: record?.status });
-          return { outcome: 'DUPLICATE', uploadId, object };
-        case 'ALREADY_CLAIMED':
-          // A retried Claim task: the write happened; make sure its audit event did too.
-          await store.appendAudit(claimAudit(record as UploadRecord, executionId));
-          return claimed(record as UploadRecord, object);
-        case 'CLAIM': {
-          const result = await store.claim({
-            uploadId,
-            from: decision.from,
-            versionId: object.versionId,
-            ...(sequencer ? { sequencer } : {}),
-            executionId,
-            at: transitionTime(now(), record?.updatedAt),
-          });
-          if (!result.written) continue; // someone else moved the record: decide again
-          await store.appendAudit(claimAudit(result.record, executionId));
-          return claimed(result.record, object);
+      for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
+        const record = await store.get(uploadId);
+        const decision = decideClaim(
+          record,
+          { versionId: object.versionId, ...(sequencer ? { sequencer } : {}) },
+          executionId,
+        );
+        switch (decision.kind) {
+          case 'DISCARD':
+            return discard(decision.reason, record);
+          case 'DUPLICATE':
+            logger.info('duplicate event ignored', { status: record?.status });
+            return { outcome: 'DUPLICATE', uploadId, object };
+          case 'ALREADY_CLAIMED':
+            // A retried Claim task: the write happened; make sure its audit event did too.
+            await store.appendAudit(claimAudit(record as UploadRecord, executionId));
+            return claimed(record as UploadRecord, object);
+          case 'CLAIM': {
+            const result = await store.claim({
+              uploadId,
+              from: decision.from,
+              versionId: object.versionId,
+              ...(sequencer ? { sequencer } : {}),
+              executionId,
+              at: transitionTime(now(), record?.updatedAt),
+            });
+            if (!result.written) continue; // someone else moved the record: decide again
+            await store.appendAudit(claimAudit(result.record, executionId));
+            return claimed(result.record, object);
+          }
         }
       }
-    }
-    throw new TransitionConflictError(`The claim lost ${MAX_CLAIM_ATTEMPTS} races in a row.`);
-  });
+      throw new TransitionConflictError(`The claim lost ${MAX_CLAIM_ATTEMPTS} races in a row.`);
+    },
+  );
 }
 
 function claimAudit(record: UploadRecord, executionId: string): AuditEvent {

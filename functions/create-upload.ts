@@ -71,7 +71,11 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
       const signed = await presigner.signPost(postGrant(grantInput));
       upload = { method: 'POST', url: signed.url, fields: signed.fields, expiresAt };
     }
-    logger.info('upload issued', { method: request.method, contentType: request.contentType, size: request.size });
+    logger.info('upload issued', {
+      method: request.method,
+      contentType: request.contentType,
+      size: request.size,
+    });
 
     const statusUrl = `${baseUrl(event)}/uploads/${uploadId}`;
     return jsonResponse(201, { uploadId, status: record.status, upload, statusUrl }, { location: statusUrl });
@@ -81,7 +85,10 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
 /** The API's own origin, as the client addressed it (API Gateway sets domainName and stage). */
 function baseUrl(event: ApiEvent): string {
   const proto = header(event, 'x-forwarded-proto') ?? 'https';
-  const stage = event.requestContext.stage && event.requestContext.stage !== '$default' ? `/${event.requestContext.stage}` : '';
+  const stage =
+    event.requestContext.stage && event.requestContext.stage !== '$default'
+      ? `/${event.requestContext.stage}`
+      : '';
   return `${proto}://${event.requestContext.domainName}${stage}`;
 }
 

@@ -6,7 +6,12 @@ import { UploadStore } from './adapters/upload-store.js';
 import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
 import { summarizeCause } from './domain/redaction.js';
 import { recordOutcomeInput, uploadIdFromKey } from './domain/task-contract.js';
-import { isOutcomeAlreadyRecorded, outcomeGuard, transitionTime, type Outcome } from './domain/transitions.js';
+import {
+  isOutcomeAlreadyRecorded,
+  outcomeGuard,
+  transitionTime,
+  type Outcome,
+} from './domain/transitions.js';
 import { isUploadId } from './domain/upload-id.js';
 
 export interface RecordOutcomeDeps {
@@ -77,7 +82,10 @@ function outcomeAudit(
   executionId: string,
   reasons: Reason[] | undefined,
 ): AuditEvent {
-  const failedReason: Reason = { code: 'PROCESSING_FAILED', message: record.failure?.error ?? 'Processing failed.' };
+  const failedReason: Reason = {
+    code: 'PROCESSING_FAILED',
+    message: record.failure?.error ?? 'Processing failed.',
+  };
   return {
     uploadId: record.uploadId,
     at: record.updatedAt,

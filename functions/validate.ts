@@ -28,7 +28,11 @@ export function makeValidateHandler(deps: () => ValidateDeps) {
     if (complete) return verdict;
     return {
       ...verdict,
-      facts: { size: opened.contentLength ?? facts.size, sha256: null, detectedType: verdict.facts.detectedType },
+      facts: {
+        size: opened.contentLength ?? facts.size,
+        sha256: null,
+        detectedType: verdict.facts.detectedType,
+      },
     };
   });
 }

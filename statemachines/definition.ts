@@ -6,7 +6,10 @@ import { fileURLToPath } from 'node:url';
  * One definition, two runtimes: CDK loads this file with DefinitionBody.fromFile plus
  * definitionSubstitutions; the local runtime and the tests substitute the same placeholders.
  */
-export const UPLOAD_PIPELINE_ASL_PATH = join(dirname(fileURLToPath(import.meta.url)), 'upload-pipeline.asl.json');
+export const UPLOAD_PIPELINE_ASL_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  'upload-pipeline.asl.json',
+);
 
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 
@@ -25,7 +28,9 @@ export function substituteDefinition(aslText: string, substitutions: Record<stri
   const missing = [...wanted].filter((name) => substitutions[name] === undefined);
   const extra = Object.keys(substitutions).filter((name) => !wanted.has(name));
   if (missing.length > 0 || extra.length > 0) {
-    throw new Error(`Substitutions do not match the definition: missing [${missing.join(', ')}], extra [${extra.join(', ')}].`);
+    throw new Error(
+      `Substitutions do not match the definition: missing [${missing.join(', ')}], extra [${extra.join(', ')}].`,
+    );
   }
   const text = aslText.replace(PLACEHOLDER, (_match, name: string) => substitutions[name] ?? '');
   return JSON.parse(text) as unknown;

@@ -4,5 +4,8 @@ declare module 'asl-validator' {
     errors: Array<{ 'Error code': string; Message: string }>;
     errorsText(separator?: string): string;
   }
-  export default function aslValidator(definition: unknown, options?: Record<string, unknown>): AslValidationResult;
+  export default function aslValidator(
+    definition: unknown,
+    options?: Record<string, unknown>,
+  ): AslValidationResult;
 }

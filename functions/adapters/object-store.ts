@@ -1,9 +1,4 @@
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ObjectVersionMissingError } from '../commons/errors.js';
 import type { ObjectRef } from '../domain/model.js';
 import { errorName, toPipelineError } from './aws-errors.js';
@@ -80,7 +75,9 @@ export class ObjectStore {
   /** Permanently deletes one version. Deleting a version that is already gone succeeds. */
   async deleteVersion(ref: ObjectRef): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+      );
     } catch (error) {
       if (isMissing(error)) return;
       throw toPipelineError('DeleteObject', error);

@@ -249,7 +249,9 @@ export class UploadStore {
     let lastKey: Record<string, unknown> | undefined;
     do {
       const out = await this.send('Query(byOwner)', () =>
-        this.doc.send(new QueryCommand({ ...input, Limit: query.limit - items.length, ExclusiveStartKey: next })),
+        this.doc.send(
+          new QueryCommand({ ...input, Limit: query.limit - items.length, ExclusiveStartKey: next }),
+        ),
       );
       for (const item of out.Items ?? []) items.push(fromItem(item));
       lastKey = out.LastEvaluatedKey;
@@ -348,7 +350,10 @@ function decodeCursor(cursor: string, owner: string): Record<string, unknown> {
   if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid;
   const entries = Object.entries(key);
   const expected = new Set(['pk', 'sk', TABLE_KEYS.byOwner.partitionKey, TABLE_KEYS.byOwner.sortKey]);
-  if (entries.length !== expected.size || entries.some(([k, v]) => !expected.has(k) || typeof v !== 'string')) {
+  if (
+    entries.length !== expected.size ||
+    entries.some(([k, v]) => !expected.has(k) || typeof v !== 'string')
+  ) {
     throw invalid;
   }
   if ((key as Record<string, unknown>)[TABLE_KEYS.byOwner.partitionKey] !== owner) throw invalid;

@@ -37,14 +37,24 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
   return {
     tableName: requireEnv('TABLE_NAME', env),
     bucketName: requireEnv('BUCKET_NAME', env),
-    uploadUrlTtlSeconds: intEnv('UPLOAD_URL_TTL_SECONDS', MAX_UPLOAD_URL_TTL_SECONDS, {
-      min: 1,
-      max: MAX_UPLOAD_URL_TTL_SECONDS,
-    }, env),
-    downloadUrlTtlSeconds: intEnv('DOWNLOAD_URL_TTL_SECONDS', MAX_DOWNLOAD_URL_TTL_SECONDS, {
-      min: 1,
-      max: MAX_DOWNLOAD_URL_TTL_SECONDS,
-    }, env),
+    uploadUrlTtlSeconds: intEnv(
+      'UPLOAD_URL_TTL_SECONDS',
+      MAX_UPLOAD_URL_TTL_SECONDS,
+      {
+        min: 1,
+        max: MAX_UPLOAD_URL_TTL_SECONDS,
+      },
+      env,
+    ),
+    downloadUrlTtlSeconds: intEnv(
+      'DOWNLOAD_URL_TTL_SECONDS',
+      MAX_DOWNLOAD_URL_TTL_SECONDS,
+      {
+        min: 1,
+        max: MAX_DOWNLOAD_URL_TTL_SECONDS,
+      },
+      env,
+    ),
     typePolicy: policyJson === undefined ? DEFAULT_TYPE_POLICY : parseTypePolicy(policyJson),
     ...(s3Endpoint ? { s3Endpoint } : {}),
     s3ForcePathStyle: optionalEnv('S3_FORCE_PATH_STYLE', env) === 'true',

@@ -12,7 +12,11 @@ export type ApiResult = APIGatewayProxyStructuredResultV2;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): ApiResult {
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
@@ -20,7 +24,11 @@ export function jsonResponse(statusCode: number, body: unknown, headers: Record<
 export function errorResponse(error: unknown): ApiResult {
   if (error instanceof ClientError) {
     return jsonResponse(error.status, {
-      error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.details ? { details: error.details } : {}),
+      },
     });
   }
   if (error instanceof TransientError) {

@@ -34,7 +34,7 @@ export function taskHandler<S extends z.ZodType, R>(
 
 function uploadIdOf(input: unknown): string | undefined {
   if (typeof input === 'object' && input !== null && 'uploadId' in input) {
-    const value = (input as { uploadId: unknown }).uploadId;
+    const value = input.uploadId;
     return typeof value === 'string' ? value : undefined;
   }
   return undefined;

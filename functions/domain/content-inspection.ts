@@ -31,7 +31,10 @@ export interface InspectOptions {
  * Reads a byte stream once, in constant memory: counts it, hashes it (SHA-256), keeps a bounded
  * head and tail sample, and checks text validity incrementally.
  */
-export async function inspectContent(chunks: AsyncIterable<Uint8Array>, options: InspectOptions): Promise<ContentFacts> {
+export async function inspectContent(
+  chunks: AsyncIterable<Uint8Array>,
+  options: InspectOptions,
+): Promise<ContentFacts> {
   const hash = createHash('sha256');
   const head = Buffer.alloc(HEAD_SAMPLE_BYTES);
   let headLength = 0;

@@ -8,7 +8,8 @@ const FALLBACK_NAME = 'download';
 
 // C0/C1 controls and DEL; bidi embeddings, overrides and isolates; zero-width chars and BOM.
 // eslint-disable-next-line no-control-regex
-const INVISIBLE_OR_CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+const INVISIBLE_OR_CONTROL =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu;
 // Quotes, and characters that Windows refuses in names (path separators are handled first).
 const FORBIDDEN = /["<>:|?*]/g;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
@@ -17,7 +18,10 @@ const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
 export function sanitizeFileName(raw: string): string {
   const cleaned = raw.normalize('NFC').replace(INVISIBLE_OR_CONTROL, '');
   const lastSegment = cleaned.split(/[/\\]/).pop() ?? '';
-  let name = lastSegment.replace(FORBIDDEN, '').trim().replace(/^[.\s]+|[.\s]+$/g, '');
+  let name = lastSegment
+    .replace(FORBIDDEN, '')
+    .trim()
+    .replace(/^[.\s]+|[.\s]+$/g, '');
   const stem = name.split('.', 1)[0] ?? '';
   if (WINDOWS_DEVICE.test(stem.trim())) name = `_${name}`;
   name = truncateKeepingExtension(name, MAX_NAME_CODE_POINTS);

@@ -91,14 +91,7 @@ export interface AuditEvent {
 }
 
 export type AuditAction =
-  | 'ISSUED'
-  | 'CLAIMED'
-  | 'REDRIVEN'
-  | 'PROCESSED'
-  | 'REJECTED'
-  | 'FAILED'
-  | 'EXPIRED'
-  | 'DISCARDED';
+  'ISSUED' | 'CLAIMED' | 'REDRIVEN' | 'PROCESSED' | 'REJECTED' | 'FAILED' | 'EXPIRED' | 'DISCARDED';
 
 /** The object an S3 "Object Created" event names. */
 export interface ObjectRef {

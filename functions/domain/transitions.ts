@@ -47,11 +47,16 @@ export function decideClaim(
       return record.executionId === executionId ? { kind: 'ALREADY_CLAIMED' } : { kind: 'DUPLICATE' };
     case 'PROCESSED':
     case 'REJECTED':
-      return sameVersion ? { kind: 'DUPLICATE' } : { kind: 'DISCARD', reason: otherVersionReason(record, event) };
+      return sameVersion
+        ? { kind: 'DUPLICATE' }
+        : { kind: 'DISCARD', reason: otherVersionReason(record, event) };
     case 'EXPIRED':
       return {
         kind: 'DISCARD',
-        reason: { code: 'UPLOAD_EXPIRED', message: 'The upload had expired before this object was processed.' },
+        reason: {
+          code: 'UPLOAD_EXPIRED',
+          message: 'The upload had expired before this object was processed.',
+        },
       };
   }
 }
@@ -59,7 +64,11 @@ export function decideClaim(
 function otherVersionReason(record: UploadRecord, event: EventVersion): Reason {
   const order = compareSequencers(event.sequencer, record.sequencer);
   const which =
-    order === undefined ? 'Another version' : order < 0 ? 'An older version' : 'A later upload to the same key';
+    order === undefined
+      ? 'Another version'
+      : order < 0
+        ? 'An older version'
+        : 'A later upload to the same key';
   return {
     code: 'ALREADY_PROCESSED',
     message: `${which} of this upload was already taken for processing; only the first is processed.`,
@@ -100,7 +109,11 @@ export function outcomeGuard(outcome: Outcome, executionId: string): OutcomeGuar
  * After a lost conditional write: was the outcome already written by this same execution (a
  * retried task), so that the step may succeed without writing again?
  */
-export function isOutcomeAlreadyRecorded(record: UploadRecord, outcome: Outcome, executionId: string): boolean {
+export function isOutcomeAlreadyRecorded(
+  record: UploadRecord,
+  outcome: Outcome,
+  executionId: string,
+): boolean {
   return record.status === outcome && record.executionId === executionId;
 }
 

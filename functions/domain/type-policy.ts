@@ -88,14 +88,20 @@ export function checkDeclaredType(policy: TypePolicy, contentType: string, size:
     );
   }
   if (size > rule.maxBytes) {
-    throw new PayloadTooLargeError('FILE_TOO_LARGE', `Files of type ${contentType} may be at most ${rule.maxBytes} bytes.`, {
-      maxBytes: rule.maxBytes,
-    });
+    throw new PayloadTooLargeError(
+      'FILE_TOO_LARGE',
+      `Files of type ${contentType} may be at most ${rule.maxBytes} bytes.`,
+      {
+        maxBytes: rule.maxBytes,
+      },
+    );
   }
   return rule;
 }
 
 /** True when some allowed type accepts files detected as `mime`. */
 export function isDetectedTypeAllowed(policy: TypePolicy, mime: string): boolean {
-  return Object.values(policy).some((rule) => rule.detect.kind === 'magic' && rule.detect.mimes.includes(mime));
+  return Object.values(policy).some(
+    (rule) => rule.detect.kind === 'magic' && rule.detect.mimes.includes(mime),
+  );
 }

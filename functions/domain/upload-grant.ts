@@ -73,7 +73,9 @@ export function putHeaders(grant: PutGrant): Record<string, string> {
     'content-type': grant.contentType,
     'content-length': String(grant.contentLength),
     'x-amz-meta-upload-id': grant.metadata['upload-id'] ?? '',
-    ...(grant.checksumSha256Base64 !== undefined ? { 'x-amz-checksum-sha256': grant.checksumSha256Base64 } : {}),
+    ...(grant.checksumSha256Base64 !== undefined
+      ? { 'x-amz-checksum-sha256': grant.checksumSha256Base64 }
+      : {}),
   };
 }
 

@@ -65,7 +65,10 @@ export function decodeJsonBody(body: string | undefined, isBase64Encoded: boolea
   }
   const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
   if (Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BODY_BYTES) {
-    throw new PayloadTooLargeError('REQUEST_TOO_LARGE', `The request body may be at most ${MAX_REQUEST_BODY_BYTES} bytes.`);
+    throw new PayloadTooLargeError(
+      'REQUEST_TOO_LARGE',
+      `The request body may be at most ${MAX_REQUEST_BODY_BYTES} bytes.`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;

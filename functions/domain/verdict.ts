@@ -44,7 +44,10 @@ export function judgeContent(declared: DeclaredContent, facts: ContentFacts, pol
   }
   if (facts.size > 0) {
     if (rule === undefined) {
-      reasons.push({ code: 'TYPE_NOT_ALLOWED', message: `Content type ${declared.contentType} is not allowed.` });
+      reasons.push({
+        code: 'TYPE_NOT_ALLOWED',
+        message: `Content type ${declared.contentType} is not allowed.`,
+      });
     } else if (rule.detect.kind === 'magic') {
       if (facts.detectedMime === undefined) {
         reasons.push({
@@ -71,11 +74,17 @@ export function judgeContent(declared: DeclaredContent, facts: ContentFacts, pol
       });
     }
     if (facts.detectedMime !== undefined && !isDetectedTypeAllowed(policy, facts.detectedMime)) {
-      reasons.push({ code: 'TYPE_NOT_ALLOWED', message: `Files of type ${facts.detectedMime} are not allowed.` });
+      reasons.push({
+        code: 'TYPE_NOT_ALLOWED',
+        message: `Files of type ${facts.detectedMime} are not allowed.`,
+      });
     }
   }
   if (declared.sha256 !== undefined && declared.sha256 !== facts.sha256) {
-    reasons.push({ code: 'CHECKSUM_MISMATCH', message: 'The SHA-256 of the content differs from the one declared.' });
+    reasons.push({
+      code: 'CHECKSUM_MISMATCH',
+      message: 'The SHA-256 of the content differs from the one declared.',
+    });
   }
 
   return {

@@ -3,25 +3,32 @@ import { HEAD_SAMPLE_BYTES, inspectContent } from '../../functions/domain/conten
 import * as samples from '../fixtures/samples.js';
 
 const chunked = (bytes: Buffer, size: number): AsyncIterable<Uint8Array> =>
-  Readable.from(Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size)));
+  Readable.from(
+    Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+      bytes.subarray(i * size, (i + 1) * size),
+    ),
+  );
 
 describe('inspectContent', () => {
-  it.each(samples.VALID_SAMPLES)('detects $name as $contentType from its magic bytes', async ({ contentType, bytes }) => {
-    // Arrange
-    const textual = contentType.startsWith('text/');
-    // Act
-    const facts = await inspectContent(chunked(bytes, 7), { checkText: textual });
-    // Assert
-    expect(facts.size).toBe(bytes.length);
-    expect(facts.sha256).toBe(samples.sha256Hex(bytes));
-    if (textual) {
-      expect(facts.detectedMime).toBeUndefined();
-      expect(facts.validUtf8).toBe(true);
-      expect(facts.hasNul).toBe(false);
-    } else {
-      expect(facts.detectedMime).toBe(contentType);
-    }
-  });
+  it.each(samples.VALID_SAMPLES)(
+    'detects $name as $contentType from its magic bytes',
+    async ({ contentType, bytes }) => {
+      // Arrange
+      const textual = contentType.startsWith('text/');
+      // Act
+      const facts = await inspectContent(chunked(bytes, 7), { checkText: textual });
+      // Assert
+      expect(facts.size).toBe(bytes.length);
+      expect(facts.sha256).toBe(samples.sha256Hex(bytes));
+      if (textual) {
+        expect(facts.detectedMime).toBeUndefined();
+        expect(facts.validUtf8).toBe(true);
+        expect(facts.hasNul).toBe(false);
+      } else {
+        expect(facts.detectedMime).toBe(contentType);
+      }
+    },
+  );
 
   it('keeps UTF-8 valid when a multi-byte character is split across chunks', async () => {
     const bytes = Buffer.from('a🎉b你c', 'utf8');
@@ -32,8 +39,12 @@ describe('inspectContent', () => {
   });
 
   it('finds invalid UTF-8, a truncated trailing character and NUL bytes', async () => {
-    expect((await inspectContent(chunked(samples.latin1Text(), 3), { checkText: true })).validUtf8).toBe(false);
-    expect((await inspectContent(chunked(Buffer.from([0x61, 0xe4, 0xbd]), 1), { checkText: true })).validUtf8).toBe(false);
+    expect((await inspectContent(chunked(samples.latin1Text(), 3), { checkText: true })).validUtf8).toBe(
+      false,
+    );
+    expect(
+      (await inspectContent(chunked(Buffer.from([0x61, 0xe4, 0xbd]), 1), { checkText: true })).validUtf8,
+    ).toBe(false);
     expect((await inspectContent(chunked(samples.textWithNul(), 4), { checkText: true })).hasNul).toBe(true);
   });
 
@@ -44,7 +55,9 @@ describe('inspectContent', () => {
     expect((await inspectContent(chunked(samples.plainZip(), 64), { checkText: false })).detectedMime).toBe(
       'application/zip',
     );
-    expect((await inspectContent(chunked(samples.html(), 64), { checkText: false })).detectedMime).toBeUndefined();
+    expect(
+      (await inspectContent(chunked(samples.html(), 64), { checkText: false })).detectedMime,
+    ).toBeUndefined();
   });
 
   it('hashes every byte of a file far larger than its head sample, keeping the tail', async () => {
@@ -57,7 +70,10 @@ describe('inspectContent', () => {
   });
 
   it('stops reading once more than the allowed bytes arrived', async () => {
-    const facts = await inspectContent(chunked(Buffer.alloc(1000), 100), { checkText: false, stopAfterBytes: 250 });
+    const facts = await inspectContent(chunked(Buffer.alloc(1000), 100), {
+      checkText: false,
+      stopAfterBytes: 250,
+    });
     expect(facts.size).toBe(300);
   });
 

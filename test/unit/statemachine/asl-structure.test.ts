@@ -1,5 +1,9 @@
 import aslValidator from 'asl-validator';
-import { placeholdersOf, readUploadPipelineAsl, substituteDefinition } from '../../../statemachines/definition.js';
+import {
+  placeholdersOf,
+  readUploadPipelineAsl,
+  substituteDefinition,
+} from '../../../statemachines/definition.js';
 
 interface AslState {
   Type: string;
@@ -8,7 +12,12 @@ interface AslState {
   End?: boolean;
   Resource?: string;
   TimeoutSeconds?: number;
-  Retry?: Array<{ ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; IntervalSeconds?: number }>;
+  Retry?: Array<{
+    ErrorEquals: string[];
+    MaxAttempts?: number;
+    BackoffRate?: number;
+    IntervalSeconds?: number;
+  }>;
   Catch?: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>;
   Choices?: Array<{ Next: string }>;
 }
@@ -45,7 +54,10 @@ describe('upload-pipeline.asl.json', () => {
     const substituted = substituteDefinition(
       aslText,
       Object.fromEntries(
-        EXPECTED_PLACEHOLDERS.map((name) => [name, `arn:aws:lambda:us-east-1:123456789012:function:airlock-${name}`]),
+        EXPECTED_PLACEHOLDERS.map((name) => [
+          name,
+          `arn:aws:lambda:us-east-1:123456789012:function:airlock-${name}`,
+        ]),
       ),
     );
     // Act
@@ -64,7 +76,10 @@ describe('upload-pipeline.asl.json', () => {
   it('lists each placeholder exactly once in the set, and every Resource is a placeholder', () => {
     expect([...placeholdersOf(aslText)].sort()).toEqual([...EXPECTED_PLACEHOLDERS].sort());
     for (const [name, state] of tasks) {
-      expect({ name, resource: state.Resource }).toEqual({ name, resource: expect.stringMatching(/^\$\{\w+\}$/) });
+      expect({ name, resource: state.Resource }).toEqual({
+        name,
+        resource: expect.stringMatching(/^\$\{\w+\}$/),
+      });
     }
   });
 
@@ -108,7 +123,9 @@ describe('upload-pipeline.asl.json', () => {
   it.each(tasks.filter(([name]) => name !== 'RecordFailed'))(
     'task %s sends every other error to RecordFailed with the error in $.failure',
     (_name, state) => {
-      expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' }]);
+      expect(state.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' },
+      ]);
     },
   );
 

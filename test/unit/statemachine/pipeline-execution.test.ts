@@ -36,7 +36,9 @@ const functionArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:fun
 const aslText = readUploadPipelineAsl();
 const definition = substituteDefinition(
   aslText,
-  Object.fromEntries(Object.entries(FUNCTION_BY_PLACEHOLDER).map(([placeholder, name]) => [placeholder, functionArn(name)])),
+  Object.fromEntries(
+    Object.entries(FUNCTION_BY_PLACEHOLDER).map(([placeholder, name]) => [placeholder, functionArn(name)]),
+  ),
 ) as StateMachineDefinition;
 
 let aws: FakeAws;
@@ -99,7 +101,10 @@ interface RunResult {
   executionId: string;
 }
 
-async function execute(input: unknown, executionId = `arn:aws:states:us-east-1:123456789012:execution:airlock:run-${++executionCounter}`): Promise<RunResult> {
+async function execute(
+  input: unknown,
+  executionId = `arn:aws:states:us-east-1:123456789012:execution:airlock:run-${++executionCounter}`,
+): Promise<RunResult> {
   const machine = new StateMachine(definition);
   const execution = machine.run(input as never, {
     overrides: {
@@ -148,8 +153,26 @@ function pendingUpload(bytes: Buffer, contentType: string, overrides: Record<str
   return { uploadId, key };
 }
 
-const PROCESSED_PATH = ['Claim', 'RouteClaim', 'Validate', 'RouteVerdict', 'Promote', 'RecordProcessed', 'ReleaseQuarantine', 'Done'];
-const REJECTED_PATH = ['Claim', 'RouteClaim', 'Validate', 'RouteVerdict', 'Reject', 'RecordRejected', 'ReleaseQuarantine', 'Done'];
+const PROCESSED_PATH = [
+  'Claim',
+  'RouteClaim',
+  'Validate',
+  'RouteVerdict',
+  'Promote',
+  'RecordProcessed',
+  'ReleaseQuarantine',
+  'Done',
+];
+const REJECTED_PATH = [
+  'Claim',
+  'RouteClaim',
+  'Validate',
+  'RouteVerdict',
+  'Reject',
+  'RecordRejected',
+  'ReleaseQuarantine',
+  'Done',
+];
 
 describe('processed: a valid upload is promoted to clean/ and recorded', () => {
   it.each(samples.VALID_SAMPLES)('processes $name ($contentType)', async ({ bytes, contentType }) => {
@@ -175,29 +198,52 @@ describe('processed: a valid upload is promoted to clean/ and recorded', () => {
 
 describe('rejected: the bytes do not match the declaration', () => {
   const cases: Array<[string, Buffer, string, Record<string, unknown>, string[]]> = [
-    ['SIZE_MISMATCH', samples.pdf(), samples.MIME.pdf, { size: samples.pdf().length + 10 }, ['SIZE_MISMATCH']],
+    [
+      'SIZE_MISMATCH',
+      samples.pdf(),
+      samples.MIME.pdf,
+      { size: samples.pdf().length + 10 },
+      ['SIZE_MISMATCH'],
+    ],
     ['TYPE_MISMATCH (HTML declared as PDF)', samples.html(), samples.MIME.pdf, {}, ['TYPE_MISMATCH']],
-    ['TYPE_NOT_ALLOWED (EXE declared as PDF)', samples.exe(), samples.MIME.pdf, {}, ['TYPE_MISMATCH', 'TYPE_NOT_ALLOWED']],
-    ['CHECKSUM_MISMATCH', samples.png(), samples.MIME.png, { declaredSha256: 'a'.repeat(64) }, ['CHECKSUM_MISMATCH']],
+    [
+      'TYPE_NOT_ALLOWED (EXE declared as PDF)',
+      samples.exe(),
+      samples.MIME.pdf,
+      {},
+      ['TYPE_MISMATCH', 'TYPE_NOT_ALLOWED'],
+    ],
+    [
+      'CHECKSUM_MISMATCH',
+      samples.png(),
+      samples.MIME.png,
+      { declaredSha256: 'a'.repeat(64) },
+      ['CHECKSUM_MISMATCH'],
+    ],
     ['EMPTY_FILE', Buffer.alloc(0), samples.MIME.text, {}, ['EMPTY_FILE']],
   ];
 
-  it.each(cases)('rejects with %s, keeps a copy in rejected/ and releases quarantine', async (_label, bytes, type, overrides, codes) => {
-    // Arrange
-    const { uploadId, key } = pendingUpload(bytes, type, overrides);
-    // Act
-    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
-    // Assert
-    expect(run.error).toBeUndefined();
-    expect(run.states).toEqual(REJECTED_PATH);
-    const record = aws.record(uploadId)!;
-    expect(record.status).toBe('REJECTED');
-    expect((record.reasons as Array<{ code: string }>).map((reason) => reason.code).sort()).toEqual([...codes].sort());
-    expect(aws.objectsUnder(`rejected/${uploadId}@`)).toHaveLength(1);
-    expect(aws.objectsUnder(`clean/`)).toEqual([]);
-    expect(aws.hasObject(key, 'v1')).toBe(false);
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'REJECTED']);
-  });
+  it.each(cases)(
+    'rejects with %s, keeps a copy in rejected/ and releases quarantine',
+    async (_label, bytes, type, overrides, codes) => {
+      // Arrange
+      const { uploadId, key } = pendingUpload(bytes, type, overrides);
+      // Act
+      const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+      // Assert
+      expect(run.error).toBeUndefined();
+      expect(run.states).toEqual(REJECTED_PATH);
+      const record = aws.record(uploadId)!;
+      expect(record.status).toBe('REJECTED');
+      expect((record.reasons as Array<{ code: string }>).map((reason) => reason.code).sort()).toEqual(
+        [...codes].sort(),
+      );
+      expect(aws.objectsUnder(`rejected/${uploadId}@`)).toHaveLength(1);
+      expect(aws.objectsUnder(`clean/`)).toEqual([]);
+      expect(aws.hasObject(key, 'v1')).toBe(false);
+      expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'REJECTED']);
+    },
+  );
 });
 
 describe('duplicate: another delivery for a version already taken', () => {
@@ -305,11 +351,22 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
     expect(run.error).toBeInstanceOf(ExecutionError);
-    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Validate', 'RouteVerdict', 'Promote', 'RecordFailed', 'Failed']);
+    expect(run.states).toEqual([
+      'Claim',
+      'RouteClaim',
+      'Validate',
+      'RouteVerdict',
+      'Promote',
+      'RecordFailed',
+      'Failed',
+    ]);
     expect(run.retried).toEqual([]);
     expect(aws.record(uploadId)).toMatchObject({
       status: 'FAILED',
-      failure: { error: 'DependencyError', cause: expect.stringContaining('CopyObject failed (AccessDenied)') },
+      failure: {
+        error: 'DependencyError',
+        cause: expect.stringContaining('CopyObject failed (AccessDenied)'),
+      },
     });
     expect(aws.hasObject(key, 'v1')).toBe(true);
     expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'FAILED']);
