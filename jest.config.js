@@ -14,5 +14,9 @@ const shared = {
 
 /** @type {import('jest').Config} */
 export default {
-  projects: [{ ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] }],
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // Synthesizes the CDK stack (bundling skipped) and asserts on the template.
+    { ...shared, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+  ],
 };

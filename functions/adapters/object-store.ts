@@ -1,4 +1,4 @@
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { ObjectVersionMissingError } from '../commons/errors.js';
 import type { ObjectRef } from '../domain/model.js';
 import { errorName, toPipelineError } from './aws-errors.js';
@@ -81,6 +81,19 @@ export class ObjectStore {
     } catch (error) {
       if (isMissing(error)) return;
       throw toPipelineError('DeleteObject', error);
+    }
+  }
+
+  /** The live versions of exactly `key` (not of keys it prefixes), oldest first. */
+  async listVersions(bucket: string, key: string): Promise<Array<{ versionId: string; size: number }>> {
+    try {
+      const out = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, MaxKeys: 100 }));
+      return (out.Versions ?? [])
+        .filter((version) => version.Key === key && version.VersionId !== undefined)
+        .sort((a, b) => (a.LastModified?.getTime() ?? 0) - (b.LastModified?.getTime() ?? 0))
+        .map((version) => ({ versionId: version.VersionId as string, size: version.Size ?? 0 }));
+    } catch (error) {
+      throw toPipelineError('ListObjectVersions', error);
     }
   }
 }

@@ -1,0 +1,134 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
+import { intEnv, requireEnv } from './commons/env.js';
+import { logger } from './commons/logger.js';
+import { StepFunctionsGateway, type ExecutionGateway } from './adapters/execution-gateway.js';
+import { ObjectStore } from './adapters/object-store.js';
+import { UploadStore } from './adapters/upload-store.js';
+import { quarantineKey } from './domain/model.js';
+import { objectCreatedEvent } from './domain/object-event.js';
+import { transitionTime } from './domain/transitions.js';
+
+export interface SweeperDeps {
+  store: UploadStore;
+  objects: ObjectStore;
+  executions: ExecutionGateway;
+  bucket: string;
+  now: () => Date;
+  /** A PROCESSING upload whose execution is gone after this long is marked FAILED. */
+  processingTimeoutMs: number;
+  /** Events may arrive a little after the grant expired; wait this long before expiring. */
+  expiryGraceMs: number;
+  /** Records handled per status per run. */
+  batchSize: number;
+}
+
+export interface SweepReport {
+  expired: number;
+  restarted: number;
+  failed: number;
+  stillRunning: number;
+}
+
+const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const;
+
+/**
+ * The sweeper (the local runtime runs it as the reconciler): moves every upload towards a
+ * terminal status so that none is ever stuck.
+ * - PENDING_UPLOAD past expiry: if its quarantine object exists, the event was lost, so the
+ *   execution is started (idempotently); otherwise → EXPIRED.
+ * - PROCESSING past the bound whose execution no longer runs → FAILED (kept for a redrive).
+ * Every status change is audited.
+ */
+export function makeSweeperHandler(deps: () => SweeperDeps) {
+  return async (): Promise<SweepReport> => {
+    const { store, objects, executions, bucket, now, processingTimeoutMs, expiryGraceMs, batchSize } = deps();
+    const report: SweepReport = { expired: 0, restarted: 0, failed: 0, stillRunning: 0 };
+    const started = now();
+
+    const pendingBefore = new Date(started.getTime() - expiryGraceMs).toISOString();
+    for (const record of await store.listByStatus('PENDING_UPLOAD', pendingBefore, batchSize)) {
+      if (record.expiresAt > pendingBefore) continue;
+      const key = quarantineKey(record.uploadId);
+      const versions = await objects.listVersions(bucket, key);
+      const first = versions[0];
+      if (first !== undefined) {
+        const event = objectCreatedEvent({
+          id: `sweep-${record.uploadId}-${first.versionId}`,
+          bucket,
+          key,
+          size: first.size,
+          versionId: first.versionId,
+          time: started,
+          reason: 'Reconcile',
+        });
+        await executions.start(event, `${key}@${first.versionId}`);
+        logger.warn('lost event: execution started', { uploadId: record.uploadId });
+        report.restarted++;
+        continue;
+      }
+      const at = transitionTime(started, record.updatedAt);
+      const result = await store.expire(record.uploadId, at);
+      if (!result.written) continue;
+      await store.appendAudit({
+        uploadId: record.uploadId,
+        at,
+        actor: SWEEPER_ACTOR,
+        action: 'EXPIRED',
+        from: 'PENDING_UPLOAD',
+        to: 'EXPIRED',
+        reasons: [{ code: 'UPLOAD_EXPIRED', message: 'No file was uploaded before the upload expired.' }],
+      });
+      report.expired++;
+    }
+
+    const processingBefore = new Date(started.getTime() - processingTimeoutMs).toISOString();
+    for (const record of await store.listByStatus('PROCESSING', processingBefore, batchSize)) {
+      if (record.executionId === undefined) continue;
+      if (await executions.isRunning(record.executionId)) {
+        report.stillRunning++;
+        continue;
+      }
+      const at = transitionTime(started, record.updatedAt);
+      const result = await store.recordOutcome({
+        uploadId: record.uploadId,
+        outcome: 'FAILED',
+        guard: { from: ['PROCESSING'], executionId: record.executionId },
+        at,
+        failure: { error: 'ProcessingStalled', cause: 'The execution ended without recording an outcome.' },
+      });
+      if (!result.written) continue;
+      await store.appendAudit({
+        uploadId: record.uploadId,
+        at,
+        actor: SWEEPER_ACTOR,
+        action: 'FAILED',
+        from: 'PROCESSING',
+        to: 'FAILED',
+        reasons: [{ code: 'PROCESSING_FAILED', message: 'ProcessingStalled' }],
+        ...(record.versionId ? { versionId: record.versionId } : {}),
+        executionId: record.executionId,
+      });
+      report.failed++;
+    }
+
+    logger.info('sweep done', { ...report });
+    return report;
+  };
+}
+
+const defaultDeps = lazy((): SweeperDeps => {
+  const config = readConfig();
+  return {
+    store: new UploadStore(config.tableName, makeDynamoDbClient(config)),
+    objects: new ObjectStore(makeS3Client(config)),
+    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), new SFNClient({})),
+    bucket: config.bucketName,
+    now: () => new Date(),
+    processingTimeoutMs: intEnv('PROCESSING_TIMEOUT_SECONDS', 3600, { min: 60, max: 86_400 }) * 1000,
+    expiryGraceMs: 60_000,
+    batchSize: 100,
+  };
+});
+
+export const handler = makeSweeperHandler(defaultDeps);

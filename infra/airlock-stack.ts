@@ -1,0 +1,31 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { UploadPipeline, type UploadPipelineProps } from './upload-pipeline.js';
+
+export interface AirlockStackProps extends StackProps {
+  /**
+   * Configuration of the pipeline.
+   * @default {} (every UploadPipeline default)
+   */
+  readonly pipeline?: UploadPipelineProps;
+}
+
+/** The deployable Airlock stack: one UploadPipeline and its outputs. */
+export class AirlockStack extends Stack {
+  readonly pipeline: UploadPipeline;
+
+  constructor(scope: Construct, id: string, props: AirlockStackProps = {}) {
+    super(scope, id, props);
+    this.pipeline = new UploadPipeline(this, 'Pipeline', props.pipeline);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.pipeline.apiStage.url, description: 'Base URL of the Airlock HTTP API' });
+    new CfnOutput(this, 'BucketName', { value: this.pipeline.bucket.bucketName });
+    new CfnOutput(this, 'TableName', { value: this.pipeline.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
+    if (this.pipeline.userPool && this.pipeline.userPoolClient) {
+      new CfnOutput(this, 'UserPoolId', { value: this.pipeline.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: this.pipeline.userPoolClient.userPoolClientId });
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AirlockStack } from './airlock-stack.js';
+
+/**
+ * The CDK app. Context keys (cdk.json or `-c key=value`):
+ * - `allowedOrigins`: comma-separated browser origins for CORS (default: none).
+ */
+const app = new App();
+const origins = app.node.tryGetContext('allowedOrigins') as string | undefined;
+
+new AirlockStack(app, 'Airlock', {
+  description: 'Airlock: presigned uploads, validated and promoted by Step Functions, with an audit trail.',
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  pipeline: {
+    ...(origins ? { allowedOrigins: origins.split(',').map((origin) => origin.trim()) } : {}),
+  },
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+app.synth();

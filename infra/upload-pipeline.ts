@@ -1,0 +1,796 @@
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../functions/domain/type-policy.js';
+import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
+import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../functions/domain/upload-grant.js';
+import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../functions/domain/model.js';
+import { AUDITORS_GROUP } from '../functions/domain/status-view.js';
+import { UPLOAD_PIPELINE_ASL_PATH } from '../statemachines/definition.js';
+
+const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url));
+
+/** An existing OIDC/JWT issuer that the HTTP API trusts instead of a new Cognito user pool. */
+export interface JwtIssuerProps {
+  /** The issuer URL (`iss` claim), https only. */
+  readonly issuerUrl: string;
+  /** Accepted audiences (`aud` or `client_id` claim); at least one. */
+  readonly audience: string[];
+}
+
+/** Throttling of the HTTP API's default stage. */
+export interface ApiThrottleProps {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Burst capacity in requests. */
+  readonly burstLimit: number;
+}
+
+/** Configuration of an Airlock upload pipeline. Every prop is optional and secure by default. */
+export interface UploadPipelineProps {
+  /**
+   * Browser origins allowed by CORS on the bucket (uploads) and the API. `https://` origins only,
+   * except `http://localhost[:port]` for development. No wildcards.
+   * @default [] (no browser origin; server-side and CLI clients need none)
+   */
+  readonly allowedOrigins?: string[];
+  /**
+   * The allowed content types: max size and magic-byte family of each.
+   * @default DEFAULT_TYPE_POLICY (PDF, PNG, JPEG, text/plain, text/csv, DOCX, XLSX)
+   */
+  readonly typePolicy?: TypePolicy;
+  /**
+   * Lifetime of upload grants (presigned POST policy or PUT URL). At most 15 minutes.
+   * @default Duration.minutes(15)
+   */
+  readonly uploadUrlTtl?: Duration;
+  /**
+   * Lifetime of download URLs handed out by the status API. At most 5 minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly downloadUrlTtl?: Duration;
+  /**
+   * Days after which lifecycle removes anything left in `quarantine/`. Must exceed the upload
+   * grant's lifetime plus the processing bound.
+   * @default Duration.days(7)
+   */
+  readonly quarantineRetention?: Duration;
+  /**
+   * Days after which noncurrent (overwritten or deleted) object versions are removed.
+   * @default Duration.days(30)
+   */
+  readonly noncurrentVersionRetention?: Duration;
+  /**
+   * How long rejected files are kept under `rejected/` for forensics.
+   * @default Duration.days(90)
+   */
+  readonly rejectedRetention?: Duration;
+  /**
+   * Retention of the functions', the state machine's and the API's log groups.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * An existing JWT issuer for the HTTP API's authorizer.
+   * @default a new Cognito user pool with an app client and an `auditors` group
+   */
+  readonly jwtIssuer?: JwtIssuerProps;
+  /**
+   * An existing bucket to use instead of creating one. Refused unless
+   * `acceptExistingBucketRisks` is true: Airlock cannot enforce versioning, encryption, public
+   * access blocks, lifecycle or EventBridge notifications on a bucket it does not own.
+   * @default a new bucket configured by this construct
+   */
+  readonly existingBucket?: s3.IBucket;
+  /**
+   * Acknowledges that an `existingBucket` must be configured by its owner as this construct
+   * would (versioning, EventBridge notifications, Block Public Access, TLS-only policy).
+   * @default false
+   */
+  readonly acceptExistingBucketRisks?: boolean;
+  /**
+   * A customer-managed KMS key for the bucket and the table.
+   * @default S3-managed encryption for the bucket, AWS-owned encryption for the table
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * What happens to the bucket, the table and the user pool when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * A PROCESSING upload whose execution has ended without an outcome is marked FAILED after this.
+   * @default Duration.hours(1)
+   */
+  readonly processingTimeout?: Duration;
+  /**
+   * How often the sweeper runs.
+   * @default Duration.minutes(5)
+   */
+  readonly sweepInterval?: Duration;
+  /**
+   * Throttling of the HTTP API.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly apiThrottle?: ApiThrottleProps;
+  /**
+   * Principals (role ARNs) that may read `quarantine/` and `rejected/` besides the pipeline's own
+   * functions, e.g. a forensics role. Everyone else is denied by the bucket policy.
+   * @default []
+   */
+  readonly forensicReaderArns?: string[];
+  /**
+   * Where alarms (dead-letter queue depth, failed or timed-out executions) send notifications.
+   * @default no action (the alarms still exist)
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * Airlock: presigned uploads into a quarantine prefix, validated and promoted by a Step
+ * Functions state machine, with an immutable audit trail and a JWT-protected status API.
+ */
+export class UploadPipeline extends Construct {
+  readonly bucket: s3.IBucket;
+  readonly table: dynamodb.Table;
+  readonly stateMachine: sfn.StateMachine;
+  readonly api: apigwv2.HttpApi;
+  readonly apiStage: apigwv2.HttpStage;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly userPool?: cognito.UserPool;
+  readonly userPoolClient?: cognito.UserPoolClient;
+  readonly functions: Record<PipelineFunction, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: UploadPipelineProps = {}) {
+    super(scope, id);
+    const settings = resolveSettings(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    // --- Storage --------------------------------------------------------------------------
+    this.bucket = props.existingBucket ?? this.createBucket(settings, props, removalPolicy);
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy,
+      ...(props.encryptionKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.encryptionKey }
+        : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+      // No TTL: audit events and records are kept for as long as the table (compliance).
+    });
+    for (const index of [TABLE_KEYS.byOwner, TABLE_KEYS.byStatus]) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+
+    // --- Functions ------------------------------------------------------------------------
+    const environment: Record<string, string> = {
+      TABLE_NAME: this.table.tableName,
+      BUCKET_NAME: this.bucket.bucketName,
+      UPLOAD_URL_TTL_SECONDS: String(settings.uploadUrlTtlSeconds),
+      DOWNLOAD_URL_TTL_SECONDS: String(settings.downloadUrlTtlSeconds),
+      TYPE_POLICY: JSON.stringify(settings.typePolicy),
+      POWERTOOLS_SERVICE_NAME: 'airlock',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const fn = (name: PipelineFunction, options: { memorySize?: number; timeout?: Duration } = {}) =>
+      this.createFunction(name, environment, settings.logRetention, removalPolicy, options);
+    this.functions = {
+      'create-upload': fn('create-upload'),
+      'get-upload': fn('get-upload'),
+      'list-uploads': fn('list-uploads'),
+      'get-upload-events': fn('get-upload-events'),
+      claim: fn('claim'),
+      validate: fn('validate', { memorySize: 1024, timeout: Duration.minutes(15) }),
+      promote: fn('promote', { timeout: Duration.minutes(5) }),
+      reject: fn('reject', { timeout: Duration.minutes(5) }),
+      'record-outcome': fn('record-outcome'),
+      'release-quarantine': fn('release-quarantine'),
+      sweeper: fn('sweeper', { timeout: Duration.minutes(5) }),
+    };
+    this.grantLeastPrivilege(props.encryptionKey, props.forensicReaderArns ?? []);
+
+    // --- State machine --------------------------------------------------------------------
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      retention: settings.logRetention,
+      removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromFile(UPLOAD_PIPELINE_ASL_PATH),
+      definitionSubstitutions: this.definitionSubstitutions(),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    for (const name of STATE_MACHINE_FUNCTIONS) this.functions[name].grantInvoke(this.stateMachine);
+
+    // --- Events: S3 Object Created under quarantine/ → state machine ------------------------
+    this.deadLetterQueue = new sqs.Queue(this, 'EventDeadLetterQueue', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+    new events.Rule(this, 'QuarantineObjectCreated', {
+      description: 'Starts the Airlock pipeline for every object created under quarantine/.',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [this.bucket.bucketName] },
+          object: { key: [{ prefix: QUARANTINE_PREFIX }] },
+        },
+      },
+      targets: [
+        new targets.SfnStateMachine(this.stateMachine, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 20,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+
+    // --- Sweeper --------------------------------------------------------------------------
+    const sweeper = this.functions.sweeper;
+    sweeper.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    sweeper.addEnvironment('PROCESSING_TIMEOUT_SECONDS', String(settings.processingTimeoutSeconds));
+    this.stateMachine.grantStartExecution(sweeper);
+    sweeper.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [executionArnPattern(this.stateMachine)],
+      }),
+    );
+    new events.Rule(this, 'SweepSchedule', {
+      description: 'Moves expired and stalled uploads to a terminal status.',
+      schedule: events.Schedule.rate(settings.sweepInterval),
+      targets: [new targets.LambdaFunction(sweeper, { retryAttempts: 2 })],
+    });
+
+    // --- Alarms ---------------------------------------------------------------------------
+    const alarms = [
+      new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
+        alarmDescription: 'Object Created events could not start the pipeline; they wait in the DLQ.',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'ExecutionsFailed', {
+        alarmDescription: 'Pipeline executions failed: uploads are FAILED and wait for a redrive.',
+        metric: this.stateMachine.metricFailed({ period: Duration.minutes(5) }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'ExecutionsTimedOut', {
+        alarmDescription: 'Pipeline executions timed out.',
+        metric: this.stateMachine.metricTimedOut({ period: Duration.minutes(5) }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    if (props.alarmTopic) {
+      for (const alarm of alarms) alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    }
+
+    this.acknowledgeReviewedFindings();
+
+    // --- HTTP API -------------------------------------------------------------------------
+    let issuer = props.jwtIssuer;
+    if (issuer === undefined) {
+      const pool = this.createUserPool(removalPolicy);
+      this.userPool = pool.userPool;
+      this.userPoolClient = pool.client;
+      issuer = {
+        issuerUrl: `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${pool.userPool.userPoolId}`,
+        audience: [pool.client.userPoolClientId],
+      };
+    }
+    const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer.issuerUrl, {
+      jwtAudience: issuer.audience,
+      identitySource: ['$request.header.Authorization'],
+    });
+    this.api = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Airlock upload API (v1)',
+      defaultAuthorizer: authorizer,
+      createDefaultStage: false,
+      ...(settings.allowedOrigins.length > 0
+        ? {
+            corsPreflight: {
+              allowOrigins: settings.allowedOrigins,
+              allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
+              allowHeaders: ['authorization', 'content-type', 'if-none-match'],
+              exposeHeaders: ['etag', 'retry-after', 'location'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
+    });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: settings.logRetention, removalPolicy });
+    this.apiStage = new apigwv2.HttpStage(this, 'ApiStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: settings.apiThrottle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        // No query strings or headers: they could carry cursors or tokens.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latency: '$context.responseLatency',
+            sub: '$context.authorizer.claims.sub',
+            error: '$context.authorizer.error',
+          }),
+        ),
+      },
+    });
+    const routes: Array<[string, apigwv2.HttpMethod, PipelineFunction]> = [
+      ['/uploads', apigwv2.HttpMethod.POST, 'create-upload'],
+      ['/uploads', apigwv2.HttpMethod.GET, 'list-uploads'],
+      ['/uploads/{id}', apigwv2.HttpMethod.GET, 'get-upload'],
+      ['/uploads/{id}/events', apigwv2.HttpMethod.GET, 'get-upload-events'],
+    ];
+    for (const [path, method, name] of routes) {
+      this.api.addRoutes({
+        path,
+        methods: [method],
+        integration: new HttpLambdaIntegration(`${name}-integration`, this.functions[name]),
+        authorizer,
+      });
+    }
+  }
+
+  /**
+   * cdk-nag findings that were reviewed and accepted, each on the construct it concerns and with
+   * its reason. Wildcards that remain are scoped to one prefix, one function or one state machine.
+   */
+  private acknowledgeReviewedFindings(): void {
+    const stack = Stack.of(this);
+    const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnResource);
+    if (this.bucket instanceof s3.Bucket) {
+      const bucketArn = `<${logicalId(this.bucket)}.Arn>`;
+      const prefixReason = (prefix: string) =>
+        `Object ARNs under ${prefix} only: upload ids are generated per request, so the objects cannot be named in advance.`;
+      const grants: Array<[PipelineFunction, string[]]> = [
+        ['create-upload', [QUARANTINE_PREFIX]],
+        ['get-upload', [CLEAN_PREFIX]],
+        ['validate', [QUARANTINE_PREFIX]],
+        ['promote', [QUARANTINE_PREFIX, CLEAN_PREFIX]],
+        ['reject', [QUARANTINE_PREFIX, REJECTED_PREFIX]],
+        ['release-quarantine', [QUARANTINE_PREFIX]],
+      ];
+      for (const [name, prefixes] of grants) {
+        for (const prefix of prefixes) {
+          acknowledge(this.functions[name].role!, `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`, prefixReason(prefix));
+        }
+      }
+    }
+    for (const name of STATE_MACHINE_FUNCTIONS) {
+      acknowledge(
+        this.stateMachine.role,
+        `AwsSolutions-IAM5[Resource::<${logicalId(this.functions[name])}.Arn>:*]`,
+        `Invokes any version or alias of the ${name} function, and nothing else.`,
+      );
+    }
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    acknowledge(
+      this.functions.sweeper.role!,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:<${logicalId(this.stateMachine)}.Name>:*]`,
+      'Describes executions of the pipeline state machine only; execution names are not known in advance.',
+    );
+    acknowledge(
+      this.stateMachine.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'CloudWatch Logs delivery (logging level ALL) and X-Ray tracing actions support no resource-level permissions.',
+    );
+    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the EventBridge target.');
+    // The handler CDK adds to turn on EventBridge notifications for the bucket.
+    for (const child of stack.node.children) {
+      if (child.node.id.startsWith('BucketNotificationsHandler')) {
+        acknowledge(
+          child,
+          'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          "CDK's own bucket-notifications custom resource; it only writes its logs.",
+        );
+      }
+    }
+  }
+
+  /** The substitutions for the ASL's `${Placeholders}`: one per task function. */
+  definitionSubstitutions(): Record<string, string> {
+    return {
+      ClaimFunctionArn: this.functions.claim.functionArn,
+      ValidateFunctionArn: this.functions.validate.functionArn,
+      PromoteFunctionArn: this.functions.promote.functionArn,
+      RejectFunctionArn: this.functions.reject.functionArn,
+      RecordOutcomeFunctionArn: this.functions['record-outcome'].functionArn,
+      ReleaseQuarantineFunctionArn: this.functions['release-quarantine'].functionArn,
+    };
+  }
+
+  private createBucket(settings: Settings, props: UploadPipelineProps, removalPolicy: RemovalPolicy): s3.Bucket {
+    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy,
+    });
+    const bucket = new s3.Bucket(this, 'UploadsBucket', {
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      ...(props.encryptionKey
+        ? { encryption: s3.BucketEncryption.KMS, encryptionKey: props.encryptionKey, bucketKeyEnabled: true }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
+      eventBridgeEnabled: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'uploads-bucket/',
+      removalPolicy,
+      cors:
+        settings.allowedOrigins.length > 0
+          ? [
+              {
+                allowedOrigins: settings.allowedOrigins,
+                allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                allowedHeaders: [
+                  'content-type',
+                  'content-length',
+                  'x-amz-meta-upload-id',
+                  'x-amz-checksum-sha256',
+                  'x-amz-checksum-algorithm',
+                ],
+                exposedHeaders: ['etag', 'x-amz-version-id'],
+                maxAge: 3600,
+              },
+            ]
+          : [],
+      lifecycleRules: [
+        {
+          id: 'expire-quarantine',
+          prefix: QUARANTINE_PREFIX,
+          expiration: settings.quarantineRetention,
+          noncurrentVersionExpiration: settings.noncurrentVersionRetention,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        {
+          id: 'keep-rejected-for-forensics',
+          prefix: REJECTED_PREFIX,
+          expiration: settings.rejectedRetention,
+          noncurrentVersionExpiration: settings.noncurrentVersionRetention,
+        },
+        {
+          id: 'expire-noncurrent-clean-versions',
+          prefix: CLEAN_PREFIX,
+          noncurrentVersionExpiration: settings.noncurrentVersionRetention,
+        },
+      ],
+    });
+    return bucket;
+  }
+
+  private createFunction(
+    name: PipelineFunction,
+    environment: Record<string, string>,
+    retention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+    options: { memorySize?: number; timeout?: Duration },
+  ): NodejsFunction {
+    const id = pascalCase(name);
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy });
+    // Its own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group only.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Airlock ${name} function`,
+    });
+    logGroup.grantWrite(role);
+    const fn = new NodejsFunction(this, `${id}Function`, {
+      role,
+      entry: `${FUNCTIONS_DIR}${name}.ts`,
+      handler: 'handler',
+      description: `Airlock ${name}`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: options.memorySize ?? 256,
+      timeout: options.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      environment,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        // Some dependencies still call require(); give the ESM bundle one.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        externalModules: [],
+      },
+    });
+    acknowledge(fn, 'AwsSolutions-L1', 'Airlock targets nodejs22.x on purpose: its tooling and tests run on Node 22.');
+    acknowledge(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
+    );
+    return fn;
+  }
+
+  /** Each function gets exactly the actions on exactly the resources its step needs. */
+  private grantLeastPrivilege(key: kms.IKey | undefined, forensicReaders: string[]): void {
+    const f = this.functions;
+    const objects = (prefix: string) => this.bucket.arnForObjects(`${prefix}*`);
+    const allow = (target: NodejsFunction, actions: string[], resources: string[]) =>
+      target.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    const table = this.table.tableArn;
+    const index = (name: string) => `${this.table.tableArn}/index/${name}`;
+
+    // API: create-upload signs PUT grants into quarantine/ only; its record and audit are puts.
+    allow(f['create-upload'], ['s3:PutObject'], [objects(QUARANTINE_PREFIX)]);
+    allow(f['create-upload'], ['dynamodb:PutItem'], [table]);
+    // The status function signs downloads of clean/ only.
+    allow(f['get-upload'], ['s3:GetObject'], [objects(CLEAN_PREFIX)]);
+    allow(f['get-upload'], ['dynamodb:GetItem'], [table]);
+    allow(f['list-uploads'], ['dynamodb:Query'], [index(TABLE_KEYS.byOwner.indexName)]);
+    allow(f['get-upload-events'], ['dynamodb:GetItem', 'dynamodb:Query'], [table]);
+    // Pipeline steps.
+    allow(f.claim, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    allow(f.validate, ['s3:GetObject', 's3:GetObjectVersion'], [objects(QUARANTINE_PREFIX)]);
+    allow(f.promote, ['s3:GetObjectVersion'], [objects(QUARANTINE_PREFIX)]);
+    allow(f.promote, ['s3:PutObject'], [objects(CLEAN_PREFIX)]);
+    allow(f.reject, ['s3:GetObjectVersion'], [objects(QUARANTINE_PREFIX)]);
+    allow(f.reject, ['s3:PutObject'], [objects(REJECTED_PREFIX)]);
+    allow(f['record-outcome'], ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    allow(f['release-quarantine'], ['s3:DeleteObjectVersion'], [objects(QUARANTINE_PREFIX)]);
+    allow(f.sweeper, ['dynamodb:Query'], [index(TABLE_KEYS.byStatus.indexName)]);
+    allow(f.sweeper, ['dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
+    f.sweeper.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucketVersions'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${QUARANTINE_PREFIX}*`] } },
+      }),
+    );
+
+    if (key) {
+      for (const name of ['create-upload', 'promote', 'reject'] as const) key.grantEncryptDecrypt(f[name]);
+      for (const name of ['get-upload', 'validate'] as const) key.grantDecrypt(f[name]);
+      for (const name of DYNAMODB_FUNCTIONS) key.grantEncryptDecrypt(f[name]);
+    }
+
+    // Defense in depth: only the pipeline (and named forensic readers) may read quarantine/ and
+    // rejected/, whatever other IAM policies in the account allow.
+    if (this.bucket instanceof s3.Bucket) {
+      const readers = [f.validate, f.promote, f.reject].map((fn) => (fn.role as iam.IRole).roleArn);
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'DenyReadingUnvalidatedObjects',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:GetObject', 's3:GetObjectVersion'],
+          resources: [objects(QUARANTINE_PREFIX), objects(REJECTED_PREFIX)],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...readers, ...forensicReaders] } },
+        }),
+      );
+    }
+  }
+
+  private createUserPool(removalPolicy: RemovalPolicy): { userPool: cognito.UserPool; client: cognito.UserPoolClient } {
+    const userPool = new cognito.UserPool(this, 'UserPool', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      deletionProtection: true,
+      removalPolicy,
+    });
+    const client = userPool.addClient('ConsoleClient', {
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(1),
+    });
+    acknowledge(
+      userPool,
+      'AwsSolutions-COG2',
+      'MFA is OPTIONAL (TOTP) so that an operator can create first users; require it in a derived stack if policy demands.',
+    );
+    acknowledge(
+      userPool,
+      'AwsSolutions-COG8',
+      'Cognito Plus (threat protection) is a paid plan left to the deployer; sign-up is disabled and passwords are strong.',
+    );
+    new cognito.CfnUserPoolGroup(this, 'AuditorsGroup', {
+      userPoolId: userPool.userPoolId,
+      groupName: AUDITORS_GROUP,
+      description: 'May read every upload and its audit trail.',
+    });
+    return { userPool, client };
+  }
+}
+
+export type PipelineFunction =
+  | 'create-upload'
+  | 'get-upload'
+  | 'list-uploads'
+  | 'get-upload-events'
+  | 'claim'
+  | 'validate'
+  | 'promote'
+  | 'reject'
+  | 'record-outcome'
+  | 'release-quarantine'
+  | 'sweeper';
+
+const STATE_MACHINE_FUNCTIONS = ['claim', 'validate', 'promote', 'reject', 'record-outcome', 'release-quarantine'] as const;
+const DYNAMODB_FUNCTIONS = [
+  'create-upload',
+  'get-upload',
+  'list-uploads',
+  'get-upload-events',
+  'claim',
+  'record-outcome',
+  'sweeper',
+] as const;
+
+interface Settings {
+  allowedOrigins: string[];
+  typePolicy: TypePolicy;
+  uploadUrlTtlSeconds: number;
+  downloadUrlTtlSeconds: number;
+  quarantineRetention: Duration;
+  noncurrentVersionRetention: Duration;
+  rejectedRetention: Duration;
+  logRetention: logs.RetentionDays;
+  processingTimeoutSeconds: number;
+  sweepInterval: Duration;
+  apiThrottle: ApiThrottleProps;
+}
+
+/** Applies defaults and refuses misconfiguration at synth time, with a message saying why. */
+export function resolveSettings(props: UploadPipelineProps): Settings {
+  const fail = (message: string): never => {
+    throw new Error(`UploadPipeline: ${message}`);
+  };
+  const seconds = (duration: Duration | undefined, fallback: Duration, name: string): number => {
+    const value = (duration ?? fallback).toSeconds();
+    if (Token.isUnresolved(value)) fail(`${name} must be a concrete duration.`);
+    return value;
+  };
+
+  const allowedOrigins = props.allowedOrigins ?? [];
+  for (const origin of allowedOrigins) {
+    if (!/^(https:\/\/[a-z0-9.-]+(:\d+)?|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?)$/i.test(origin)) {
+      fail(`allowedOrigins entry "${origin}" must be an https origin (or http://localhost) without path or wildcard.`);
+    }
+  }
+  const uploadUrlTtlSeconds = seconds(props.uploadUrlTtl, Duration.minutes(15), 'uploadUrlTtl');
+  if (uploadUrlTtlSeconds < 1 || uploadUrlTtlSeconds > MAX_UPLOAD_URL_TTL_SECONDS) {
+    fail(`uploadUrlTtl must be between 1 second and 15 minutes, got ${uploadUrlTtlSeconds}s.`);
+  }
+  const downloadUrlTtlSeconds = seconds(props.downloadUrlTtl, Duration.minutes(5), 'downloadUrlTtl');
+  if (downloadUrlTtlSeconds < 1 || downloadUrlTtlSeconds > MAX_DOWNLOAD_URL_TTL_SECONDS) {
+    fail(`downloadUrlTtl must be between 1 second and 5 minutes, got ${downloadUrlTtlSeconds}s.`);
+  }
+  const days = (duration: Duration | undefined, fallback: number, name: string, min: number): Duration => {
+    const value = duration ?? Duration.days(fallback);
+    const count = value.toDays({ integral: false });
+    if (!Number.isInteger(count) || count < min) fail(`${name} must be a whole number of days, at least ${min}.`);
+    return value;
+  };
+  const processingTimeoutSeconds = seconds(props.processingTimeout, Duration.hours(1), 'processingTimeout');
+  if (processingTimeoutSeconds < 60 * 20 || processingTimeoutSeconds > 86_400) {
+    // Validate alone may take up to 15 minutes: a shorter bound would fail live executions.
+    fail('processingTimeout must be between 20 minutes and 24 hours.');
+  }
+  const sweepInterval = props.sweepInterval ?? Duration.minutes(5);
+  const sweepSeconds = seconds(sweepInterval, Duration.minutes(5), 'sweepInterval');
+  if (sweepSeconds < 60 || sweepSeconds % 60 !== 0) fail('sweepInterval must be a whole number of minutes.');
+  const apiThrottle = props.apiThrottle ?? { rateLimit: 50, burstLimit: 100 };
+  if (apiThrottle.rateLimit <= 0 || apiThrottle.burstLimit <= 0) fail('apiThrottle limits must be positive.');
+  if (props.existingBucket && props.acceptExistingBucketRisks !== true) {
+    fail(
+      'existingBucket is refused unless acceptExistingBucketRisks is true: its owner must enable versioning, ' +
+        'EventBridge notifications, Block Public Access and a TLS-only policy, which this construct cannot enforce.',
+    );
+  }
+  if (props.jwtIssuer) {
+    if (!/^https:\/\//.test(props.jwtIssuer.issuerUrl)) fail('jwtIssuer.issuerUrl must be an https URL.');
+    if (props.jwtIssuer.audience.length === 0) fail('jwtIssuer.audience must name at least one audience.');
+  }
+  let typePolicy: TypePolicy;
+  try {
+    typePolicy = parseTypePolicy(JSON.stringify(props.typePolicy ?? DEFAULT_TYPE_POLICY));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  const quarantineRetention = days(props.quarantineRetention, 7, 'quarantineRetention', 1);
+
+  return {
+    allowedOrigins,
+    typePolicy,
+    uploadUrlTtlSeconds,
+    downloadUrlTtlSeconds,
+    quarantineRetention,
+    noncurrentVersionRetention: days(props.noncurrentVersionRetention, 30, 'noncurrentVersionRetention', 1),
+    rejectedRetention: days(props.rejectedRetention, 90, 'rejectedRetention', 1),
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+    processingTimeoutSeconds,
+    sweepInterval,
+    apiThrottle,
+  };
+}
+
+function executionArnPattern(stateMachine: sfn.StateMachine): string {
+  // arn:aws:states:<region>:<account>:execution:<name>:*
+  const stack = Stack.of(stateMachine);
+  return stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${stateMachine.stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** Acknowledges one reviewed cdk-nag finding on a construct, with the reason it is accepted. */
+function acknowledge(scope: IConstruct, findingId: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: `AwsSolutions::${findingId}`, reason });
+}
+
+const pascalCase = (name: string): string =>
+  name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
