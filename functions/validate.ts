@@ -24,12 +24,14 @@ export function makeValidateHandler(deps: () => ValidateDeps) {
     const facts = await inspectContent(opened.body, { checkText: textual, stopAfterBytes: declared.size });
     const complete = facts.size <= declared.size;
     if (!complete) opened.abort();
-    const verdict = judgeContent(declared, facts, policy);
+    // Reading stopped early: only S3's Content-Length knows the real size, and the reasons must state it.
+    const measured = complete ? facts : { ...facts, size: opened.contentLength ?? facts.size };
+    const verdict = judgeContent(declared, measured, policy);
     if (complete) return verdict;
     return {
       ...verdict,
       facts: {
-        size: opened.contentLength ?? facts.size,
+        size: measured.size,
         sha256: null,
         detectedType: verdict.facts.detectedType,
       },

@@ -1,4 +1,10 @@
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { ObjectVersionMissingError } from '../commons/errors.js';
 import type { ObjectRef } from '../domain/model.js';
 import { errorName, toPipelineError } from './aws-errors.js';
@@ -87,7 +93,9 @@ export class ObjectStore {
   /** The live versions of exactly `key` (not of keys it prefixes), oldest first. */
   async listVersions(bucket: string, key: string): Promise<Array<{ versionId: string; size: number }>> {
     try {
-      const out = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, MaxKeys: 100 }));
+      const out = await this.client.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, MaxKeys: 100 }),
+      );
       return (out.Versions ?? [])
         .filter((version) => version.Key === key && version.VersionId !== undefined)
         .sort((a, b) => (a.LastModified?.getTime() ?? 0) - (b.LastModified?.getTime() ?? 0))

@@ -43,6 +43,7 @@ export async function inspectContent(
   let hasNul = false;
   let validUtf8 = true;
   let utf8Carry: Buffer = Buffer.alloc(0);
+  let stoppedEarly = false;
 
   for await (const raw of chunks) {
     const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -64,9 +65,13 @@ export async function inspectContent(
         utf8Carry = Buffer.from(joined.subarray(cut));
       }
     }
-    if (options.stopAfterBytes !== undefined && size > options.stopAfterBytes) break;
+    if (options.stopAfterBytes !== undefined && size > options.stopAfterBytes) {
+      stoppedEarly = true;
+      break;
+    }
   }
-  if (utf8Carry.length > 0) validUtf8 = false;
+  // An unfinished character at the very end is invalid, unless reading stopped mid-file.
+  if (utf8Carry.length > 0 && !stoppedEarly) validUtf8 = false;
 
   const detected = headLength > 0 ? await fileTypeFromBuffer(head.subarray(0, headLength)) : undefined;
   return {

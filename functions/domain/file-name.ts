@@ -6,10 +6,11 @@
 const MAX_NAME_CODE_POINTS = 200;
 const FALLBACK_NAME = 'download';
 
-// C0/C1 controls and DEL; bidi embeddings, overrides and isolates; zero-width chars and BOM.
-// eslint-disable-next-line no-control-regex
+// C0/C1 controls and DEL; bidi embeddings, overrides and isolates; zero-width chars and BOM;
+// lone surrogates (JSON can carry them; they have no UTF-8 form and make encodeURIComponent throw).
 const INVISIBLE_OR_CONTROL =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/gu;
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]/gu;
 // Quotes, and characters that Windows refuses in names (path separators are handled first).
 const FORBIDDEN = /["<>:|?*]/g;
 const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
@@ -59,7 +60,8 @@ export function contentDisposition(safeName: string): string {
   const ascii = safeName
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^\x20-\x7e]|[%\\";]/g, '_');
+    // NFKD turns compatibility forms into ASCII specials (`／` → `/`, `＂` → `"`): replace those too.
+    .replace(/[^\x20-\x7e]|[%\\/";:<>|?*]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeRfc8187(safeName)}`;
 }
 

@@ -40,7 +40,10 @@ export interface UploadView {
 }
 
 export function toUploadView(record: UploadRecord): UploadView {
-  const sha256 = record.sha256 ?? record.declaredSha256;
+  // After validation only a measured digest is shown (none if the file was not read to its end);
+  // before it, the client's declared one.
+  const measured = record.status === 'PROCESSED' || record.status === 'REJECTED';
+  const sha256 = measured ? (record.sha256 ?? undefined) : record.declaredSha256;
   const reasons = publicReasons(record);
   return {
     uploadId: record.uploadId,

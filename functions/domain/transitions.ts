@@ -62,17 +62,15 @@ export function decideClaim(
 }
 
 function otherVersionReason(record: UploadRecord, event: EventVersion): Reason {
+  // The message is about the event's object, compared with the version the record holds.
   const order = compareSequencers(event.sequencer, record.sequencer);
-  const which =
+  const message =
     order === undefined
-      ? 'Another version'
+      ? 'Another version of this upload was already taken for processing'
       : order < 0
-        ? 'An older version'
-        : 'A later upload to the same key';
-  return {
-    code: 'ALREADY_PROCESSED',
-    message: `${which} of this upload was already taken for processing; only the first is processed.`,
-  };
+        ? 'This object is older than the version already taken for processing'
+        : 'This object is a later upload to the same key; an earlier version was already taken for processing';
+  return { code: 'ALREADY_PROCESSED', message: `${message}; only one version of an upload is processed.` };
 }
 
 /**

@@ -79,7 +79,7 @@ export function normalizeContentType(raw: string): string | undefined {
 
 /** Checks a declared type and size against the policy at issuance; throws 415 / 413. */
 export function checkDeclaredType(policy: TypePolicy, contentType: string, size: number): TypeRule {
-  const rule = policy[contentType];
+  const rule = Object.hasOwn(policy, contentType) ? policy[contentType] : undefined;
   if (rule === undefined) {
     throw new UnsupportedMediaTypeError(
       'UNSUPPORTED_MEDIA_TYPE',

@@ -29,7 +29,7 @@ export interface Verdict {
  */
 export function judgeContent(declared: DeclaredContent, facts: ContentFacts, policy: TypePolicy): Verdict {
   const reasons: Reason[] = [];
-  const rule = policy[declared.contentType];
+  const rule = Object.hasOwn(policy, declared.contentType) ? policy[declared.contentType] : undefined;
   const textual = rule?.detect.kind === 'text';
   const detectedType = facts.detectedMime ?? (textual && looksLikeText(facts) ? declared.contentType : null);
 
@@ -73,7 +73,12 @@ export function judgeContent(declared: DeclaredContent, facts: ContentFacts, pol
         message: `The content is not UTF-8 text without NUL bytes, as ${declared.contentType} requires.`,
       });
     }
-    if (facts.detectedMime !== undefined && !isDetectedTypeAllowed(policy, facts.detectedMime)) {
+    const alreadyNotAllowed = reasons.some((reason) => reason.code === 'TYPE_NOT_ALLOWED');
+    if (
+      !alreadyNotAllowed &&
+      facts.detectedMime !== undefined &&
+      !isDetectedTypeAllowed(policy, facts.detectedMime)
+    ) {
       reasons.push({
         code: 'TYPE_NOT_ALLOWED',
         message: `Files of type ${facts.detectedMime} are not allowed.`,

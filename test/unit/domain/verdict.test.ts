@@ -6,8 +6,14 @@ import { judgeContent, type DeclaredContent, type Verdict } from '../../../funct
 import * as samples from '../../fixtures/samples.js';
 
 /** Inspects real bytes the way the Validate task does (text check only for text types), in small chunks. */
-async function inspect(bytes: Buffer, declared: DeclaredContent, policy: TypePolicy = DEFAULT_TYPE_POLICY): Promise<ContentFacts> {
-  const chunks = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) => bytes.subarray(i * 97, (i + 1) * 97));
+async function inspect(
+  bytes: Buffer,
+  declared: DeclaredContent,
+  policy: TypePolicy = DEFAULT_TYPE_POLICY,
+): Promise<ContentFacts> {
+  const chunks = Array.from({ length: Math.ceil(bytes.length / 97) }, (_, i) =>
+    bytes.subarray(i * 97, (i + 1) * 97),
+  );
   return inspectContent(Readable.from(chunks), {
     checkText: policy[declared.contentType]?.detect.kind === 'text',
     stopAfterBytes: declared.size,
@@ -27,20 +33,23 @@ const codes = (verdict: Verdict): ReasonCode[] => verdict.reasons.map((reason) =
 
 describe('judgeContent with real sample bytes', () => {
   describe('accepts every valid sample of every allowed type', () => {
-    it.each(samples.VALID_SAMPLES)('accepts $name declared as $contentType', async ({ contentType, bytes }) => {
-      // Arrange
-      const declared = { contentType, size: bytes.length };
+    it.each(samples.VALID_SAMPLES)(
+      'accepts $name declared as $contentType',
+      async ({ contentType, bytes }) => {
+        // Arrange
+        const declared = { contentType, size: bytes.length };
 
-      // Act
-      const verdict = await judge(bytes, declared);
+        // Act
+        const verdict = await judge(bytes, declared);
 
-      // Assert
-      expect(verdict).toEqual({
-        accepted: true,
-        reasons: [],
-        facts: { size: bytes.length, sha256: samples.sha256Hex(bytes), detectedType: contentType },
-      });
-    });
+        // Assert
+        expect(verdict).toEqual({
+          accepted: true,
+          reasons: [],
+          facts: { size: bytes.length, sha256: samples.sha256Hex(bytes), detectedType: contentType },
+        });
+      },
+    );
   });
 
   it('covers each type of the default policy with one valid sample', () => {
@@ -65,7 +74,11 @@ describe('judgeContent with real sample bytes', () => {
       // Assert
       expect(verdict.accepted).toBe(false);
       expect(codes(verdict)).toEqual(['TYPE_MISMATCH']);
-      expect(verdict.facts).toEqual({ size: bytes.length, sha256: samples.sha256Hex(bytes), detectedType: null });
+      expect(verdict.facts).toEqual({
+        size: bytes.length,
+        sha256: samples.sha256Hex(bytes),
+        detectedType: null,
+      });
     });
 
     it('rejects an EXE declared as application/pdf with TYPE_MISMATCH and TYPE_NOT_ALLOWED', async () => {
@@ -83,7 +96,9 @@ describe('judgeContent with real sample bytes', () => {
         sha256: samples.sha256Hex(bytes),
         detectedType: 'application/x-msdownload',
       });
-      expect(verdict.reasons.find((r) => r.code === 'TYPE_MISMATCH')?.message).toContain('application/x-msdownload');
+      expect(verdict.reasons.find((r) => r.code === 'TYPE_MISMATCH')?.message).toContain(
+        'application/x-msdownload',
+      );
     });
 
     it('rejects PNG bytes declared as image/jpeg with TYPE_MISMATCH only (PNG itself is allowed)', async () => {
@@ -135,7 +150,11 @@ describe('judgeContent with real sample bytes', () => {
       expect(verdict.accepted).toBe(false);
       expect(codes(verdict)).toEqual(['TYPE_MISMATCH']);
       expect(verdict.reasons[0]?.message).toMatch(/truncated/);
-      expect(verdict.facts).toEqual({ size: 200, sha256: samples.sha256Hex(bytes), detectedType: 'application/pdf' });
+      expect(verdict.facts).toEqual({
+        size: 200,
+        sha256: samples.sha256Hex(bytes),
+        detectedType: 'application/pdf',
+      });
     });
 
     it('rejects PNG bytes declared as text/plain with TYPE_MISMATCH', async () => {
@@ -173,7 +192,11 @@ describe('judgeContent with real sample bytes', () => {
       // Assert
       expect(verdict.accepted).toBe(false);
       expect(codes(verdict)).toEqual(['TYPE_MISMATCH']);
-      expect(verdict.facts).toEqual({ size: bytes.length, sha256: samples.sha256Hex(bytes), detectedType: null });
+      expect(verdict.facts).toEqual({
+        size: bytes.length,
+        sha256: samples.sha256Hex(bytes),
+        detectedType: null,
+      });
     });
 
     it('rejects text containing a NUL byte declared as text/plain with TYPE_MISMATCH', async () => {
@@ -240,8 +263,14 @@ describe('judgeContent with real sample bytes', () => {
       // Assert
       expect(verdict.accepted).toBe(false);
       expect(codes(verdict)).toEqual(['SIZE_MISMATCH']);
-      expect(verdict.reasons[0]?.message).toBe(`The file has ${bytes.length} bytes; ${bytes.length + 1} were declared.`);
-      expect(verdict.facts).toEqual({ size: bytes.length, sha256: samples.sha256Hex(bytes), detectedType: 'image/png' });
+      expect(verdict.reasons[0]?.message).toBe(
+        `The file has ${bytes.length} bytes; ${bytes.length + 1} were declared.`,
+      );
+      expect(verdict.facts).toEqual({
+        size: bytes.length,
+        sha256: samples.sha256Hex(bytes),
+        detectedType: 'image/png',
+      });
     });
 
     it('rejects a valid text file that is longer than declared with SIZE_MISMATCH', async () => {
@@ -277,7 +306,10 @@ describe('judgeContent with real sample bytes', () => {
       const bytes = samples.xlsx();
 
       // Act
-      const verdict = await judge(bytes, { contentType: samples.MIME.xlsx, sha256: samples.sha256Hex(bytes) });
+      const verdict = await judge(bytes, {
+        contentType: samples.MIME.xlsx,
+        sha256: samples.sha256Hex(bytes),
+      });
 
       // Assert
       expect(verdict).toEqual({
@@ -334,7 +366,11 @@ describe('judgeContent with real sample bytes', () => {
     it('rejects PNG bytes as TYPE_NOT_ALLOWED under a policy that allows only PDF', async () => {
       // Arrange
       const policy: TypePolicy = {
-        'application/pdf': { maxBytes: 1024, detect: { kind: 'magic', mimes: ['application/pdf'] }, extensions: ['pdf'] },
+        'application/pdf': {
+          maxBytes: 1024,
+          detect: { kind: 'magic', mimes: ['application/pdf'] },
+          extensions: ['pdf'],
+        },
       };
       const bytes = samples.png();
 

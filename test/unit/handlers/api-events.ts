@@ -38,7 +38,11 @@ export function apiEvent(options: ApiEventOptions): APIGatewayProxyEventV2WithJW
   const stage = options.stage ?? '$default';
   const requestId = options.requestId ?? 'req-0001';
   const body =
-    options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body);
 
   return {
     version: '2.0',
@@ -81,7 +85,10 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-export const responseHeader = (result: APIGatewayProxyStructuredResultV2, name: string): string | undefined => {
+export const responseHeader = (
+  result: APIGatewayProxyStructuredResultV2,
+  name: string,
+): string | undefined => {
   const value = result.headers?.[name.toLowerCase()];
   return value === undefined ? undefined : String(value);
 };

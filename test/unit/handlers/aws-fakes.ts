@@ -1,9 +1,13 @@
-import { DynamoDBClient, ConditionalCheckFailedException, DynamoDBServiceException, ThrottlingException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  ConditionalCheckFailedException,
+  DynamoDBServiceException,
+  ThrottlingException,
+} from '@aws-sdk/client-dynamodb';
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { ObjectStore } from '../../../functions/adapters/object-store.js';
 import { Presigner } from '../../../functions/adapters/presigner.js';
 import { UploadStore } from '../../../functions/adapters/upload-store.js';
-import { logger } from '../../../functions/commons/logger.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 
 /**
@@ -21,7 +25,8 @@ const clientConfig = {
   credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
 };
 
-export const newUploadStore = (): UploadStore => new UploadStore(TABLE_NAME, new DynamoDBClient(clientConfig));
+export const newUploadStore = (): UploadStore =>
+  new UploadStore(TABLE_NAME, new DynamoDBClient(clientConfig));
 
 /** Configured as the functions' own S3 client is (functions/commons/config.ts). */
 export const newS3Client = (): S3Client =>
@@ -34,26 +39,44 @@ export const newS3Client = (): S3Client =>
 export const newPresigner = (): Presigner => new Presigner(BUCKET, newS3Client());
 export const newObjectStore = (): ObjectStore => new ObjectStore(newS3Client());
 
-/** Handlers log JSON to stdout; tests assert on responses and commands instead. */
-export function silenceLogs(): void {
-  logger.setLogLevel('SILENT');
-}
-
 // --- SDK errors, shaped as the SDK throws them -------------------------------------------------
 
-const metadata = (httpStatusCode: number) => ({ httpStatusCode, requestId: 'sdk-req-1', attempts: 1, totalRetryDelay: 0 });
+const metadata = (httpStatusCode: number) => ({
+  httpStatusCode,
+  requestId: 'sdk-req-1',
+  attempts: 1,
+  totalRetryDelay: 0,
+});
 
 export const conditionalCheckFailed = (): ConditionalCheckFailedException =>
-  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: metadata(400) });
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: metadata(400),
+  });
 
 export const throttling = (): ThrottlingException =>
-  new ThrottlingException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: metadata(400) });
+  new ThrottlingException({
+    message: 'Rate of requests exceeds the allowed throughput.',
+    $metadata: metadata(400),
+  });
 
-export const dynamoValidationException = (message = 'One or more parameter values were invalid'): DynamoDBServiceException =>
-  new DynamoDBServiceException({ name: 'ValidationException', $fault: 'client', message, $metadata: metadata(400) });
+export const dynamoValidationException = (
+  message = 'One or more parameter values were invalid',
+): DynamoDBServiceException =>
+  new DynamoDBServiceException({
+    name: 'ValidationException',
+    $fault: 'client',
+    message,
+    $metadata: metadata(400),
+  });
 
 export const s3Error = (name: string, httpStatusCode: number): S3ServiceException =>
-  new S3ServiceException({ name, $fault: httpStatusCode >= 500 ? 'server' : 'client', message: name, $metadata: metadata(httpStatusCode) });
+  new S3ServiceException({
+    name,
+    $fault: httpStatusCode >= 500 ? 'server' : 'client',
+    message: name,
+    $metadata: metadata(httpStatusCode),
+  });
 
 // --- Stored items ------------------------------------------------------------------------------
 

@@ -1,6 +1,12 @@
 import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { decodeTime } from 'ulid';
 import { makeCreateUploadHandler, type CreateUploadDeps } from '../../../functions/create-upload.js';
@@ -15,7 +21,6 @@ import {
   dynamoValidationException,
   newPresigner,
   newUploadStore,
-  silenceLogs,
   throttling,
 } from './aws-fakes.js';
 
@@ -39,7 +44,13 @@ const PDF = samples.pdf();
 const PDF_SHA256 = samples.sha256Hex(PDF);
 
 const createEvent = (body: unknown, extra: Partial<Parameters<typeof apiEvent>[0]> = {}) =>
-  apiEvent({ routeKey: 'POST /uploads', body, sub: SUB, headers: { 'content-type': 'application/json' }, ...extra });
+  apiEvent({
+    routeKey: 'POST /uploads',
+    body,
+    sub: SUB,
+    headers: { 'content-type': 'application/json' },
+    ...extra,
+  });
 
 interface CreatedBody {
   uploadId: string;
@@ -61,8 +72,6 @@ const putItem = (index: number): Record<string, unknown> => {
   return call.args[0].input.Item ?? {};
 };
 
-beforeAll(silenceLogs);
-
 beforeEach(() => {
   ddb.reset();
   s3.reset();
@@ -70,7 +79,12 @@ beforeEach(() => {
 });
 
 describe('POST /uploads with method POST', () => {
-  const body = { fileName: 'Q3 report.pdf', contentType: 'application/pdf', size: PDF.length, sha256: PDF_SHA256 };
+  const body = {
+    fileName: 'Q3 report.pdf',
+    contentType: 'application/pdf',
+    size: PDF.length,
+    sha256: PDF_SHA256,
+  };
 
   it('answers 201 with a ULID upload id minted at the current time', async () => {
     // Act
@@ -217,7 +231,13 @@ describe('POST /uploads with method PUT', () => {
   it('returns a presigned PUT with the headers the client must send, including the checksum', async () => {
     // Act
     const result = await handler(
-      createEvent({ fileName: 'Q3 report.pdf', contentType: 'application/pdf', size: PDF.length, sha256: PDF_SHA256, method: 'PUT' }),
+      createEvent({
+        fileName: 'Q3 report.pdf',
+        contentType: 'application/pdf',
+        size: PDF.length,
+        sha256: PDF_SHA256,
+        method: 'PUT',
+      }),
     );
     // Assert
     expect(result.statusCode).toBe(201);
@@ -234,14 +254,21 @@ describe('POST /uploads with method PUT', () => {
     expect(url.pathname).toBe(`/quarantine/${uploadId}`);
     const signed = (url.searchParams.get('X-Amz-SignedHeaders') ?? '').split(';');
     expect(signed).toEqual(
-      expect.arrayContaining(['content-length', 'content-type', 'x-amz-checksum-sha256', 'x-amz-meta-upload-id']),
+      expect.arrayContaining([
+        'content-length',
+        'content-type',
+        'x-amz-checksum-sha256',
+        'x-amz-meta-upload-id',
+      ]),
     );
     expect(url.searchParams.get('X-Amz-Expires')).toBe(String(TTL_SECONDS));
   });
 
   it('omits the checksum header when no sha256 is declared', async () => {
     // Act
-    const result = await handler(createEvent({ fileName: 'notes.txt', contentType: 'text/plain', size: 42, method: 'PUT' }));
+    const result = await handler(
+      createEvent({ fileName: 'notes.txt', contentType: 'text/plain', size: 42, method: 'PUT' }),
+    );
     // Assert
     const { uploadId, upload } = jsonBody<CreatedBody>(result);
     expect(upload.headers).toEqual({
@@ -261,7 +288,9 @@ describe('POST /uploads with method PUT', () => {
 
   it('never puts the secret access key into the response', async () => {
     // Act
-    const result = await handler(createEvent({ fileName: 'notes.txt', contentType: 'text/plain', size: 42, method: 'PUT' }));
+    const result = await handler(
+      createEvent({ fileName: 'notes.txt', contentType: 'text/plain', size: 42, method: 'PUT' }),
+    );
     // Assert
     expect(JSON.stringify(result)).not.toContain(TEST_SECRET_ACCESS_KEY);
   });
@@ -317,7 +346,13 @@ describe('POST /uploads refusals', () => {
   it('answers 400 INVALID_REQUEST listing each invalid field under details.issues', async () => {
     // Act
     const result = await handler(
-      createEvent({ fileName: 'a.pdf', contentType: 'application/pdf', size: -1, sha256: 'ABC', extra: true }),
+      createEvent({
+        fileName: 'a.pdf',
+        contentType: 'application/pdf',
+        size: -1,
+        sha256: 'ABC',
+        extra: true,
+      }),
     );
     // Assert
     expect(result.statusCode).toBe(400);

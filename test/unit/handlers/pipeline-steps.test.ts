@@ -1,0 +1,991 @@
+import 'aws-sdk-client-mock-jest';
+import { Readable } from 'node:stream';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  S3Client,
+  type GetObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import { makeClaimHandler } from '../../../functions/claim.js';
+import { makePromoteHandler } from '../../../functions/promote.js';
+import { makeRecordOutcomeHandler } from '../../../functions/record-outcome.js';
+import { makeRejectHandler } from '../../../functions/reject.js';
+import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
+import { makeValidateHandler } from '../../../functions/validate.js';
+import type { UploadRecord } from '../../../functions/domain/model.js';
+import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
+import * as samples from '../../fixtures/samples.js';
+import {
+  BUCKET,
+  TABLE_NAME,
+  UPLOAD_ID,
+  conditionalCheckFailed,
+  dynamoValidationException,
+  newObjectStore,
+  newUploadStore,
+  recordItem,
+  s3Error,
+  throttling,
+} from './aws-fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+
+const NOW = new Date('2025-03-01T12:00:10.000Z');
+const EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:airlock-pipeline:exec-1';
+const OTHER_EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:airlock-pipeline:exec-2';
+const VERSION_ID = '3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY';
+const KEY = `quarantine/${UPLOAD_ID}`;
+const PDF = samples.pdf();
+const PDF_SHA256 = samples.sha256Hex(PDF);
+
+const store = newUploadStore();
+const objects = newObjectStore();
+
+/** The "Object Created" detail as EventBridge delivers it. */
+const detail = (key = KEY, versionId = VERSION_ID) => ({
+  bucket: { name: BUCKET },
+  object: { key, size: PDF.length, 'version-id': versionId, sequencer: '0062E99A88DC407460', etag: 'abc' },
+});
+const objectRef = (key = KEY) => ({ bucket: BUCKET, key, versionId: VERSION_ID });
+
+const putInputs = () => ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
+const updateInput = (index = 0): UpdateCommandInput => {
+  const call = ddb.commandCalls(UpdateCommand)[index];
+  if (call === undefined) throw new Error(`No UpdateCommand #${index} was sent.`);
+  return call.args[0].input;
+};
+
+/** A rejection, caught, so that its name and message can be asserted. */
+async function failure(run: Promise<unknown>): Promise<Error> {
+  try {
+    await run;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('Expected the step to throw, but it returned.');
+}
+
+/** An UpdateItem ALL_NEW result: the stored record with the update's values applied. */
+function updatedItem(
+  before: Partial<UploadRecord>,
+  input: UpdateCommandInput,
+  changes: Partial<UploadRecord>,
+) {
+  const values = input.ExpressionAttributeValues ?? {};
+  return {
+    Attributes: recordItem({
+      ...before,
+      previousStatus: before.status ?? 'PENDING_UPLOAD',
+      updatedAt: String(values[':at']),
+      executionId: String(values[':executionId']),
+      ...changes,
+    }),
+  };
+}
+
+beforeEach(() => {
+  ddb.reset();
+  s3.reset();
+});
+
+describe('Claim', () => {
+  const handler = makeClaimHandler(() => ({ store, now: () => NOW }));
+  const input = (key = KEY) => ({
+    detail: detail(key),
+    eventTime: '2025-03-01T12:00:05Z',
+    executionId: EXECUTION_ID,
+  });
+  const PENDING: Partial<UploadRecord> = {
+    status: 'PENDING_UPLOAD',
+    size: PDF.length,
+    declaredSha256: PDF_SHA256,
+  };
+
+  const claimSucceeds = () =>
+    ddb
+      .on(UpdateCommand)
+      .callsFake((update: UpdateCommandInput) =>
+        updatedItem(PENDING, update, { status: 'PROCESSING', versionId: VERSION_ID }),
+      );
+
+  it('claims a PENDING_UPLOAD with one conditional update from PENDING_UPLOAD for this version and execution', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    claimSucceeds();
+    // Act
+    await handler(input());
+    // Assert
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    const update = updateInput();
+    expect(update.TableName).toBe(TABLE_NAME);
+    expect(update.Key).toEqual({ pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' });
+    expect(update.ConditionExpression).toContain('attribute_exists(pk)');
+    expect(update.ConditionExpression).toContain('#status = :from');
+    expect(update.ExpressionAttributeNames).toEqual({ '#status': 'status' });
+    expect(update.ExpressionAttributeValues).toMatchObject({
+      ':from': 'PENDING_UPLOAD',
+      ':to': 'PROCESSING',
+      ':versionId': VERSION_ID,
+      ':executionId': EXECUTION_ID,
+      ':at': NOW.toISOString(),
+    });
+    expect(update.ReturnValues).toBe('ALL_NEW');
+  });
+
+  it('reads the record consistently before deciding', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    claimSucceeds();
+    // Act
+    await handler(input());
+    // Assert
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      Key: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' },
+      ConsistentRead: true,
+    });
+  });
+
+  it('appends a CLAIMED audit event with a conditional put', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    claimSucceeds();
+    // Act
+    await handler(input());
+    // Assert
+    expect(putInputs()).toEqual([
+      {
+        TableName: TABLE_NAME,
+        ConditionExpression: 'attribute_not_exists(pk)',
+        Item: {
+          pk: `UPLOAD#${UPLOAD_ID}`,
+          sk: `EVENT#${NOW.toISOString()}#CLAIMED`,
+          entity: 'AuditEvent',
+          uploadId: UPLOAD_ID,
+          at: NOW.toISOString(),
+          actor: { type: 'system', id: 'claim' },
+          action: 'CLAIMED',
+          from: 'PENDING_UPLOAD',
+          to: 'PROCESSING',
+          reasons: [],
+          versionId: VERSION_ID,
+          executionId: EXECUTION_ID,
+        },
+      },
+    ]);
+  });
+
+  it('returns CLAIMED with the object and the declared content type, size and sha256', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    claimSucceeds();
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({
+      outcome: 'CLAIMED',
+      uploadId: UPLOAD_ID,
+      object: { bucket: BUCKET, key: KEY, versionId: VERSION_ID },
+      declared: { contentType: 'application/pdf', size: PDF.length, sha256: PDF_SHA256 },
+    });
+  });
+
+  it('writes the claim strictly after the last transition when the clock lags behind it', async () => {
+    // Arrange
+    const later = '2025-03-01T12:00:30.000Z';
+    ddb.on(GetCommand).resolves({ Item: recordItem({ ...PENDING, updatedAt: later }) });
+    claimSucceeds();
+    // Act
+    await handler(input());
+    // Assert
+    expect(updateInput().ExpressionAttributeValues?.[':at']).toBe('2025-03-01T12:00:30.001Z');
+  });
+
+  it('ends as DUPLICATE without an audit event when the update loses to another execution of the same version', async () => {
+    // Arrange
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({ Item: recordItem(PENDING) })
+      .resolvesOnce({
+        Item: recordItem({
+          ...PENDING,
+          status: 'PROCESSING',
+          versionId: VERSION_ID,
+          executionId: OTHER_EXECUTION_ID,
+        }),
+      });
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toEqual({ outcome: 'DUPLICATE', uploadId: UPLOAD_ID, object: objectRef() });
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('discards an object with no record as UNSOLICITED and audits it as DISCARDED', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({});
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({
+      outcome: 'DISCARD',
+      uploadId: UPLOAD_ID,
+      object: objectRef(),
+      reason: { code: 'UNSOLICITED' },
+    });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(putInputs()).toHaveLength(1);
+    expect(putInputs()[0]).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: {
+        pk: `UPLOAD#${UPLOAD_ID}`,
+        sk: `EVENT#2025-03-01T12:00:05.000Z#DISCARDED#${VERSION_ID}`,
+        action: 'DISCARDED',
+        actor: { type: 'system', id: 'claim' },
+        from: null,
+        to: null,
+        reasons: [expect.objectContaining({ code: 'UNSOLICITED' })],
+        versionId: VERSION_ID,
+        executionId: EXECUTION_ID,
+      },
+    });
+  });
+
+  it.each([
+    ['a name that is not a ULID', 'quarantine/evil.exe', 'evil.exe'],
+    ['a lowercase ULID', `quarantine/${UPLOAD_ID.toLowerCase()}`, UPLOAD_ID.toLowerCase()],
+    ['a nested key', `quarantine/${UPLOAD_ID}/x`, `${UPLOAD_ID}/x`],
+  ])('discards %s as UNSOLICITED without reading any record', async (_label, key, auditId) => {
+    // Act
+    const result = await handler(input(key));
+    // Assert
+    expect(result).toMatchObject({ outcome: 'DISCARD', reason: { code: 'UNSOLICITED' } });
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(putInputs()[0]?.Item).toMatchObject({ pk: `UPLOAD#${auditId}`, action: 'DISCARDED' });
+  });
+
+  it('discards another version of an upload already processed as ALREADY_PROCESSED', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({
+      Item: recordItem({
+        ...PENDING,
+        status: 'PROCESSED',
+        versionId: 'older-version',
+        executionId: OTHER_EXECUTION_ID,
+      }),
+    });
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'DISCARD', reason: { code: 'ALREADY_PROCESSED' } });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(putInputs()[0]?.Item).toMatchObject({ action: 'DISCARDED', from: 'PROCESSED', to: 'PROCESSED' });
+  });
+
+  it('redrives a FAILED upload of the same version only if its version is still that one', async () => {
+    // Arrange
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: recordItem({ ...PENDING, status: 'FAILED', versionId: VERSION_ID }) });
+    ddb.on(UpdateCommand).callsFake((update: UpdateCommandInput) =>
+      updatedItem({ ...PENDING, status: 'FAILED' }, update, {
+        status: 'PROCESSING',
+        versionId: VERSION_ID,
+      }),
+    );
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'CLAIMED' });
+    expect(updateInput().ConditionExpression).toContain(
+      '(attribute_not_exists(versionId) OR versionId = :versionId)',
+    );
+    expect(updateInput().ExpressionAttributeValues?.[':from']).toBe('FAILED');
+    expect(putInputs()[0]?.Item).toMatchObject({ action: 'REDRIVEN', from: 'FAILED', to: 'PROCESSING' });
+  });
+
+  it('finishes a retried claim of this execution without writing the record again', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({
+      Item: recordItem({
+        ...PENDING,
+        status: 'PROCESSING',
+        previousStatus: 'PENDING_UPLOAD',
+        versionId: VERSION_ID,
+        executionId: EXECUTION_ID,
+        updatedAt: NOW.toISOString(),
+      }),
+    });
+    ddb.on(PutCommand).rejects(conditionalCheckFailed());
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'CLAIMED', declared: { size: PDF.length } });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(putInputs()[0]?.Item).toMatchObject({
+      sk: `EVENT#${NOW.toISOString()}#CLAIMED`,
+      action: 'CLAIMED',
+    });
+  });
+
+  it('throws TransitionConflictError after losing three races in a row', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    // Act
+    const error = await failure(handler(input()));
+    // Assert
+    expect(error.name).toBe('TransitionConflictError');
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 3);
+  });
+
+  it.each([
+    ['an empty object', {}],
+    [
+      'a missing version id',
+      { detail: { bucket: { name: BUCKET }, object: { key: KEY } }, eventTime: 'x', executionId: 'e' },
+    ],
+    ['an empty execution id', { detail: detail(), eventTime: '2025-03-01T12:00:05Z', executionId: '' }],
+    ['null', null],
+  ])('throws InvalidTaskInputError for %s without calling DynamoDB', async (_label, bad) => {
+    // Act
+    const error = await failure(handler(bad));
+    // Assert
+    expect(error.name).toBe('InvalidTaskInputError');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('throws TransientError when DynamoDB throttles', async () => {
+    // Arrange
+    ddb.on(GetCommand).rejects(throttling());
+    // Act
+    const error = await failure(handler(input()));
+    // Assert
+    expect(error.name).toBe('TransientError');
+  });
+
+  it('throws TransientError when the claim update is throttled', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    ddb.on(UpdateCommand).rejects(throttling());
+    // Act
+    const error = await failure(handler(input()));
+    // Assert
+    expect(error.name).toBe('TransientError');
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('throws DependencyError for a ValidationException', async () => {
+    // Arrange
+    ddb.on(GetCommand).rejects(dynamoValidationException());
+    // Act
+    const error = await failure(handler(input()));
+    // Assert
+    expect(error.name).toBe('DependencyError');
+    expect(error.message).toContain('ValidationException');
+  });
+});
+
+describe('Validate', () => {
+  const handler = makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY }));
+  const serve = (bytes: Buffer, contentLength = bytes.length) =>
+    s3.on(GetObjectCommand).callsFake(() => ({
+      ContentLength: contentLength,
+      Body: Readable.from([bytes]) as unknown as GetObjectCommandOutput['Body'],
+    }));
+  const input = (declared: { contentType: string; size: number; sha256?: string }) => ({
+    uploadId: UPLOAD_ID,
+    object: objectRef(),
+    declared,
+  });
+
+  it('reads exactly the claimed version', async () => {
+    // Arrange
+    serve(PDF);
+    // Act
+    await handler(input({ contentType: 'application/pdf', size: PDF.length }));
+    // Assert
+    expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 1);
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, {
+      Bucket: BUCKET,
+      Key: KEY,
+      VersionId: VERSION_ID,
+    });
+  });
+
+  it('accepts a PDF that matches its declaration, with the measured facts', async () => {
+    // Arrange
+    serve(PDF);
+    // Act
+    const verdict = await handler(
+      input({ contentType: 'application/pdf', size: PDF.length, sha256: PDF_SHA256 }),
+    );
+    // Assert
+    expect(verdict).toEqual({
+      accepted: true,
+      reasons: [],
+      facts: { size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' },
+    });
+  });
+
+  it.each(samples.VALID_SAMPLES)(
+    'accepts the $name sample declared as $contentType',
+    async ({ contentType, bytes }) => {
+      // Arrange
+      serve(bytes);
+      // Act
+      const verdict = await handler(input({ contentType, size: bytes.length }));
+      // Assert
+      expect(verdict.accepted).toBe(true);
+      expect(verdict.facts.sha256).toBe(samples.sha256Hex(bytes));
+    },
+  );
+
+  it('rejects an executable declared as a PDF, naming the detected type', async () => {
+    // Arrange
+    const exe = samples.exe();
+    serve(exe);
+    // Act
+    const verdict = await handler(input({ contentType: 'application/pdf', size: exe.length }));
+    // Assert
+    expect(verdict.accepted).toBe(false);
+    expect(verdict.reasons.map((reason) => reason.code)).toEqual(['TYPE_MISMATCH', 'TYPE_NOT_ALLOWED']);
+    expect(verdict.facts.detectedType).toBe('application/x-msdownload');
+    expect(verdict.facts.sha256).toBe(samples.sha256Hex(exe));
+  });
+
+  it('rejects PNG bytes declared as a PDF as TYPE_MISMATCH only', async () => {
+    // Arrange
+    const png = samples.png();
+    serve(png);
+    // Act
+    const verdict = await handler(input({ contentType: 'application/pdf', size: png.length }));
+    // Assert
+    expect(verdict.reasons.map((reason) => reason.code)).toEqual(['TYPE_MISMATCH']);
+    expect(verdict.facts.detectedType).toBe('image/png');
+  });
+
+  it('rejects content whose SHA-256 differs from the declared one', async () => {
+    // Arrange
+    serve(PDF);
+    // Act
+    const verdict = await handler(
+      input({ contentType: 'application/pdf', size: PDF.length, sha256: 'f'.repeat(64) }),
+    );
+    // Assert
+    expect(verdict.reasons.map((reason) => reason.code)).toEqual(['CHECKSUM_MISMATCH']);
+  });
+
+  it('rejects an empty file', async () => {
+    // Arrange
+    serve(Buffer.alloc(0));
+    // Act
+    const verdict = await handler(input({ contentType: 'text/plain', size: 0 }));
+    // Assert
+    expect(verdict.accepted).toBe(false);
+    expect(verdict.reasons.map((reason) => reason.code)).toEqual(['EMPTY_FILE']);
+  });
+
+  it('rejects a file larger than declared, with the size S3 reports and no partial hash', async () => {
+    // Arrange
+    serve(PDF);
+    // Act
+    const verdict = await handler(input({ contentType: 'application/pdf', size: 100 }));
+    // Assert
+    expect(verdict.accepted).toBe(false);
+    expect(verdict.reasons.map((reason) => reason.code)).toContain('SIZE_MISMATCH');
+    expect(verdict.facts).toEqual({ size: PDF.length, sha256: null, detectedType: 'application/pdf' });
+  });
+
+  it('states the real size in the SIZE_MISMATCH message of a file larger than declared', async () => {
+    // Arrange: S3 streams large objects in chunks; reading stops after the first one past the declared size.
+    const big = Buffer.concat([PDF, Buffer.alloc(256 * 1024, 0x20)]);
+    s3.on(GetObjectCommand).callsFake(() => ({
+      ContentLength: big.length,
+      Body: Readable.from([
+        big.subarray(0, 64 * 1024),
+        big.subarray(64 * 1024),
+      ]) as unknown as GetObjectCommandOutput['Body'],
+    }));
+    // Act
+    const verdict = await handler(input({ contentType: 'application/pdf', size: 1000 }));
+    // Assert
+    const sizeReason = verdict.reasons.find((reason) => reason.code === 'SIZE_MISMATCH');
+    expect(sizeReason?.message).toBe(`The file has ${big.length} bytes; 1000 were declared.`);
+    expect(verdict.facts.size).toBe(big.length);
+  });
+
+  it('rejects a file smaller than declared as SIZE_MISMATCH', async () => {
+    // Arrange
+    serve(PDF);
+    // Act
+    const verdict = await handler(input({ contentType: 'application/pdf', size: PDF.length + 1 }));
+    // Assert
+    expect(verdict.reasons.map((reason) => reason.code)).toEqual(['SIZE_MISMATCH']);
+    expect(verdict.facts).toEqual({ size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' });
+  });
+
+  it('throws ObjectVersionMissingError when the version no longer exists', async () => {
+    // Arrange
+    s3.on(GetObjectCommand).rejects(s3Error('NoSuchVersion', 404));
+    // Act
+    const error = await failure(handler(input({ contentType: 'application/pdf', size: PDF.length })));
+    // Assert
+    expect(error.name).toBe('ObjectVersionMissingError');
+  });
+
+  it('throws TransientError when S3 asks to slow down', async () => {
+    // Arrange
+    s3.on(GetObjectCommand).rejects(s3Error('SlowDown', 503));
+    // Act
+    const error = await failure(handler(input({ contentType: 'application/pdf', size: PDF.length })));
+    // Assert
+    expect(error.name).toBe('TransientError');
+  });
+
+  it('throws InvalidTaskInputError without a version id and reads nothing', async () => {
+    // Act
+    const error = await failure(
+      handler({
+        uploadId: UPLOAD_ID,
+        object: { bucket: BUCKET, key: KEY },
+        declared: { contentType: 'application/pdf', size: 1 },
+      }),
+    );
+    // Assert
+    expect(error.name).toBe('InvalidTaskInputError');
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('Promote and Reject', () => {
+  const promote = makePromoteHandler(() => ({ objects }));
+  const reject = makeRejectHandler(() => ({ objects }));
+  const facts = { size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' };
+  const input = { uploadId: UPLOAD_ID, object: objectRef(), facts };
+  const expectedCopySource = `${BUCKET}/quarantine%2F${UPLOAD_ID}?versionId=${encodeURIComponent(VERSION_ID)}`;
+
+  it('promotes with a server-side copy of exactly the claimed version to clean/<id>', async () => {
+    // Arrange
+    s3.on(CopyObjectCommand).resolves({ VersionId: 'clean-v1' });
+    // Act
+    const result = await promote(input);
+    // Assert
+    expect(s3).toHaveReceivedCommandTimes(CopyObjectCommand, 1);
+    expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, {
+      Bucket: BUCKET,
+      Key: `clean/${UPLOAD_ID}`,
+      CopySource: expectedCopySource,
+      MetadataDirective: 'REPLACE',
+      ContentType: 'application/pdf',
+      Metadata: { 'upload-id': UPLOAD_ID, 'source-version-id': VERSION_ID, sha256: PDF_SHA256 },
+    });
+    expect(result).toEqual({ storedKey: `clean/${UPLOAD_ID}`, storedVersionId: 'clean-v1' });
+  });
+
+  it('encodes the version id in the copy source', async () => {
+    // Arrange
+    s3.on(CopyObjectCommand).resolves({});
+    // Act
+    await promote(input);
+    // Assert
+    const copySource = s3.commandCalls(CopyObjectCommand)[0]?.args[0].input.CopySource ?? '';
+    expect(copySource).toContain('versionId=3%2FL4kqtJlcpXroDTDmJ%2BrmSpXd3dIbrHY');
+    expect(new URLSearchParams(copySource.split('?')[1]).get('versionId')).toBe(VERSION_ID);
+  });
+
+  it('labels a promoted copy without a detected type as opaque bytes', async () => {
+    // Arrange
+    s3.on(CopyObjectCommand).resolves({});
+    // Act
+    const result = await promote({ ...input, facts: { ...facts, detectedType: null } });
+    // Assert
+    expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, { ContentType: 'application/octet-stream' });
+    expect(result).toEqual({ storedKey: `clean/${UPLOAD_ID}` });
+  });
+
+  it('keeps a rejected version under rejected/<id>, always as application/octet-stream', async () => {
+    // Arrange
+    s3.on(CopyObjectCommand).resolves({ VersionId: 'rej-v1' });
+    // Act
+    const result = await reject({ ...input, facts: { ...facts, detectedType: 'application/x-msdownload' } });
+    // Assert
+    expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, {
+      Bucket: BUCKET,
+      Key: `rejected/${UPLOAD_ID}`,
+      CopySource: expectedCopySource,
+      MetadataDirective: 'REPLACE',
+      ContentType: 'application/octet-stream',
+    });
+    expect(result).toEqual({ storedKey: `rejected/${UPLOAD_ID}`, storedVersionId: 'rej-v1' });
+  });
+
+  it('never copies anywhere but clean/ or rejected/ and never deletes', async () => {
+    // Arrange
+    s3.on(CopyObjectCommand).resolves({});
+    // Act
+    await promote(input);
+    await reject(input);
+    // Assert
+    const keys = s3.commandCalls(CopyObjectCommand).map((call) => call.args[0].input.Key);
+    expect(keys).toEqual([`clean/${UPLOAD_ID}`, `rejected/${UPLOAD_ID}`]);
+    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+  });
+
+  it('throws ObjectVersionMissingError when the source version is gone', async () => {
+    // Arrange
+    s3.on(CopyObjectCommand).rejects(s3Error('NoSuchVersion', 404));
+    // Act
+    const error = await failure(promote(input));
+    // Assert
+    expect(error.name).toBe('ObjectVersionMissingError');
+  });
+
+  it('throws TransientError on a 500 from S3', async () => {
+    // Arrange
+    s3.on(CopyObjectCommand).rejects(s3Error('InternalError', 500));
+    // Act
+    const error = await failure(reject(input));
+    // Assert
+    expect(error.name).toBe('TransientError');
+  });
+});
+
+describe('ReleaseQuarantine', () => {
+  const handler = makeReleaseQuarantineHandler(() => ({ objects }));
+
+  it('deletes exactly the claimed quarantine version', async () => {
+    // Arrange
+    s3.on(DeleteObjectCommand).resolves({});
+    // Act
+    const result = await handler({ uploadId: UPLOAD_ID, object: objectRef() });
+    // Assert
+    expect(result).toEqual({ released: true });
+    expect(s3).toHaveReceivedCommandTimes(DeleteObjectCommand, 1);
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, {
+      Bucket: BUCKET,
+      Key: KEY,
+      VersionId: VERSION_ID,
+    });
+  });
+
+  it('treats a version that is already gone as released', async () => {
+    // Arrange
+    s3.on(DeleteObjectCommand).rejects(s3Error('NoSuchVersion', 404));
+    // Act
+    const result = await handler({ uploadId: UPLOAD_ID, object: objectRef() });
+    // Assert
+    expect(result).toEqual({ released: true });
+  });
+
+  it.each([`clean/${UPLOAD_ID}`, `rejected/${UPLOAD_ID}`, `quarantine-evil/${UPLOAD_ID}`, UPLOAD_ID])(
+    'refuses to release %s with InvalidTaskInputError and deletes nothing',
+    async (key) => {
+      // Act
+      const error = await failure(handler({ uploadId: UPLOAD_ID, object: objectRef(key) }));
+      // Assert
+      expect(error.name).toBe('InvalidTaskInputError');
+      expect(s3.calls()).toHaveLength(0);
+    },
+  );
+
+  it('throws TransientError when S3 throttles the delete', async () => {
+    // Arrange
+    s3.on(DeleteObjectCommand).rejects(s3Error('SlowDown', 503));
+    // Act
+    const error = await failure(handler({ uploadId: UPLOAD_ID, object: objectRef() }));
+    // Assert
+    expect(error.name).toBe('TransientError');
+  });
+});
+
+describe('RecordOutcome', () => {
+  const handler = makeRecordOutcomeHandler(() => ({ store, now: () => NOW }));
+  const CLAIMED_AT = '2025-03-01T12:00:06.000Z';
+  const PROCESSING: Partial<UploadRecord> = {
+    status: 'PROCESSING',
+    previousStatus: 'PENDING_UPLOAD',
+    versionId: VERSION_ID,
+    executionId: EXECUTION_ID,
+    updatedAt: CLAIMED_AT,
+  };
+  const facts = { size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' };
+  const processedInput = {
+    outcome: 'PROCESSED' as const,
+    detail: detail(),
+    executionId: EXECUTION_ID,
+    claimedAt: CLAIMED_AT,
+    facts,
+    storedKey: `clean/${UPLOAD_ID}`,
+  };
+  const outcomeWritten = (status: UploadRecord['status']) =>
+    ddb
+      .on(UpdateCommand)
+      .callsFake((update: UpdateCommandInput) => updatedItem(PROCESSING, update, { status }));
+
+  it('writes PROCESSED only if this execution holds the claim', async () => {
+    // Arrange
+    outcomeWritten('PROCESSED');
+    // Act
+    await handler(processedInput);
+    // Assert
+    const update = updateInput();
+    expect(update.Key).toEqual({ pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' });
+    expect(update.ConditionExpression).toBe(
+      'attribute_exists(pk) AND (#status = :processing AND executionId = :executionId)',
+    );
+    expect(update.ExpressionAttributeValues).toMatchObject({
+      ':processing': 'PROCESSING',
+      ':executionId': EXECUTION_ID,
+      ':to': 'PROCESSED',
+      ':at': NOW.toISOString(),
+      ':sha256': PDF_SHA256,
+      ':detectedType': 'application/pdf',
+      ':storedKey': `clean/${UPLOAD_ID}`,
+    });
+    expect(update.ExpressionAttributeValues).not.toHaveProperty(':pending');
+  });
+
+  it('appends a PROCESSED audit event from PROCESSING and reports it recorded', async () => {
+    // Arrange
+    outcomeWritten('PROCESSED');
+    // Act
+    const result = await handler(processedInput);
+    // Assert
+    expect(result).toEqual({ recorded: true, status: 'PROCESSED' });
+    expect(putInputs()).toEqual([
+      {
+        TableName: TABLE_NAME,
+        ConditionExpression: 'attribute_not_exists(pk)',
+        Item: {
+          pk: `UPLOAD#${UPLOAD_ID}`,
+          sk: `EVENT#${NOW.toISOString()}#PROCESSED`,
+          entity: 'AuditEvent',
+          uploadId: UPLOAD_ID,
+          at: NOW.toISOString(),
+          actor: { type: 'system', id: 'record' },
+          action: 'PROCESSED',
+          from: 'PROCESSING',
+          to: 'PROCESSED',
+          reasons: [],
+          versionId: VERSION_ID,
+          executionId: EXECUTION_ID,
+        },
+      },
+    ]);
+  });
+
+  it('records the outcome strictly after the claim when the clock lags behind it', async () => {
+    // Arrange
+    outcomeWritten('PROCESSED');
+    // Act
+    await handler({ ...processedInput, claimedAt: '2025-03-01T12:05:00.000Z' });
+    // Assert
+    expect(updateInput().ExpressionAttributeValues?.[':at']).toBe('2025-03-01T12:05:00.001Z');
+  });
+
+  it('succeeds on a retried task whose outcome was already written, and retries the audit put', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    ddb.on(GetCommand).resolves({
+      Item: recordItem({
+        ...PROCESSING,
+        status: 'PROCESSED',
+        previousStatus: 'PROCESSING',
+        updatedAt: NOW.toISOString(),
+      }),
+    });
+    ddb.on(PutCommand).rejects(conditionalCheckFailed());
+    // Act
+    const result = await handler(processedInput);
+    // Assert
+    expect(result).toEqual({ recorded: true, status: 'PROCESSED' });
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      Key: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' },
+      ConsistentRead: true,
+    });
+    expect(putInputs()).toHaveLength(1);
+    expect(putInputs()[0]?.Item).toMatchObject({
+      sk: `EVENT#${NOW.toISOString()}#PROCESSED`,
+      action: 'PROCESSED',
+      from: 'PROCESSING',
+    });
+  });
+
+  it('writes REJECTED with its reasons and audits them', async () => {
+    // Arrange
+    outcomeWritten('REJECTED');
+    const reasons = [
+      {
+        code: 'TYPE_MISMATCH' as const,
+        message: 'The content is image/png, but application/pdf was declared.',
+      },
+    ];
+    // Act
+    const result = await handler({
+      ...processedInput,
+      outcome: 'REJECTED',
+      reasons,
+      storedKey: `rejected/${UPLOAD_ID}`,
+    });
+    // Assert
+    expect(result).toEqual({ recorded: true, status: 'REJECTED' });
+    expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':to': 'REJECTED', ':reasons': reasons });
+    expect(putInputs()[0]?.Item).toMatchObject({
+      action: 'REJECTED',
+      from: 'PROCESSING',
+      to: 'REJECTED',
+      reasons,
+    });
+  });
+
+  it('throws TransitionConflictError when REJECTED cannot be written because another execution holds the upload', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    ddb.on(GetCommand).resolves({ Item: recordItem({ ...PROCESSING, executionId: OTHER_EXECUTION_ID }) });
+    // Act
+    const error = await failure(handler({ ...processedInput, outcome: 'REJECTED', reasons: [] }));
+    // Assert
+    expect(error.name).toBe('TransitionConflictError');
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('throws TransitionConflictError rather than overwrite a terminal status of another execution', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    ddb.on(GetCommand).resolves({
+      Item: recordItem({ ...PROCESSING, status: 'PROCESSED', executionId: OTHER_EXECUTION_ID }),
+    });
+    // Act
+    const error = await failure(handler({ ...processedInput, outcome: 'REJECTED', reasons: [] }));
+    // Assert
+    expect(error.name).toBe('TransitionConflictError');
+  });
+
+  it('ends quietly with recorded:false when FAILED finds the upload held by another execution', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    ddb.on(GetCommand).resolves({ Item: recordItem({ ...PROCESSING, executionId: OTHER_EXECUTION_ID }) });
+    // Act
+    const result = await handler({
+      outcome: 'FAILED',
+      detail: detail(),
+      executionId: EXECUTION_ID,
+      failure: { Error: 'States.Timeout', Cause: 'timed out' },
+    });
+    // Assert
+    expect(result).toEqual({ recorded: false, status: 'PROCESSING' });
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('allows FAILED from PENDING_UPLOAD or from its own claim', async () => {
+    // Arrange
+    outcomeWritten('FAILED');
+    // Act
+    await handler({
+      outcome: 'FAILED',
+      detail: detail(),
+      executionId: EXECUTION_ID,
+      failure: { Error: 'X' },
+    });
+    // Assert
+    expect(updateInput().ConditionExpression).toBe(
+      'attribute_exists(pk) AND ((#status = :processing AND executionId = :executionId) OR #status = :pending)',
+    );
+    expect(updateInput().ExpressionAttributeValues).toMatchObject({
+      ':pending': 'PENDING_UPLOAD',
+      ':to': 'FAILED',
+    });
+  });
+
+  it('stores a FAILED cause with presigned URLs, signatures and bearer tokens redacted', async () => {
+    // Arrange
+    outcomeWritten('FAILED');
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLWFsaWNlIn0.c2lnbmF0dXJlLXZhbHVl';
+    const presigned = `https://${BUCKET}.s3.us-east-1.amazonaws.com/quarantine/${UPLOAD_ID}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20250301&X-Amz-Signature=deadbeefcafe`;
+    const cause = JSON.stringify({
+      errorType: 'DependencyError',
+      errorMessage: `GetObject ${presigned} failed; request had Authorization: Bearer ${jwt}`,
+    });
+    // Act
+    await handler({
+      outcome: 'FAILED',
+      detail: detail(),
+      executionId: EXECUTION_ID,
+      failure: { Error: 'DependencyError', Cause: cause },
+    });
+    // Assert
+    const stored = updateInput().ExpressionAttributeValues?.[':failure'] as { error: string; cause: string };
+    expect(stored.error).toBe('DependencyError');
+    expect(stored.cause).toContain('[url redacted]');
+    expect(stored.cause).toContain('Bearer [redacted]');
+    expect(stored.cause).not.toContain('deadbeefcafe');
+    expect(stored.cause).not.toContain('X-Amz-Credential');
+    expect(stored.cause).not.toContain(jwt);
+    expect(stored.cause).not.toContain('eyJ');
+  });
+
+  it('keeps the failure cause out of the FAILED audit event', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).callsFake((update: UpdateCommandInput) =>
+      updatedItem(PROCESSING, update, {
+        status: 'FAILED',
+        failure: update.ExpressionAttributeValues?.[':failure'] as { error: string; cause: string },
+      }),
+    );
+    // Act
+    await handler({
+      outcome: 'FAILED',
+      detail: detail(),
+      executionId: EXECUTION_ID,
+      failure: { Error: 'DependencyError', Cause: 'secret-internal-cause-99' },
+    });
+    // Assert
+    const audit = putInputs()[0]?.Item;
+    expect(audit).toMatchObject({
+      action: 'FAILED',
+      from: 'PROCESSING',
+      to: 'FAILED',
+      reasons: [{ code: 'PROCESSING_FAILED', message: 'DependencyError' }],
+    });
+    expect(JSON.stringify(audit)).not.toContain('secret-internal-cause-99');
+  });
+
+  it('records nothing for a key that names no upload', async () => {
+    // Act
+    const result = await handler({ ...processedInput, detail: detail('quarantine/evil.exe') });
+    // Assert
+    expect(result).toEqual({ recorded: false });
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('throws TransientError when the outcome write is throttled, before any audit put', async () => {
+    // Arrange
+    ddb.on(UpdateCommand).rejects(throttling());
+    // Act
+    const error = await failure(handler(processedInput));
+    // Assert
+    expect(error.name).toBe('TransientError');
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('throws InvalidTaskInputError for an unknown outcome', async () => {
+    // Act
+    const error = await failure(handler({ ...processedInput, outcome: 'DELETED' }));
+    // Assert
+    expect(error.name).toBe('InvalidTaskInputError');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
