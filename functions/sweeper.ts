@@ -19,6 +19,11 @@ export interface SweeperDeps {
   processingTimeoutMs: number;
   /** Events may arrive a little after the grant expired; wait this long before expiring. */
   expiryGraceMs: number;
+  /**
+   * A PENDING_UPLOAD this old is checked for a quarantine object: if one exists, its event was
+   * lost and the execution is started.
+   */
+  lostEventAfterMs: number;
   /** Records handled per status per run. */
   batchSize: number;
 }
@@ -42,13 +47,14 @@ const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const;
  */
 export function makeSweeperHandler(deps: () => SweeperDeps) {
   return async (): Promise<SweepReport> => {
-    const { store, objects, executions, bucket, now, processingTimeoutMs, expiryGraceMs, batchSize } = deps();
+    const { store, objects, executions, bucket, now, processingTimeoutMs, expiryGraceMs, lostEventAfterMs, batchSize } =
+      deps();
     const report: SweepReport = { expired: 0, restarted: 0, failed: 0, stillRunning: 0 };
     const started = now();
 
-    const pendingBefore = new Date(started.getTime() - expiryGraceMs).toISOString();
+    const expiredBefore = new Date(started.getTime() - expiryGraceMs).toISOString();
+    const pendingBefore = new Date(started.getTime() - lostEventAfterMs).toISOString();
     for (const record of await store.listByStatus('PENDING_UPLOAD', pendingBefore, batchSize)) {
-      if (record.expiresAt > pendingBefore) continue;
       const key = quarantineKey(record.uploadId);
       const versions = await objects.listVersions(bucket, key);
       const first = versions[0];
@@ -67,6 +73,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         report.restarted++;
         continue;
       }
+      if (record.expiresAt > expiredBefore) continue; // the client may still upload
       const at = transitionTime(started, record.updatedAt);
       const result = await store.expire(record.uploadId, at);
       if (!result.written) continue;
@@ -127,6 +134,7 @@ const defaultDeps = lazy((): SweeperDeps => {
     now: () => new Date(),
     processingTimeoutMs: intEnv('PROCESSING_TIMEOUT_SECONDS', 3600, { min: 60, max: 86_400 }) * 1000,
     expiryGraceMs: 60_000,
+    lostEventAfterMs: 5 * 60_000,
     batchSize: 100,
   };
 });

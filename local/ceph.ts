@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killLeftovers, run, startProcess, stopProcess, waitFor, type ManagedProcess } from './processes.js';
+
+/**
+ * A one-node Ceph cluster (one monitor, one OSD, one RadosGW) on loopback, kept in `dir`. It is
+ * the local runtime's S3: a real S3 implementation that enforces POST policies, presigned URL
+ * expiry and signed headers, keeps versions and pushes bucket notifications.
+ */
+export interface CephOptions {
+  dir: string;
+  monPort: number;
+  rgwPort: number;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Size of the sparse BlueStore block file. */
+  blockSizeBytes?: number;
+}
+
+export interface RunningCeph {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+const CLUSTER_TOOLS = ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'ceph'];
+
+export function missingCephTools(): string[] {
+  const path = (process.env.PATH ?? '').split(':').concat(['/usr/bin', '/usr/sbin', '/bin']);
+  return CLUSTER_TOOLS.filter((tool) => !path.some((dir) => existsSync(join(dir, tool))));
+}
+
+export async function startCeph(options: CephOptions): Promise<RunningCeph> {
+  const missing = missingCephTools();
+  if (missing.length > 0) {
+    throw new Error(
+      `Ceph RadosGW is not installed (missing: ${missing.join(', ')}). Run "npm run setup:s3" as root on ` +
+        'Debian/Ubuntu, or point Airlock at another S3-compatible server with AIRLOCK_S3_ENDPOINT, ' +
+        'AIRLOCK_S3_ACCESS_KEY_ID and AIRLOCK_S3_SECRET_ACCESS_KEY.',
+    );
+  }
+  const dirs = {
+    run: join(options.dir, 'run'),
+    log: join(options.dir, 'log'),
+    mon: join(options.dir, 'mon', 'ceph-a'),
+    osd: join(options.dir, 'osd', 'ceph-0'),
+    rgw: join(options.dir, 'rgw'),
+  };
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+  // Daemons of a runtime that was killed outright still hold their ports and the OSD's lock.
+  const pidFile = join(options.dir, 'daemons.json');
+  if (existsSync(pidFile)) {
+    await killLeftovers(JSON.parse(readFileSync(pidFile, 'utf8')) as Array<{ pid: number; marker: string }>);
+  }
+  const recordPids = () =>
+    writeFileSync(pidFile, JSON.stringify(processes.map((p) => ({ pid: p.child.pid, marker: p.name }))));
+  const conf = join(options.dir, 'ceph.conf');
+  const fsidFile = join(options.dir, 'fsid');
+  const fresh = !existsSync(fsidFile);
+  const fsid = fresh ? randomUUID() : readFileSync(fsidFile, 'utf8').trim();
+  writeFileSync(conf, cephConf(options, dirs, fsid));
+  const c = ['-c', conf];
+  const processes: ManagedProcess[] = [];
+  const log = (name: string) => join(dirs.log, `${name}.stdout.log`);
+
+  try {
+    if (fresh) {
+      await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--fsid', fsid], { timeoutMs: 60_000 });
+    }
+    processes.push(startProcess('ceph-mon', 'ceph-mon', [...c, '-f', '-i', 'a'], log('mon')));
+    recordPids();
+    await waitFor(
+      'the Ceph monitor',
+      async () => (await run('ceph', [...c, '--connect-timeout', '5', 'mon', 'stat'])).includes('a'),
+      60_000,
+      500,
+    );
+
+    if (fresh) {
+      const osdUuid = randomUUID();
+      const id = (await run('ceph', [...c, 'osd', 'create', osdUuid])).trim();
+      if (id !== '0') throw new Error(`Expected OSD id 0, got ${id}.`);
+      await run('ceph-osd', [...c, '-i', '0', '--mkfs', '--osd-uuid', osdUuid], { timeoutMs: 120_000 });
+      await run('ceph', [...c, 'osd', 'crush', 'add', 'osd.0', '1.0', 'host=localhost']);
+      await run('ceph', [...c, 'osd', 'crush', 'move', 'localhost', 'root=default']);
+    }
+    processes.push(startProcess('ceph-osd', 'ceph-osd', [...c, '-f', '-i', '0'], log('osd')));
+    recordPids();
+    await waitFor(
+      'the Ceph OSD',
+      async () => /1 up/.test(await run('ceph', [...c, 'osd', 'stat'])),
+      120_000,
+      500,
+    );
+
+    processes.push(startProcess('radosgw', 'radosgw', [...c, '-f', '-n', 'client.rgw.airlock'], log('rgw')));
+    recordPids();
+    const endpoint = `http://127.0.0.1:${options.rgwPort}`;
+    await waitFor('RadosGW', async () => (await fetch(endpoint)).status < 500, 120_000, 500);
+
+    if (fresh) {
+      await run('radosgw-admin', [
+        ...c,
+        '-n',
+        'client.rgw.airlock',
+        'user',
+        'create',
+        '--uid',
+        'airlock',
+        '--display-name',
+        'Airlock local runtime',
+        '--access-key',
+        options.accessKeyId,
+        '--secret',
+        options.secretAccessKey,
+      ]);
+      writeFileSync(fsidFile, fsid);
+    }
+    return {
+      endpoint,
+      stop: async () => {
+        for (const process_ of processes.reverse()) await stopProcess(process_);
+      },
+    };
+  } catch (error) {
+    for (const process_ of processes.reverse()) await stopProcess(process_, 2000);
+    throw error;
+  }
+}
+
+function cephConf(options: CephOptions, dirs: Record<string, string>, fsid: string): string {
+  const block = options.blockSizeBytes ?? 20 * 1024 ** 3;
+  return `[global]
+fsid = ${fsid}
+mon initial members = a
+mon host = [v1:127.0.0.1:${options.monPort}]
+ms bind msgr2 = false
+auth cluster required = none
+auth service required = none
+auth client required = none
+osd pool default size = 1
+osd pool default min size = 1
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+osd crush chooseleaf type = 0
+osd pool default pg num = 8
+osd pool default pgp num = 8
+run dir = ${dirs.run}
+admin socket = ${dirs.run}/$name.asok
+log file = ${dirs.log}/$name.log
+mon data = ${join(options.dir, 'mon')}/$cluster-$id
+osd data = ${join(options.dir, 'osd')}/$cluster-$id
+osd objectstore = bluestore
+bluestore block create = true
+bluestore block size = ${block}
+osd memory target = 939524096
+bluestore cache autotune = false
+bluestore cache size = 134217728
+mon data avail warn = 2
+mon data avail crit = 1
+
+[mon.a]
+public addrv = [v1:127.0.0.1:${options.monPort}]
+
+[osd.0]
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+
+[client.rgw.airlock]
+rgw data = ${dirs.rgw}
+rgw frontends = beast endpoint=127.0.0.1:${options.rgwPort}
+rgw enable usage log = false
+rgw s3 auth use sts = false
+`;
+}

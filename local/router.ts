@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { QUARANTINE_PREFIX } from '../functions/domain/model.js';
+import { objectCreatedEvent, type ObjectCreatedEvent } from '../functions/domain/object-event.js';
+
+/** One S3-format notification record, as RadosGW pushes it. */
+interface S3Record {
+  eventName?: string;
+  eventTime?: string;
+  s3?: {
+    bucket?: { name?: string };
+    object?: { key?: string; size?: number; eTag?: string; versionId?: string; sequencer?: string };
+  };
+}
+
+/** The CDK rule's pattern: Object Created, this bucket, key prefix quarantine/. */
+export function matchesPipelineRule(event: ObjectCreatedEvent, bucket: string): boolean {
+  return (
+    event.source === 'aws.s3' &&
+    event['detail-type'] === 'Object Created' &&
+    event.detail.bucket.name === bucket &&
+    event.detail.object.key.startsWith(QUARANTINE_PREFIX)
+  );
+}
+
+/** Turns RGW's S3-format records into the EventBridge "Object Created" events AWS would send. */
+export function toObjectCreatedEvents(body: unknown): ObjectCreatedEvent[] {
+  const records = (body as { Records?: S3Record[] } | null)?.Records;
+  if (!Array.isArray(records)) return [];
+  const events: ObjectCreatedEvent[] = [];
+  for (const record of records) {
+    const object = record.s3?.object;
+    const bucket = record.s3?.bucket?.name;
+    if (!record.eventName?.includes('ObjectCreated') || !object?.key || !bucket || !object.versionId)
+      continue;
+    events.push(
+      objectCreatedEvent({
+        id: randomUUID(),
+        bucket,
+        key: decodeURIComponent(object.key.replace(/\+/g, ' ')),
+        size: object.size ?? 0,
+        versionId: object.versionId,
+        time: record.eventTime ? new Date(record.eventTime) : new Date(),
+        ...(object.eTag ? { etag: object.eTag } : {}),
+        ...(object.sequencer ? { sequencer: object.sequencer } : {}),
+        reason: record.eventName.replace(/^.*ObjectCreated:/, '') || 'PutObject',
+      }),
+    );
+  }
+  return events;
+}
+
+export interface RouterOptions {
+  port: number;
+  bucket: string;
+  /** Durably starts an execution; throws when it could not. */
+  startExecution: (event: ObjectCreatedEvent) => Promise<unknown>;
+  /** Test hook: answer 500 to this many deliveries first (RGW then redelivers). */
+  failFirstDeliveries?: number;
+  onError?: (message: string, error: unknown) => void;
+}
+
+/**
+ * The local stand-in for the EventBridge rule. A delivery is acknowledged (200) only once every
+ * matching execution is durably started; anything else gets 500, so that RGW's persistent topic
+ * delivers it again.
+ */
+export async function startRouter(
+  options: RouterOptions,
+): Promise<{ server: Server; stop(): Promise<void> }> {
+  let failuresLeft = options.failFirstDeliveries ?? 0;
+  const server = createServer((request, response) => {
+    if (request.method !== 'POST') {
+      response.writeHead(405).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= 1024 * 1024) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      void (async () => {
+        try {
+          if (failuresLeft > 0) {
+            failuresLeft--;
+            throw new Error('injected delivery failure');
+          }
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+          for (const event of toObjectCreatedEvents(body)) {
+            if (matchesPipelineRule(event, options.bucket)) await options.startExecution(event);
+          }
+          response.writeHead(200).end();
+        } catch (error) {
+          options.onError?.('event delivery refused; RGW will retry', error);
+          response.writeHead(500).end();
+        }
+      })();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  return { server, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

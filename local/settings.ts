@@ -1,0 +1,88 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Settings of the local runtime, from AIRLOCK_* environment variables with fixed defaults.
+ *
+ * | variable                         | default                 |
+ * |----------------------------------|-------------------------|
+ * | AIRLOCK_DATA_DIR                 | <repo>/.airlock         |
+ * | AIRLOCK_PORT (HTTP API, console) | 3000                    |
+ * | AIRLOCK_ROUTER_PORT (events in)  | 3001                    |
+ * | AIRLOCK_DYNAMODB_PORT            | 4567                    |
+ * | AIRLOCK_S3_PORT (RadosGW)        | 7480                    |
+ * | AIRLOCK_CEPH_MON_PORT            | 16789                   |
+ * | AIRLOCK_S3_ENDPOINT              | (RadosGW started here)  |
+ * | AIRLOCK_S3_ACCESS_KEY_ID / AIRLOCK_S3_SECRET_ACCESS_KEY | local RGW user |
+ * | AIRLOCK_RECONCILE_INTERVAL_MS    | 1000                    |
+ * | AIRLOCK_LOST_EVENT_AFTER_MS      | 1500                    |
+ * | AIRLOCK_MAX_CONCURRENT_EXECUTIONS| 16                      |
+ */
+export interface LocalSettings {
+  dataDir: string;
+  apiPort: number;
+  routerPort: number;
+  dynamoDbPort: number;
+  s3Port: number;
+  cephMonPort: number;
+  /** An S3-compatible server to use instead of starting RadosGW. */
+  externalS3Endpoint?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  bucket: string;
+  table: string;
+  reconcileIntervalMs: number;
+  /**
+   * A PENDING upload whose object has been in quarantine this long without an execution gets one
+   * started by the reconciler. Debian's RadosGW (Ceph 16) sends no notification for POST uploads,
+   * so locally this is how POST uploads are picked up.
+   */
+  lostEventAfterMs: number;
+  maxConcurrentExecutions: number;
+  /** Upload grants' lifetime (seconds); short values make expiry testable. */
+  uploadUrlTtlSeconds: number;
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${name} must be a TCP port (1-65535), got "${raw}".`);
+  }
+  return value;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got "${raw}".`);
+  return value;
+}
+
+export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
+  const external = env.AIRLOCK_S3_ENDPOINT?.trim();
+  return {
+    dataDir: resolve(env.AIRLOCK_DATA_DIR ?? resolve(REPO_ROOT, '.airlock')),
+    apiPort: port(env, 'AIRLOCK_PORT', 3000),
+    routerPort: port(env, 'AIRLOCK_ROUTER_PORT', 3001),
+    dynamoDbPort: port(env, 'AIRLOCK_DYNAMODB_PORT', 4567),
+    s3Port: port(env, 'AIRLOCK_S3_PORT', 7480),
+    cephMonPort: port(env, 'AIRLOCK_CEPH_MON_PORT', 16789),
+    ...(external ? { externalS3Endpoint: external } : {}),
+    accessKeyId: env.AIRLOCK_S3_ACCESS_KEY_ID ?? 'AIRLOCKLOCALACCESSKEY',
+    secretAccessKey: env.AIRLOCK_S3_SECRET_ACCESS_KEY ?? 'airlock-local-secret-key-not-for-production',
+    region: 'us-east-1',
+    bucket: env.AIRLOCK_BUCKET ?? 'airlock-local',
+    table: env.AIRLOCK_TABLE ?? 'airlock-local',
+    reconcileIntervalMs: positiveInt(env, 'AIRLOCK_RECONCILE_INTERVAL_MS', 1000),
+    lostEventAfterMs: positiveInt(env, 'AIRLOCK_LOST_EVENT_AFTER_MS', 1500),
+    maxConcurrentExecutions: positiveInt(env, 'AIRLOCK_MAX_CONCURRENT_EXECUTIONS', 16),
+    uploadUrlTtlSeconds: Math.min(positiveInt(env, 'AIRLOCK_UPLOAD_URL_TTL_SECONDS', 900), 900),
+  };
+}
