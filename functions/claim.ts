@@ -71,6 +71,11 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
         switch (decision.kind) {
           case 'DISCARD':
             return discard(decision.reason, record);
+          case 'RELEASE':
+            logger.info('resumed after the outcome was recorded: releasing quarantine', {
+              status: record?.status,
+            });
+            return { outcome: 'RELEASE', uploadId, object };
           case 'DUPLICATE':
             logger.info('duplicate event ignored', { status: record?.status });
             return { outcome: 'DUPLICATE', uploadId, object };

@@ -16,7 +16,7 @@ export interface CopyStepDeps {
 export function makePromoteHandler(deps: () => CopyStepDeps) {
   return taskHandler('Promote', storeCopyInput, async ({ uploadId, object, facts }) => {
     const destination = cleanKey(uploadId);
-    const copy = await deps().objects.copyVersion(object, destination, {
+    const copy = await deps().objects.copyVersionOnce(object, destination, {
       contentType: facts?.detectedType ?? 'application/octet-stream',
       metadata: {
         'upload-id': uploadId,

@@ -12,7 +12,7 @@ import type { CopyStepDeps } from './promote.js';
 export function makeRejectHandler(deps: () => CopyStepDeps) {
   return taskHandler('Reject', storeCopyInput, async ({ uploadId, object, facts }) => {
     const destination = rejectedKey(uploadId);
-    const copy = await deps().objects.copyVersion(object, destination, {
+    const copy = await deps().objects.copyVersionOnce(object, destination, {
       contentType: 'application/octet-stream',
       metadata: {
         'upload-id': uploadId,

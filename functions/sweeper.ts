@@ -47,8 +47,17 @@ const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const;
  */
 export function makeSweeperHandler(deps: () => SweeperDeps) {
   return async (): Promise<SweepReport> => {
-    const { store, objects, executions, bucket, now, processingTimeoutMs, expiryGraceMs, lostEventAfterMs, batchSize } =
-      deps();
+    const {
+      store,
+      objects,
+      executions,
+      bucket,
+      now,
+      processingTimeoutMs,
+      expiryGraceMs,
+      lostEventAfterMs,
+      batchSize,
+    } = deps();
     const report: SweepReport = { expired: 0, restarted: 0, failed: 0, stillRunning: 0 };
     const started = now();
 

@@ -18,7 +18,10 @@ export class AirlockStack extends Stack {
     super(scope, id, props);
     this.pipeline = new UploadPipeline(this, 'Pipeline', props.pipeline);
 
-    new CfnOutput(this, 'ApiUrl', { value: this.pipeline.apiStage.url, description: 'Base URL of the Airlock HTTP API' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.pipeline.apiStage.url,
+      description: 'Base URL of the Airlock HTTP API',
+    });
     new CfnOutput(this, 'BucketName', { value: this.pipeline.bucket.bucketName });
     new CfnOutput(this, 'TableName', { value: this.pipeline.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });

@@ -23,7 +23,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../functions/domain/type-policy.js';
 import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
-import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../functions/domain/upload-grant.js';
+import {
+  MAX_DOWNLOAD_URL_TTL_SECONDS,
+  MAX_UPLOAD_URL_TTL_SECONDS,
+} from '../functions/domain/upload-grant.js';
 import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../functions/domain/model.js';
 import { AUDITORS_GROUP } from '../functions/domain/status-view.js';
 import { UPLOAD_PIPELINE_ASL_PATH } from '../statemachines/definition.js';
@@ -277,7 +280,9 @@ export class UploadPipeline extends Construct {
     const alarms = [
       new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
         alarmDescription: 'Object Created events could not start the pipeline; they wait in the DLQ.',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+        }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -337,7 +342,10 @@ export class UploadPipeline extends Construct {
           }
         : {}),
     });
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: settings.logRetention, removalPolicy });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: settings.logRetention,
+      removalPolicy,
+    });
     this.apiStage = new apigwv2.HttpStage(this, 'ApiStage', {
       httpApi: this.api,
       stageName: '$default',
@@ -383,7 +391,8 @@ export class UploadPipeline extends Construct {
    */
   private acknowledgeReviewedFindings(): void {
     const stack = Stack.of(this);
-    const logicalId = (construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnResource);
+    const logicalId = (construct: IConstruct) =>
+      stack.getLogicalId(construct.node.defaultChild as CfnResource);
     if (this.bucket instanceof s3.Bucket) {
       const bucketArn = `<${logicalId(this.bucket)}.Arn>`;
       const prefixReason = (prefix: string) =>
@@ -398,7 +407,11 @@ export class UploadPipeline extends Construct {
       ];
       for (const [name, prefixes] of grants) {
         for (const prefix of prefixes) {
-          acknowledge(this.functions[name].role!, `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`, prefixReason(prefix));
+          acknowledge(
+            this.functions[name].role!,
+            `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`,
+            prefixReason(prefix),
+          );
         }
       }
     }
@@ -421,7 +434,11 @@ export class UploadPipeline extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'CloudWatch Logs delivery (logging level ALL) and X-Ray tracing actions support no resource-level permissions.',
     );
-    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the EventBridge target.');
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the EventBridge target.',
+    );
     // The handler CDK adds to turn on EventBridge notifications for the bucket.
     for (const child of stack.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
@@ -446,7 +463,11 @@ export class UploadPipeline extends Construct {
     };
   }
 
-  private createBucket(settings: Settings, props: UploadPipelineProps, removalPolicy: RemovalPolicy): s3.Bucket {
+  private createBucket(
+    settings: Settings,
+    props: UploadPipelineProps,
+    removalPolicy: RemovalPolicy,
+  ): s3.Bucket {
     const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -473,7 +494,12 @@ export class UploadPipeline extends Construct {
           ? [
               {
                 allowedOrigins: settings.allowedOrigins,
-                allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                allowedMethods: [
+                  s3.HttpMethods.POST,
+                  s3.HttpMethods.PUT,
+                  s3.HttpMethods.GET,
+                  s3.HttpMethods.HEAD,
+                ],
                 allowedHeaders: [
                   'content-type',
                   'content-length',
@@ -548,7 +574,11 @@ export class UploadPipeline extends Construct {
         externalModules: [],
       },
     });
-    acknowledge(fn, 'AwsSolutions-L1', 'Airlock targets nodejs22.x on purpose: its tooling and tests run on Node 22.');
+    acknowledge(
+      fn,
+      'AwsSolutions-L1',
+      'Airlock targets nodejs22.x on purpose: its tooling and tests run on Node 22.',
+    );
     acknowledge(
       role,
       'AwsSolutions-IAM5[Resource::*]',
@@ -578,9 +608,10 @@ export class UploadPipeline extends Construct {
     allow(f.claim, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     allow(f.validate, ['s3:GetObject', 's3:GetObjectVersion'], [objects(QUARANTINE_PREFIX)]);
     allow(f.promote, ['s3:GetObjectVersion'], [objects(QUARANTINE_PREFIX)]);
-    allow(f.promote, ['s3:PutObject'], [objects(CLEAN_PREFIX)]);
+    // GetObject on its own destination: HeadObject, to copy each version at most once.
+    allow(f.promote, ['s3:PutObject', 's3:GetObject'], [objects(CLEAN_PREFIX)]);
     allow(f.reject, ['s3:GetObjectVersion'], [objects(QUARANTINE_PREFIX)]);
-    allow(f.reject, ['s3:PutObject'], [objects(REJECTED_PREFIX)]);
+    allow(f.reject, ['s3:PutObject', 's3:GetObject'], [objects(REJECTED_PREFIX)]);
     allow(f['record-outcome'], ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     allow(f['release-quarantine'], ['s3:DeleteObjectVersion'], [objects(QUARANTINE_PREFIX)]);
     allow(f.sweeper, ['dynamodb:Query'], [index(TABLE_KEYS.byStatus.indexName)]);
@@ -616,7 +647,10 @@ export class UploadPipeline extends Construct {
     }
   }
 
-  private createUserPool(removalPolicy: RemovalPolicy): { userPool: cognito.UserPool; client: cognito.UserPoolClient } {
+  private createUserPool(removalPolicy: RemovalPolicy): {
+    userPool: cognito.UserPool;
+    client: cognito.UserPoolClient;
+  } {
     const userPool = new cognito.UserPool(this, 'UserPool', {
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -674,7 +708,14 @@ export type PipelineFunction =
   | 'release-quarantine'
   | 'sweeper';
 
-const STATE_MACHINE_FUNCTIONS = ['claim', 'validate', 'promote', 'reject', 'record-outcome', 'release-quarantine'] as const;
+const STATE_MACHINE_FUNCTIONS = [
+  'claim',
+  'validate',
+  'promote',
+  'reject',
+  'record-outcome',
+  'release-quarantine',
+] as const;
 const DYNAMODB_FUNCTIONS = [
   'create-upload',
   'get-upload',
@@ -713,7 +754,9 @@ export function resolveSettings(props: UploadPipelineProps): Settings {
   const allowedOrigins = props.allowedOrigins ?? [];
   for (const origin of allowedOrigins) {
     if (!/^(https:\/\/[a-z0-9.-]+(:\d+)?|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?)$/i.test(origin)) {
-      fail(`allowedOrigins entry "${origin}" must be an https origin (or http://localhost) without path or wildcard.`);
+      fail(
+        `allowedOrigins entry "${origin}" must be an https origin (or http://localhost) without path or wildcard.`,
+      );
     }
   }
   const uploadUrlTtlSeconds = seconds(props.uploadUrlTtl, Duration.minutes(15), 'uploadUrlTtl');
@@ -727,7 +770,8 @@ export function resolveSettings(props: UploadPipelineProps): Settings {
   const days = (duration: Duration | undefined, fallback: number, name: string, min: number): Duration => {
     const value = duration ?? Duration.days(fallback);
     const count = value.toDays({ integral: false });
-    if (!Number.isInteger(count) || count < min) fail(`${name} must be a whole number of days, at least ${min}.`);
+    if (!Number.isInteger(count) || count < min)
+      fail(`${name} must be a whole number of days, at least ${min}.`);
     return value;
   };
   const processingTimeoutSeconds = seconds(props.processingTimeout, Duration.hours(1), 'processingTimeout');

@@ -2,6 +2,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectVersionsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -75,6 +76,41 @@ export class ObjectStore {
         throw new ObjectVersionMissingError(`Version ${source.versionId} of ${source.key} does not exist.`);
       }
       throw toPipelineError('CopyObject', error);
+    }
+  }
+
+  /**
+   * Copies one version to `destinationKey` unless the destination already holds a copy of that
+   * very version (its `source-version-id` metadata says so): a resumed or retried step never
+   * creates a second copy.
+   */
+  async copyVersionOnce(
+    source: ObjectRef,
+    destinationKey: string,
+    options: { contentType: string; metadata: Record<string, string> },
+  ): Promise<{ versionId?: string; copied: boolean }> {
+    const existing = await this.head(source.bucket, destinationKey);
+    if (existing?.metadata['source-version-id'] === source.versionId) {
+      return { ...(existing.versionId ? { versionId: existing.versionId } : {}), copied: false };
+    }
+    const copy = await this.copyVersion(source, destinationKey, {
+      ...options,
+      metadata: { ...options.metadata, 'source-version-id': source.versionId },
+    });
+    return { ...copy, copied: true };
+  }
+
+  /** The current version's metadata, or undefined when there is no object. */
+  async head(
+    bucket: string,
+    key: string,
+  ): Promise<{ versionId?: string; metadata: Record<string, string> } | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { ...(out.VersionId ? { versionId: out.VersionId } : {}), metadata: out.Metadata ?? {} };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw toPipelineError('HeadObject', error);
     }
   }
 

@@ -73,7 +73,7 @@ export const releaseInput = z.object({ uploadId: z.string(), object: objectRef }
 
 /** The claim's result, which the Choice state routes on. */
 export interface ClaimResult {
-  outcome: 'CLAIMED' | 'DUPLICATE' | 'DISCARD';
+  outcome: 'CLAIMED' | 'DUPLICATE' | 'DISCARD' | 'RELEASE';
   uploadId: string;
   object: z.infer<typeof objectRef>;
   declared?: z.infer<typeof declaredContent>;

@@ -14,6 +14,11 @@ export type ClaimDecision =
   | { kind: 'ALREADY_CLAIMED' }
   /** Another delivery of an event for the version already taken: end quietly. */
   | { kind: 'DUPLICATE' }
+  /**
+   * This same execution already recorded the outcome and is running again (resumed after a
+   * restart): only the quarantine version may still need releasing.
+   */
+  | { kind: 'RELEASE' }
   /** Not to be processed: audit it, then remove this version from quarantine. */
   | { kind: 'DISCARD'; reason: Reason };
 
@@ -47,9 +52,8 @@ export function decideClaim(
       return record.executionId === executionId ? { kind: 'ALREADY_CLAIMED' } : { kind: 'DUPLICATE' };
     case 'PROCESSED':
     case 'REJECTED':
-      return sameVersion
-        ? { kind: 'DUPLICATE' }
-        : { kind: 'DISCARD', reason: otherVersionReason(record, event) };
+      if (!sameVersion) return { kind: 'DISCARD', reason: otherVersionReason(record, event) };
+      return record.executionId === executionId ? { kind: 'RELEASE' } : { kind: 'DUPLICATE' };
     case 'EXPIRED':
       return {
         kind: 'DISCARD',

@@ -71,6 +71,17 @@ describe('decideClaim', () => {
     expect(decision).toEqual({ kind: 'ALREADY_CLAIMED' });
   });
 
+  it.each(['PROCESSED', 'REJECTED'] as const)(
+    'routes the same execution resumed after recording %s to RELEASE (quarantine only)',
+    (status) => {
+      // Act
+      const decision = decideClaim(claimed(status), { versionId: VERSION, sequencer: SEQUENCER }, EXECUTION);
+
+      // Assert
+      expect(decision).toEqual({ kind: 'RELEASE' });
+    },
+  );
+
   it('ends a duplicate event (same version, another execution) quietly as DUPLICATE while PROCESSING', () => {
     // Act
     const decision = decideClaim(
@@ -148,14 +159,9 @@ describe('decideClaim', () => {
   });
 
   it.each(['PROCESSED', 'REJECTED'] as const)(
-    'ends a duplicate event for the version of a %s upload quietly as DUPLICATE',
+    'ends a duplicate event (another execution) for the version of a %s upload quietly as DUPLICATE',
     (status) => {
       // Act
-      const sameExecution = decideClaim(
-        claimed(status),
-        { versionId: VERSION, sequencer: SEQUENCER },
-        EXECUTION,
-      );
       const otherExecution = decideClaim(
         claimed(status),
         { versionId: VERSION, sequencer: SEQUENCER },
@@ -163,7 +169,6 @@ describe('decideClaim', () => {
       );
 
       // Assert
-      expect(sameExecution).toEqual({ kind: 'DUPLICATE' });
       expect(otherExecution).toEqual({ kind: 'DUPLICATE' });
     },
   );

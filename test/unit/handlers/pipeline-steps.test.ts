@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   CopyObjectCommand,
+  HeadObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   S3Client,
@@ -96,6 +97,8 @@ function updatedItem(
 beforeEach(() => {
   ddb.reset();
   s3.reset();
+  // By default no copy exists yet at the destination.
+  s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
 });
 
 describe('Claim', () => {
@@ -593,6 +596,30 @@ describe('Promote and Reject', () => {
       Metadata: { 'upload-id': UPLOAD_ID, 'source-version-id': VERSION_ID, sha256: PDF_SHA256 },
     });
     expect(result).toEqual({ storedKey: `clean/${UPLOAD_ID}`, storedVersionId: 'clean-v1' });
+  });
+
+  it('does not copy again when clean/<id> already holds this version (a resumed execution)', async () => {
+    // Arrange
+    s3.on(HeadObjectCommand).resolves({
+      VersionId: 'clean-v1',
+      Metadata: { 'source-version-id': VERSION_ID },
+    });
+    // Act
+    const result = await promote(input);
+    // Assert
+    expect(s3).toHaveReceivedCommandTimes(CopyObjectCommand, 0);
+    expect(result).toEqual({ storedKey: `clean/${UPLOAD_ID}`, storedVersionId: 'clean-v1' });
+  });
+
+  it('copies when clean/<id> holds a copy of another version', async () => {
+    // Arrange
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'clean-v0', Metadata: { 'source-version-id': 'other' } });
+    s3.on(CopyObjectCommand).resolves({ VersionId: 'clean-v2' });
+    // Act
+    const result = await promote(input);
+    // Assert
+    expect(s3).toHaveReceivedCommandTimes(CopyObjectCommand, 1);
+    expect(result).toEqual({ storedKey: `clean/${UPLOAD_ID}`, storedVersionId: 'clean-v2' });
   });
 
   it('encodes the version id in the copy source', async () => {

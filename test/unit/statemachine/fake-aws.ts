@@ -1,6 +1,12 @@
 import { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -22,6 +28,8 @@ export class FakeAws {
   readonly s3 = mockClient(S3Client);
   readonly items = new Map<string, Record<string, unknown>>();
   readonly objects = new Map<string, Buffer>();
+  /** The current version and metadata of each key written by CopyObject. */
+  readonly heads = new Map<string, { VersionId: string; Metadata: Record<string, string> }>();
   private conditionalFailures = 0;
 
   constructor() {
@@ -46,16 +54,24 @@ export class FakeAws {
       if (bytes === undefined) throw s3Error('NoSuchVersion', 404);
       return { ContentLength: bytes.length, Body: Readable.from([bytes]) };
     });
-    this.s3.on(CopyObjectCommand).callsFake((input: { Key: string; CopySource: string }) => {
-      const [sourcePath, query] = input.CopySource.split('?');
-      const sourceKey = decodeURIComponent(sourcePath!.split('/').slice(1).join('/'));
-      const versionId = new URLSearchParams(query).get('versionId') ?? '';
-      const bytes = this.objects.get(objectKey(sourceKey, versionId));
-      if (bytes === undefined) throw s3Error('NoSuchVersion', 404);
-      const newVersion = `copy-${this.objects.size}`;
-      this.objects.set(objectKey(input.Key, newVersion), bytes);
-      return { VersionId: newVersion };
+    this.s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
+      const head = this.heads.get(input.Key);
+      if (head === undefined) throw s3Error('NotFound', 404);
+      return structuredClone(head);
     });
+    this.s3
+      .on(CopyObjectCommand)
+      .callsFake((input: { Key: string; CopySource: string; Metadata?: Record<string, string> }) => {
+        const [sourcePath, query] = input.CopySource.split('?');
+        const sourceKey = decodeURIComponent(sourcePath!.split('/').slice(1).join('/'));
+        const versionId = new URLSearchParams(query).get('versionId') ?? '';
+        const bytes = this.objects.get(objectKey(sourceKey, versionId));
+        if (bytes === undefined) throw s3Error('NoSuchVersion', 404);
+        const newVersion = `copy-${this.objects.size}`;
+        this.objects.set(objectKey(input.Key, newVersion), bytes);
+        this.heads.set(input.Key, { VersionId: newVersion, Metadata: input.Metadata ?? {} });
+        return { VersionId: newVersion };
+      });
     this.s3.on(DeleteObjectCommand).callsFake((input: { Key: string; VersionId: string }) => {
       this.objects.delete(objectKey(input.Key, input.VersionId));
       return {};

@@ -322,6 +322,55 @@ describe('second upload: another version of a key already taken', () => {
   });
 });
 
+describe('resumed execution: the runtime restarted mid-flight', () => {
+  it('after its outcome was recorded: releases quarantine, no second promotion or audit event', async () => {
+    // Arrange: the first run promoted and recorded, then "crashed" before releasing quarantine.
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const event = objectCreatedEvent(key, 'v1', bytes.length);
+    aws.s3.on(DeleteObjectCommand).rejectsOnce(s3Error('AccessDenied', 403));
+    const executionId = 'arn:aws:states:us-east-1:123456789012:execution:airlock:resumed';
+    await execute(event, executionId);
+    aws.restore();
+    const fresh = new FakeAws();
+    for (const [k, v] of aws.items) fresh.items.set(k, v);
+    for (const [k, v] of aws.objects) fresh.objects.set(k, v);
+    for (const [k, v] of aws.heads) fresh.heads.set(k, v);
+    aws = fresh;
+    // Act: the same execution runs again from the start.
+    const run = await execute(event, executionId);
+    // Assert: nothing is promoted or recorded again; the leftover quarantine version is released.
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'ReleaseQuarantine', 'Done']);
+    expect(aws.hasObject(key, 'v1')).toBe(false);
+    expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+  });
+
+  it('resumes a claimed execution that had promoted but not recorded: one copy, one outcome', async () => {
+    // Arrange: the state a crash leaves behind: claimed by this execution, copied to clean/,
+    // outcome not written, quarantine version still there.
+    const bytes = samples.png();
+    const executionId = 'arn:aws:states:us-east-1:123456789012:execution:airlock:interrupted';
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png, {
+      status: 'PROCESSING',
+      versionId: 'v1',
+      executionId,
+      previousStatus: 'PENDING_UPLOAD',
+    });
+    aws.putObject(`clean/${uploadId}`, 'copy-0', bytes);
+    aws.heads.set(`clean/${uploadId}`, { VersionId: 'copy-0', Metadata: { 'source-version-id': 'v1' } });
+    // Act: the same execution runs again from the start.
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length), executionId);
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.states).toEqual(PROCESSED_PATH);
+    expect(aws.s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
+    expect(aws.objectsUnder(`clean/${uploadId}@`)).toEqual([`clean/${uploadId}@copy-0`]);
+    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+  });
+});
+
 describe('transient error, then success', () => {
   it('retries Validate after S3 throttling and processes the upload', async () => {
     // Arrange
@@ -383,6 +432,7 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
     const fresh = new FakeAws();
     for (const [k, v] of aws.items) fresh.items.set(k, v);
     for (const [k, v] of aws.objects) fresh.objects.set(k, v);
+    for (const [k, v] of aws.heads) fresh.heads.set(k, v);
     aws = fresh;
     // Act
     const run = await execute(event);
