@@ -309,7 +309,7 @@ export class UploadPipeline extends Construct {
       for (const alarm of alarms) alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
     }
 
-    this.acknowledgeReviewedFindings();
+    this.acknowledgeReviewedFindings(props.encryptionKey !== undefined);
 
     // --- HTTP API -------------------------------------------------------------------------
     let issuer = props.jwtIssuer;
@@ -389,12 +389,15 @@ export class UploadPipeline extends Construct {
    * cdk-nag findings that were reviewed and accepted, each on the construct it concerns and with
    * its reason. Wildcards that remain are scoped to one prefix, one function or one state machine.
    */
-  private acknowledgeReviewedFindings(): void {
+  private acknowledgeReviewedFindings(encrypted: boolean): void {
     const stack = Stack.of(this);
     const logicalId = (construct: IConstruct) =>
       stack.getLogicalId(construct.node.defaultChild as CfnResource);
-    if (this.bucket instanceof s3.Bucket) {
-      const bucketArn = `<${logicalId(this.bucket)}.Arn>`;
+    {
+      const bucketArn =
+        this.bucket instanceof s3.Bucket
+          ? `<${logicalId(this.bucket)}.Arn>`
+          : `arn:<AWS::Partition>:s3:::${this.bucket.bucketName}`;
       const prefixReason = (prefix: string) =>
         `Object ARNs under ${prefix} only: upload ids are generated per request, so the objects cannot be named in advance.`;
       const grants: Array<[PipelineFunction, string[]]> = [
@@ -439,6 +442,17 @@ export class UploadPipeline extends Construct {
       'AwsSolutions-SQS3',
       'This queue is itself the dead-letter queue of the EventBridge target.',
     );
+    if (encrypted) {
+      for (const fn of Object.values(this.functions)) {
+        for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+          acknowledge(
+            fn.role!,
+            `AwsSolutions-IAM5[Action::${action}]`,
+            'CDK key grants for the one customer-managed key of this pipeline; the resource is that key only.',
+          );
+        }
+      }
+    }
     // The handler CDK adds to turn on EventBridge notifications for the bucket.
     for (const child of stack.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
@@ -625,9 +639,20 @@ export class UploadPipeline extends Construct {
     );
 
     if (key) {
-      for (const name of ['create-upload', 'promote', 'reject'] as const) key.grantEncryptDecrypt(f[name]);
-      for (const name of ['get-upload', 'validate'] as const) key.grantDecrypt(f[name]);
-      for (const name of DYNAMODB_FUNCTIONS) key.grantEncryptDecrypt(f[name]);
+      // Writers of objects or items encrypt; readers only decrypt.
+      for (const name of [
+        'create-upload',
+        'promote',
+        'reject',
+        'claim',
+        'record-outcome',
+        'sweeper',
+      ] as const) {
+        key.grantEncryptDecrypt(f[name]);
+      }
+      for (const name of ['get-upload', 'list-uploads', 'get-upload-events', 'validate'] as const) {
+        key.grantDecrypt(f[name]);
+      }
     }
 
     // Defense in depth: only the pipeline (and named forensic readers) may read quarantine/ and
@@ -642,6 +667,17 @@ export class UploadPipeline extends Construct {
           actions: ['s3:GetObject', 's3:GetObjectVersion'],
           resources: [objects(QUARANTINE_PREFIX), objects(REJECTED_PREFIX)],
           conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...readers, ...forensicReaders] } },
+        }),
+      );
+      // Only Promote writes clean/: nothing else in the account can replace a validated file.
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'DenyWritingCleanExceptPromote',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:PutObject'],
+          resources: [objects(CLEAN_PREFIX)],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': [(f.promote.role as iam.IRole).roleArn] } },
         }),
       );
     }
@@ -671,6 +707,8 @@ export class UploadPipeline extends Construct {
     const client = userPool.addClient('ConsoleClient', {
       generateSecret: false,
       authFlows: { userSrp: true },
+      // No hosted-UI flows until a domain and callback URLs are configured on purpose.
+      disableOAuth: true,
       preventUserExistenceErrors: true,
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),
@@ -715,15 +753,6 @@ const STATE_MACHINE_FUNCTIONS = [
   'reject',
   'record-outcome',
   'release-quarantine',
-] as const;
-const DYNAMODB_FUNCTIONS = [
-  'create-upload',
-  'get-upload',
-  'list-uploads',
-  'get-upload-events',
-  'claim',
-  'record-outcome',
-  'sweeper',
 ] as const;
 
 interface Settings {
@@ -801,6 +830,11 @@ export function resolveSettings(props: UploadPipelineProps): Settings {
     return fail((error as Error).message);
   }
   const quarantineRetention = days(props.quarantineRetention, 7, 'quarantineRetention', 1);
+  if (quarantineRetention.toSeconds() <= uploadUrlTtlSeconds + processingTimeoutSeconds) {
+    fail(
+      'quarantineRetention must exceed uploadUrlTtl plus processingTimeout, or bytes could expire before a redrive.',
+    );
+  }
 
   return {
     allowedOrigins,

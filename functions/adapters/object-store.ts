@@ -109,7 +109,10 @@ export class ObjectStore {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return { ...(out.VersionId ? { versionId: out.VersionId } : {}), metadata: out.Metadata ?? {} };
     } catch (error) {
-      if (isMissing(error)) return undefined;
+      // Without s3:ListBucket, S3 answers 403 (not 404) for a missing key. Treating it as "no copy"
+      // is safe: the CopyObject that follows surfaces any real permission problem.
+      const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+      if (isMissing(error) || status === 403 || errorName(error) === 'Forbidden') return undefined;
       throw toPipelineError('HeadObject', error);
     }
   }

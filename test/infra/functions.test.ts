@@ -1,0 +1,216 @@
+import type { PipelineFunction } from '../../infra/upload-pipeline.js';
+import { logicalIdOf, pipelineFunctions, synthAirlock } from './support/synth.js';
+import {
+  describeGrant,
+  grantsOfRole,
+  iamPatternMatches,
+  referencedId,
+  resourceById,
+  resourcesOfType,
+  type Grant,
+} from './support/template.js';
+
+// Arrange (once): the default stack.
+const { stack, template } = synthAirlock();
+const functions = pipelineFunctions(stack);
+const aliases: Record<string, string> = {
+  [logicalIdOf(stack.pipeline.bucket)]: 'Bucket',
+  [logicalIdOf(stack.pipeline.table)]: 'Table',
+  [logicalIdOf(stack.pipeline.stateMachine)]: 'StateMachine',
+};
+
+interface FunctionFacts {
+  readonly properties: Record<string, unknown>;
+  readonly roleId: string;
+  readonly logGroupId: string | undefined;
+  /** Every grant of the function's role. */
+  readonly grants: Grant[];
+  /** The grants minus the X-Ray statement and the statement writing to its own log group. */
+  readonly ownGrants: string[];
+}
+
+const isXray = (grant: Grant) => grant.resource === '*' && grant.action.startsWith('xray:');
+const factsByName = new Map<PipelineFunction, FunctionFacts>(
+  functions.map(([name, id]) => {
+    const properties = resourceById(template, id).Properties;
+    const roleId = referencedId(properties['Role']);
+    if (roleId === undefined) throw new Error(`${name}: Role is not a reference to a role of this stack`);
+    const logGroupId = referencedId(
+      (properties['LoggingConfig'] as { LogGroup?: unknown } | undefined)?.LogGroup,
+    );
+    const grants = grantsOfRole(template, roleId, aliases);
+    const ownLogs = `<${logGroupId}.Arn>`;
+    const isOwnLogs = (grant: Grant) => grant.action.startsWith('logs:') && grant.resource === ownLogs;
+    const ownGrants = grants
+      .filter((grant) => !isXray(grant) && !isOwnLogs(grant))
+      .map(describeGrant)
+      .sort();
+    return [name, { properties, roleId, logGroupId, grants, ownGrants }];
+  }),
+);
+const facts = (name: PipelineFunction): FunctionFacts => factsByName.get(name)!;
+const names = functions.map(([name]) => name);
+
+describe('Lambda functions', () => {
+  test('there are exactly the 11 pipeline functions, plus the bucket-notifications handler of CDK', () => {
+    // Act
+    const pipelineIds = new Set(functions.map(([, id]) => id));
+    const others = [...resourcesOfType(template, 'AWS::Lambda::Function').keys()].filter(
+      (id) => !pipelineIds.has(id),
+    );
+
+    // Assert
+    expect(names).toHaveLength(11);
+    expect(others).toEqual([expect.stringMatching(/^BucketNotificationsHandler/)]);
+  });
+
+  test('every function runs on nodejs22.x', () => {
+    const runtimes = names.map((name) => [name, facts(name).properties['Runtime']]);
+    expect(runtimes).toEqual(names.map((name) => [name, 'nodejs22.x']));
+  });
+
+  test('every function runs on arm64', () => {
+    const architectures = names.map((name) => [name, facts(name).properties['Architectures']]);
+    expect(architectures).toEqual(names.map((name) => [name, ['arm64']]));
+  });
+
+  test('every function has active X-Ray tracing', () => {
+    const tracing = names.map((name) => [name, facts(name).properties['TracingConfig']]);
+    expect(tracing).toEqual(names.map((name) => [name, { Mode: 'Active' }]));
+  });
+
+  test('every function logs to its own explicit log group, which has a retention', () => {
+    // Act
+    const logGroups = names.map((name) => facts(name).logGroupId);
+    const retentions = logGroups.map((id) =>
+      id === undefined ? undefined : resourceById(template, id).Properties['RetentionInDays'],
+    );
+
+    // Assert
+    expect(logGroups.every((id) => id !== undefined)).toBe(true);
+    expect(new Set(logGroups).size).toBe(names.length);
+    expect(retentions).toEqual(names.map((): unknown => expect.any(Number)));
+  });
+
+  test('every function has TABLE_NAME and BUCKET_NAME of this stack', () => {
+    // Act
+    const environments = names.map((name) => {
+      const variables = (facts(name).properties['Environment'] as { Variables?: Record<string, unknown> })
+        .Variables;
+      return [name, { TABLE_NAME: variables?.['TABLE_NAME'], BUCKET_NAME: variables?.['BUCKET_NAME'] }];
+    });
+
+    // Assert
+    const expected = { TABLE_NAME: { Ref: aliasId('Table') }, BUCKET_NAME: { Ref: aliasId('Bucket') } };
+    expect(environments).toEqual(names.map((name) => [name, expected]));
+  });
+
+  test('no function role uses a managed policy', () => {
+    const withManagedPolicies = names.filter(
+      (name) => resourceById(template, facts(name).roleId).Properties['ManagedPolicyArns'] !== undefined,
+    );
+    expect(withManagedPolicies).toEqual([]);
+  });
+});
+
+describe('least privilege: each function has exactly the grants its step needs', () => {
+  const quarantine = '<Bucket.Arn>/quarantine/*';
+  const table = '<Table.Arn>';
+  const expected: Array<[PipelineFunction, string[]]> = [
+    ['create-upload', [`s3:PutObject on ${quarantine}`, `dynamodb:PutItem on ${table}`]],
+    ['get-upload', ['s3:GetObject on <Bucket.Arn>/clean/*', `dynamodb:GetItem on ${table}`]],
+    ['list-uploads', [`dynamodb:Query on ${table}/index/byOwner`]],
+    ['get-upload-events', [`dynamodb:GetItem on ${table}`, `dynamodb:Query on ${table}`]],
+    [
+      'claim',
+      [`dynamodb:GetItem on ${table}`, `dynamodb:UpdateItem on ${table}`, `dynamodb:PutItem on ${table}`],
+    ],
+    ['validate', [`s3:GetObject on ${quarantine}`, `s3:GetObjectVersion on ${quarantine}`]],
+    // Promote and Reject also HEAD their own destination (GetObject) so as to copy a version once.
+    [
+      'promote',
+      [
+        `s3:GetObjectVersion on ${quarantine}`,
+        's3:PutObject on <Bucket.Arn>/clean/*',
+        's3:GetObject on <Bucket.Arn>/clean/*',
+      ],
+    ],
+    [
+      'reject',
+      [
+        `s3:GetObjectVersion on ${quarantine}`,
+        's3:PutObject on <Bucket.Arn>/rejected/*',
+        's3:GetObject on <Bucket.Arn>/rejected/*',
+      ],
+    ],
+    [
+      'record-outcome',
+      [`dynamodb:GetItem on ${table}`, `dynamodb:UpdateItem on ${table}`, `dynamodb:PutItem on ${table}`],
+    ],
+    ['release-quarantine', [`s3:DeleteObjectVersion on ${quarantine}`]],
+    [
+      'sweeper',
+      [
+        `dynamodb:Query on ${table}/index/byStatus`,
+        `dynamodb:UpdateItem on ${table}`,
+        `dynamodb:PutItem on ${table}`,
+        'states:StartExecution on <StateMachine>',
+        'states:DescribeExecution on arn:<AWS::Partition>:states:eu-west-1:123456789012:execution:<StateMachine.Name>:*',
+        's3:ListBucketVersions on <Bucket.Arn> when {"StringLike":{"s3:prefix":["quarantine/*"]}}',
+      ],
+    ],
+  ];
+
+  test('the table covers every pipeline function', () => {
+    expect(expected.map(([name]) => name).sort()).toEqual([...names].sort());
+  });
+
+  test.each(expected)('%s', (name, grants) => {
+    // Act
+    const actual = facts(name).ownGrants;
+
+    // Assert
+    expect(actual).toEqual([...grants].sort());
+  });
+
+  test('only validate may read (s3:GetObject) objects under quarantine/', () => {
+    // Act
+    const probe = '<Bucket.Arn>/quarantine/01J00000000000000000000000';
+    const readers = names.filter((name) =>
+      facts(name).grants.some(
+        (grant) =>
+          grant.effect === 'Allow' &&
+          iamPatternMatches(grant.action, 's3:GetObject', true) &&
+          iamPatternMatches(grant.resource, probe),
+      ),
+    );
+
+    // Assert
+    expect(readers).toEqual(['validate']);
+  });
+
+  test('no function has any action on resource "*" except X-Ray tracing', () => {
+    const onAnything = names.flatMap((name) =>
+      facts(name)
+        .grants.filter((grant) => grant.resource === '*' && !isXray(grant))
+        .map((grant) => `${name}: ${describeGrant(grant)}`),
+    );
+    expect(onAnything).toEqual([]);
+  });
+
+  test('every function may write logs to its own log group only', () => {
+    const elsewhere = names.flatMap((name) =>
+      facts(name)
+        .grants.filter((grant) => grant.action.startsWith('logs:'))
+        .filter((grant) => grant.resource !== `<${facts(name).logGroupId}.Arn>`)
+        .map((grant) => `${name}: ${describeGrant(grant)}`),
+    );
+    expect(elsewhere).toEqual([]);
+  });
+});
+
+function aliasId(alias: string): string {
+  const entry = Object.entries(aliases).find(([, name]) => name === alias);
+  if (entry === undefined) throw new Error(`unknown alias ${alias}`);
+  return entry[0];
+}

@@ -1,0 +1,259 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { ENV, logicalIdOf, newApp, synthAirlock } from './support/synth.js';
+import { resourceById } from './support/template.js';
+
+// Arrange (once per stack): defaults, a customer-managed key, and custom retention and origins.
+const defaults = synthAirlock();
+const { withKey, keyArn } = (() => {
+  const app = newApp();
+  const key = new kms.Key(new Stack(app, 'Keys', { env: ENV }), 'Key', { enableKeyRotation: true });
+  // The key lives in another stack: the Airlock stack imports its ARN.
+  return {
+    withKey: synthAirlock({ encryptionKey: key }, app),
+    keyArn: { 'Fn::ImportValue': expect.stringContaining(logicalIdOf(key)) },
+  };
+})();
+const ORIGIN = 'https://console.example.com';
+const custom = synthAirlock({
+  quarantineRetention: Duration.days(3),
+  rejectedRetention: Duration.days(30),
+  noncurrentVersionRetention: Duration.days(10),
+  allowedOrigins: [ORIGIN],
+});
+
+const bucketOf = ({ stack, template }: typeof defaults) =>
+  resourceById(template, logicalIdOf(stack.pipeline.bucket)).Properties;
+const tableOf = ({ stack, template }: typeof defaults) =>
+  resourceById(template, logicalIdOf(stack.pipeline.table)).Properties;
+
+describe('uploads bucket', () => {
+  const bucketId = logicalIdOf(defaults.stack.pipeline.bucket);
+  const bucketArn = { 'Fn::GetAtt': [bucketId, 'Arn'] };
+  const objectsArn = (suffix: string) => ({ 'Fn::Join': ['', [bucketArn, suffix]] });
+
+  test('versioning is enabled', () => {
+    expect(bucketOf(defaults)['VersioningConfiguration']).toEqual({ Status: 'Enabled' });
+  });
+
+  test('all four Block Public Access flags are on', () => {
+    expect(bucketOf(defaults)['PublicAccessBlockConfiguration']).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+  });
+
+  test('ACLs are disabled (BucketOwnerEnforced)', () => {
+    expect(bucketOf(defaults)['OwnershipControls']).toEqual({
+      Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+    });
+  });
+
+  test('objects are encrypted with SSE-S3 (AES256) by default', () => {
+    expect(bucketOf(defaults)['BucketEncryption']).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+  });
+
+  test('objects are encrypted with the given KMS key (aws:kms) when encryptionKey is set', () => {
+    expect(bucketOf(withKey)['BucketEncryption']).toEqual({
+      ServerSideEncryptionConfiguration: [
+        {
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn },
+          BucketKeyEnabled: true,
+        },
+      ],
+    });
+  });
+
+  test('the bucket policy denies every request that is not over TLS', () => {
+    defaults.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: [bucketArn, objectsArn('/*')],
+          },
+        ]),
+      },
+    });
+  });
+
+  test('only the pipeline readers may read quarantine/ and rejected/ (DenyReadingUnvalidatedObjects)', () => {
+    // Arrange
+    const roleArn = (fn: 'validate' | 'promote' | 'reject') => ({
+      'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions[fn].role!), 'Arn'],
+    });
+
+    // Assert
+    defaults.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'DenyReadingUnvalidatedObjects',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: ['s3:GetObject', 's3:GetObjectVersion'],
+            Resource: [objectsArn('/quarantine/*'), objectsArn('/rejected/*')],
+            Condition: {
+              ArnNotEquals: {
+                'aws:PrincipalArn': [roleArn('validate'), roleArn('promote'), roleArn('reject')],
+              },
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  test('only Promote may write clean/ (DenyWritingCleanExceptPromote)', () => {
+    // Assert
+    defaults.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'DenyWritingCleanExceptPromote',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 's3:PutObject',
+            Resource: objectsArn('/clean/*'),
+            Condition: {
+              ArnNotEquals: {
+                'aws:PrincipalArn': [
+                  { 'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions.promote.role!), 'Arn'] },
+                ],
+              },
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  test('lifecycle: quarantine/ expires after 7 days and rejected/ after 90, noncurrent versions after 30', () => {
+    expect(bucketOf(defaults)['LifecycleConfiguration']).toEqual({
+      Rules: expect.arrayContaining([
+        expect.objectContaining({
+          Prefix: 'quarantine/',
+          Status: 'Enabled',
+          ExpirationInDays: 7,
+          NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+        }),
+        expect.objectContaining({
+          Prefix: 'rejected/',
+          Status: 'Enabled',
+          ExpirationInDays: 90,
+          NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+        }),
+      ]),
+    });
+  });
+
+  test('lifecycle periods are configurable', () => {
+    expect(bucketOf(custom)['LifecycleConfiguration']).toEqual({
+      Rules: expect.arrayContaining([
+        expect.objectContaining({
+          Prefix: 'quarantine/',
+          ExpirationInDays: 3,
+          NoncurrentVersionExpiration: { NoncurrentDays: 10 },
+        }),
+        expect.objectContaining({
+          Prefix: 'rejected/',
+          ExpirationInDays: 30,
+          NoncurrentVersionExpiration: { NoncurrentDays: 10 },
+        }),
+      ]),
+    });
+  });
+
+  test('CORS: no browser origin is allowed by default', () => {
+    expect(bucketOf(defaults)['CorsConfiguration']).toBeUndefined();
+  });
+
+  test('CORS: with allowedOrigins, only that origin and only the upload/download methods, no wildcard', () => {
+    // Act
+    const cors = bucketOf(custom)['CorsConfiguration'] as { CorsRules: Array<Record<string, string[]>> };
+
+    // Assert
+    expect(cors.CorsRules).toHaveLength(1);
+    const [rule] = cors.CorsRules;
+    expect(rule?.['AllowedOrigins']).toEqual([ORIGIN]);
+    expect([...(rule?.['AllowedMethods'] ?? [])].sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT']);
+    expect(JSON.stringify(rule)).not.toContain('*');
+  });
+
+  test('EventBridge notifications are enabled', () => {
+    defaults.template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: bucketId },
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
+  });
+
+  test('server access logs go to the access-log bucket', () => {
+    // Arrange
+    const accessLogsId = logicalIdOf(defaults.stack.pipeline.node.findChild('AccessLogsBucket'));
+
+    // Assert
+    expect(accessLogsId).not.toBe(bucketId);
+    expect(bucketOf(defaults)['LoggingConfiguration']).toEqual({
+      DestinationBucketName: { Ref: accessLogsId },
+      LogFilePrefix: expect.any(String),
+    });
+  });
+});
+
+describe('uploads table', () => {
+  test('billing is on demand (PAY_PER_REQUEST)', () => {
+    expect(tableOf(defaults)['BillingMode']).toBe('PAY_PER_REQUEST');
+  });
+
+  test('point-in-time recovery is enabled', () => {
+    expect(tableOf(defaults)['PointInTimeRecoverySpecification']).toEqual({
+      PointInTimeRecoveryEnabled: true,
+    });
+  });
+
+  test('deletion protection is enabled', () => {
+    expect(tableOf(defaults)['DeletionProtectionEnabled']).toBe(true);
+  });
+
+  test('the GSIs are byOwner (ownerKey, createdKey) and byStatus (statusKey, updatedKey)', () => {
+    const index = (name: string, hash: string, range: string) => ({
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: hash, KeyType: 'HASH' },
+        { AttributeName: range, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    });
+    expect(tableOf(defaults)['GlobalSecondaryIndexes']).toEqual([
+      index('byOwner', 'ownerKey', 'createdKey'),
+      index('byStatus', 'statusKey', 'updatedKey'),
+    ]);
+  });
+
+  test('items never expire: no TTL (audit events are kept)', () => {
+    expect(tableOf(defaults)['TimeToLiveSpecification']).toBeUndefined();
+  });
+
+  test('server-side encryption is enabled', () => {
+    expect(tableOf(defaults)['SSESpecification']).toEqual({ SSEEnabled: true });
+  });
+
+  test('server-side encryption uses the given KMS key when encryptionKey is set', () => {
+    expect(tableOf(withKey)['SSESpecification']).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: keyArn,
+    });
+  });
+});
