@@ -25,7 +25,7 @@ export default {
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/e2e/global-setup.js',
       globalTeardown: '<rootDir>/test/e2e/global-teardown.js',
-      testTimeout: 180_000,
+      setupFilesAfterEnv: ['<rootDir>/test/e2e/setup-timeout.js'],
     },
   ],
 };

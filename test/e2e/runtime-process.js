@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 
 /** @returns {Promise<number>} */
 export function freePort() {
@@ -43,7 +42,9 @@ export async function allocateRuntime(options) {
 export async function launchRuntime(spec, timeoutMs = 240_000) {
   mkdirSync(spec.dataDir, { recursive: true });
   const log = createWriteStream(join(spec.dataDir, 'runtime.log'), { flags: 'a' });
-  const child = spawn(TSX, ['local/start.ts'], {
+  // node itself (not the tsx CLI, which would put a wrapper process in between): signals,
+  // SIGKILL included, reach the runtime.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
