@@ -706,7 +706,8 @@ export class UploadPipeline extends Construct {
     });
     const client = userPool.addClient('ConsoleClient', {
       generateSecret: false,
-      authFlows: { userSrp: true },
+      // SRP for apps; admin password auth (needs IAM credentials) lets operators mint tokens.
+      authFlows: { userSrp: true, adminUserPassword: true },
       // No hosted-UI flows until a domain and callback URLs are configured on purpose.
       disableOAuth: true,
       preventUserExistenceErrors: true,
