@@ -41,7 +41,7 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
       const discard = async (reason: Reason, record: UploadRecord | undefined): Promise<ClaimResult> => {
         await store.appendAudit({
           uploadId,
-          at: normalizeTime(eventTime),
+          at: discardTime(eventTime, record),
           actor: CLAIM_ACTOR,
           action: 'DISCARDED',
           from: record?.status ?? null,
@@ -131,10 +131,17 @@ function claimed(record: UploadRecord, object: ClaimResult['object']): ClaimResu
   };
 }
 
-/** Event times have second precision; audit keys sort on millisecond ISO strings. */
-function normalizeTime(time: string): string {
-  const parsed = new Date(time);
-  return Number.isNaN(parsed.getTime()) ? time : parsed.toISOString();
+/**
+ * When a discard is audited: the event's time, but never before the record's last transition.
+ * Event times have whole seconds only, so on their own they would sort a discard before the
+ * ISSUED/CLAIMED/PROCESSED events of the same second, and the trail would not be oldest first.
+ * Derived only from the event and the record (which a discard does not change), so a retried
+ * Claim writes the same audit key again.
+ */
+function discardTime(eventTime: string, record: UploadRecord | undefined): string {
+  const parsed = new Date(eventTime);
+  if (Number.isNaN(parsed.getTime())) return eventTime;
+  return transitionTime(parsed, record?.updatedAt);
 }
 
 const defaultDeps = lazy((): ClaimDeps => {

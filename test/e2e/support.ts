@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { S3Client } from '@aws-sdk/client-s3';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ListObjectVersionsCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { issueToken } from '../../local/auth.js';
 import type { RuntimeSpec } from './runtime-process.js';
 
@@ -137,15 +139,23 @@ export interface UploadView {
   size: number;
   sha256?: string;
   detectedType?: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: string;
   reasons?: Array<{ code: string; message: string }>;
   download?: { url: string; expiresAt: string };
 }
 
 const TERMINAL = new Set(['PROCESSED', 'REJECTED', 'FAILED', 'EXPIRED']);
 
-/** Polls GET /uploads/{id} until a terminal status, or fails at the deadline. */
+/**
+ * Polls GET /uploads/{id} until a terminal status, or fails at the deadline. Given the runtime's
+ * data dir, it then also waits until the upload's executions have finished: the status turns
+ * terminal at RecordProcessed/RecordRejected, and the quarantine version is released by the step
+ * after it (a deliberate order, see the README), so storage is only final once they have ended.
+ */
 export async function waitForOutcome(
-  runtime: { apiUrl: string },
+  runtime: { apiUrl: string; dataDir?: string },
   token: string,
   uploadId: string,
   timeoutMs = 60_000,
@@ -154,7 +164,14 @@ export async function waitForOutcome(
   let last: ApiResponse<UploadView> | undefined;
   while (Date.now() < deadline) {
     last = await api<UploadView>(runtime, `/uploads/${uploadId}`, { token }).catch(() => undefined);
-    if (last?.status === 200 && TERMINAL.has(last.body.status)) return last.body;
+    if (last?.status === 200 && TERMINAL.has(last.body.status)) {
+      if (runtime.dataDir !== undefined && last.body.status !== 'EXPIRED') {
+        await waitForExecutionsSettled({ dataDir: runtime.dataDir }, `quarantine/${uploadId}`, {
+          timeoutMs: Math.max(1_000, deadline - Date.now()),
+        });
+      }
+      return last.body;
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(
@@ -181,8 +198,9 @@ export async function auditTrail(
   return response.body.events;
 }
 
-export function s3For(runtime: RuntimeSpec): S3Client {
+export function s3For(runtime: RuntimeSpec, extra: Partial<S3ClientConfig> = {}): S3Client {
   return new S3Client({
+    ...extra,
     endpoint: `http://127.0.0.1:${runtime.ports.s3}`,
     forcePathStyle: true,
     region: 'us-east-1',
@@ -194,3 +212,124 @@ export function s3For(runtime: RuntimeSpec): S3Client {
 }
 
 export const BUCKET = 'airlock-local';
+
+// ---------------------------------------------------------------------------------------------
+// Polling, storage and executor probes shared by the e2e scenarios.
+
+/**
+ * Polls `probe` until it returns a value other than undefined, or fails at the deadline with
+ * `what` and the last value seen. The only way these tests wait: never a bare sleep.
+ */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  options: { timeoutMs?: number; intervalMs?: number; describeLast?: () => string } = {},
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${what}${options.describeLast ? ` (last: ${options.describeLast()})` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  }
+}
+
+/** Waits until the wall clock has passed `instantMs` (e.g. an expiry plus a margin). */
+export async function waitUntilClockPasses(instantMs: number, what: string): Promise<void> {
+  await pollUntil(what, () => Promise.resolve(Date.now() > instantMs ? true : undefined), {
+    timeoutMs: Math.max(0, instantMs - Date.now()) + 5_000,
+    intervalMs: 50,
+  });
+}
+
+export interface StoredVersion {
+  key: string;
+  versionId: string;
+  size: number;
+}
+
+/** Every version (and delete marker) stored under exactly `key` in the bucket. */
+export async function versionsOf(
+  s3: S3Client,
+  key: string,
+): Promise<{ versions: StoredVersion[]; deleteMarkers: number }> {
+  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: key }));
+  const versions = (out.Versions ?? [])
+    .filter((version) => version.Key === key)
+    .map((version) => ({ key, versionId: version.VersionId ?? '', size: version.Size ?? -1 }));
+  const deleteMarkers = (out.DeleteMarkers ?? []).filter((marker) => marker.Key === key).length;
+  return { versions, deleteMarkers };
+}
+
+export interface ExecutionRecordView {
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  startDate: string;
+  input: { detail?: { object?: { key?: string; 'version-id'?: string } } };
+}
+
+/**
+ * The local executor's durable records (`<dataDir>/executions/<name>.json`) of executions started
+ * for one object key. A record is written atomically (temp file + rename), so a parse never sees
+ * half a file.
+ */
+export async function executionsFor(
+  runtime: { dataDir: string },
+  key: string,
+): Promise<ExecutionRecordView[]> {
+  const dir = join(runtime.dataDir, 'executions');
+  const files = (await readdir(dir)).filter((file) => file.endsWith('.json'));
+  const records = await Promise.all(
+    files.map(async (file) => {
+      try {
+        return JSON.parse(await readFile(join(dir, file), 'utf8')) as ExecutionRecordView;
+      } catch {
+        return undefined; // removed between readdir and read
+      }
+    }),
+  );
+  return records.filter((record): record is ExecutionRecordView => record?.input.detail?.object?.key === key);
+}
+
+/**
+ * Waits until at least `atLeast` executions exist for `key` (excluding the names in `ignore`)
+ * and none of them is still RUNNING; returns them.
+ */
+export async function waitForExecutionsSettled(
+  runtime: { dataDir: string },
+  key: string,
+  options: { atLeast?: number; ignore?: ReadonlySet<string>; timeoutMs?: number } = {},
+): Promise<ExecutionRecordView[]> {
+  let last: ExecutionRecordView[] = [];
+  return pollUntil(
+    `executions for ${key} to finish`,
+    async () => {
+      last = (await executionsFor(runtime, key)).filter((record) => !options.ignore?.has(record.name));
+      const settled =
+        last.length >= (options.atLeast ?? 1) && last.every((record) => record.status !== 'RUNNING');
+      return settled ? last : undefined;
+    },
+    {
+      timeoutMs: options.timeoutMs ?? 30_000,
+      describeLast: () => JSON.stringify(last.map(({ name, status }) => ({ name, status }))),
+    },
+  );
+}
+
+/** Asserts the API's one error shape: `{"error":{"code":"UPPER_SNAKE","message":"..."}}`. */
+export function expectApiError(response: ApiResponse<unknown>, status: number, code: string): void {
+  expect({ status: response.status, body: response.body }).toEqual({
+    status,
+    body: {
+      error: expect.objectContaining({ code, message: expect.any(String) }) as unknown,
+    },
+  });
+  const error = (response.body as { error: Record<string, unknown> }).error;
+  expect(Object.keys(error).filter((name) => !['code', 'message', 'details'].includes(name))).toEqual([]);
+  expect(response.headers.get('content-type') ?? '').toMatch(/^application\/json/);
+}
