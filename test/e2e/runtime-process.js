@@ -65,7 +65,7 @@ export async function launchRuntime(spec, timeoutMs = 240_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(`The runtime exited with ${child.exitCode}; see ${join(spec.dataDir, 'runtime.log')}`);
+      throw new Error(`The runtime exited with ${child.exitCode}:\n${logTail(spec.dataDir)}`);
     }
     const healthy = await fetch(`${apiUrl}/health`).then(
       (r) => r.status === 200,
@@ -74,13 +74,20 @@ export async function launchRuntime(spec, timeoutMs = 240_000) {
     if (healthy) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(
-        `The runtime was not healthy within ${timeoutMs} ms; see ${join(spec.dataDir, 'runtime.log')}`,
-      );
+      throw new Error(`The runtime was not healthy within ${timeoutMs} ms:\n${logTail(spec.dataDir)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   return { apiUrl, pid: child.pid ?? 0, child };
+}
+
+/** The end of the runtime's log, so that a failed start explains itself in the test output. */
+function logTail(dataDir) {
+  try {
+    return readFileSync(join(dataDir, 'runtime.log'), 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '(no runtime.log)';
+  }
 }
 
 /** Stops a runtime by pid (SIGTERM), then waits for it and its Ceph daemons to exit. */
