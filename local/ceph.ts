@@ -165,6 +165,11 @@ public addrv = [v1:127.0.0.1:${options.monPort}]
 [osd.0]
 public addr = 127.0.0.1
 cluster addr = 127.0.0.1
+# startCeph places osd.0 in CRUSH itself. At init the OSD would otherwise send its own
+# set-device-class and create-or-move commands, and one refused ('wrong fsid' when the monitor
+# is still settling) aborts OSD init, so the OSD never comes up.
+osd class update on start = false
+osd crush update on start = false
 
 [client.rgw.airlock]
 rgw data = ${dirs.rgw}
