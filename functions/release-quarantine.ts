@@ -4,7 +4,7 @@ import { taskHandler } from './commons/task.js';
 import { ObjectStore } from './adapters/object-store.js';
 import { QUARANTINE_PREFIX } from './domain/model.js';
 import { releaseInput } from './domain/task-contract.js';
-import type { CopyStepDeps } from './promote.js';
+import type { CopyStepDeps } from './commons/copy-step.js';
 
 /**
  * Deletes one quarantine version: after its outcome is recorded, or when it is discarded

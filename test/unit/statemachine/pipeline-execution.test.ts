@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { ObjectStore } from '../../../functions/adapters/object-store.js';
 import { UploadStore } from '../../../functions/adapters/upload-store.js';
 import { makeClaimHandler } from '../../../functions/claim.js';
@@ -11,7 +11,12 @@ import { makeReleaseQuarantineHandler } from '../../../functions/release-quarant
 import { makeValidateHandler } from '../../../functions/validate.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import { newUploadId } from '../../../functions/domain/upload-id.js';
-import { readUploadPipelineAsl, substituteDefinition } from '../../../statemachines/definition.js';
+import {
+  bindTaskStates,
+  localDefinition,
+  type TaskFunctionName,
+  type TaskHandler,
+} from '../../../local/executor.js';
 import * as samples from '../../fixtures/samples.js';
 import { FakeAws, s3Error } from './fake-aws.js';
 
@@ -22,24 +27,8 @@ import { FakeAws, s3Error } from './fake-aws.js';
 
 const BUCKET = 'airlock-test-bucket';
 const TABLE = 'airlock-test-table';
-const FUNCTION_BY_PLACEHOLDER = {
-  ClaimFunctionArn: 'claim',
-  ValidateFunctionArn: 'validate',
-  PromoteFunctionArn: 'promote',
-  RejectFunctionArn: 'reject',
-  RecordOutcomeFunctionArn: 'record-outcome',
-  ReleaseQuarantineFunctionArn: 'release-quarantine',
-} as const;
-type FunctionName = (typeof FUNCTION_BY_PLACEHOLDER)[keyof typeof FUNCTION_BY_PLACEHOLDER];
-
-const functionArn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:airlock-${name}`;
-const aslText = readUploadPipelineAsl();
-const definition = substituteDefinition(
-  aslText,
-  Object.fromEntries(
-    Object.entries(FUNCTION_BY_PLACEHOLDER).map(([placeholder, name]) => [placeholder, functionArn(name)]),
-  ),
-) as StateMachineDefinition;
+// The local runtime's own definition and binding: the same ASL file with local function ARNs.
+const definition = localDefinition();
 
 let aws: FakeAws;
 let executionCounter = 0;
@@ -54,7 +43,7 @@ function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
   const store = new UploadStore(TABLE, aws.documentClient);
   const objects = new ObjectStore(aws.s3Client);
   const now = () => new Date();
-  const handlers: Record<FunctionName, (input: unknown) => Promise<unknown>> = {
+  const handlers: Record<TaskFunctionName, TaskHandler> = {
     claim: makeClaimHandler(() => ({ store, now })),
     validate: makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
     promote: makePromoteHandler(() => ({ objects })),
@@ -62,14 +51,7 @@ function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
     'record-outcome': makeRecordOutcomeHandler(() => ({ store, now })),
     'release-quarantine': makeReleaseQuarantineHandler(() => ({ objects })),
   };
-  const byState: Record<string, (input: unknown) => Promise<never>> = {};
-  for (const [stateName, state] of Object.entries(definition.States)) {
-    if (state.Type !== 'Task') continue;
-    const name = Object.values(FUNCTION_BY_PLACEHOLDER).find((fn) => state.Resource === functionArn(fn));
-    if (name === undefined) throw new Error(`No handler for ${stateName}`);
-    byState[stateName] = handlers[name] as (input: unknown) => Promise<never>;
-  }
-  return byState;
+  return bindTaskStates(definition, handlers) as Record<string, (input: unknown) => Promise<never>>;
 }
 
 function objectCreatedEvent(key: string, versionId: string, size: number, sequencer = '0055AED6DCD90281E5') {
