@@ -3,7 +3,6 @@ import { makeCopyStepHandler, type CopyStepDeps } from './commons/copy-step.js';
 import { ObjectStore } from './adapters/object-store.js';
 import { cleanKey } from './domain/model.js';
 
-
 /**
  * Promote: server-side copy of the validated version to clean/<uploadId>, labelled with the
  * detected type. The quarantine version is removed only after the outcome is recorded, so a
