@@ -210,6 +210,7 @@ export class UploadPipeline extends Construct {
       'get-upload': fn('get-upload'),
       'list-uploads': fn('list-uploads'),
       'get-upload-events': fn('get-upload-events'),
+      'audit-uploads': fn('audit-uploads'),
       claim: fn('claim'),
       validate: fn('validate', { memorySize: 1024, timeout: Duration.minutes(15) }),
       promote: fn('promote', { timeout: Duration.minutes(5) }),
@@ -374,6 +375,7 @@ export class UploadPipeline extends Construct {
       ['/uploads', apigwv2.HttpMethod.GET, 'list-uploads'],
       ['/uploads/{id}', apigwv2.HttpMethod.GET, 'get-upload'],
       ['/uploads/{id}/events', apigwv2.HttpMethod.GET, 'get-upload-events'],
+      ['/audit/uploads', apigwv2.HttpMethod.GET, 'audit-uploads'],
     ];
     for (const [path, method, name] of routes) {
       this.api.addRoutes({
@@ -618,6 +620,7 @@ export class UploadPipeline extends Construct {
     allow(f['get-upload'], ['dynamodb:GetItem'], [table]);
     allow(f['list-uploads'], ['dynamodb:Query'], [index(TABLE_KEYS.byOwner.indexName)]);
     allow(f['get-upload-events'], ['dynamodb:GetItem', 'dynamodb:Query'], [table]);
+    allow(f['audit-uploads'], ['dynamodb:Query'], [index(TABLE_KEYS.byStatus.indexName)]);
     // Pipeline steps.
     allow(f.claim, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     allow(f.validate, ['s3:GetObject', 's3:GetObjectVersion'], [objects(QUARANTINE_PREFIX)]);
@@ -650,7 +653,13 @@ export class UploadPipeline extends Construct {
       ] as const) {
         key.grantEncryptDecrypt(f[name]);
       }
-      for (const name of ['get-upload', 'list-uploads', 'get-upload-events', 'validate'] as const) {
+      for (const name of [
+        'get-upload',
+        'list-uploads',
+        'get-upload-events',
+        'audit-uploads',
+        'validate',
+      ] as const) {
         key.grantDecrypt(f[name]);
       }
     }
@@ -739,6 +748,7 @@ export type PipelineFunction =
   | 'get-upload'
   | 'list-uploads'
   | 'get-upload-events'
+  | 'audit-uploads'
   | 'claim'
   | 'validate'
   | 'promote'

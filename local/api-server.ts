@@ -22,6 +22,7 @@ export interface ApiServerOptions {
     getUpload: ApiHandler;
     listUploads: ApiHandler;
     getUploadEvents: ApiHandler;
+    auditUploads: ApiHandler;
   };
   /** Origins allowed by CORS (the console's). */
   allowedOrigins: string[];
@@ -45,6 +46,7 @@ export async function startApiServer(
     route('GET', '/uploads', options.handlers.listUploads),
     route('GET', '/uploads/{id}', options.handlers.getUpload),
     route('GET', '/uploads/{id}/events', options.handlers.getUploadEvents),
+    route('GET', '/audit/uploads', options.handlers.auditUploads),
   ];
 
   const server = createServer((request, response) => {

@@ -187,6 +187,7 @@ async function loadHandlers(): Promise<{
     getUpload: ApiHandler;
     listUploads: ApiHandler;
     getUploadEvents: ApiHandler;
+    auditUploads: ApiHandler;
   };
   tasks: Record<TaskFunctionName, TaskHandler>;
 }> {
@@ -195,6 +196,7 @@ async function loadHandlers(): Promise<{
     getUpload,
     listUploads,
     getUploadEvents,
+    auditUploads,
     claim,
     validate,
     promote,
@@ -206,6 +208,7 @@ async function loadHandlers(): Promise<{
     import('../functions/get-upload.js'),
     import('../functions/list-uploads.js'),
     import('../functions/get-upload-events.js'),
+    import('../functions/audit-uploads.js'),
     import('../functions/claim.js'),
     import('../functions/validate.js'),
     import('../functions/promote.js'),
@@ -220,6 +223,7 @@ async function loadHandlers(): Promise<{
       getUpload: api(getUpload.handler),
       listUploads: api(listUploads.handler),
       getUploadEvents: api(getUploadEvents.handler),
+      auditUploads: api(auditUploads.handler),
     },
     tasks: {
       claim: claim.handler,

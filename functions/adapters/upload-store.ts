@@ -260,6 +260,49 @@ export class UploadStore {
     return { items, ...(lastKey ? { cursor: encodeCursor(lastKey) } : {}) };
   }
 
+  /**
+   * Records of one status whose last change is within [from, to], oldest first, optionally of one
+   * owner: the auditors' cross-owner query. Pages with DynamoDB's own LastEvaluatedKey.
+   */
+  async listByStatusBetween(query: {
+    status: UploadStatus;
+    from: string;
+    to: string;
+    owner?: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown> }> {
+    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
+    const items: UploadRecord[] = [];
+    let next = query.startKey;
+    let lastKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send('Query(byStatus range)', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: indexName,
+            KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
+            ExpressionAttributeValues: {
+              ':status': query.status,
+              ':from': query.from,
+              // updatedKey is "<updatedAt>#<id>": extend `to` past any id of that instant.
+              ':to': `${query.to}#~`,
+              ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
+            },
+            ...(query.owner !== undefined ? { FilterExpression: 'ownerKey = :owner' } : {}),
+            Limit: query.limit - items.length,
+            ExclusiveStartKey: next,
+          }),
+        ),
+      );
+      for (const item of out.Items ?? []) items.push(fromItem(item));
+      lastKey = out.LastEvaluatedKey;
+      next = lastKey;
+    } while (items.length < query.limit && lastKey !== undefined);
+    return { items, ...(lastKey ? { lastKey } : {}) };
+  }
+
   /** Records of one status last changed before `before` (for the sweeper), oldest first. */
   async listByStatus(status: UploadStatus, before: string, limit: number): Promise<UploadRecord[]> {
     const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;

@@ -41,6 +41,15 @@ export class NotFoundError extends ClientError {
   }
 }
 
+/** For routes only some callers may use at all (never for a single upload: that is 404). */
+export class ForbiddenError extends ClientError {
+  override readonly name = 'ForbiddenError';
+  readonly status = 403;
+  constructor(message = 'This route is for auditors only.') {
+    super('FORBIDDEN', message);
+  }
+}
+
 export class PayloadTooLargeError extends ClientError {
   override readonly name = 'PayloadTooLargeError';
   readonly status = 413;

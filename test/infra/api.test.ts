@@ -21,8 +21,9 @@ const userPoolId = logicalIdOf(stack.pipeline.userPool!);
 const clientId = logicalIdOf(stack.pipeline.userPoolClient!);
 
 describe('HTTP API', () => {
-  test('there are exactly the four routes of the v1 API', () => {
+  test('there are exactly the five routes of the v1 API', () => {
     expect(routes.map((route) => route['RouteKey']).sort()).toEqual([
+      'GET /audit/uploads',
       'GET /uploads',
       'GET /uploads/{id}',
       'GET /uploads/{id}/events',
@@ -48,6 +49,7 @@ describe('HTTP API', () => {
       'GET /uploads': 'list-uploads',
       'GET /uploads/{id}': 'get-upload',
       'GET /uploads/{id}/events': 'get-upload-events',
+      'GET /audit/uploads': 'audit-uploads',
     };
 
     // Act

@@ -52,7 +52,7 @@ const facts = (name: PipelineFunction): FunctionFacts => factsByName.get(name)!;
 const names = functions.map(([name]) => name);
 
 describe('Lambda functions', () => {
-  test('there are exactly the 11 pipeline functions, plus the bucket-notifications handler of CDK', () => {
+  test('there are exactly the 12 pipeline functions, plus the bucket-notifications handler of CDK', () => {
     // Act
     const pipelineIds = new Set(functions.map(([, id]) => id));
     const others = [...resourcesOfType(template, 'AWS::Lambda::Function').keys()].filter(
@@ -60,7 +60,7 @@ describe('Lambda functions', () => {
     );
 
     // Assert
-    expect(names).toHaveLength(11);
+    expect(names).toHaveLength(12);
     expect(others).toEqual([expect.stringMatching(/^BucketNotificationsHandler/)]);
   });
 
@@ -121,6 +121,7 @@ describe('least privilege: each function has exactly the grants its step needs',
     ['get-upload', ['s3:GetObject on <Bucket.Arn>/clean/*', `dynamodb:GetItem on ${table}`]],
     ['list-uploads', [`dynamodb:Query on ${table}/index/byOwner`]],
     ['get-upload-events', [`dynamodb:GetItem on ${table}`, `dynamodb:Query on ${table}`]],
+    ['audit-uploads', [`dynamodb:Query on ${table}/index/byStatus`]],
     [
       'claim',
       [`dynamodb:GetItem on ${table}`, `dynamodb:UpdateItem on ${table}`, `dynamodb:PutItem on ${table}`],
