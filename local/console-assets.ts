@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { REPO_ROOT } from './settings.js';
+
+const CONSOLE_DIR = join(REPO_ROOT, 'console');
+
+export interface StaticRoute {
+  contentType: string;
+  body: () => Promise<Buffer | string>;
+}
+
+/**
+ * The web console as static routes: index.html, styles.css and app.js, bundled once from
+ * console/app.ts (which uses the typed client library) with esbuild. No secrets are bundled:
+ * the console asks for a token at sign-in.
+ */
+export async function consoleRoutes(): Promise<Record<string, StaticRoute>> {
+  const bundle = await build({
+    entryPoints: [join(CONSOLE_DIR, 'app.ts')],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: 'browser',
+    minify: true,
+    sourcemap: false,
+    write: false,
+    logLevel: 'silent',
+  });
+  const script = bundle.outputFiles[0]?.text ?? '';
+  const file = (name: string) => () => readFile(join(CONSOLE_DIR, name));
+  return {
+    '/': { contentType: 'text/html; charset=utf-8', body: file('index.html') },
+    '/index.html': { contentType: 'text/html; charset=utf-8', body: file('index.html') },
+    '/styles.css': { contentType: 'text/css; charset=utf-8', body: file('styles.css') },
+    '/app.js': { contentType: 'text/javascript; charset=utf-8', body: () => Promise.resolve(script) },
+  };
+}

@@ -1,0 +1,170 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import * as samples from '../fixtures/samples.js';
+import { REPO_ROOT } from '../../local/settings.js';
+import { sharedRuntime, tokenFor, uniqueUser } from './support.js';
+
+/**
+ * The web console in a real browser (Debian's Chromium driven by playwright-core), against the
+ * shared local runtime. Screenshots of each main screen go to test-results/console/ (not
+ * committed) for people to look at.
+ */
+const runtime = sharedRuntime();
+const SCREENSHOTS = join(REPO_ROOT, 'test-results', 'console');
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.goto(runtime.apiUrl);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Upload documents' }).waitFor();
+}
+
+/** Files as a user would pick them: real files on disk. */
+function filesOnDisk(files: Array<{ name: string; bytes: Buffer }>): string[] {
+  const dir = join(tmpdir(), `airlock-console-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(dir, { recursive: true });
+  return files.map(({ name, bytes }) => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return path;
+  });
+}
+
+describe('web console', () => {
+  it('uploads dropped files with progress to 100%, shows PROCESSED and downloads the same bytes', async () => {
+    // Arrange
+    const page = await browser.newPage({ acceptDownloads: true });
+    await signIn(page, await tokenFor(runtime, uniqueUser('console')));
+    const pdf = samples.pdf();
+    const [pdfPath, pngPath] = filesOnDisk([
+      { name: 'report.pdf', bytes: pdf },
+      { name: 'chart.png', bytes: samples.png() },
+    ]);
+    // Act: the drop zone opens the file chooser (keyboard or click), as a user drops many files.
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByRole('button', { name: /Drop files here/ }).press('Enter');
+    await (await chooser).setFiles([pdfPath!, pngPath!]);
+    // Assert
+    const card = page.locator('li.upload', { hasText: 'report.pdf' });
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('li.upload')].every(
+          (li) => (li as HTMLElement).dataset.status === 'PROCESSED',
+        ),
+      undefined,
+      { timeout: 60_000 },
+    );
+    const progress = await page
+      .locator('li.upload progress')
+      .evaluateAll((bars) => bars.map((bar) => (bar as HTMLProgressElement).value));
+    expect(progress).toEqual([100, 100]);
+    expect(await card.locator('.timeline li').allTextContents()).toEqual([
+      expect.stringContaining('ISSUED'),
+      expect.stringContaining('CLAIMED'),
+      expect.stringContaining('PROCESSED'),
+    ]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'uploads-processed.png'), fullPage: true });
+    const link = card.getByRole('link', { name: 'Download report.pdf' });
+    const href = await link.getAttribute('href');
+    const downloaded = Buffer.from(await (await fetch(href!)).arrayBuffer());
+    expect(downloaded.equals(pdf)).toBe(true);
+    await page.close();
+  });
+
+  it('shows a rejection reason in plain words and no download button', async () => {
+    // Arrange
+    const page = await browser.newPage();
+    await signIn(page, await tokenFor(runtime, uniqueUser('console')));
+    const [spoofed] = filesOnDisk([{ name: 'invoice.pdf', bytes: samples.exe() }]);
+    // Act
+    await page.locator('#file-input').setInputFiles([spoofed!]);
+    // Assert
+    const card = page.locator('li.upload', { hasText: 'invoice.pdf' });
+    await page.waitForFunction(
+      () => document.querySelector('li.upload')?.getAttribute('data-status') === 'REJECTED',
+      undefined,
+      {
+        timeout: 60_000,
+      },
+    );
+    expect(await card.locator('.reasons li[data-code="TYPE_MISMATCH"]').textContent()).toBe(
+      'The content of the file does not match its type.',
+    );
+    expect(await card.getByRole('link', { name: /Download/ }).count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'upload-rejected.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('auditor view: filters by status, date range and owner, opens a trail and exports CSV', async () => {
+    // Arrange: an upload by another user, processed.
+    const owner = uniqueUser('audited');
+    const ownerPage = await browser.newPage();
+    await signIn(ownerPage, await tokenFor(runtime, owner));
+    const [csvPath] = filesOnDisk([{ name: 'ledger.csv', bytes: samples.csv() }]);
+    await ownerPage.locator('#file-input').setInputFiles([csvPath!]);
+    await ownerPage.waitForFunction(
+      () => document.querySelector('li.upload')?.getAttribute('data-status') === 'PROCESSED',
+      undefined,
+      {
+        timeout: 60_000,
+      },
+    );
+    await ownerPage.close();
+    const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 390, height: 844 } });
+    await signIn(page, await tokenFor(runtime, uniqueUser('auditor'), ['auditors']));
+    // Act
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByLabel('Status').selectOption('PROCESSED');
+    await page.getByLabel('Owner').fill(owner);
+    await page.getByLabel('From').fill(new Date(Date.now() - 3600_000).toISOString().slice(0, 16));
+    await page.getByRole('button', { name: 'Search' }).click();
+    // Assert
+    await waitForCount(page, '#audit-table tbody tr', 1);
+    const rows = page.locator('#audit-table tbody tr');
+    expect(await rows.first().textContent()).toContain(owner);
+    expect(await rows.first().textContent()).toContain('ledger.csv');
+    await rows.first().getByRole('button', { name: 'Open trail' }).click();
+    await waitForCount(page, '#trail-list li', 3);
+    await page.screenshot({ path: join(SCREENSHOTS, 'audit-phone.png'), fullPage: true });
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = readFileSync((await (await download).path())!, 'utf8')
+      .trim()
+      .split(/\r\n/);
+    expect(csv[0]).toBe('uploadId,owner,fileName,status,at,action,from,to,reasons,versionId');
+    expect(csv.slice(1).map((line) => line.split(',')[5])).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
+    expect(csv.slice(1).every((line) => line.includes(owner))).toBe(true);
+    await page.close();
+  });
+});
+
+/** Waits (with a deadline) until exactly `count` elements match. */
+async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
+  await page.waitForFunction(
+    ([css, expected]) => document.querySelectorAll(css as string).length === expected,
+    [selector, count] as const,
+    { timeout: 30_000 },
+  );
+}
