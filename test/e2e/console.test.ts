@@ -68,18 +68,15 @@ describe('web console', () => {
     await (await chooser).setFiles([pdfPath!, pngPath!]);
     // Assert
     const card = page.locator('li.upload', { hasText: 'report.pdf' });
-    await page.waitForFunction(
-      () =>
-        [...document.querySelectorAll('li.upload')].every(
-          (li) => (li as HTMLElement).dataset.status === 'PROCESSED',
-        ),
-      undefined,
-      { timeout: 60_000 },
+    await waitInPage(
+      page,
+      "[...document.querySelectorAll('li.upload')].every((li) => li.dataset.status === 'PROCESSED')",
     );
-    const progress = await page
-      .locator('li.upload progress')
-      .evaluateAll((bars) => bars.map((bar) => (bar as HTMLProgressElement).value));
-    expect(progress).toEqual([100, 100]);
+    const bars = page.locator('li.upload progress');
+    expect([await bars.nth(0).getAttribute('value'), await bars.nth(1).getAttribute('value')]).toEqual([
+      '100',
+      '100',
+    ]);
     expect(await card.locator('.timeline li').allTextContents()).toEqual([
       expect.stringContaining('ISSUED'),
       expect.stringContaining('CLAIMED'),
@@ -102,13 +99,7 @@ describe('web console', () => {
     await page.locator('#file-input').setInputFiles([spoofed!]);
     // Assert
     const card = page.locator('li.upload', { hasText: 'invoice.pdf' });
-    await page.waitForFunction(
-      () => document.querySelector('li.upload')?.getAttribute('data-status') === 'REJECTED',
-      undefined,
-      {
-        timeout: 60_000,
-      },
-    );
+    await waitInPage(page, "document.querySelector('li.upload')?.getAttribute('data-status') === 'REJECTED'");
     expect(await card.locator('.reasons li[data-code="TYPE_MISMATCH"]').textContent()).toBe(
       'The content of the file does not match its type.',
     );
@@ -124,12 +115,9 @@ describe('web console', () => {
     await signIn(ownerPage, await tokenFor(runtime, owner));
     const [csvPath] = filesOnDisk([{ name: 'ledger.csv', bytes: samples.csv() }]);
     await ownerPage.locator('#file-input').setInputFiles([csvPath!]);
-    await ownerPage.waitForFunction(
-      () => document.querySelector('li.upload')?.getAttribute('data-status') === 'PROCESSED',
-      undefined,
-      {
-        timeout: 60_000,
-      },
+    await waitInPage(
+      ownerPage,
+      "document.querySelector('li.upload')?.getAttribute('data-status') === 'PROCESSED'",
     );
     await ownerPage.close();
     const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 390, height: 844 } });
@@ -150,7 +138,7 @@ describe('web console', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'audit-phone.png'), fullPage: true });
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
-    const csv = readFileSync((await (await download).path())!, 'utf8')
+    const csv = readFileSync(await (await download).path(), 'utf8')
       .trim()
       .split(/\r\n/);
     expect(csv[0]).toBe('uploadId,owner,fileName,status,at,action,from,to,reasons,versionId');
@@ -160,11 +148,19 @@ describe('web console', () => {
   });
 });
 
+/**
+ * Waits, with a deadline, until a condition written as page-side JavaScript holds. (Passed as a
+ * string: it runs in the browser, not in this Node process.)
+ */
+async function waitInPage(page: Page, condition: string, timeout = 60_000): Promise<void> {
+  await page.waitForFunction(condition, undefined, { timeout });
+}
+
 /** Waits (with a deadline) until exactly `count` elements match. */
 async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
-  await page.waitForFunction(
-    ([css, expected]) => document.querySelectorAll(css as string).length === expected,
-    [selector, count] as const,
-    { timeout: 30_000 },
+  await waitInPage(
+    page,
+    `document.querySelectorAll(${JSON.stringify(selector)}).length === ${count}`,
+    30_000,
   );
 }
