@@ -41,8 +41,26 @@ const $ = <T extends HTMLElement>(id: string): T => {
 
 let api: ConsoleApi | undefined;
 
+/**
+ * Where the API is. The local runtime serves the console and the API on one origin; on AWS the
+ * console comes from CloudFront and config.json (written at deploy time) names the API.
+ */
+interface ConsoleConfig {
+  apiUrl: string;
+}
+let config: ConsoleConfig = { apiUrl: location.origin };
+
+async function loadConfig(): Promise<void> {
+  const response = await fetch('/config.json').catch(() => undefined);
+  if (response?.ok) {
+    const loaded = (await response.json()) as Partial<ConsoleConfig>;
+    if (typeof loaded.apiUrl === 'string' && loaded.apiUrl !== '')
+      config = { apiUrl: loaded.apiUrl.replace(/\/$/, '') };
+  }
+}
+
 function signedIn(token: string): void {
-  api = new ConsoleApi(location.origin, token);
+  api = new ConsoleApi(config.apiUrl, token);
   sessionStorage.setItem(TOKEN_KEY, token);
   $('sign-in').hidden = true;
   $('nav').hidden = false;
@@ -263,7 +281,7 @@ function wire(): void {
   $<HTMLFormElement>('sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const token = $<HTMLTextAreaElement>('token').value.trim();
-    void ConsoleApi.check(location.origin, token).then(
+    void ConsoleApi.check(config.apiUrl, token).then(
       () => signedIn(token),
       (error: Error) => ($('sign-in-error').textContent = error.message),
     );
@@ -312,4 +330,4 @@ function wire(): void {
   if (saved) signedIn(saved);
 }
 
-wire();
+void loadConfig().then(wire);

@@ -26,6 +26,12 @@ export class AirlockStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.pipeline.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
+    if (this.pipeline.console) {
+      new CfnOutput(this, 'ConsoleUrl', {
+        value: `https://${this.pipeline.console.distribution.distributionDomainName}`,
+        description: 'The Airlock web console',
+      });
+    }
     if (this.pipeline.userPool && this.pipeline.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.pipeline.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.pipeline.userPoolClient.userPoolClientId });

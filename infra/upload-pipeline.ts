@@ -22,6 +22,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../functions/domain/type-policy.js';
+import { ConsoleHosting } from './console-hosting.js';
 import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
 import {
   MAX_DOWNLOAD_URL_TTL_SECONDS,
@@ -147,6 +148,12 @@ export interface UploadPipelineProps {
    * @default no action (the alarms still exist)
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * The web console on CloudFront (private bucket behind Origin Access Control). Set `enabled:
+   * false` to deploy the API only; `webAclArn` puts a WAF web ACL in front of it.
+   * @default { enabled: true }
+   */
+  readonly console?: { readonly enabled?: boolean; readonly webAclArn?: string };
 }
 
 /**
@@ -163,6 +170,9 @@ export class UploadPipeline extends Construct {
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
   readonly functions: Record<PipelineFunction, NodejsFunction>;
+  /** The console's hosting, unless disabled. */
+  readonly console?: ConsoleHosting;
+  readonly accessLogsBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: UploadPipelineProps = {}) {
     super(scope, id);
@@ -170,7 +180,40 @@ export class UploadPipeline extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     // --- Storage --------------------------------------------------------------------------
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      // CloudFront standard logs are delivered with ACLs.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy,
+    });
     this.bucket = props.existingBucket ?? this.createBucket(settings, props, removalPolicy);
+    if (props.console?.enabled !== false) {
+      this.console = new ConsoleHosting(this, 'Console', {
+        logBucket: this.accessLogsBucket,
+        removalPolicy,
+        ...(props.console?.webAclArn ? { webAclArn: props.console.webAclArn } : {}),
+      });
+    }
+    const consoleOrigin = this.console ? [`https://${this.console.distribution.distributionDomainName}`] : [];
+    if (consoleOrigin.length > 0 && this.bucket instanceof s3.Bucket) {
+      this.bucket.addCorsRule({
+        allowedOrigins: consoleOrigin,
+        allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+        allowedHeaders: [
+          'content-type',
+          'content-length',
+          'x-amz-meta-upload-id',
+          'x-amz-checksum-sha256',
+          'x-amz-checksum-algorithm',
+        ],
+        exposedHeaders: ['etag', 'x-amz-version-id'],
+        maxAge: 3600,
+      });
+    }
 
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -331,10 +374,10 @@ export class UploadPipeline extends Construct {
       description: 'Airlock upload API (v1)',
       defaultAuthorizer: authorizer,
       createDefaultStage: false,
-      ...(settings.allowedOrigins.length > 0
+      ...(settings.allowedOrigins.length + consoleOrigin.length > 0
         ? {
             corsPreflight: {
-              allowOrigins: settings.allowedOrigins,
+              allowOrigins: [...settings.allowedOrigins, ...consoleOrigin],
               allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
               allowHeaders: ['authorization', 'content-type', 'if-none-match'],
               exposeHeaders: ['etag', 'retry-after', 'location'],
@@ -385,6 +428,7 @@ export class UploadPipeline extends Construct {
         authorizer,
       });
     }
+    this.console?.deploy(this.apiStage.url);
   }
 
   /**
@@ -484,15 +528,6 @@ export class UploadPipeline extends Construct {
     props: UploadPipelineProps,
     removalPolicy: RemovalPolicy,
   ): s3.Bucket {
-    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      versioned: true,
-      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
-      removalPolicy,
-    });
     const bucket = new s3.Bucket(this, 'UploadsBucket', {
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -502,7 +537,7 @@ export class UploadPipeline extends Construct {
         ? { encryption: s3.BucketEncryption.KMS, encryptionKey: props.encryptionKey, bucketKeyEnabled: true }
         : { encryption: s3.BucketEncryption.S3_MANAGED }),
       eventBridgeEnabled: true,
-      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'uploads-bucket/',
       removalPolicy,
       cors:

@@ -16,6 +16,20 @@ export interface StaticRoute {
  * the console asks for a token at sign-in.
  */
 export async function consoleRoutes(): Promise<Record<string, StaticRoute>> {
+  const script = await bundleConsole();
+  const file = (name: string) => () => readFile(join(CONSOLE_DIR, name));
+  return {
+    '/': { contentType: 'text/html; charset=utf-8', body: file('index.html') },
+    '/index.html': { contentType: 'text/html; charset=utf-8', body: file('index.html') },
+    '/styles.css': { contentType: 'text/css; charset=utf-8', body: file('styles.css') },
+    '/app.js': { contentType: 'text/javascript; charset=utf-8', body: () => Promise.resolve(script) },
+    // Same origin locally; on AWS this file is written at deploy time with the API's URL.
+    '/config.json': { contentType: 'application/json', body: () => Promise.resolve('{"apiUrl":""}') },
+  };
+}
+
+/** console/app.ts and the client code it imports, as one ES module. */
+export async function bundleConsole(): Promise<string> {
   const bundle = await build({
     entryPoints: [join(CONSOLE_DIR, 'app.ts')],
     bundle: true,
@@ -27,12 +41,8 @@ export async function consoleRoutes(): Promise<Record<string, StaticRoute>> {
     write: false,
     logLevel: 'silent',
   });
-  const script = bundle.outputFiles[0]?.text ?? '';
-  const file = (name: string) => () => readFile(join(CONSOLE_DIR, name));
-  return {
-    '/': { contentType: 'text/html; charset=utf-8', body: file('index.html') },
-    '/index.html': { contentType: 'text/html; charset=utf-8', body: file('index.html') },
-    '/styles.css': { contentType: 'text/css; charset=utf-8', body: file('styles.css') },
-    '/app.js': { contentType: 'text/javascript; charset=utf-8', body: () => Promise.resolve(script) },
-  };
+  return bundle.outputFiles[0]?.text ?? '';
 }
+
+export const CONSOLE_STATIC_FILES = ['index.html', 'styles.css'] as const;
+export { CONSOLE_DIR };

@@ -126,9 +126,20 @@ describe('HTTP API', () => {
     });
   });
 
-  test('CORS: no browser origin by default', () => {
+  test("CORS: by default only the console's own CloudFront origin", () => {
     const [, api] = onlyResource(template, 'AWS::ApiGatewayV2::Api');
-    expect(api.Properties['CorsConfiguration']).toBeUndefined();
+    const cors = api.Properties['CorsConfiguration'] as Record<string, unknown>;
+    expect(cors['AllowOrigins']).toEqual([
+      expect.objectContaining({
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { 'Fn::GetAtt': [expect.stringMatching(/^PipelineConsoleDistribution/), 'DomainName'] },
+          ],
+        ],
+      }),
+    ]);
   });
 
   test('CORS: with allowedOrigins, only that origin, GET and POST, no wildcard', () => {
@@ -137,7 +148,18 @@ describe('HTTP API', () => {
     const cors = api.Properties['CorsConfiguration'] as Record<string, unknown>;
 
     // Assert
-    expect(cors['AllowOrigins']).toEqual([ORIGIN]);
+    expect(cors['AllowOrigins']).toEqual([
+      ORIGIN,
+      expect.objectContaining({
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { 'Fn::GetAtt': [expect.stringMatching(/^PipelineConsoleDistribution/), 'DomainName'] },
+          ],
+        ],
+      }),
+    ]);
     expect(cors['AllowMethods']).toEqual(['GET', 'POST']);
     expect(cors['AllowCredentials']).not.toBe(true);
     expect(JSON.stringify(cors)).not.toContain('*');

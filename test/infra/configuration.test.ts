@@ -89,8 +89,12 @@ describe('an existing bucket with acceptExistingBucketRisks', () => {
     app,
   );
 
-  test('synthesizes without creating a bucket (nor the access-log bucket)', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 0);
+  test('synthesizes without creating an uploads bucket (only the access-log and console buckets)', () => {
+    const buckets = [...resourcesOfType(template, 'AWS::S3::Bucket').keys()].sort();
+    expect(buckets).toEqual([
+      expect.stringMatching(/^PipelineAccessLogsBucket/),
+      expect.stringMatching(/^PipelineConsoleBucket/),
+    ]);
   });
 
   test('still starts the pipeline for Object Created events of that bucket', () => {

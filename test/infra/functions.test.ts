@@ -52,7 +52,7 @@ const facts = (name: PipelineFunction): FunctionFacts => factsByName.get(name)!;
 const names = functions.map(([name]) => name);
 
 describe('Lambda functions', () => {
-  test('there are exactly the 12 pipeline functions, plus the bucket-notifications handler of CDK', () => {
+  test('there are exactly the 12 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
     // Act
     const pipelineIds = new Set(functions.map(([, id]) => id));
     const others = [...resourcesOfType(template, 'AWS::Lambda::Function').keys()].filter(
@@ -61,7 +61,10 @@ describe('Lambda functions', () => {
 
     // Assert
     expect(names).toHaveLength(12);
-    expect(others).toEqual([expect.stringMatching(/^BucketNotificationsHandler/)]);
+    expect(others.sort()).toEqual([
+      expect.stringMatching(/^BucketNotificationsHandler/),
+      expect.stringMatching(/^CustomCDKBucketDeployment/),
+    ]);
   });
 
   test('every function runs on nodejs22.x', () => {

@@ -175,8 +175,21 @@ describe('uploads bucket', () => {
     });
   });
 
-  test('CORS: no browser origin is allowed by default', () => {
-    expect(bucketOf(defaults)['CorsConfiguration']).toBeUndefined();
+  test("CORS: by default only the console's own CloudFront origin", () => {
+    const cors = bucketOf(defaults)['CorsConfiguration'] as { CorsRules: Array<Record<string, unknown>> };
+    expect(cors.CorsRules.map((rule) => rule['AllowedOrigins'])).toEqual([
+      [
+        expect.objectContaining({
+          'Fn::Join': [
+            '',
+            [
+              'https://',
+              { 'Fn::GetAtt': [expect.stringMatching(/^PipelineConsoleDistribution/), 'DomainName'] },
+            ],
+          ],
+        }),
+      ],
+    ]);
   });
 
   test('CORS: with allowedOrigins, only that origin and only the upload/download methods, no wildcard', () => {
@@ -184,7 +197,7 @@ describe('uploads bucket', () => {
     const cors = bucketOf(custom)['CorsConfiguration'] as { CorsRules: Array<Record<string, string[]>> };
 
     // Assert
-    expect(cors.CorsRules).toHaveLength(1);
+    expect(cors.CorsRules).toHaveLength(2);
     const [rule] = cors.CorsRules;
     expect(rule?.['AllowedOrigins']).toEqual([ORIGIN]);
     expect([...(rule?.['AllowedMethods'] ?? [])].sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT']);

@@ -74,7 +74,9 @@ describe('GET /audit/uploads', () => {
     const response = await handler(auditEvent());
     // Assert
     expect(response.statusCode).toBe(200);
-    const calls = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input.ExpressionAttributeValues);
+    const calls = ddb
+      .commandCalls(QueryCommand)
+      .map((call) => call.args[0].input.ExpressionAttributeValues as Record<string, unknown> | undefined);
     expect(calls.map((values) => values?.[':status'])).toEqual([
       'PENDING_UPLOAD',
       'PROCESSING',
@@ -124,7 +126,7 @@ describe('GET /audit/uploads', () => {
     ['unknown parameter', { sort: 'asc' }, 'INVALID_QUERY'],
   ])('answers 400 for %s', async (_label, query, code) => {
     // Act
-    const response = await handler(auditEvent(query as Record<string, string>));
+    const response = await handler(auditEvent(query));
     // Assert
     expect(response.statusCode).toBe(400);
     expect(jsonBody<ErrorBody>(response).error.code).toBe(code);
