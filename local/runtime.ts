@@ -5,6 +5,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { ApiHandler } from './api-server.js';
 import { startApiServer } from './api-server.js';
 import { consoleRoutes } from './console-assets.js';
+import { openApiStaticRoute } from './openapi-route.js';
 import { makeVerifier } from './auth.js';
 import { startCeph } from './ceph.js';
 import { ensureTable, startDynalite } from './dynamo.js';
@@ -150,7 +151,7 @@ export async function startRuntime(
       verify,
       handlers: handlers.api,
       allowedOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`],
-      staticRoutes: await consoleRoutes(),
+      staticRoutes: { ...(await consoleRoutes()), ...openApiStaticRoute() },
       health: async () => {
         const parts = {
           dynamodb: await dynamoClient.send(new ListTablesCommand({})).then(

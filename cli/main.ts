@@ -1,0 +1,339 @@
+import { parseArgs } from 'node:util';
+import { AirlockClient, UPLOAD_STATUSES, type UploadMethod, type UploadStatus } from '../client/index.js';
+import { auditExportCommand, parseInstant, type AuditFormat } from './audit.js';
+import { eventsCommand, listCommand, statusCommand } from './commands.js';
+import {
+  EXIT,
+  UsageError,
+  describeError,
+  emit,
+  errorLine,
+  exitCodeFor,
+  isLocalUrl,
+  parsePositiveInt,
+  type Context,
+  type Output,
+} from './context.js';
+import { uploadCommand } from './upload.js';
+
+const OPTIONS = {
+  api: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  concurrency: { type: 'string', short: 'c' },
+  'no-wait': { type: 'boolean' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  method: { type: 'string' },
+  type: { type: 'string' },
+  status: { type: 'string' },
+  owner: { type: 'string' },
+  limit: { type: 'string' },
+  all: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  format: { type: 'string' },
+  group: { type: 'string', multiple: true },
+  ttl: { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+const GLOBAL_OPTIONS: OptionName[] = ['api', 'token', 'json', 'debug', 'help'];
+
+const COMMANDS: Record<string, { options: OptionName[]; help: string }> = {
+  upload: {
+    options: ['concurrency', 'no-wait', 'timeout', 'method', 'type'],
+    help: `Usage: airlock upload <files...> [options]
+
+Uploads each file (declaring its size, type and SHA-256), shows a progress bar per file on
+stderr, waits for each outcome, then prints a table on stdout: file, uploadId, status, reasons,
+sha256, download URL (valid 5 minutes).
+
+Options:
+  -c, --concurrency <n>   files uploaded at once (default 4)
+  --no-wait               do not wait for the outcomes (status PENDING_UPLOAD)
+  --timeout <seconds>     how long to wait for each outcome (default 600)
+  --method POST|PUT       upload method (default: the API's, POST)
+  --type <content-type>   declare this type for every file (default: from the extension:
+                          .pdf .png .jpg .jpeg .txt .csv .docx .xlsx)
+
+Exit code 0 when every file was PROCESSED (or, with --no-wait, uploaded); 1 when any was
+REJECTED, FAILED, EXPIRED, or refused by the API (REFUSED) or by S3 (UPLOAD_REFUSED); 3 on a
+network or API error or a timeout.`,
+  },
+  status: {
+    options: ['wait', 'timeout'],
+    help: `Usage: airlock status <uploadId> [--wait] [--timeout <seconds>]
+
+Shows one upload. --wait polls (honouring Retry-After) until it is PROCESSED, REJECTED, FAILED
+or EXPIRED. Exit code 1 when it is REJECTED, FAILED or EXPIRED.`,
+  },
+  list: {
+    options: ['status', 'owner', 'limit', 'all'],
+    help: `Usage: airlock list [--status <status>] [--owner <user>] [--limit <n>] [--all]
+
+Lists your uploads, newest first: --limit of them (default 20), or --all. Auditors may pass
+--owner. Statuses: ${UPLOAD_STATUSES.join(', ')}.`,
+  },
+  events: {
+    options: [],
+    help: `Usage: airlock events <uploadId>
+
+Shows the upload's audit trail, oldest first: when, what, from which status to which, who, why.`,
+  },
+  'audit export': {
+    options: ['from', 'to', 'status', 'owner', 'format'],
+    help: `Usage: airlock audit export --from <instant> --to <instant> --format csv|ndjson
+                           [--status <status>] [--owner <user>]
+
+For auditors (token with the "auditors" group). Streams every upload whose last change falls
+within [from, to], with its full audit trail, to stdout:
+  csv     a header row, then one row per audit event: uploadId, owner, fileName, status, at,
+          action, from, to, reasons (codes joined by ';'), versionId, actor, executionId.
+          Cells that a spreadsheet would run as a formula get a leading "'".
+  ndjson  one line per upload: its view (with owner) plus "events".
+Instants: ISO 8601 (a bare date is midnight UTC), or "now".`,
+  },
+  token: {
+    options: ['group', 'ttl'],
+    help: `Usage: airlock token [user] [--group <group>]... [--ttl <seconds>]
+
+Local runtime only: prints a bearer token for <user> (default $USER, else local-user), signed
+with the local issuer's key in the runtime's data dir ($AIRLOCK_DATA_DIR, default <repo>/.airlock).
+--group auditors makes an auditor. --ttl defaults to 3600 (at most 86400).`,
+  },
+};
+
+const MAIN_HELP = `Usage: airlock <command> [options]
+
+Uploads files to Airlock and follows them through validation; reads statuses and audit trails.
+
+Commands:
+  upload <files...>     upload files with progress, wait for the outcomes, print a table
+  status <uploadId>     show one upload (--wait: until it is terminal)
+  list                  list uploads, newest first
+  events <uploadId>     show an upload's audit trail
+  audit export          export uploads with their full audit trails (auditors; csv or ndjson)
+  token [user]          print a bearer token of the local runtime
+
+Global options:
+  --api <url>      API base URL. Default: $AIRLOCK_API_URL, else the local runtime,
+                   http://localhost:$AIRLOCK_PORT (3000).
+  --token <jwt>    bearer token. Default: $AIRLOCK_TOKEN, else, when the API is the local
+                   runtime, a one-hour token minted for $USER with the local issuer's key
+                   (in $AIRLOCK_DATA_DIR, default <repo>/.airlock), as "airlock token" does.
+  --json           machine-readable JSON on stdout; no progress output
+  --debug          show stack traces with errors
+  -h, --help       this help; "airlock <command> --help" for a command's
+
+Exit codes: 0 success; 1 a file was rejected, failed, expired or refused; 2 usage error;
+3 network or API error (or a wait that timed out).`;
+
+export interface CliEnvironment {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: Output;
+  stderr: Output;
+}
+
+/** Runs the CLI; returns the exit code. Never throws. */
+export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promise<number> {
+  let debug = argv.includes('--debug');
+  try {
+    const { values, positionals, tokens } = parse(argv);
+    debug = values.debug === true;
+    const [first, ...rest] = positionals;
+    const command = first === 'audit' ? `audit ${rest[0] ?? ''}`.trim() : first;
+    const args = first === 'audit' ? rest.slice(1) : rest;
+
+    if (command === undefined || command === 'help') {
+      const topic = command === 'help' ? (args[0] === 'audit' ? 'audit export' : args[0]) : undefined;
+      const help = topic !== undefined ? COMMANDS[topic]?.help : MAIN_HELP;
+      if (help === undefined) throw new UsageError(`unknown command "${topic}"`);
+      if (command === undefined && !values.help) {
+        stderr.write(`${MAIN_HELP}\n`);
+        return EXIT.USAGE;
+      }
+      await emit(stdout, `${help}\n`);
+      return EXIT.OK;
+    }
+    const spec = COMMANDS[command];
+    if (spec === undefined) {
+      throw new UsageError(
+        first === 'audit' ? 'the audit command is "airlock audit export"' : `unknown command "${command}"`,
+      );
+    }
+    if (values.help) {
+      await emit(stdout, `${spec.help}\n`);
+      return EXIT.OK;
+    }
+    const allowed = new Set<string>([...GLOBAL_OPTIONS, ...spec.options]);
+    for (const token of tokens) {
+      if (token.kind === 'option' && !allowed.has(token.name)) {
+        throw new UsageError(`${token.rawName} is not an option of "airlock ${command}"`);
+      }
+    }
+
+    const apiUrl = resolveApiUrl(values.api, env);
+    if (command === 'token') return await tokenCommand(stdout, apiUrl, args, values, env);
+
+    const client = new AirlockClient({ baseUrl: apiUrl, token: tokenSource(values.token, apiUrl, env) });
+    const ctx: Context = { client, apiUrl, stdout, stderr, json: values.json === true, debug };
+    switch (command) {
+      case 'upload':
+        return await uploadCommand(ctx, {
+          files: args,
+          concurrency: parsePositiveInt(values.concurrency, '--concurrency', 64) ?? 4,
+          wait: values['no-wait'] !== true,
+          timeoutSeconds: parsePositiveInt(values.timeout, '--timeout', 86_400) ?? 600,
+          ...optionalMethod(values.method),
+          ...(values.type !== undefined ? { contentType: values.type } : {}),
+        });
+      case 'status':
+        return await statusCommand(ctx, oneId(args, command), {
+          wait: values.wait === true,
+          timeoutSeconds: parsePositiveInt(values.timeout, '--timeout', 86_400) ?? 600,
+        });
+      case 'list':
+        noArgs(args, command);
+        return await listCommand(ctx, {
+          ...optionalStatus(values.status),
+          ...(values.owner !== undefined ? { owner: values.owner } : {}),
+          limit: parsePositiveInt(values.limit, '--limit', 100_000) ?? 20,
+          all: values.all === true,
+        });
+      case 'events':
+        return await eventsCommand(ctx, oneId(args, command));
+      default: {
+        noArgs(args, command);
+        if (values.from === undefined || values.to === undefined) {
+          throw new UsageError('audit export needs --from and --to');
+        }
+        if (values.format !== 'csv' && values.format !== 'ndjson') {
+          throw new UsageError('audit export needs --format csv or --format ndjson');
+        }
+        return await auditExportCommand(ctx, {
+          from: parseInstant(values.from, 'from'),
+          to: parseInstant(values.to, 'to'),
+          format: values.format satisfies AuditFormat,
+          ...optionalStatus(values.status),
+          ...(values.owner !== undefined ? { owner: values.owner } : {}),
+        });
+      }
+    }
+  } catch (error) {
+    const hint = error instanceof UsageError && error.hint;
+    stderr.write(errorLine(describeError(error) + (hint ? ' (see airlock --help)' : '')));
+    if (debug && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+    return exitCodeFor(error);
+  }
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  } catch (error) {
+    // Node's messages add advice about '--'; the first sentence is the useful part.
+    const message =
+      error instanceof Error ? (error.message.split(/\.\s/)[0] ?? error.message) : String(error);
+    throw new UsageError(message.replace(/\.$/, '').replace(/^Unknown option/, 'unknown option'));
+  }
+}
+
+function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const url = flag ?? (env.AIRLOCK_API_URL || undefined) ?? `http://localhost:${env.AIRLOCK_PORT || 3000}`;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`the API URL must be an http(s) URL, got "${url}"`);
+  }
+  return url;
+}
+
+/**
+ * The bearer token: --token, else $AIRLOCK_TOKEN, else for a local runtime one minted with the
+ * local issuer key (once, lazily: commands that fail on usage never touch the key).
+ */
+function tokenSource(
+  flag: string | undefined,
+  apiUrl: string,
+  env: NodeJS.ProcessEnv,
+): () => Promise<string> {
+  const given = flag ?? (env.AIRLOCK_TOKEN || undefined);
+  if (given !== undefined) return () => Promise.resolve(given.trim());
+  if (!isLocalUrl(apiUrl)) {
+    throw new UsageError(
+      `no token for ${apiUrl}: pass --token or set AIRLOCK_TOKEN (tokens are minted only for a local runtime)`,
+    );
+  }
+  let minted: Promise<string> | undefined;
+  return () => (minted ??= mintLocalToken(env.USER || 'local-user', [], 3600, env));
+}
+
+async function mintLocalToken(
+  sub: string,
+  groups: string[],
+  ttlSeconds: number,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  const [{ issueToken }, { readLocalSettings }] = await Promise.all([
+    import('../local/auth.js'),
+    import('../local/settings.js'),
+  ]);
+  return issueToken(readLocalSettings(env).dataDir, { sub, groups, ttlSeconds });
+}
+
+async function tokenCommand(
+  stdout: Output,
+  apiUrl: string,
+  args: string[],
+  values: { group?: string[]; ttl?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  if (!isLocalUrl(apiUrl)) {
+    throw new UsageError(`airlock token works only for the local runtime, not ${apiUrl}`);
+  }
+  if (args.length > 1) throw new UsageError('token takes at most one user');
+  const sub = args[0] ?? (env.USER || 'local-user');
+  if (!/^[A-Za-z0-9@._+-]{1,128}$/.test(sub)) {
+    throw new UsageError(`user must be 1-128 characters of A-Z a-z 0-9 @ . _ + -, got "${sub}"`);
+  }
+  const groups = values.group ?? [];
+  for (const group of groups) {
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(group)) throw new UsageError(`invalid group "${group}"`);
+  }
+  const ttl = parsePositiveInt(values.ttl, '--ttl', 86_400) ?? 3600;
+  await emit(stdout, `${await mintLocalToken(sub, groups, ttl, env)}\n`);
+  return EXIT.OK;
+}
+
+function oneId(args: string[], command: string): string {
+  if (args.length !== 1 || args[0] === undefined || args[0] === '') {
+    throw new UsageError(`${command} needs exactly one upload id`);
+  }
+  return args[0];
+}
+
+function noArgs(args: string[], command: string): void {
+  if (args.length > 0) throw new UsageError(`${command} takes no arguments, got "${args.join(' ')}"`);
+}
+
+function optionalStatus(value: string | undefined): { status?: UploadStatus } {
+  if (value === undefined) return {};
+  const status = value.toUpperCase();
+  if (!(UPLOAD_STATUSES as readonly string[]).includes(status)) {
+    throw new UsageError(`--status must be one of ${UPLOAD_STATUSES.join(', ')}, got "${value}"`);
+  }
+  return { status: status as UploadStatus };
+}
+
+function optionalMethod(value: string | undefined): { method?: UploadMethod } {
+  if (value === undefined) return {};
+  const method = value.toUpperCase();
+  if (method !== 'POST' && method !== 'PUT')
+    throw new UsageError(`--method must be POST or PUT, got "${value}"`);
+  return { method };
+}
