@@ -402,7 +402,7 @@ export class AirlockClient {
         headers.set('content-length', String(multipart.head.byteLength + total + multipart.tail.byteLength));
         body = concatStreams(multipart.head, countingStream(source, counter, report), multipart.tail);
       } else {
-        body = new Blob([multipart.head, source as Blob, multipart.tail]);
+        body = new Blob([multipart.head.slice(), source as Blob, multipart.tail.slice()]);
       }
     }
 

@@ -1,8 +1,10 @@
 /**
- * The console's view of the API. JSON calls go through the API's contract; the file bytes go
- * straight to S3 with XMLHttpRequest, because only XHR reports upload progress in browsers
+ * The console's view of the API. JSON calls go through the typed client library; the file bytes
+ * go straight to S3 with XMLHttpRequest, because only XHR reports upload progress in browsers
  * (fetch cannot stream a request body over HTTP/1.1).
  */
+import { AirlockClient, type UploadStatus } from '../client/index.js';
+
 export interface UploadView {
   uploadId: string;
   status: string;
@@ -33,38 +35,28 @@ export interface Grant {
   headers?: Record<string, string>;
 }
 
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
+/**
+ * The console's API access: every JSON call goes through the typed client library
+ * (client/index.ts); only the byte transfer to S3 is done here, with XMLHttpRequest.
+ */
 export class ConsoleApi {
+  private readonly client: AirlockClient;
   private readonly etags = new Map<string, { etag: string; view: UploadView }>();
   readonly isAuditor: boolean;
 
-  constructor(
-    private readonly baseUrl: string,
-    private readonly token: string,
-  ) {
+  constructor(baseUrl: string, token: string) {
+    this.client = new AirlockClient({ baseUrl, token, fetch: (input, init) => fetch(input, init) });
     this.isAuditor = groupsOf(token).includes('auditors');
   }
 
   /** Signs in only with a token the API accepts. */
   static async check(baseUrl: string, token: string): Promise<void> {
-    await new ConsoleApi(baseUrl, token).json('/uploads?limit=1');
+    await new ConsoleApi(baseUrl, token).client.listUploads({ limit: 1 }).next();
   }
 
-  createUpload(request: { fileName: string; contentType: string; size: number }) {
-    return this.json<{ uploadId: string; upload: Grant }>('/uploads', {
-      method: 'POST',
-      body: JSON.stringify({ ...request, method: 'PUT' }),
-    });
+  async createUpload(request: { fileName: string; contentType: string; size: number }) {
+    const created = await this.client.createUpload({ ...request, method: 'PUT' });
+    return { uploadId: created.uploadId, upload: created.upload as Grant };
   }
 
   /** Sends the file with the grant's method, reporting bytes sent. */
@@ -79,12 +71,10 @@ export class ConsoleApi {
           resolve();
         } else {
           const code = /<Code>([^<]+)<\/Code>/.exec(xhr.responseText)?.[1] ?? 'S3_ERROR';
-          reject(new ApiError(xhr.status, code, `Storage refused the upload (${xhr.status} ${code}).`));
+          reject(new Error(`Storage refused the upload (${xhr.status} ${code}).`));
         }
       });
-      xhr.addEventListener('error', () =>
-        reject(new ApiError(0, 'NETWORK_ERROR', 'The upload could not reach storage.')),
-      );
+      xhr.addEventListener('error', () => reject(new Error('The upload could not reach storage.')));
       if (grant.method === 'PUT') {
         for (const [name, value] of Object.entries(grant.headers ?? {})) {
           if (name.toLowerCase() !== 'content-length') xhr.setRequestHeader(name, value);
@@ -99,66 +89,37 @@ export class ConsoleApi {
     });
   }
 
-  /** ETag-aware: a 304 returns the cached view. */
+  /** ETag-aware: an unchanged upload costs a 304, and the cached view is returned. */
   async getUpload(uploadId: string): Promise<{ view: UploadView; retryAfterSeconds?: number }> {
     const cached = this.etags.get(uploadId);
-    const response = await this.request(`/uploads/${encodeURIComponent(uploadId)}`, {
-      headers: cached ? { 'if-none-match': cached.etag } : {},
-    });
-    const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
-    const retry = Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {};
-    if (response.status === 304 && cached) return { view: cached.view, ...retry };
-    const view = (await this.parse(response)) as UploadView;
-    const etag = response.headers.get('etag');
-    if (etag) this.etags.set(uploadId, { etag, view });
+    const snapshot = await this.client.getUploadIfChanged(uploadId, cached?.etag);
+    const retry =
+      snapshot.retryAfterSeconds !== undefined ? { retryAfterSeconds: snapshot.retryAfterSeconds } : {};
+    if (!snapshot.modified && cached) return { view: cached.view, ...retry };
+    if (!snapshot.modified) return this.getUpload(uploadId);
+    const view = snapshot.upload as UploadView;
+    if (snapshot.etag) this.etags.set(uploadId, { etag: snapshot.etag, view });
     return { view, ...retry };
   }
 
   async getEvents(uploadId: string): Promise<AuditEvent[]> {
-    return (await this.json<{ events: AuditEvent[] }>(`/uploads/${encodeURIComponent(uploadId)}/events`))
-      .events;
+    return await this.client.getEvents(uploadId);
   }
 
-  /** Every page of GET /audit/uploads for the filters. */
+  /** Every page of GET /audit/uploads for the filters (default window: the last 30 days). */
   async auditUploads(filters: Record<string, string>): Promise<Array<UploadView & { owner: string }>> {
+    const now = new Date();
     const items: Array<UploadView & { owner: string }> = [];
-    let cursor: string | undefined;
-    do {
-      const query = new URLSearchParams({ ...filters, limit: '100', ...(cursor ? { cursor } : {}) });
-      const page = await this.json<{ items: Array<UploadView & { owner: string }>; cursor?: string }>(
-        `/audit/uploads?${query.toString()}`,
-      );
-      items.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor);
-    return items;
-  }
-
-  private async json<T>(path: string, init: RequestInit = {}): Promise<T> {
-    return (await this.parse(await this.request(path, init))) as T;
-  }
-
-  private request(path: string, init: RequestInit): Promise<Response> {
-    return fetch(`${this.baseUrl}${path}`, {
-      ...init,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(init.body ? { 'content-type': 'application/json' } : {}),
-        ...(init.headers as Record<string, string> | undefined),
-      },
-    });
-  }
-
-  private async parse(response: Response): Promise<unknown> {
-    const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!response.ok) {
-      throw new ApiError(
-        response.status,
-        body.error?.code ?? 'HTTP_ERROR',
-        body.error?.message ?? `HTTP ${response.status}`,
-      );
+    for await (const page of this.client.auditUploads({
+      from: filters.from ?? new Date(now.getTime() - 30 * 24 * 3600 * 1000).toISOString(),
+      to: filters.to ?? now.toISOString(),
+      ...(filters.status ? { status: filters.status as UploadStatus } : {}),
+      ...(filters.owner ? { owner: filters.owner } : {}),
+      limit: 100,
+    })) {
+      items.push(...(page.items as Array<UploadView & { owner: string }>));
     }
-    return body;
+    return items;
   }
 }
 
