@@ -5,6 +5,7 @@
  * and kept in sessionStorage only).
  */
 import { ConsoleApi, type AuditEvent, type UploadView } from './api.js';
+import { authorizeUrl, createVerifier, exchangeCode, type OAuthConfig } from './oauth.js';
 
 const TOKEN_KEY = 'airlock.token';
 const TERMINAL = new Set(['PROCESSED', 'REJECTED', 'FAILED', 'EXPIRED']);
@@ -47,6 +48,8 @@ let api: ConsoleApi | undefined;
  */
 interface ConsoleConfig {
   apiUrl: string;
+  /** On AWS: the Cognito hosted UI. Locally absent: sign in with a pasted token. */
+  auth?: OAuthConfig;
 }
 let config: ConsoleConfig = { apiUrl: location.origin };
 
@@ -56,6 +59,7 @@ async function loadConfig(): Promise<void> {
     const loaded = (await response.json()) as Partial<ConsoleConfig>;
     if (typeof loaded.apiUrl === 'string' && loaded.apiUrl !== '')
       config = { apiUrl: loaded.apiUrl.replace(/\/$/, '') };
+    if (loaded.auth?.type === 'oauth') config.auth = loaded.auth;
   }
 }
 
@@ -328,6 +332,40 @@ function wire(): void {
 
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signedIn(saved);
+  else if (config.auth) void hostedSignIn(config.auth);
+}
+
+/**
+ * The hosted UI: a "Sign in" button sends the user there (PKCE verifier and state kept in
+ * sessionStorage); coming back with ?code=&state=, the code is exchanged for an access token.
+ */
+async function hostedSignIn(auth: OAuthConfig): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('code');
+  const verifier = sessionStorage.getItem('airlock.pkce');
+  if (code && verifier && params.get('state') === sessionStorage.getItem('airlock.state')) {
+    history.replaceState(null, '', location.pathname);
+    try {
+      signedIn(await exchangeCode(auth, code, verifier));
+    } catch (error) {
+      $('sign-in-error').textContent = (error as Error).message;
+    } finally {
+      sessionStorage.removeItem('airlock.pkce');
+      sessionStorage.removeItem('airlock.state');
+    }
+    return;
+  }
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Sign in with your account';
+  button.addEventListener('click', () => {
+    const newVerifier = createVerifier();
+    const state = createVerifier();
+    sessionStorage.setItem('airlock.pkce', newVerifier);
+    sessionStorage.setItem('airlock.state', state);
+    void authorizeUrl(auth, newVerifier, state).then((url) => location.assign(url));
+  });
+  $('sign-in').insertBefore(button, $('sign-in-form'));
 }
 
 void loadConfig().then(wire);

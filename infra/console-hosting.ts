@@ -123,7 +123,7 @@ export class ConsoleHosting extends Construct {
   }
 
   /** Deploys the console files plus config.json naming the API (resolved at deploy time). */
-  deploy(apiUrl: string): void {
+  deploy(apiUrl: string, hostedUi?: { authorizeUrl: string; tokenUrl: string; clientId: string }): void {
     const deployment = new s3deploy.BucketDeployment(this, 'Files', {
       destinationBucket: this.bucket,
       distribution: this.distribution,
@@ -150,7 +150,19 @@ export class ConsoleHosting extends Construct {
             },
           },
         }),
-        s3deploy.Source.jsonData('config.json', { apiUrl }),
+        s3deploy.Source.jsonData('config.json', {
+          apiUrl,
+          ...(hostedUi
+            ? {
+                auth: {
+                  type: 'oauth',
+                  ...hostedUi,
+                  redirectUri: `https://${this.distribution.distributionDomainName}/`,
+                  scope: 'openid email',
+                },
+              }
+            : {}),
+        }),
       ],
       prune: true,
     });

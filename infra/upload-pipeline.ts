@@ -1,5 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations, type CfnResource } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  Aws,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+  type CfnResource,
+} from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -170,6 +180,8 @@ export class UploadPipeline extends Construct {
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
   readonly functions: Record<PipelineFunction, NodejsFunction>;
+  /** The Cognito hosted UI the console signs in with (when the construct made the user pool). */
+  hostedUi?: { authorizeUrl: string; tokenUrl: string; clientId: string };
   /** The console's hosting, unless disabled. */
   readonly console?: ConsoleHosting;
   readonly accessLogsBucket: s3.Bucket;
@@ -358,7 +370,17 @@ export class UploadPipeline extends Construct {
     // --- HTTP API -------------------------------------------------------------------------
     let issuer = props.jwtIssuer;
     if (issuer === undefined) {
-      const pool = this.createUserPool(removalPolicy);
+      const consoleUrl = this.console
+        ? `https://${this.console.distribution.distributionDomainName}`
+        : undefined;
+      const pool = this.createUserPool(removalPolicy, consoleUrl);
+      this.hostedUi = pool.domain
+        ? {
+            authorizeUrl: `${pool.domain.baseUrl()}/oauth2/authorize`,
+            tokenUrl: `${pool.domain.baseUrl()}/oauth2/token`,
+            clientId: pool.client.userPoolClientId,
+          }
+        : undefined;
       this.userPool = pool.userPool;
       this.userPoolClient = pool.client;
       issuer = {
@@ -428,7 +450,7 @@ export class UploadPipeline extends Construct {
         authorizer,
       });
     }
-    this.console?.deploy(this.apiStage.url);
+    this.console?.deploy(this.apiStage.url, this.hostedUi);
   }
 
   /**
@@ -727,9 +749,13 @@ export class UploadPipeline extends Construct {
     }
   }
 
-  private createUserPool(removalPolicy: RemovalPolicy): {
+  private createUserPool(
+    removalPolicy: RemovalPolicy,
+    consoleUrl: string | undefined,
+  ): {
     userPool: cognito.UserPool;
     client: cognito.UserPoolClient;
+    domain?: cognito.UserPoolDomain;
   } {
     const userPool = new cognito.UserPool(this, 'UserPool', {
       selfSignUpEnabled: false,
@@ -752,8 +778,18 @@ export class UploadPipeline extends Construct {
       generateSecret: false,
       // SRP for apps; admin password auth (needs IAM credentials) lets operators mint tokens.
       authFlows: { userSrp: true, adminUserPassword: true },
-      // No hosted-UI flows until a domain and callback URLs are configured on purpose.
-      disableOAuth: true,
+      // The hosted UI serves the console only: authorization code with PKCE (a public client, no
+      // secret), back to the console's own URL. Without a console there are no OAuth flows.
+      ...(consoleUrl
+        ? {
+            oAuth: {
+              flows: { authorizationCodeGrant: true },
+              scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+              callbackUrls: [`${consoleUrl}/`],
+              logoutUrls: [`${consoleUrl}/`],
+            },
+          }
+        : { disableOAuth: true }),
       preventUserExistenceErrors: true,
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),
@@ -774,7 +810,13 @@ export class UploadPipeline extends Construct {
       groupName: AUDITORS_GROUP,
       description: 'May read every upload and its audit trail.',
     });
-    return { userPool, client };
+    if (!consoleUrl) return { userPool, client };
+    // A prefix unique to this stack (from its id), so that deployers never collide.
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
+    const domain = userPool.addDomain('HostedUi', {
+      cognitoDomain: { domainPrefix: `airlock-${Fn.select(0, Fn.split('-', stackUuid))}` },
+    });
+    return { userPool, client, domain };
   }
 }
 

@@ -103,4 +103,35 @@ describe('web console hosting (CloudFront + private S3)', () => {
     const [, api] = onlyResource(withoutConsole.template, 'AWS::ApiGatewayV2::Api');
     expect(api.Properties['CorsConfiguration']).toBeUndefined();
   });
+
+  test('sign-in uses the Cognito hosted UI: code flow with PKCE back to the console, no client secret', () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    const [, client] = onlyResource(template, 'AWS::Cognito::UserPoolClient');
+    expect(client.Properties).toEqual(
+      expect.objectContaining({
+        GenerateSecret: false,
+        AllowedOAuthFlows: ['code'],
+        AllowedOAuthFlowsUserPoolClient: true,
+        AllowedOAuthScopes: ['openid', 'email'],
+        CallbackURLs: [
+          {
+            'Fn::Join': [
+              '',
+              [
+                'https://',
+                { 'Fn::GetAtt': [expect.stringMatching(/^PipelineConsoleDistribution/), 'DomainName'] },
+                '/',
+              ],
+            ],
+          },
+        ],
+      }),
+    );
+  });
+
+  test('without the console there is no hosted UI and no OAuth flow', () => {
+    expect(resourcesOfType(withoutConsole.template, 'AWS::Cognito::UserPoolDomain').size).toBe(0);
+    const [, client] = onlyResource(withoutConsole.template, 'AWS::Cognito::UserPoolClient');
+    expect(client.Properties['AllowedOAuthFlows']).toBeUndefined();
+  });
 });
