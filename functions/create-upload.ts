@@ -84,7 +84,8 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
 
 /** The API's own origin, as the client addressed it (API Gateway sets domainName and stage). */
 function baseUrl(event: ApiEvent): string {
-  const proto = header(event, 'x-forwarded-proto') ?? 'https';
+  const forwarded = header(event, 'x-forwarded-proto');
+  const proto = forwarded === 'http' ? 'http' : 'https'; // never echo anything else into a URL
   const stage =
     event.requestContext.stage && event.requestContext.stage !== '$default'
       ? `/${event.requestContext.stage}`

@@ -41,6 +41,12 @@ export function parseCreateUploadRequest(body: unknown): CreateUploadRequest {
     });
   }
   const { fileName, contentType, size, sha256, method } = parsed.data;
+  if (!fileName.isWellFormed()) {
+    // Lone surrogates are not Unicode: DynamoDB and HTTP headers would refuse them later.
+    throw new BadRequestError('INVALID_REQUEST', 'The request body is invalid.', {
+      issues: [{ path: 'fileName', message: 'must be well-formed Unicode text' }],
+    });
+  }
   if (fileName.includes('\u0000')) {
     throw new BadRequestError('INVALID_REQUEST', 'The request body is invalid.', {
       issues: [{ path: 'fileName', message: 'must not contain NUL characters' }],

@@ -1,0 +1,196 @@
+import 'aws-sdk-client-mock-jest';
+import { readFileSync } from 'node:fs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { makeCreateUploadHandler, type CreateUploadDeps } from '../../functions/create-upload.js';
+import { DEFAULT_TYPE_POLICY } from '../../functions/domain/type-policy.js';
+import { UPLOAD_ID_PATTERN } from '../../functions/domain/upload-id.js';
+import { DEFAULT_SUB, apiEvent, jsonBody } from './handlers/api-events.js';
+import { newPresigner, newUploadStore } from './handlers/aws-fakes.js';
+
+/**
+ * Runs every case of the hostile input corpus (test/corpus/hostile-requests.json) against the real
+ * POST /uploads handler, with real adapters over mocked SDK clients. Every case has a deliberate
+ * answer: a 4xx in the API's error shape with nothing written, or a 201. Never a 5xx.
+ *
+ * A case's `request`:
+ * - `body`: a JSON value, always JSON-encoded; `rawBody`: the exact body text (malformed JSON);
+ * - `bodyBase64`: the exact base64 text, sent with isBase64Encoded (invalid UTF-8, non-base64);
+ * - `base64: true`: the body text is base64-encoded and sent with isBase64Encoded;
+ * - `generate`: bodies too big to keep literal, expanded here: `deep-array` / `deep-object` of
+ *   `depth` levels, `huge-string` of `bytes` ASCII characters. With `field`, the generated JSON
+ *   value replaces that field of `body`; without, it is the whole body;
+ * - `claims`: the JWT claims (`sub` among them); `null` for none; absent for a valid caller;
+ * - `headers`: extra request headers.
+ */
+
+const CATEGORIES = ['json', 'file-name', 'size', 'content-type', 'headers'] as const;
+type Category = (typeof CATEGORIES)[number];
+
+interface Generate {
+  kind: 'deep-array' | 'deep-object' | 'huge-string';
+  depth?: number;
+  bytes?: number;
+  field?: string;
+}
+
+interface HostileCase {
+  id: string;
+  category: Category;
+  description: string;
+  request: {
+    body?: unknown;
+    rawBody?: string;
+    bodyBase64?: string;
+    base64?: boolean;
+    generate?: Generate;
+    claims?: Record<string, unknown> | null;
+    headers?: Record<string, string>;
+  };
+  /** `statusUrlPrefix`: for accepted cases, how statusUrl (and Location) must begin. */
+  expect: { status: number; code?: string; statusUrlPrefix?: string };
+}
+
+const corpus = JSON.parse(
+  readFileSync(new URL('../corpus/hostile-requests.json', import.meta.url), 'utf8'),
+) as HostileCase[];
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+
+const deps: CreateUploadDeps = {
+  store: newUploadStore(),
+  presigner: newPresigner(),
+  policy: DEFAULT_TYPE_POLICY,
+  uploadTtlSeconds: 600,
+  now: () => new Date('2025-03-01T12:00:00.000Z'),
+};
+const handler = makeCreateUploadHandler(() => deps);
+
+/** The JSON text of a generated value. */
+function generated({ kind, depth = 0, bytes = 0 }: Generate): string {
+  switch (kind) {
+    case 'deep-array':
+      return '['.repeat(depth) + ']'.repeat(depth);
+    case 'deep-object':
+      return '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    case 'huge-string':
+      return JSON.stringify('x'.repeat(bytes));
+  }
+}
+
+/** A string no corpus body contains, replaced by the generated JSON text. */
+const PLACEHOLDER = '\u0000generated\u0000';
+
+/** The body text as the client sent it, before any base64 encoding; undefined for no body. */
+function bodyText(request: HostileCase['request']): string | undefined {
+  const { generate } = request;
+  if (generate !== undefined) {
+    if (generate.field === undefined) return generated(generate);
+    const template = JSON.stringify({ ...(request.body as object), [generate.field]: PLACEHOLDER });
+    return template.replace(JSON.stringify(PLACEHOLDER), generated(generate));
+  }
+  if (request.rawBody !== undefined) return request.rawBody;
+  if ('body' in request) return JSON.stringify(request.body);
+  return undefined;
+}
+
+function hostileEvent(request: HostileCase['request']): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const { claims } = request;
+  const sub =
+    claims === undefined
+      ? DEFAULT_SUB
+      : claims === null || typeof claims.sub !== 'string'
+        ? null
+        : claims.sub;
+  let body: string | undefined;
+  let isBase64Encoded = false;
+  if (request.bodyBase64 !== undefined) {
+    body = request.bodyBase64;
+    isBase64Encoded = true;
+  } else {
+    body = bodyText(request);
+    if (request.base64 === true && body !== undefined) {
+      body = Buffer.from(body, 'utf8').toString('base64');
+      isBase64Encoded = true;
+    }
+  }
+  const event = apiEvent({
+    routeKey: 'POST /uploads',
+    ...(body !== undefined ? { body } : {}),
+    isBase64Encoded,
+    sub,
+    headers: { 'content-type': 'application/json', ...(request.headers ?? {}) },
+  });
+  // Claims other than a string sub (a numeric sub, groups, email) are passed through as given.
+  if (claims) {
+    const jwtClaims = event.requestContext.authorizer.jwt.claims as Record<string, unknown>;
+    for (const [name, value] of Object.entries(claims)) jwtClaims[name] = value;
+  }
+  return event;
+}
+
+beforeEach(() => {
+  ddb.reset();
+  s3.reset();
+  ddb.on(PutCommand).resolves({});
+});
+
+describe('the hostile request corpus', () => {
+  it('has at least 60 cases with unique kebab-case ids, covering every category', () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(60);
+    const ids = corpus.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+    expect(new Set(corpus.map((c) => c.category))).toEqual(new Set(CATEGORIES));
+    for (const c of corpus) {
+      expect(c.description).toEqual(expect.any(String));
+      expect(c.expect.status === 201 || (c.expect.status >= 400 && c.expect.status < 500)).toBe(true);
+      if (c.expect.status !== 201) expect(c.expect.code).toMatch(/^[A-Z]+(_[A-Z]+)*$/);
+    }
+  });
+
+  it('expands a generated field inside an otherwise valid body', () => {
+    const text = bodyText({
+      body: { fileName: 'a.pdf', size: 1 },
+      generate: { kind: 'deep-array', depth: 3, field: 'fileName' },
+    });
+    expect(text).toBe('{"fileName":[[[]]],"size":1}');
+  });
+});
+
+describe.each(CATEGORIES)('POST /uploads with hostile %s input', (category) => {
+  const cases = corpus.filter((c) => c.category === category);
+
+  it.each(cases.map((c) => [c.id, c] as const))('%s', async (_id, hostile) => {
+    // Act
+    const result = await handler(hostileEvent(hostile.request));
+    // Assert
+    expect(result.statusCode).toBeLessThan(500);
+    expect(result.statusCode).toBe(hostile.expect.status);
+    const body = jsonBody(result);
+    if (hostile.expect.status === 201) {
+      expect(body).toMatchObject({
+        uploadId: expect.stringMatching(UPLOAD_ID_PATTERN),
+        status: 'PENDING_UPLOAD',
+      });
+      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2);
+      if (hostile.expect.statusUrlPrefix !== undefined) {
+        expect(body.statusUrl).toEqual(
+          expect.stringMatching(new RegExp(`^${hostile.expect.statusUrlPrefix}`)),
+        );
+        expect(result.headers?.location).toEqual(body.statusUrl);
+      }
+      return;
+    }
+    expect(Object.keys(body)).toEqual(['error']);
+    const error = body.error as Record<string, unknown>;
+    expect(error).toEqual(expect.objectContaining({ code: expect.any(String), message: expect.any(String) }));
+    for (const key of Object.keys(error)) expect(['code', 'message', 'details']).toContain(key);
+    if (hostile.expect.code !== undefined) expect(error.code).toBe(hostile.expect.code);
+    expect(ddb.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
