@@ -37,6 +37,7 @@ import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
 import {
   MAX_DOWNLOAD_URL_TTL_SECONDS,
   MAX_UPLOAD_URL_TTL_SECONDS,
+  UPLOAD_REQUEST_HEADERS,
 } from '../functions/domain/upload-grant.js';
 import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../functions/domain/model.js';
 import { AUDITORS_GROUP } from '../functions/domain/status-view.js';
@@ -202,7 +203,6 @@ export class UploadPipeline extends Construct {
       lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy,
     });
-    this.bucket = props.existingBucket ?? this.createBucket(settings, props, removalPolicy);
     if (props.console?.enabled !== false) {
       this.console = new ConsoleHosting(this, 'Console', {
         logBucket: this.accessLogsBucket,
@@ -211,21 +211,7 @@ export class UploadPipeline extends Construct {
       });
     }
     const consoleOrigin = this.console ? [`https://${this.console.distribution.distributionDomainName}`] : [];
-    if (consoleOrigin.length > 0 && this.bucket instanceof s3.Bucket) {
-      this.bucket.addCorsRule({
-        allowedOrigins: consoleOrigin,
-        allowedMethods: [s3.HttpMethods.POST, s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-        allowedHeaders: [
-          'content-type',
-          'content-length',
-          'x-amz-meta-upload-id',
-          'x-amz-checksum-sha256',
-          'x-amz-checksum-algorithm',
-        ],
-        exposedHeaders: ['etag', 'x-amz-version-id'],
-        maxAge: 3600,
-      });
-    }
+    this.bucket = props.existingBucket ?? this.createBucket(settings, props, removalPolicy, consoleOrigin);
 
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -549,7 +535,9 @@ export class UploadPipeline extends Construct {
     settings: Settings,
     props: UploadPipelineProps,
     removalPolicy: RemovalPolicy,
+    consoleOrigin: string[],
   ): s3.Bucket {
+    const corsOrigins = [...settings.allowedOrigins, ...consoleOrigin];
     const bucket = new s3.Bucket(this, 'UploadsBucket', {
       versioned: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -563,23 +551,17 @@ export class UploadPipeline extends Construct {
       serverAccessLogsPrefix: 'uploads-bucket/',
       removalPolicy,
       cors:
-        settings.allowedOrigins.length > 0
+        corsOrigins.length > 0
           ? [
               {
-                allowedOrigins: settings.allowedOrigins,
+                allowedOrigins: corsOrigins,
                 allowedMethods: [
                   s3.HttpMethods.POST,
                   s3.HttpMethods.PUT,
                   s3.HttpMethods.GET,
                   s3.HttpMethods.HEAD,
                 ],
-                allowedHeaders: [
-                  'content-type',
-                  'content-length',
-                  'x-amz-meta-upload-id',
-                  'x-amz-checksum-sha256',
-                  'x-amz-checksum-algorithm',
-                ],
+                allowedHeaders: [...UPLOAD_REQUEST_HEADERS],
                 exposedHeaders: ['etag', 'x-amz-version-id'],
                 maxAge: 3600,
               },

@@ -55,8 +55,6 @@ export interface RouterOptions {
   bucket: string;
   /** Durably starts an execution; throws when it could not. */
   startExecution: (event: ObjectCreatedEvent) => Promise<unknown>;
-  /** Test hook: answer 500 to this many deliveries first (RGW then redelivers). */
-  failFirstDeliveries?: number;
   onError?: (message: string, error: unknown) => void;
 }
 
@@ -68,7 +66,6 @@ export interface RouterOptions {
 export async function startRouter(
   options: RouterOptions,
 ): Promise<{ server: Server; stop(): Promise<void> }> {
-  let failuresLeft = options.failFirstDeliveries ?? 0;
   const server = createServer((request, response) => {
     if (request.method !== 'POST') {
       response.writeHead(405).end();
@@ -83,10 +80,6 @@ export async function startRouter(
     request.on('end', () => {
       void (async () => {
         try {
-          if (failuresLeft > 0) {
-            failuresLeft--;
-            throw new Error('injected delivery failure');
-          }
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
           for (const event of toObjectCreatedEvents(body)) {
             if (matchesPipelineRule(event, options.bucket)) await options.startExecution(event);

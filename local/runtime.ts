@@ -102,7 +102,6 @@ export async function startRuntime(
       port: settings.routerPort,
       bucket: settings.bucket,
       startExecution: (event) => executor.startExecution(event),
-      failFirstDeliveries: Number(process.env.AIRLOCK_FAIL_FIRST_DELIVERIES ?? 0),
       onError,
     });
     stops.push(() => router.stop());

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../functions/domain/model.js';
+import { UPLOAD_REQUEST_HEADERS } from '../functions/domain/upload-grant.js';
 
 export interface BucketSetup {
   bucket: string;
@@ -71,13 +72,7 @@ export async function setUpBucket(s3: S3Client, setup: BucketSetup): Promise<{ n
           {
             AllowedOrigins: setup.consoleOrigins,
             AllowedMethods: ['POST', 'PUT', 'GET', 'HEAD'],
-            AllowedHeaders: [
-              'content-type',
-              'content-length',
-              'x-amz-meta-upload-id',
-              'x-amz-checksum-sha256',
-              'x-amz-checksum-algorithm',
-            ],
+            AllowedHeaders: [...UPLOAD_REQUEST_HEADERS],
             ExposeHeaders: ['ETag', 'x-amz-version-id'],
             MaxAgeSeconds: 3600,
           },

@@ -3,6 +3,18 @@ import { quarantineKey } from './model.js';
 
 /** Longest allowed lifetime of an upload grant (presigned POST policy or PUT URL). */
 export const MAX_UPLOAD_URL_TTL_SECONDS = 900;
+/**
+ * Request headers a browser sends to S3 with an upload grant: what the bucket's CORS must allow
+ * (CDK and the local runtime configure it from this one list).
+ */
+export const UPLOAD_REQUEST_HEADERS = [
+  'content-type',
+  'content-length',
+  'x-amz-meta-upload-id',
+  'x-amz-checksum-sha256',
+  'x-amz-checksum-algorithm',
+] as const;
+
 /** Longest allowed lifetime of a download URL. */
 export const MAX_DOWNLOAD_URL_TTL_SECONDS = 300;
 

@@ -197,9 +197,20 @@ describe('uploads bucket', () => {
     const cors = bucketOf(custom)['CorsConfiguration'] as { CorsRules: Array<Record<string, string[]>> };
 
     // Assert
-    expect(cors.CorsRules).toHaveLength(2);
+    expect(cors.CorsRules).toHaveLength(1);
     const [rule] = cors.CorsRules;
-    expect(rule?.['AllowedOrigins']).toEqual([ORIGIN]);
+    expect(rule?.['AllowedOrigins']).toEqual([
+      ORIGIN,
+      expect.objectContaining({
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { 'Fn::GetAtt': [expect.stringMatching(/^PipelineConsoleDistribution/), 'DomainName'] },
+          ],
+        ],
+      }),
+    ]);
     expect([...(rule?.['AllowedMethods'] ?? [])].sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT']);
     expect(JSON.stringify(rule)).not.toContain('*');
   });
