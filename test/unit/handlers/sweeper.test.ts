@@ -1,0 +1,192 @@
+import 'aws-sdk-client-mock-jest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ExecutionGateway } from '../../../functions/adapters/execution-gateway.js';
+import { makeSweeperHandler } from '../../../functions/sweeper.js';
+import type { UploadRecord } from '../../../functions/domain/model.js';
+import {
+  BUCKET,
+  UPLOAD_ID,
+  conditionalCheckFailed,
+  newObjectStore,
+  newUploadStore,
+  recordItem,
+} from './aws-fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+const NOW = new Date('2025-03-01T13:00:00.000Z');
+
+/** An in-memory execution gateway: which executions run, and what was started. */
+class FakeExecutions implements ExecutionGateway {
+  readonly started: Array<{ input: unknown; dedupeKey: string }> = [];
+  constructor(private readonly running: Set<string> = new Set()) {}
+  isRunning(executionId: string): Promise<boolean> {
+    return Promise.resolve(this.running.has(executionId));
+  }
+  start(input: unknown, dedupeKey: string): Promise<void> {
+    this.started.push({ input, dedupeKey });
+    return Promise.resolve();
+  }
+}
+
+function sweeper(executions: ExecutionGateway) {
+  return makeSweeperHandler(() => ({
+    store: newUploadStore(),
+    objects: newObjectStore(),
+    executions,
+    bucket: BUCKET,
+    now: () => NOW,
+    processingTimeoutMs: 30 * 60_000,
+    expiryGraceMs: 60_000,
+    lostEventAfterMs: 5 * 60_000,
+    batchSize: 100,
+  }));
+}
+
+/** byStatus answers: these records for PENDING_UPLOAD, those for PROCESSING. */
+function arrangeRecords(
+  pending: Array<Partial<UploadRecord>>,
+  processing: Array<Partial<UploadRecord>>,
+): void {
+  ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
+    Items: (input.ExpressionAttributeValues[':status'] === 'PENDING_UPLOAD' ? pending : processing).map((r) =>
+      recordItem(r),
+    ),
+  }));
+}
+
+const auditActions = () =>
+  ddb.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.action as string);
+
+beforeEach(() => {
+  ddb.reset();
+  s3.reset();
+  ddb.on(PutCommand).resolves({});
+  s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
+});
+
+describe('sweeper', () => {
+  it('expires a PENDING_UPLOAD past its expiry that has no object, and audits EXPIRED', async () => {
+    // Arrange
+    arrangeRecords([{ expiresAt: '2025-03-01T12:14:00.000Z' }], []);
+    ddb.on(UpdateCommand).resolves({ Attributes: recordItem({ status: 'EXPIRED' }) });
+    // Act
+    const report = await sweeper(new FakeExecutions())();
+    // Assert
+    expect(report).toEqual({ expired: 1, restarted: 0, failed: 0, stillRunning: 0 });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' },
+      ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+      ExpressionAttributeValues: expect.objectContaining({ ':to': 'EXPIRED' }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({
+        action: 'EXPIRED',
+        from: 'PENDING_UPLOAD',
+        to: 'EXPIRED',
+        actor: { type: 'system', id: 'sweeper' },
+        reasons: [expect.objectContaining({ code: 'UPLOAD_EXPIRED' })],
+      }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+  });
+
+  it('starts the execution of a lost event when the quarantine object exists, instead of expiring', async () => {
+    // Arrange
+    arrangeRecords([{ expiresAt: '2025-03-01T12:14:00.000Z' }], []);
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [
+        {
+          Key: `quarantine/${UPLOAD_ID}`,
+          VersionId: 'v1',
+          Size: 1234,
+          LastModified: new Date('2025-03-01T12:00:00Z'),
+        },
+        {
+          Key: `quarantine/${UPLOAD_ID}-other`,
+          VersionId: 'x',
+          Size: 1,
+          LastModified: new Date('2025-03-01T11:00:00Z'),
+        },
+      ],
+    });
+    const executions = new FakeExecutions();
+    // Act
+    const report = await sweeper(executions)();
+    // Assert
+    expect(report).toEqual({ expired: 0, restarted: 1, failed: 0, stillRunning: 0 });
+    expect(executions.started).toEqual([
+      {
+        dedupeKey: `quarantine/${UPLOAD_ID}@v1`,
+        input: expect.objectContaining({
+          'detail-type': 'Object Created',
+          detail: expect.objectContaining({
+            bucket: { name: BUCKET },
+            object: { key: `quarantine/${UPLOAD_ID}`, size: 1234, 'version-id': 'v1' },
+          }),
+        }),
+      },
+    ]);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+  });
+
+  it('leaves a PENDING_UPLOAD alone while its grant may still be used', async () => {
+    // Arrange
+    arrangeRecords([{ expiresAt: '2025-03-01T13:10:00.000Z' }], []);
+    // Act
+    const report = await sweeper(new FakeExecutions())();
+    // Assert
+    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 0 });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
+  });
+
+  it('writes no audit event when the upload was claimed meanwhile (lost conditional write)', async () => {
+    // Arrange
+    arrangeRecords([{ expiresAt: '2025-03-01T12:14:00.000Z' }], []);
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    // Act
+    const report = await sweeper(new FakeExecutions())();
+    // Assert
+    expect(report.expired).toBe(0);
+    expect(auditActions()).toEqual([]);
+  });
+
+  it('marks a stalled PROCESSING upload FAILED when its execution no longer runs', async () => {
+    // Arrange
+    const executionId = 'arn:aws:states:us-east-1:123456789012:execution:airlock:gone';
+    arrangeRecords(
+      [],
+      [{ status: 'PROCESSING', versionId: 'v1', executionId, updatedAt: '2025-03-01T12:00:00.000Z' }],
+    );
+    ddb
+      .on(UpdateCommand)
+      .resolves({ Attributes: recordItem({ status: 'FAILED', previousStatus: 'PROCESSING' }) });
+    // Act
+    const report = await sweeper(new FakeExecutions())();
+    // Assert
+    expect(report).toEqual({ expired: 0, restarted: 0, failed: 1, stillRunning: 0 });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: 'attribute_exists(pk) AND (#status = :processing AND executionId = :executionId)',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':to': 'FAILED',
+        ':executionId': executionId,
+        ':failure': { error: 'ProcessingStalled', cause: expect.any(String) },
+      }),
+    });
+    expect(auditActions()).toEqual(['FAILED']);
+  });
+
+  it('leaves a PROCESSING upload alone while its execution still runs', async () => {
+    // Arrange
+    const executionId = 'arn:aws:states:us-east-1:123456789012:execution:airlock:slow';
+    arrangeRecords([], [{ status: 'PROCESSING', versionId: 'v1', executionId }]);
+    // Act
+    const report = await sweeper(new FakeExecutions(new Set([executionId])))();
+    // Assert
+    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 1 });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+  });
+});
