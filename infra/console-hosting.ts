@@ -1,6 +1,5 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   DockerImage,
   Duration,
@@ -15,9 +14,8 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { buildSync } from 'esbuild';
+import { CONSOLE_BUILD_OPTIONS, CONSOLE_DIR, CONSOLE_STATIC_FILES } from '../local/console-assets.js';
 import { Construct, type IConstruct } from 'constructs';
-
-const CONSOLE_DIR = fileURLToPath(new URL('../console/', import.meta.url));
 
 export interface ConsoleHostingProps {
   /**
@@ -133,17 +131,9 @@ export class ConsoleHosting extends Construct {
             image: DockerImage.fromRegistry('none'), // never used: the local bundler below always runs
             local: {
               tryBundle(outputDir: string): boolean {
-                const result = buildSync({
-                  entryPoints: [join(CONSOLE_DIR, 'app.ts')],
-                  bundle: true,
-                  format: 'esm',
-                  target: 'es2022',
-                  platform: 'browser',
-                  minify: true,
-                  write: false,
-                });
+                const result = buildSync(CONSOLE_BUILD_OPTIONS);
                 writeFileSync(join(outputDir, 'app.js'), result.outputFiles[0]?.text ?? '');
-                for (const file of ['index.html', 'styles.css'])
+                for (const file of CONSOLE_STATIC_FILES)
                   copyFileSync(join(CONSOLE_DIR, file), join(outputDir, file));
                 return true;
               },

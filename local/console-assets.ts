@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { REPO_ROOT } from './settings.js';
 
 const CONSOLE_DIR = join(REPO_ROOT, 'console');
@@ -28,21 +28,27 @@ export async function consoleRoutes(): Promise<Record<string, StaticRoute>> {
   };
 }
 
-/** console/app.ts and the client code it imports, as one ES module. */
+/**
+ * How console/app.ts (with the client code it imports) becomes one ES module: the same for the
+ * local runtime and for the CDK deployment.
+ */
+export const CONSOLE_BUILD_OPTIONS = {
+  entryPoints: [join(CONSOLE_DIR, 'app.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  platform: 'browser',
+  minify: true,
+  sourcemap: false,
+  write: false,
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
+
+/** The console's files that are served as they are. */
+export const CONSOLE_STATIC_FILES = ['index.html', 'styles.css'] as const;
+
 export async function bundleConsole(): Promise<string> {
-  const bundle = await build({
-    entryPoints: [join(CONSOLE_DIR, 'app.ts')],
-    bundle: true,
-    format: 'esm',
-    target: 'es2022',
-    platform: 'browser',
-    minify: true,
-    sourcemap: false,
-    write: false,
-    logLevel: 'silent',
-  });
-  return bundle.outputFiles[0]?.text ?? '';
+  return (await build(CONSOLE_BUILD_OPTIONS)).outputFiles[0]?.text ?? '';
 }
 
-export const CONSOLE_STATIC_FILES = ['index.html', 'styles.css'] as const;
 export { CONSOLE_DIR };
