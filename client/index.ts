@@ -6,26 +6,25 @@
  * Node-only helpers (opening a file from disk with its size and SHA-256) are in `./node.ts`.
  */
 
+import { contentTypeForFileName } from '../functions/domain/default-type-policy.js';
+import {
+  TERMINAL_STATUSES,
+  type ReasonCode as DomainReasonCode,
+  type UploadMethod,
+  type UploadStatus,
+} from '../functions/domain/model.js';
+
 // ---------------------------------------------------------------------------------------------
 // Types mirroring the API
 
-export const UPLOAD_STATUSES = [
-  'PENDING_UPLOAD',
-  'PROCESSING',
-  'PROCESSED',
-  'REJECTED',
-  'FAILED',
-  'EXPIRED',
-] as const;
-export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
-
-/** Statuses at which an upload stops changing for a client (FAILED may be redriven by operators). */
-export const TERMINAL_STATUSES: ReadonlySet<UploadStatus> = new Set([
-  'PROCESSED',
-  'REJECTED',
-  'FAILED',
-  'EXPIRED',
-]);
+// The status list and its terminal subset are the domain's own (functions/domain/model.ts is pure
+// data, safe to bundle for browsers).
+export {
+  UPLOAD_STATUSES,
+  TERMINAL_STATUSES,
+  type UploadStatus,
+  type UploadMethod,
+} from '../functions/domain/model.js';
 
 export const isTerminal = (status: UploadStatus): boolean => TERMINAL_STATUSES.has(status);
 
@@ -33,24 +32,12 @@ export const isTerminal = (status: UploadStatus): boolean => TERMINAL_STATUSES.h
  * Reason codes the API documents. The type stays open (`string & {}`) so a newer server's codes
  * are passed through rather than refused.
  */
-export type ReasonCode =
-  | 'SIZE_MISMATCH'
-  | 'TYPE_MISMATCH'
-  | 'TYPE_NOT_ALLOWED'
-  | 'CHECKSUM_MISMATCH'
-  | 'EMPTY_FILE'
-  | 'UNSOLICITED'
-  | 'ALREADY_PROCESSED'
-  | 'UPLOAD_EXPIRED'
-  | 'PROCESSING_FAILED'
-  | (string & {});
+export type ReasonCode = DomainReasonCode | (string & {});
 
 export interface Reason {
   code: ReasonCode;
   message: string;
 }
-
-export type UploadMethod = 'POST' | 'PUT';
 
 /** `GET /uploads/{id}` (and the items of `GET /uploads`). */
 export interface UploadView {
@@ -838,24 +825,11 @@ function newBoundary(): string {
   return `----AirlockFormBoundary${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  pdf: 'application/pdf',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  txt: 'text/plain',
-  text: 'text/plain',
-  csv: 'text/csv',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-};
-
 /**
  * The content type to declare for a file name, from its extension, among the types of the
  * default type policy; undefined when unknown. (The bytes decide anyway: a spoofed file is
  * rejected whatever it declares.)
  */
 export function contentTypeFor(fileName: string): string | undefined {
-  const extension = /\.([A-Za-z0-9]+)$/.exec(fileName)?.[1]?.toLowerCase();
-  return extension === undefined ? undefined : CONTENT_TYPES[extension];
+  return contentTypeForFileName(fileName);
 }

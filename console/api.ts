@@ -3,30 +3,9 @@
  * go straight to S3 with XMLHttpRequest, because only XHR reports upload progress in browsers
  * (fetch cannot stream a request body over HTTP/1.1).
  */
-import { AirlockClient, type UploadStatus } from '../client/index.js';
+import { AirlockClient, type AuditEvent, type UploadStatus, type UploadView } from '../client/index.js';
 
-export interface UploadView {
-  uploadId: string;
-  status: string;
-  fileName: string;
-  contentType: string;
-  size: number;
-  sha256?: string;
-  createdAt: string;
-  updatedAt: string;
-  reasons?: Array<{ code: string; message: string }>;
-  download?: { url: string; expiresAt: string };
-}
-
-export interface AuditEvent {
-  at: string;
-  actor: { type: string; id: string };
-  action: string;
-  from: string | null;
-  to: string | null;
-  reasons: Array<{ code: string; message: string }>;
-  versionId?: string;
-}
+export type { AuditEvent, UploadView } from '../client/index.js';
 
 export interface Grant {
   method: 'POST' | 'PUT';
@@ -97,7 +76,7 @@ export class ConsoleApi {
       snapshot.retryAfterSeconds !== undefined ? { retryAfterSeconds: snapshot.retryAfterSeconds } : {};
     if (!snapshot.modified && cached) return { view: cached.view, ...retry };
     if (!snapshot.modified) return this.getUpload(uploadId);
-    const view = snapshot.upload as UploadView;
+    const view = snapshot.upload;
     if (snapshot.etag) this.etags.set(uploadId, { etag: snapshot.etag, view });
     return { view, ...retry };
   }

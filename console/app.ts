@@ -4,6 +4,7 @@
  * trails and export CSV. Plain DOM; no secrets in the bundle (the token is entered at sign-in
  * and kept in sessionStorage only).
  */
+import { contentTypeFor } from '../client/index.js';
 import { ConsoleApi, type AuditEvent, type UploadView } from './api.js';
 import { authorizeUrl, createVerifier, exchangeCode, type OAuthConfig } from './oauth.js';
 
@@ -21,17 +22,6 @@ export const REASON_TEXT: Record<string, string> = {
   ALREADY_PROCESSED: 'A file was already uploaded for this upload.',
   UPLOAD_EXPIRED: 'No file arrived before the upload expired.',
   PROCESSING_FAILED: 'Processing failed; it will be retried.',
-};
-
-const EXTENSION_TYPES: Record<string, string> = {
-  pdf: 'application/pdf',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  txt: 'text/plain',
-  csv: 'text/csv',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 };
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -80,8 +70,7 @@ function show(view: 'uploads' | 'audit'): void {
 }
 
 function contentTypeOf(file: File): string {
-  const extension = file.name.split('.').pop()?.toLowerCase() ?? '';
-  return EXTENSION_TYPES[extension] ?? (file.type || 'application/octet-stream');
+  return contentTypeFor(file.name) ?? (file.type || 'application/octet-stream');
 }
 
 /** One card per file: progress while sending, then status, timeline, reasons, download. */

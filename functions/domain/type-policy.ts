@@ -4,8 +4,6 @@ import { ConfigurationError, PayloadTooLargeError, UnsupportedMediaTypeError } f
 /** S3's ceiling for a single POST or PUT. */
 export const MAX_SINGLE_UPLOAD_BYTES = 5 * 1024 ** 3;
 
-const MiB = 1024 ** 2;
-
 const ruleSchema = z
   .object({
     /** Largest accepted size in bytes (at most 5 GiB, S3's single-request limit). */
@@ -32,26 +30,7 @@ const policySchema = z
   .record(z.string().regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/), ruleSchema)
   .refine((policy) => Object.keys(policy).length > 0, 'the policy must allow at least one type');
 
-export const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
-export const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
-
-export const DEFAULT_TYPE_POLICY: TypePolicy = {
-  'application/pdf': {
-    maxBytes: 50 * MiB,
-    detect: { kind: 'magic', mimes: ['application/pdf'] },
-    extensions: ['pdf'],
-  },
-  'image/png': { maxBytes: 20 * MiB, detect: { kind: 'magic', mimes: ['image/png'] }, extensions: ['png'] },
-  'image/jpeg': {
-    maxBytes: 20 * MiB,
-    detect: { kind: 'magic', mimes: ['image/jpeg'] },
-    extensions: ['jpg', 'jpeg'],
-  },
-  'text/plain': { maxBytes: 10 * MiB, detect: { kind: 'text' }, extensions: ['txt'] },
-  'text/csv': { maxBytes: 50 * MiB, detect: { kind: 'text' }, extensions: ['csv'] },
-  [DOCX]: { maxBytes: 50 * MiB, detect: { kind: 'magic', mimes: [DOCX] }, extensions: ['docx'] },
-  [XLSX]: { maxBytes: 50 * MiB, detect: { kind: 'magic', mimes: [XLSX] }, extensions: ['xlsx'] },
-};
+export { DEFAULT_TYPE_POLICY, DOCX, XLSX } from './default-type-policy.js';
 
 /** Parses a policy given as JSON (e.g. the TYPE_POLICY setting); throws ConfigurationError. */
 export function parseTypePolicy(json: string): TypePolicy {
