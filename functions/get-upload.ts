@@ -16,7 +16,7 @@ import {
 } from './domain/status-view.js';
 import type { TypePolicy } from './domain/type-policy.js';
 import { isUploadId } from './domain/upload-id.js';
-import { MAX_DOWNLOAD_URL_TTL_SECONDS } from './domain/upload-grant.js';
+import { downloadTtlSeconds as signedDownloadTtl } from './domain/upload-grant.js';
 
 export interface GetUploadDeps {
   store: UploadStore;
@@ -61,8 +61,8 @@ export function makeGetUploadHandler(deps: () => GetUploadDeps) {
         contentDisposition: contentDisposition(downloadName(record.fileName, extensions)),
         ttlSeconds: downloadTtlSeconds,
       });
-      const ttlSeconds = Math.min(downloadTtlSeconds, MAX_DOWNLOAD_URL_TTL_SECONDS);
-      view.download = { url, expiresAt: new Date(now().getTime() + ttlSeconds * 1000).toISOString() };
+      const lifetime = signedDownloadTtl(downloadTtlSeconds);
+      view.download = { url, expiresAt: new Date(now().getTime() + lifetime * 1000).toISOString() };
     }
     return jsonResponse(200, view, headers);
   });

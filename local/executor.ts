@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { ExecutionGateway } from '../functions/adapters/execution-gateway.js';
@@ -75,19 +76,22 @@ export interface ExecutionRecord {
  * same execution id; the Claim step makes that safe.
  */
 export class LocalExecutor implements ExecutionGateway {
-  private readonly definition = localDefinition();
-  private readonly machine = new StateMachine(this.definition);
+  private readonly machine: StateMachine;
   private readonly running = new Map<string, Promise<void>>();
   private readonly queue: Array<() => void> = [];
   private active = 0;
   private stopping = false;
 
+  /** `handlers` are bound by state name (see bindTaskStates); use `create` to get them bound. */
   constructor(
     private readonly dir: string,
+    definition: StateMachineDefinition,
     private readonly handlers: Record<string, TaskHandler>,
     private readonly maxConcurrent: number,
     private readonly onError: (message: string, error: unknown) => void = () => undefined,
-  ) {}
+  ) {
+    this.machine = new StateMachine(definition);
+  }
 
   static async create(
     dir: string,
@@ -96,9 +100,8 @@ export class LocalExecutor implements ExecutionGateway {
     onError?: (message: string, error: unknown) => void,
   ): Promise<LocalExecutor> {
     await mkdir(dir, { recursive: true });
-    const executor = new LocalExecutor(dir, {}, maxConcurrent, onError);
-    Object.assign(executor.handlers, bindTaskStates(executor.definition, handlers));
-    return executor;
+    const definition = localDefinition();
+    return new LocalExecutor(dir, definition, bindTaskStates(definition, handlers), maxConcurrent, onError);
   }
 
   /** Durably records and starts an execution; resolves once the record is on disk. */
@@ -197,11 +200,15 @@ export class LocalExecutor implements ExecutionGateway {
       overrides: { taskResourceLocalHandlers: this.handlers as never },
       context: { Execution: { Id: record.executionArn, Name: record.name, StartTime: record.startDate } },
     });
-    const historyFile = join(this.dir, `${record.name}.events.ndjson`);
+    // One append stream per execution run, not an open/append/close per state event.
+    const historyFile = createWriteStream(join(this.dir, `${record.name}.events.ndjson`), { flags: 'a' });
     const history = (async () => {
-      for await (const event of execution.eventLogs) {
-        const entry = { ...event, attempt: record.attempts };
-        await appendFile(historyFile, `${JSON.stringify(entry)}\n`);
+      try {
+        for await (const event of execution.eventLogs) {
+          historyFile.write(`${JSON.stringify({ ...event, attempt: record.attempts })}\n`);
+        }
+      } finally {
+        await new Promise<void>((resolve) => historyFile.end(resolve));
       }
     })();
     try {

@@ -2,7 +2,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { PostGrant, PutGrant } from '../domain/upload-grant.js';
-import { MAX_DOWNLOAD_URL_TTL_SECONDS } from '../domain/upload-grant.js';
+import { downloadTtlSeconds } from '../domain/upload-grant.js';
 
 export interface SignedPost {
   url: string;
@@ -65,7 +65,7 @@ export class Presigner {
         ResponseContentDisposition: params.contentDisposition,
         ResponseContentType: params.contentType,
       }),
-      { expiresIn: Math.max(1, Math.min(params.ttlSeconds, MAX_DOWNLOAD_URL_TTL_SECONDS)) },
+      { expiresIn: downloadTtlSeconds(params.ttlSeconds) },
     );
   }
 }

@@ -91,6 +91,11 @@ export function putHeaders(grant: PutGrant): Record<string, string> {
   };
 }
 
+/** The lifetime a download URL actually gets: the handler reports it, the presigner signs it. */
+export function downloadTtlSeconds(requested: number): number {
+  return Math.max(1, Math.min(requested, MAX_DOWNLOAD_URL_TTL_SECONDS));
+}
+
 function clampTtl(ttlSeconds: number): number {
   return Math.max(1, Math.min(ttlSeconds, MAX_UPLOAD_URL_TTL_SECONDS));
 }
