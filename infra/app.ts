@@ -1,6 +1,6 @@
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { App } from 'aws-cdk-lib';
 import { AirlockStack } from './airlock-stack.js';
+import { addNagPacks } from './nag-packs.js';
 
 /**
  * The CDK app. Context keys (cdk.json or `-c key=value`):
@@ -16,5 +16,6 @@ new AirlockStack(app, 'Airlock', {
     ...(origins ? { allowedOrigins: origins.split(',').map((origin) => origin.trim()) } : {}),
   },
 });
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+// cdk-nag's AwsSolutions, Serverless and NIST 800-53 R5 packs: any unacknowledged finding fails synth.
+addNagPacks(app, { verbose: true });
 app.synth();

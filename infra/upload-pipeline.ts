@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
+  Annotations,
   ArnFormat,
   Aws,
   Duration,
@@ -7,7 +8,6 @@ import {
   RemovalPolicy,
   Stack,
   Token,
-  Validations,
   type CfnResource,
 } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
@@ -33,6 +33,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../functions/domain/type-policy.js';
 import { ConsoleHosting } from './console-hosting.js';
+import { acknowledge } from './nag-packs.js';
 import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
 import {
   MAX_DOWNLOAD_URL_TTL_SECONDS,
@@ -124,8 +125,12 @@ export interface UploadPipelineProps {
    */
   readonly acceptExistingBucketRisks?: boolean;
   /**
-   * A customer-managed KMS key for the bucket and the table.
-   * @default S3-managed encryption for the bucket, AWS-owned encryption for the table
+   * A customer-managed KMS key for the bucket, the table and the log groups (functions, state
+   * machine, API access logs). When the key is a `kms.Key` of this app, a statement letting
+   * CloudWatch Logs use it for log groups of this account and region is added to its key policy;
+   * the policy of an imported key must already allow that (synth warns).
+   * @default S3-managed encryption for the bucket, AWS-owned encryption for the table, and
+   * CloudWatch Logs' own service-managed encryption for the log groups
    */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -165,6 +170,14 @@ export interface UploadPipelineProps {
    * @default { enabled: true }
    */
   readonly console?: { readonly enabled?: boolean; readonly webAclArn?: string };
+  /**
+   * Reserved concurrency per function: the most concurrent executions it may have, reserved
+   * from the account's pool (whole numbers, at least 1). A throttled pipeline step is retried by
+   * the state machine; a throttled sweep is retried by Lambda. Lambda refuses the deployment if
+   * the reservations would leave the account less unreserved concurrency than its minimum.
+   * @default none: every function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: Partial<Record<PipelineFunction, number>>;
 }
 
 /**
@@ -186,11 +199,15 @@ export class UploadPipeline extends Construct {
   /** The console's hosting, unless disabled. */
   readonly console?: ConsoleHosting;
   readonly accessLogsBucket: s3.Bucket;
+  /** The customer-managed key of the data and the logs, if any. */
+  private readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: UploadPipelineProps = {}) {
     super(scope, id);
     const settings = resolveSettings(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.encryptionKey = props.encryptionKey;
+    if (props.encryptionKey) this.allowCloudWatchLogsToUse(props.encryptionKey);
 
     // --- Storage --------------------------------------------------------------------------
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
@@ -203,6 +220,16 @@ export class UploadPipeline extends Construct {
       lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy,
     });
+    acknowledge(
+      this.accessLogsBucket,
+      'NIST.800.53.R5-S3BucketReplicationEnabled',
+      "Holds access logs for a year in the deployment's region; copying them elsewhere (e.g. a central log-archive account) is the deployer's audit decision and needs a destination this construct does not own.",
+    );
+    acknowledge(
+      this.accessLogsBucket,
+      'NIST.800.53.R5-S3DefaultEncryptionKMS',
+      "Receives S3 server access logs and CloudFront standard logs from AWS's log-delivery services; SSE-S3 encrypts them at rest without granting those services the use of a KMS key, which SSE-KMS would require.",
+    );
     if (props.console?.enabled !== false) {
       this.console = new ConsoleHosting(this, 'Console', {
         logBucket: this.accessLogsBucket,
@@ -225,6 +252,11 @@ export class UploadPipeline extends Construct {
         : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
       // No TTL: audit events and records are kept for as long as the table (compliance).
     });
+    acknowledge(
+      this.table,
+      'NIST.800.53.R5-DynamoDBInBackupPlan',
+      "Point-in-time recovery (35 days, continuous), deletion protection and RETAIN protect the table; an AWS Backup plan (vault, retention, cross-account copies) is the organisation's policy, commonly applied by tag through AWS Organizations backup policies.",
+    );
     for (const index of [TABLE_KEYS.byOwner, TABLE_KEYS.byStatus]) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
@@ -245,7 +277,10 @@ export class UploadPipeline extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     const fn = (name: PipelineFunction, options: { memorySize?: number; timeout?: Duration } = {}) =>
-      this.createFunction(name, environment, settings.logRetention, removalPolicy, options);
+      this.createFunction(name, environment, settings.logRetention, removalPolicy, {
+        ...options,
+        reservedConcurrency: settings.reservedConcurrency[name],
+      });
     this.functions = {
       'create-upload': fn('create-upload'),
       'get-upload': fn('get-upload'),
@@ -263,10 +298,7 @@ export class UploadPipeline extends Construct {
     this.grantLeastPrivilege(props.encryptionKey, props.forensicReaderArns ?? []);
 
     // --- State machine --------------------------------------------------------------------
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
-      retention: settings.logRetention,
-      removalPolicy,
-    });
+    const stateMachineLogs = this.createLogGroup('StateMachineLogs', settings.logRetention, removalPolicy);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromFile(UPLOAD_PIPELINE_ASL_PATH),
       definitionSubstitutions: this.definitionSubstitutions(),
@@ -312,11 +344,16 @@ export class UploadPipeline extends Construct {
         resources: [executionArnPattern(this.stateMachine)],
       }),
     );
-    new events.Rule(this, 'SweepSchedule', {
+    const sweepSchedule = new events.Rule(this, 'SweepSchedule', {
       description: 'Moves expired and stalled uploads to a terminal status.',
       schedule: events.Schedule.rate(settings.sweepInterval),
       targets: [new targets.LambdaFunction(sweeper, { retryAttempts: 2 })],
     });
+    acknowledge(
+      sweepSchedule,
+      'Serverless-EventBusDLQ',
+      'The schedule events carry no data and the sweep is idempotent: an event that cannot be delivered is superseded by the next one, a sweepInterval later, so a DLQ would only collect empty ticks.',
+    );
 
     // --- Alarms ---------------------------------------------------------------------------
     const alarms = [
@@ -347,8 +384,16 @@ export class UploadPipeline extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     ];
-    if (props.alarmTopic) {
-      for (const alarm of alarms) alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    for (const alarm of alarms) {
+      if (props.alarmTopic) {
+        alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      } else {
+        acknowledge(
+          alarm,
+          'NIST.800.53.R5-CloudWatchAlarmAction',
+          'Alarm actions notify alarmTopic when one is given; without it the alarm still changes state in CloudWatch (console, dashboards, composite alarms), and Airlock cannot guess whom to notify.',
+        );
+      }
     }
 
     this.acknowledgeReviewedFindings(props.encryptionKey !== undefined);
@@ -394,10 +439,7 @@ export class UploadPipeline extends Construct {
           }
         : {}),
     });
-    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
-      retention: settings.logRetention,
-      removalPolicy,
-    });
+    const accessLogs = this.createLogGroup('ApiAccessLogs', settings.logRetention, removalPolicy);
     this.apiStage = new apigwv2.HttpStage(this, 'ApiStage', {
       httpApi: this.api,
       stageName: '$default',
@@ -496,11 +538,30 @@ export class UploadPipeline extends Construct {
       'AwsSolutions-SQS3',
       'This queue is itself the dead-letter queue of the EventBridge target.',
     );
+    acknowledge(
+      this.deadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'This queue is itself the dead-letter queue of the EventBridge target: it keeps failed events for 14 days and is alarmed; a dead-letter queue of its own would only move them.',
+    );
+    acknowledge(
+      this.stateMachine.role.node.tryFindChild('DefaultPolicy') ?? this.stateMachine.role,
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+      "The state machine's inline DefaultPolicy (CDK) invokes its six task functions and delivers its logs and traces; it is bound to this one role and attachable nowhere else.",
+    );
+    const eventsRole = this.stateMachine.node.tryFindChild('EventsRole');
+    if (eventsRole) {
+      acknowledge(
+        eventsRole.node.tryFindChild('DefaultPolicy') ?? eventsRole,
+        'NIST.800.53.R5-IAMNoInlinePolicy',
+        "EventBridge's role for the Object Created rule: CDK's inline policy allows states:StartExecution on this state machine only and is bound to this one role.",
+      );
+    }
     if (encrypted) {
-      for (const fn of Object.values(this.functions)) {
+      // Only writers have these wildcard actions (grantEncryptDecrypt); readers only decrypt.
+      for (const name of KEY_WRITERS) {
         for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
           acknowledge(
-            fn.role!,
+            this.functions[name].role!,
             `AwsSolutions-IAM5[Action::${action}]`,
             'CDK key grants for the one customer-managed key of this pipeline; the resource is that key only.',
           );
@@ -508,6 +569,14 @@ export class UploadPipeline extends Construct {
       }
     }
     // The handler CDK adds to turn on EventBridge notifications for the bucket.
+    const handlerPolicy = this.bucket.node.tryFindChild('Notifications')?.node.tryFindChild('HandlerPolicy');
+    if (handlerPolicy) {
+      acknowledge(
+        handlerPolicy,
+        'NIST.800.53.R5-IAMNoInlinePolicy',
+        "CDK's bucket-notifications handler: this inline policy allows s3:PutBucketNotification on the uploads bucket only and is attached to that handler's role alone.",
+      );
+    }
     for (const child of stack.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) {
         acknowledge(
@@ -588,6 +657,18 @@ export class UploadPipeline extends Construct {
         },
       ],
     });
+    acknowledge(
+      bucket,
+      'NIST.800.53.R5-S3BucketReplicationEnabled',
+      'Replication needs a destination bucket in another region, which this single-region construct does not create; the bucket is versioned and retained. Deployers who need a second copy replicate a bucket they own and pass it as existingBucket.',
+    );
+    if (!props.encryptionKey) {
+      acknowledge(
+        bucket,
+        'NIST.800.53.R5-S3DefaultEncryptionKMS',
+        'SSE-S3 (AES-256) by default, with no key to manage or grant; pass encryptionKey to encrypt the bucket (and the table and logs) with a customer-managed KMS key instead.',
+      );
+    }
     return bucket;
   }
 
@@ -596,10 +677,10 @@ export class UploadPipeline extends Construct {
     environment: Record<string, string>,
     retention: logs.RetentionDays,
     removalPolicy: RemovalPolicy,
-    options: { memorySize?: number; timeout?: Duration },
+    options: { memorySize?: number; timeout?: Duration; reservedConcurrency?: number | undefined },
   ): NodejsFunction {
     const id = pascalCase(name);
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy });
+    const logGroup = this.createLogGroup(`${id}Logs`, retention, removalPolicy);
     // Its own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group only.
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -617,6 +698,9 @@ export class UploadPipeline extends Construct {
       timeout: options.timeout ?? Duration.seconds(30),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
+      ...(options.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: options.reservedConcurrency }),
       environment,
       bundling: {
         format: OutputFormat.ESM,
@@ -639,7 +723,112 @@ export class UploadPipeline extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
     );
+    this.acknowledgeFunctionFindings(name, fn, role, options.reservedConcurrency !== undefined);
     return fn;
+  }
+
+  /**
+   * The Serverless and NIST 800-53 R5 findings on one pipeline function that are accepted, with
+   * why. Reasons depend on who invokes it: the HTTP API and the state machine synchronously, the
+   * schedule asynchronously.
+   */
+  private acknowledgeFunctionFindings(
+    name: PipelineFunction,
+    fn: NodejsFunction,
+    role: iam.Role,
+    hasReservedConcurrency: boolean,
+  ): void {
+    const invoker = INVOKER[name];
+    acknowledge(
+      fn,
+      'Serverless-LambdaLatestVersion',
+      'Airlock targets nodejs22.x on purpose: its tooling and tests run on Node 22; a newer runtime is a tested change, not a flag.',
+    );
+    acknowledge(
+      fn,
+      'NIST.800.53.R5-LambdaInsideVPC',
+      'Reaches only AWS APIs (S3, DynamoDB, Step Functions) over TLS at their public endpoints, signed by its own least-privilege role; with no private resource to reach, a VPC would add NAT or endpoint cost and no control.',
+    );
+    const dlqReason = {
+      api: 'Invoked synchronously by the HTTP API: an error goes back to the caller as the response. A Lambda DLQ only receives failed asynchronous invocations, which this function never has.',
+      'state-machine':
+        'Invoked synchronously by the state machine, which retries and catches its errors and keeps failed executions (alarmed) for redrive. A Lambda DLQ only receives failed asynchronous invocations.',
+      schedule:
+        'Invoked by its schedule with an event that carries no data: the sweep is idempotent and the next run, one sweepInterval later, redoes a failed one, so a DLQ would only collect empty schedule events.',
+    }[invoker];
+    acknowledge(fn, 'Serverless-LambdaDLQ', dlqReason);
+    acknowledge(fn, 'NIST.800.53.R5-LambdaDLQ', dlqReason);
+    if (!hasReservedConcurrency) {
+      const bound = {
+        api: "Its load is bounded by the HTTP API stage's throttling (apiThrottle).",
+        'state-machine':
+          'It runs once per pipeline step of an upload, and the state machine retries a throttled step (Lambda.TooManyRequestsException).',
+        schedule: 'It runs once per sweepInterval.',
+      }[invoker];
+      acknowledge(
+        fn,
+        'NIST.800.53.R5-LambdaConcurrency',
+        `${bound} Reserved concurrency is opt-in (reservedConcurrency): it takes capacity from the account's shared pool, and deployment fails where the account limit leaves too little unreserved.`,
+      );
+    }
+    acknowledge(
+      role.node.tryFindChild('DefaultPolicy') ?? role,
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+      "The function's grants are CDK's inline DefaultPolicy on its own role: bound to that one role (never attachable to another), and asserted grant by grant in test/infra/functions.test.ts.",
+    );
+  }
+
+  /** A log group with the pipeline's retention, encrypted with the customer-managed key if any. */
+  private createLogGroup(
+    id: string,
+    retention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): logs.LogGroup {
+    const logGroup = new logs.LogGroup(this, id, {
+      retention,
+      removalPolicy,
+      ...(this.encryptionKey ? { encryptionKey: this.encryptionKey } : {}),
+    });
+    if (!this.encryptionKey) {
+      acknowledge(
+        logGroup,
+        'NIST.800.53.R5-CloudWatchLogGroupEncrypted',
+        'CloudWatch Logs encrypts every log group at rest with service-managed keys; pass encryptionKey to encrypt this log group with that customer-managed key as well.',
+      );
+    }
+    return logGroup;
+  }
+
+  /**
+   * Lets CloudWatch Logs use the key for log groups of this account and region, as it must for
+   * encrypted log groups. An imported key's policy cannot be changed from here: synth warns.
+   */
+  private allowCloudWatchLogsToUse(key: kms.IKey): void {
+    const stack = Stack.of(this);
+    const { statementAdded } = key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+      true,
+    );
+    if (!statementAdded) {
+      Annotations.of(this).addWarningV2(
+        'airlock:encryptionKeyPolicy',
+        `encryptionKey is imported, so its key policy cannot be extended here: it must let logs.${stack.region}.amazonaws.com use the key for this account's log groups, or their creation fails.`,
+      );
+    }
   }
 
   /** Each function gets exactly the actions on exactly the resources its step needs. */
@@ -682,25 +871,8 @@ export class UploadPipeline extends Construct {
 
     if (key) {
       // Writers of objects or items encrypt; readers only decrypt.
-      for (const name of [
-        'create-upload',
-        'promote',
-        'reject',
-        'claim',
-        'record-outcome',
-        'sweeper',
-      ] as const) {
-        key.grantEncryptDecrypt(f[name]);
-      }
-      for (const name of [
-        'get-upload',
-        'list-uploads',
-        'get-upload-events',
-        'audit-uploads',
-        'validate',
-      ] as const) {
-        key.grantDecrypt(f[name]);
-      }
+      for (const name of KEY_WRITERS) key.grantEncryptDecrypt(f[name]);
+      for (const name of KEY_READERS) key.grantDecrypt(f[name]);
     }
 
     // Defense in depth: only the pipeline (and named forensic readers) may read quarantine/ and
@@ -802,19 +974,47 @@ export class UploadPipeline extends Construct {
   }
 }
 
-export type PipelineFunction =
-  | 'create-upload'
-  | 'get-upload'
-  | 'list-uploads'
-  | 'get-upload-events'
-  | 'audit-uploads'
-  | 'claim'
-  | 'validate'
-  | 'promote'
-  | 'reject'
-  | 'record-outcome'
-  | 'release-quarantine'
-  | 'sweeper';
+/** The pipeline's functions, in declaration order. */
+export const PIPELINE_FUNCTIONS = [
+  'create-upload',
+  'get-upload',
+  'list-uploads',
+  'get-upload-events',
+  'audit-uploads',
+  'claim',
+  'validate',
+  'promote',
+  'reject',
+  'record-outcome',
+  'release-quarantine',
+  'sweeper',
+] as const;
+
+export type PipelineFunction = (typeof PIPELINE_FUNCTIONS)[number];
+
+/** Functions that write objects or items, so encrypt with the customer-managed key. */
+const KEY_WRITERS = ['create-upload', 'promote', 'reject', 'claim', 'record-outcome', 'sweeper'] as const;
+/** Functions that only read objects or items, so only decrypt. */
+const KEY_READERS = ['get-upload', 'list-uploads', 'get-upload-events', 'audit-uploads', 'validate'] as const;
+
+/**
+ * Who invokes each function: the HTTP API and the state machine synchronously, the schedule
+ * asynchronously. Its cdk-nag acknowledgements (DLQ, concurrency) give reasons that depend on it.
+ */
+const INVOKER: Record<PipelineFunction, 'api' | 'state-machine' | 'schedule'> = {
+  'create-upload': 'api',
+  'get-upload': 'api',
+  'list-uploads': 'api',
+  'get-upload-events': 'api',
+  'audit-uploads': 'api',
+  claim: 'state-machine',
+  validate: 'state-machine',
+  promote: 'state-machine',
+  reject: 'state-machine',
+  'record-outcome': 'state-machine',
+  'release-quarantine': 'state-machine',
+  sweeper: 'schedule',
+};
 
 const STATE_MACHINE_FUNCTIONS = [
   'claim',
@@ -837,6 +1037,7 @@ interface Settings {
   processingTimeoutSeconds: number;
   sweepInterval: Duration;
   apiThrottle: ApiThrottleProps;
+  reservedConcurrency: Partial<Record<PipelineFunction, number>>;
 }
 
 /** Applies defaults and refuses misconfiguration at synth time, with a message saying why. */
@@ -883,6 +1084,16 @@ export function resolveSettings(props: UploadPipelineProps): Settings {
   if (sweepSeconds < 60 || sweepSeconds % 60 !== 0) fail('sweepInterval must be a whole number of minutes.');
   const apiThrottle = props.apiThrottle ?? { rateLimit: 50, burstLimit: 100 };
   if (apiThrottle.rateLimit <= 0 || apiThrottle.burstLimit <= 0) fail('apiThrottle limits must be positive.');
+  const reservedConcurrency = props.reservedConcurrency ?? {};
+  for (const [name, value] of Object.entries(reservedConcurrency)) {
+    if (!(PIPELINE_FUNCTIONS as readonly string[]).includes(name)) {
+      fail(`reservedConcurrency names an unknown function "${name}".`);
+    }
+    if (value === undefined) continue;
+    if (Token.isUnresolved(value) || !Number.isInteger(value) || value < 1) {
+      fail(`reservedConcurrency of ${name} must be a whole number, at least 1 (0 would stop the function).`);
+    }
+  }
   if (props.existingBucket && props.acceptExistingBucketRisks !== true) {
     fail(
       'existingBucket is refused unless acceptExistingBucketRisks is true: its owner must enable versioning, ' +
@@ -918,6 +1129,7 @@ export function resolveSettings(props: UploadPipelineProps): Settings {
     processingTimeoutSeconds,
     sweepInterval,
     apiThrottle,
+    reservedConcurrency,
   };
 }
 
@@ -930,11 +1142,6 @@ function executionArnPattern(stateMachine: sfn.StateMachine): string {
     resourceName: `${stateMachine.stateMachineName}:*`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-}
-
-/** Acknowledges one reviewed cdk-nag finding on a construct, with the reason it is accepted. */
-function acknowledge(scope: IConstruct, findingId: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id: `AwsSolutions::${findingId}`, reason });
 }
 
 const pascalCase = (name: string): string =>

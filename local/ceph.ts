@@ -20,6 +20,8 @@ export interface CephOptions {
 
 export interface RunningCeph {
   endpoint: string;
+  /** Stops RadosGW and starts it again (the monitor and OSD keep running); waits until it answers. */
+  restartGateway(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -93,10 +95,13 @@ export async function startCeph(options: CephOptions): Promise<RunningCeph> {
       500,
     );
 
-    processes.push(startProcess('radosgw', 'radosgw', [...c, '-f', '-n', 'client.rgw.airlock'], log('rgw')));
-    recordPids();
     const endpoint = `http://127.0.0.1:${options.rgwPort}`;
-    await waitFor('RadosGW', async () => (await fetch(endpoint)).status < 500, 120_000, 500);
+    const startGateway = async () => {
+      processes.push(startProcess('radosgw', 'radosgw', [...c, '-f', '-n', 'client.rgw.airlock'], log('rgw')));
+      recordPids();
+      await waitFor('RadosGW', async () => (await fetch(endpoint)).status < 500, 120_000, 250);
+    };
+    await startGateway();
 
     if (fresh) {
       await run('radosgw-admin', [
@@ -118,6 +123,12 @@ export async function startCeph(options: CephOptions): Promise<RunningCeph> {
     }
     return {
       endpoint,
+      restartGateway: async () => {
+        const gateway = processes.findIndex((process_) => process_.name === 'radosgw');
+        const [running] = gateway >= 0 ? processes.splice(gateway, 1) : [];
+        if (running) await stopProcess(running);
+        await startGateway();
+      },
       stop: async () => {
         for (const process_ of processes.reverse()) await stopProcess(process_);
       },

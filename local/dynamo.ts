@@ -2,22 +2,50 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTableCommand, DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
 
+export interface RunningDynalite {
+  endpoint: string;
+  /**
+   * Takes the endpoint away (the port refuses connections, open ones are cut) or brings it back,
+   * with the data kept: the reliability suite's DynamoDB outage.
+   */
+  setAvailable(available: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /** dynalite on loopback, its LevelDB kept in the data dir. */
-export async function startDynalite(
-  path: string,
-  port: number,
-): Promise<{ endpoint: string; stop(): Promise<void> }> {
+export async function startDynalite(path: string, port: number): Promise<RunningDynalite> {
   mkdirSync(path, { recursive: true });
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+  await listen();
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    setAvailable: async (available) => {
+      if (available && !server.listening) await listen();
+      if (!available) await close();
+    },
+    stop: close,
   };
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { QUARANTINE_PREFIX } from '../functions/domain/model.js';
 import { objectCreatedEvent, type ObjectCreatedEvent } from '../functions/domain/object-event.js';
+import { shouldInjectFault } from '../functions/commons/faults.js';
 
 /** One S3-format notification record, as RadosGW pushes it. */
 interface S3Record {
@@ -55,7 +56,17 @@ export interface RouterOptions {
   bucket: string;
   /** Durably starts an execution; throws when it could not. */
   startExecution: (event: ObjectCreatedEvent) => Promise<unknown>;
+  /**
+   * StartExecution by name (`POST /start-execution {input, dedupeKey}`), idempotent like Step
+   * Functions': what `npm run redrive` calls.
+   */
+  startNamedExecution?: (input: unknown, dedupeKey: string) => Promise<unknown>;
   onError?: (message: string, error: unknown) => void;
+  /**
+   * Fault control for the reliability suite (`GET`/`POST /faults`), only given when fault
+   * injection is on. Receives the parsed JSON body (undefined for GET) and returns the report.
+   */
+  faultControl?: (command: unknown) => Promise<unknown>;
 }
 
 /**
@@ -67,8 +78,24 @@ export async function startRouter(
   options: RouterOptions,
 ): Promise<{ server: Server; stop(): Promise<void> }> {
   const server = createServer((request, response) => {
+    const control = options.faultControl;
+    if (control !== undefined && request.url === '/faults') {
+      serveJson(request, response, control);
+      return;
+    }
     if (request.method !== 'POST') {
       response.writeHead(405).end();
+      return;
+    }
+    const startNamed = options.startNamedExecution;
+    if (startNamed !== undefined && request.url === '/start-execution') {
+      serveJson(request, response, async (body) => {
+        const { input, dedupeKey } = (body ?? {}) as { input?: unknown; dedupeKey?: unknown };
+        if (typeof dedupeKey !== 'string' || input === undefined)
+          throw new Error('input and dedupeKey required');
+        await startNamed(input, dedupeKey);
+        return { started: true };
+      });
       return;
     }
     const chunks: Buffer[] = [];
@@ -80,6 +107,7 @@ export async function startRouter(
     request.on('end', () => {
       void (async () => {
         try {
+          if (shouldInjectFault('router')) throw new Error('injected fault: delivery refused');
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
           for (const event of toObjectCreatedEvents(body)) {
             if (matchesPipelineRule(event, options.bucket)) await options.startExecution(event);
@@ -97,4 +125,28 @@ export async function startRouter(
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   return { server, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A small JSON endpoint: the parsed body (undefined when empty) in, a JSON report out. */
+function serveJson(
+  request: IncomingMessage,
+  response: ServerResponse,
+  handle: (body: unknown) => Promise<unknown>,
+): void {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    void (async () => {
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const body = request.method === 'POST' && text !== '' ? (JSON.parse(text) as unknown) : undefined;
+        const report = await handle(body);
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+      } catch (error) {
+        response
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: (error as Error).message }));
+      }
+    })();
+  });
 }

@@ -7,7 +7,8 @@ import { startApiServer } from './api-server.js';
 import { consoleRoutes } from './console-assets.js';
 import { openApiStaticRoute } from './openapi-route.js';
 import { makeVerifier } from './auth.js';
-import { startCeph } from './ceph.js';
+import { startCeph, type RunningCeph } from './ceph.js';
+import { faultReport, faultsEnabled, parseFaultRates, setFaultRates } from '../functions/commons/faults.js';
 import { ensureTable, startDynalite } from './dynamo.js';
 import { LocalExecutor, type TaskFunctionName, type TaskHandler } from './executor.js';
 import { startRouter } from './router.js';
@@ -44,16 +45,18 @@ export async function startRuntime(
     stops.push(() => dynamo.stop());
 
     let s3Endpoint = settings.externalS3Endpoint;
+    let ceph: RunningCeph | undefined;
     if (s3Endpoint === undefined) {
       log('starting S3 (Ceph RadosGW)…');
-      const ceph = await startCeph({
+      ceph = await startCeph({
         dir: join(settings.dataDir, 'ceph'),
         monPort: settings.cephMonPort,
         rgwPort: settings.s3Port,
         accessKeyId: settings.accessKeyId,
         secretAccessKey: settings.secretAccessKey,
       });
-      stops.push(() => ceph.stop());
+      const started = ceph;
+      stops.push(() => started.stop());
       s3Endpoint = ceph.endpoint;
     }
 
@@ -98,11 +101,35 @@ export async function startRuntime(
     );
     stops.push(() => executor.drain(5000));
 
+    let dynamoAvailable = true;
+    const faultControl = async (command: unknown) => {
+      const { rates, dynamodb, restart } = (command ?? {}) as {
+        rates?: unknown;
+        dynamodb?: unknown;
+        restart?: unknown;
+      };
+      if (typeof rates === 'string') setFaultRates(parseFaultRates(rates));
+      if (dynamodb === 'down' || dynamodb === 'up') {
+        dynamoAvailable = dynamodb === 'up';
+        await dynamo.setAvailable(dynamoAvailable);
+        log(`fault control: DynamoDB ${dynamodb}`);
+      }
+      if (restart === 'rgw') {
+        if (ceph === undefined) throw new Error('RadosGW is not run by this runtime.');
+        log('fault control: restarting RadosGW…');
+        await ceph.restartGateway();
+      }
+      return { ...faultReport(), dynamodb: dynamoAvailable ? 'up' : 'down' };
+    };
+    if (faultsEnabled()) log(`FAULT INJECTION IS ON (AIRLOCK_FAULTS): for tests only`);
+
     const router = await startRouter({
       port: settings.routerPort,
       bucket: settings.bucket,
       startExecution: (event) => executor.startExecution(event),
+      startNamedExecution: (input, dedupeKey) => executor.start(input, dedupeKey),
       onError,
+      ...(faultsEnabled() ? { faultControl } : {}),
     });
     stops.push(() => router.stop());
 
@@ -127,7 +154,7 @@ export async function startRuntime(
       executions: executor,
       bucket: settings.bucket,
       now: () => new Date(),
-      processingTimeoutMs: 10 * 60_000,
+      processingTimeoutMs: settings.processingTimeoutMs,
       expiryGraceMs: 5_000,
       lostEventAfterMs: settings.lostEventAfterMs,
       batchSize: 100,

@@ -19,6 +19,8 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * | AIRLOCK_RECONCILE_INTERVAL_MS    | 1000                    |
  * | AIRLOCK_LOST_EVENT_AFTER_MS      | 1500                    |
  * | AIRLOCK_MAX_CONCURRENT_EXECUTIONS| 16                      |
+ * | AIRLOCK_PROCESSING_TIMEOUT_MS    | 600000 (10 minutes)     |
+ * | AIRLOCK_FAULTS                   | off (see functions/commons/faults.ts) |
  */
 export interface LocalSettings {
   dataDir: string;
@@ -44,6 +46,8 @@ export interface LocalSettings {
   maxConcurrentExecutions: number;
   /** Upload grants' lifetime (seconds); short values make expiry testable. */
   uploadUrlTtlSeconds: number;
+  /** A PROCESSING upload whose execution ended without an outcome is marked FAILED after this. */
+  processingTimeoutMs: number;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -84,5 +88,6 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
     lostEventAfterMs: positiveInt(env, 'AIRLOCK_LOST_EVENT_AFTER_MS', 1500),
     maxConcurrentExecutions: positiveInt(env, 'AIRLOCK_MAX_CONCURRENT_EXECUTIONS', 16),
     uploadUrlTtlSeconds: Math.min(positiveInt(env, 'AIRLOCK_UPLOAD_URL_TTL_SECONDS', 900), 900),
+    processingTimeoutMs: positiveInt(env, 'AIRLOCK_PROCESSING_TIMEOUT_MS', 10 * 60_000),
   };
 }

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { intEnv, optionalEnv, requireEnv } from './env.js';
+import { assertFaultsAllowed } from './faults.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain/type-policy.js';
 import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../domain/upload-grant.js';
 
@@ -31,6 +32,7 @@ export interface AirlockConfig {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig {
+  assertFaultsAllowed(env); // fault injection is for the local runtime, never a deployment
   const policyJson = optionalEnv('TYPE_POLICY', env);
   const s3Endpoint = optionalEnv('S3_ENDPOINT', env);
   const dynamoDbEndpoint = optionalEnv('DYNAMODB_ENDPOINT', env);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { InvalidTaskInputError } from './errors.js';
+import { InjectedFault, stepFault } from './faults.js';
 import { logger } from './logger.js';
 
 /**
@@ -20,7 +21,11 @@ export function taskHandler<S extends z.ZodType, R>(
     const uploadId = uploadIdOf(parsed.data);
     if (uploadId) logger.appendKeys({ uploadId });
     try {
+      // Off unless AIRLOCK_FAULTS is set, which is refused in production (see faults.ts).
+      const fault = stepFault(step);
+      if (fault === 'before') throw new InjectedFault(`${step}: injected fault before the step's work.`);
       const result = await run(parsed.data);
+      if (fault === 'after') throw new InjectedFault(`${step}: injected fault after the step's work.`);
       logger.info('step done', { step });
       return result;
     } catch (error) {

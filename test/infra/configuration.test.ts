@@ -74,6 +74,21 @@ describe('misconfiguration fails at synth', () => {
     expect(() => build({ typePolicy })).toThrow(/type policy is invalid[\s\S]*maxBytes/);
   });
 
+  test('a reserved concurrency of 0 (it would stop the function) or a fraction', () => {
+    expect(() => build({ reservedConcurrency: { validate: 0 } })).toThrow(
+      /reservedConcurrency of validate must be a whole number, at least 1/,
+    );
+    expect(() => build({ reservedConcurrency: { sweeper: 1.5 } })).toThrow(
+      /reservedConcurrency of sweeper must be a whole number, at least 1/,
+    );
+  });
+
+  test('a reserved concurrency for a function the pipeline does not have', () => {
+    expect(() =>
+      build({ reservedConcurrency: { scanner: 2 } as PipelineProps['reservedConcurrency'] }),
+    ).toThrow(/reservedConcurrency names an unknown function "scanner"/);
+  });
+
   test('a processing timeout shorter than a validation may take (5 minutes)', () => {
     expect(() => build({ processingTimeout: Duration.minutes(5) })).toThrow(
       /processingTimeout must be between 20 minutes and 24 hours/,

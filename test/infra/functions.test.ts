@@ -108,6 +108,29 @@ describe('Lambda functions', () => {
     expect(environments).toEqual(names.map((name) => [name, expected]));
   });
 
+  test('no function reserves concurrency by default (the account pool is shared)', () => {
+    const reserved = names.filter(
+      (name) => facts(name).properties['ReservedConcurrentExecutions'] !== undefined,
+    );
+    expect(reserved).toEqual([]);
+  });
+
+  test('reservedConcurrency caps exactly the functions it names', () => {
+    // Arrange
+    const capped = synthAirlock({ reservedConcurrency: { validate: 10, sweeper: 1 } });
+
+    // Act
+    const reserved = pipelineFunctions(capped.stack).map(([name, id]) => [
+      name,
+      resourceById(capped.template, id).Properties['ReservedConcurrentExecutions'],
+    ]);
+
+    // Assert
+    expect(reserved).toEqual(
+      names.map((name) => [name, name === 'validate' ? 10 : name === 'sweeper' ? 1 : undefined]),
+    );
+  });
+
   test('no function role uses a managed policy', () => {
     const withManagedPolicies = names.filter(
       (name) => resourceById(template, facts(name).roleId).Properties['ManagedPolicyArns'] !== undefined,

@@ -1,7 +1,9 @@
+import { Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { PipelineFunction } from '../../infra/upload-pipeline.js';
 import { placeholdersOf, readUploadPipelineAsl } from '../../statemachines/definition.js';
-import { logicalIdOf, synthAirlock } from './support/synth.js';
+import { ENV, logicalIdOf, newApp, synthAirlock } from './support/synth.js';
 import { onlyResource, referencedId, resourceById, resourcesOfType } from './support/template.js';
 
 // Arrange (once): the default stack.
@@ -190,5 +192,29 @@ describe('sweeper', () => {
         SourceArn: { 'Fn::GetAtt': [scheduleId, 'Arn'] },
       }),
     ]);
+  });
+});
+
+describe('alarms', () => {
+  const alarmActions = (synthesized: { template: typeof template }) =>
+    [...resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm').values()].map(
+      (alarm) => alarm.Properties['AlarmActions'],
+    );
+
+  test('without alarmTopic the three alarms exist but notify no one', () => {
+    expect(alarmActions({ template })).toEqual([undefined, undefined, undefined]);
+  });
+
+  test('with alarmTopic every alarm notifies that topic', () => {
+    // Arrange
+    const app = newApp();
+    const topic = new sns.Topic(new Stack(app, 'Ops', { env: ENV }), 'Alarms');
+
+    // Act
+    const actions = alarmActions(synthAirlock({ alarmTopic: topic }, app));
+
+    // Assert
+    const topicArn = { 'Fn::ImportValue': expect.stringContaining(logicalIdOf(topic)) };
+    expect(actions).toEqual([[topicArn], [topicArn], [topicArn]]);
   });
 });

@@ -1,18 +1,22 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ENV, logicalIdOf, newApp, synthAirlock } from './support/synth.js';
-import { resourceById } from './support/template.js';
+import { resourceById, resourcesOfType } from './support/template.js';
 
 // Arrange (once per stack): defaults, a customer-managed key, and custom retention and origins.
 const defaults = synthAirlock();
-const { withKey, keyArn } = (() => {
+const { withKey, keyArn, keyPolicy } = (() => {
   const app = newApp();
   const key = new kms.Key(new Stack(app, 'Keys', { env: ENV }), 'Key', { enableKeyRotation: true });
   // The key lives in another stack: the Airlock stack imports its ARN.
+  const synthesized = synthAirlock({ encryptionKey: key }, app);
   return {
-    withKey: synthAirlock({ encryptionKey: key }, app),
+    withKey: synthesized,
     keyArn: { 'Fn::ImportValue': expect.stringContaining(logicalIdOf(key)) },
+    keyPolicy: resourceById(Template.fromStack(Stack.of(key)), logicalIdOf(key)).Properties['KeyPolicy'] as {
+      Statement: Array<Record<string, unknown>>;
+    },
   };
 })();
 const ORIGIN = 'https://console.example.com';
@@ -279,5 +283,53 @@ describe('uploads table', () => {
       SSEType: 'KMS',
       KMSMasterKeyId: keyArn,
     });
+  });
+});
+
+describe('log groups (functions, state machine, API access logs)', () => {
+  const logGroups = ({ template }: typeof defaults) => [
+    ...resourcesOfType(template, 'AWS::Logs::LogGroup').values(),
+  ];
+
+  test('there is one per function, one for the state machine and one for the API', () => {
+    expect(logGroups(defaults)).toHaveLength(12 + 2);
+  });
+
+  test("by default they use CloudWatch Logs' own encryption (no KMS key named)", () => {
+    expect(logGroups(defaults).map((logGroup) => logGroup.Properties['KmsKeyId'])).toEqual(
+      logGroups(defaults).map(() => undefined),
+    );
+  });
+
+  test('every log group is encrypted with the given KMS key when encryptionKey is set', () => {
+    expect(logGroups(withKey).map((logGroup) => logGroup.Properties['KmsKeyId'])).toEqual(
+      logGroups(withKey).map(() => keyArn),
+    );
+  });
+
+  test("the key policy lets CloudWatch Logs use the key, for this account's and region's log groups only", () => {
+    const forLogs = keyPolicy.Statement.filter(
+      (statement) =>
+        JSON.stringify(statement['Principal']) ===
+        JSON.stringify({ Service: 'logs.eu-west-1.amazonaws.com' }),
+    );
+    expect(forLogs).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
+        Action: ['kms:Decrypt*', 'kms:Describe*', 'kms:Encrypt*', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        Resource: '*',
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': {
+              'Fn::Join': [
+                '',
+                ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:123456789012:log-group:*'],
+              ],
+            },
+          },
+        },
+      },
+    ]);
   });
 });

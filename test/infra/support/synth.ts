@@ -1,18 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import { Stack, type App, type CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { AirlockStack, type AirlockStackProps } from '../../../infra/airlock-stack.js';
+import { unbundledApp } from '../../../infra/nag-report.js';
 import type { PipelineFunction } from '../../../infra/upload-pipeline.js';
 
 /** The environment of every stack under test: a concrete account and region, as in a deployment. */
 export const ENV = { account: '123456789012', region: 'eu-west-1' } as const;
-
-const cdkJson = JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')) as {
-  context?: Record<string, unknown>;
-};
 
 /** Cloud assemblies written by this test file, removed once it is done. */
 const outdirs: string[] = [];
@@ -27,7 +24,7 @@ afterAll(() => {
 export function newApp(): App {
   const outdir = mkdtempSync(join(tmpdir(), 'airlock-infra-test-'));
   outdirs.push(outdir);
-  return new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+  return unbundledApp(outdir);
 }
 
 export interface Synthesized {

@@ -1,0 +1,87 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
+import { requireEnv } from './commons/env.js';
+import { logger } from './commons/logger.js';
+import { StepFunctionsGateway, type ExecutionGateway } from './adapters/execution-gateway.js';
+import { ObjectStore } from './adapters/object-store.js';
+import { UploadStore } from './adapters/upload-store.js';
+import { quarantineKey } from './domain/model.js';
+import { objectCreatedEvent } from './domain/object-event.js';
+
+export interface RedriveDeps {
+  store: UploadStore;
+  objects: ObjectStore;
+  executions: ExecutionGateway;
+  bucket: string;
+  now: () => Date;
+  /** FAILED records handled per run. */
+  batchSize: number;
+}
+
+export interface RedriveReport {
+  /** FAILED uploads whose claimed version is still in quarantine: an execution was started. */
+  redriven: string[];
+  /** FAILED uploads that cannot be redriven (no claimed version, or its bytes are gone). */
+  skipped: Array<{ uploadId: string; why: string }>;
+}
+
+/**
+ * Redrive: starts a new execution for each FAILED upload, on the very version it claimed. A
+ * FAILED upload keeps its quarantine version (the release runs only after an outcome), and
+ * Claim accepts FAILED → PROCESSING for the same version, so the pipeline resumes from the
+ * start and every step is idempotent. One execution per failure: the execution name derives
+ * from the version and the time the upload failed, so running the redrive twice starts nothing
+ * more. An operator action: run it once the cause (an outage, a bad deployment) is gone.
+ */
+export function makeRedriveHandler(deps: () => RedriveDeps) {
+  return async (event?: { uploadIds?: unknown }): Promise<RedriveReport> => {
+    const { store, objects, executions, bucket, now, batchSize } = deps();
+    const only = Array.isArray(event?.uploadIds)
+      ? new Set(event.uploadIds.filter((id): id is string => typeof id === 'string'))
+      : undefined;
+    const report: RedriveReport = { redriven: [], skipped: [] };
+    const failed = await store.listByStatus('FAILED', now().toISOString(), batchSize);
+    for (const record of failed) {
+      if (only !== undefined && !only.has(record.uploadId)) continue;
+      const key = quarantineKey(record.uploadId);
+      const versionId = record.versionId;
+      if (versionId === undefined) {
+        report.skipped.push({ uploadId: record.uploadId, why: 'no claimed version' });
+        continue;
+      }
+      const version = (await objects.listVersions(bucket, key)).find((v) => v.versionId === versionId);
+      if (version === undefined) {
+        report.skipped.push({ uploadId: record.uploadId, why: 'the claimed version is gone' });
+        continue;
+      }
+      const input = objectCreatedEvent({
+        id: `redrive-${record.uploadId}-${record.updatedAt}`,
+        bucket,
+        key,
+        size: version.size,
+        versionId,
+        time: now(),
+        ...(record.sequencer ? { sequencer: record.sequencer } : {}),
+        reason: 'Redrive',
+      });
+      await executions.start(input, `${key}@${versionId}#redrive@${record.updatedAt}`);
+      report.redriven.push(record.uploadId);
+    }
+    logger.info('redrive done', { redriven: report.redriven.length, skipped: report.skipped.length });
+    return report;
+  };
+}
+
+const defaultDeps = lazy((): RedriveDeps => {
+  const config = readConfig();
+  return {
+    store: new UploadStore(config.tableName, makeDynamoDbClient(config)),
+    objects: new ObjectStore(makeS3Client(config)),
+    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), new SFNClient({})),
+    bucket: config.bucketName,
+    now: () => new Date(),
+    batchSize: 100,
+  };
+});
+
+export const handler = makeRedriveHandler(defaultDeps);
