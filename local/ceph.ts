@@ -80,11 +80,13 @@ export async function startCeph(options: CephOptions): Promise<RunningCeph> {
 
     if (fresh) {
       const osdUuid = randomUUID();
-      const id = (await run('ceph', [...c, 'osd', 'create', osdUuid])).trim();
+      // A monitor that has just formed a quorum may still refuse commands (EPERM: "problem
+      // getting command descriptions"): retried, as `ceph` itself retries nothing.
+      const id = (await runRetrying('ceph', [...c, 'osd', 'create', osdUuid])).trim();
       if (id !== '0') throw new Error(`Expected OSD id 0, got ${id}.`);
       await run('ceph-osd', [...c, '-i', '0', '--mkfs', '--osd-uuid', osdUuid], { timeoutMs: 120_000 });
-      await run('ceph', [...c, 'osd', 'crush', 'add', 'osd.0', '1.0', 'host=localhost']);
-      await run('ceph', [...c, 'osd', 'crush', 'move', 'localhost', 'root=default']);
+      await runRetrying('ceph', [...c, 'osd', 'crush', 'add', 'osd.0', '1.0', 'host=localhost']);
+      await runRetrying('ceph', [...c, 'osd', 'crush', 'move', 'localhost', 'root=default']);
     }
     processes.push(startProcess('ceph-osd', 'ceph-osd', [...c, '-f', '-i', '0'], log('osd')));
     recordPids();
@@ -136,6 +138,18 @@ export async function startCeph(options: CephOptions): Promise<RunningCeph> {
   } catch (error) {
     for (const process_ of processes.reverse()) await stopProcess(process_, 2000);
     throw error;
+  }
+}
+
+/** Runs an idempotent cluster command, again after a short pause while it fails (20 s at most). */
+async function runRetrying(command: string, args: string[]): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run(command, args);
+    } catch (error) {
+      if (attempt >= 40) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }
 

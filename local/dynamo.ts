@@ -2,50 +2,90 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTableCommand, DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { mkdirSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { Server } from 'node:http';
+import {
+  connect,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
 
 export interface RunningDynalite {
   endpoint: string;
   /**
    * Takes the endpoint away (the port refuses connections, open ones are cut) or brings it back,
-   * with the data kept: the reliability suite's DynamoDB outage.
+   * with the data kept: the reliability suite's DynamoDB outage. Only with `outages: true`.
    */
   setAvailable(available: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** dynalite on loopback, its LevelDB kept in the data dir. */
-export async function startDynalite(path: string, port: number): Promise<RunningDynalite> {
+const listen = (server: Server | NetServer, port: number) =>
+  new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+/**
+ * dynalite on loopback, its LevelDB kept in the data dir. With `outages`, clients reach it through
+ * a TCP relay on `port` that can be taken down and brought back (closing dynalite itself would
+ * close its database).
+ */
+export async function startDynalite(
+  path: string,
+  port: number,
+  options: { outages?: boolean } = {},
+): Promise<RunningDynalite> {
   mkdirSync(path, { recursive: true });
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const closeDynalite = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  if (!options.outages) {
+    await listen(server, port);
+    return {
+      endpoint,
+      setAvailable: () =>
+        Promise.reject(new Error('DynamoDB outages need the runtime started with AIRLOCK_FAULTS.')),
+      stop: closeDynalite,
+    };
+  }
+  await listen(server, 0);
+  const upstreamPort = (server.address() as AddressInfo).port;
   const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
+  const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+  };
+  const relay = createNetServer((client) => {
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    track(client);
+    track(upstream);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream).pipe(client);
   });
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  const close = () =>
+  const closeRelay = () =>
     new Promise<void>((resolve) => {
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
+      if (!relay.listening) return resolve();
+      relay.close(() => resolve());
       for (const socket of sockets) socket.destroy();
     });
-  await listen();
+  await listen(relay, port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     setAvailable: async (available) => {
-      if (available && !server.listening) await listen();
-      if (!available) await close();
+      if (available && !relay.listening) await listen(relay, port);
+      if (!available) await closeRelay();
     },
-    stop: close,
+    stop: async () => {
+      await closeRelay();
+      await closeDynalite();
+    },
   };
 }
 

@@ -41,7 +41,9 @@ export async function startRuntime(
   };
   try {
     log('starting DynamoDB (dynalite)…');
-    const dynamo = await startDynalite(join(settings.dataDir, 'dynamodb'), settings.dynamoDbPort);
+    const dynamo = await startDynalite(join(settings.dataDir, 'dynamodb'), settings.dynamoDbPort, {
+      outages: faultsEnabled(),
+    });
     stops.push(() => dynamo.stop());
 
     let s3Endpoint = settings.externalS3Endpoint;

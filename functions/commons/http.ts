@@ -48,8 +48,17 @@ export function errorResponse(error: unknown): ApiResult {
 export function callerFrom(event: ApiEvent): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims ?? {};
   const sub = claims.sub;
-  if (typeof sub !== 'string' || sub.trim() === '') throw new UnauthorizedError();
+  if (typeof sub !== 'string' || sub.trim() === '' || isFlattenedClaim(sub)) throw new UnauthorizedError();
   return { sub, groups: parseGroups(claims['cognito:groups']) };
+}
+
+/**
+ * True for a claim the authorizer flattened from an array (`[a b]`) or an object (`{...}`).
+ * `sub` must be a string (RFC 7519); once flattened, a list or object sub would become an owner
+ * named by its text, so it is refused like a missing one.
+ */
+function isFlattenedClaim(value: string): boolean {
+  return /^\[.*\]$/s.test(value) || /^\{.*\}$/s.test(value);
 }
 
 function parseGroups(value: unknown): string[] {

@@ -29,7 +29,7 @@ export function taskHandler<S extends z.ZodType, R>(
       logger.info('step done', { step });
       return result;
     } catch (error) {
-      logger.warn('step failed', { step, error: (error as Error).name, message: (error as Error).message });
+      logger.warn('step failed', { step, error: (error as Error).name, detail: (error as Error).message });
       throw error;
     } finally {
       logger.removeKeys(['uploadId']);

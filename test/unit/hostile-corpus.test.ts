@@ -1,5 +1,4 @@
 import 'aws-sdk-client-mock-jest';
-import { readFileSync } from 'node:fs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -9,53 +8,19 @@ import { DEFAULT_TYPE_POLICY } from '../../functions/domain/type-policy.js';
 import { UPLOAD_ID_PATTERN } from '../../functions/domain/upload-id.js';
 import { DEFAULT_SUB, apiEvent, jsonBody } from './handlers/api-events.js';
 import { newPresigner, newUploadStore } from './handlers/aws-fakes.js';
+import { REQUEST_CATEGORIES, bodyText, loadRequestCases, type HostileRequest } from '../corpus/corpus.js';
 
 /**
  * Runs every case of the hostile input corpus (test/corpus/hostile-requests.json) against the real
  * POST /uploads handler, with real adapters over mocked SDK clients. Every case has a deliberate
  * answer: a 4xx in the API's error shape with nothing written, or a 201. Never a 5xx.
  *
- * A case's `request`:
- * - `body`: a JSON value, always JSON-encoded; `rawBody`: the exact body text (malformed JSON);
- * - `bodyBase64`: the exact base64 text, sent with isBase64Encoded (invalid UTF-8, non-base64);
- * - `base64: true`: the body text is base64-encoded and sent with isBase64Encoded;
- * - `generate`: bodies too big to keep literal, expanded here: `deep-array` / `deep-object` of
- *   `depth` levels, `huge-string` of `bytes` ASCII characters. With `field`, the generated JSON
- *   value replaces that field of `body`; without, it is the whole body;
- * - `claims`: the JWT claims (`sub` among them); `null` for none; absent for a valid caller;
- * - `headers`: extra request headers.
+ * How a case's `request` is read is documented with its type in test/corpus/corpus.ts.
  */
 
-const CATEGORIES = ['json', 'file-name', 'size', 'content-type', 'headers'] as const;
-type Category = (typeof CATEGORIES)[number];
+const CATEGORIES = REQUEST_CATEGORIES;
 
-interface Generate {
-  kind: 'deep-array' | 'deep-object' | 'huge-string';
-  depth?: number;
-  bytes?: number;
-  field?: string;
-}
-
-interface HostileCase {
-  id: string;
-  category: Category;
-  description: string;
-  request: {
-    body?: unknown;
-    rawBody?: string;
-    bodyBase64?: string;
-    base64?: boolean;
-    generate?: Generate;
-    claims?: Record<string, unknown> | null;
-    headers?: Record<string, string>;
-  };
-  /** `statusUrlPrefix`: for accepted cases, how statusUrl (and Location) must begin. */
-  expect: { status: number; code?: string; statusUrlPrefix?: string };
-}
-
-const corpus = JSON.parse(
-  readFileSync(new URL('../corpus/hostile-requests.json', import.meta.url), 'utf8'),
-) as HostileCase[];
+const corpus = loadRequestCases();
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
@@ -69,35 +34,7 @@ const deps: CreateUploadDeps = {
 };
 const handler = makeCreateUploadHandler(() => deps);
 
-/** The JSON text of a generated value. */
-function generated({ kind, depth = 0, bytes = 0 }: Generate): string {
-  switch (kind) {
-    case 'deep-array':
-      return '['.repeat(depth) + ']'.repeat(depth);
-    case 'deep-object':
-      return '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
-    case 'huge-string':
-      return JSON.stringify('x'.repeat(bytes));
-  }
-}
-
-/** A string no corpus body contains, replaced by the generated JSON text. */
-const PLACEHOLDER = '\u0000generated\u0000';
-
-/** The body text as the client sent it, before any base64 encoding; undefined for no body. */
-function bodyText(request: HostileCase['request']): string | undefined {
-  const { generate } = request;
-  if (generate !== undefined) {
-    if (generate.field === undefined) return generated(generate);
-    const template = JSON.stringify({ ...(request.body as object), [generate.field]: PLACEHOLDER });
-    return template.replace(JSON.stringify(PLACEHOLDER), generated(generate));
-  }
-  if (request.rawBody !== undefined) return request.rawBody;
-  if ('body' in request) return JSON.stringify(request.body);
-  return undefined;
-}
-
-function hostileEvent(request: HostileCase['request']): APIGatewayProxyEventV2WithJWTAuthorizer {
+function hostileEvent(request: HostileRequest): APIGatewayProxyEventV2WithJWTAuthorizer {
   const { claims } = request;
   const sub =
     claims === undefined

@@ -224,6 +224,122 @@ describe('judgeContent with real sample bytes', () => {
     });
   });
 
+  describe('rejects files that do not end where their format ends (truncated files, polyglots)', () => {
+    const zip = samples.plainZip();
+    const iend = samples.png().subarray(-12);
+    it.each([
+      [
+        'a PDF with a ZIP appended',
+        () => Buffer.concat([samples.pdf(), zip]),
+        samples.MIME.pdf,
+        /ZIP archive/,
+      ],
+      [
+        'a JPEG with a ZIP appended',
+        () => Buffer.concat([samples.jpegImage(), zip]),
+        samples.MIME.jpeg,
+        /ZIP archive/,
+      ],
+      [
+        'a PNG with a ZIP appended',
+        () => Buffer.concat([samples.png(), zip]),
+        samples.MIME.png,
+        /ZIP archive/,
+      ],
+      [
+        'a PNG, a ZIP, then another IEND chunk',
+        () => Buffer.concat([samples.png(), zip, iend]),
+        samples.MIME.png,
+        /ZIP archive/,
+      ],
+      [
+        'a PDF with bytes after %%EOF',
+        () => Buffer.concat([samples.pdf(), Buffer.from('<html>')]),
+        samples.MIME.pdf,
+        /after its %%EOF/,
+      ],
+      [
+        'a PDF padded with NUL bytes',
+        () => Buffer.concat([samples.pdf(), Buffer.alloc(16)]),
+        samples.MIME.pdf,
+        /after its %%EOF/,
+      ],
+      ['a PNG cut short', () => samples.png().subarray(0, 60), samples.MIME.png, /PNG is truncated/],
+      [
+        'a PNG padded with NUL bytes',
+        () => Buffer.concat([samples.png(), Buffer.alloc(4096)]),
+        samples.MIME.png,
+        /PNG is truncated or has data/,
+      ],
+      [
+        'a JPEG cut short',
+        () => samples.jpegImage().subarray(0, 300),
+        samples.MIME.jpeg,
+        /JPEG is truncated/,
+      ],
+      [
+        'a DOCX with a second ZIP appended',
+        () => Buffer.concat([samples.docx(), zip]),
+        samples.MIME.docx,
+        /archive/,
+      ],
+      [
+        'a DOCX with bytes after its end record',
+        () => Buffer.concat([samples.docx(), Buffer.from('trailing')]),
+        samples.MIME.docx,
+        /archive/,
+      ],
+      ['a DOCX cut short', () => samples.docx().subarray(0, 600), samples.MIME.docx, /archive is truncated/],
+    ])('rejects %s with TYPE_MISMATCH', async (_label, build, contentType, message) => {
+      // Arrange
+      const bytes = build();
+
+      // Act
+      const verdict = await judge(bytes, { contentType });
+
+      // Assert
+      expect(codes(verdict)).toEqual(['TYPE_MISMATCH']);
+      expect(verdict.reasons[0]?.message).toMatch(message);
+      expect(verdict.facts.detectedType).toBe(contentType);
+    });
+
+    it('accepts a PDF whose %%EOF is followed by line breaks and spaces only', async () => {
+      // Arrange
+      const bytes = Buffer.concat([samples.pdf(), Buffer.from('\r\n  \n')]);
+
+      // Act
+      const verdict = await judge(bytes, { contentType: samples.MIME.pdf });
+
+      // Assert
+      expect(verdict.accepted).toBe(true);
+    });
+
+    it('accepts a DOCX whose ZIP end record carries a comment', async () => {
+      // Arrange: set the comment length of the end record (its last 2 bytes) and append the comment.
+      const docx = samples.docx();
+      const comment = Buffer.from('Produced by Airlock tests');
+      docx.writeUInt16LE(comment.length, docx.length - 2);
+      const bytes = Buffer.concat([docx, comment]);
+
+      // Act
+      const verdict = await judge(bytes, { contentType: samples.MIME.docx });
+
+      // Assert
+      expect(verdict.accepted).toBe(true);
+    });
+
+    it('leaves the trailer alone when the file is larger than declared (only its start was read)', async () => {
+      // Arrange
+      const bytes = samples.png();
+
+      // Act
+      const verdict = await judge(bytes, { contentType: samples.MIME.png, size: bytes.length - 20 });
+
+      // Assert
+      expect(codes(verdict)).toEqual(['SIZE_MISMATCH']);
+    });
+  });
+
   describe('size, emptiness and checksum', () => {
     it('rejects an empty file declared with size 0 with EMPTY_FILE only', async () => {
       // Arrange

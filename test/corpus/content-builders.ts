@@ -1,0 +1,102 @@
+import { strToU8, zipSync } from 'fflate';
+import * as samples from '../fixtures/samples.js';
+
+/**
+ * The bytes of the hostile content corpus (test/corpus/hostile-content.json names them), built
+ * in memory from the real samples: no binary blobs in the repo.
+ */
+
+/** A 1×1 GIF89a: the front half of a GIFAR. */
+function gif(): Buffer {
+  return Buffer.concat([
+    Buffer.from('GIF89a', 'ascii'),
+    Buffer.from('01000100800000' + '000000ffffff', 'hex'), // 1×1 screen, a colour table of 2
+    Buffer.from('2c00000000010001000002024401003b', 'hex'), // image descriptor, LZW data, trailer
+  ]);
+}
+
+/** A JAR (a ZIP with a manifest and a class file name): the back half of a GIFAR. */
+const jar = (): Buffer =>
+  Buffer.from(
+    zipSync({
+      'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\nMain-Class: Evil\n'),
+      'Evil.class': new Uint8Array([0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52]),
+    }),
+  );
+
+/** A ZIP holding an HTML page: what a polyglot smuggles past an image or PDF check. */
+const payloadZip = (): Buffer =>
+  Buffer.from(zipSync({ 'index.html': strToU8(samples.html().toString('utf8')) }));
+
+/** The IEND chunk every PNG ends with. */
+const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+
+/** The start of an ELF executable (64-bit, little-endian). */
+function elf(): Buffer {
+  const bytes = Buffer.alloc(128);
+  bytes.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0);
+  bytes.writeUInt16LE(2, 16); // ET_EXEC
+  bytes.writeUInt16LE(0x3e, 18); // x86-64
+  return bytes;
+}
+
+const half = (bytes: Buffer): Buffer => bytes.subarray(0, Math.floor(bytes.length / 2));
+
+export const CONTENT_BUILDERS: Readonly<Record<string, () => Buffer>> = {
+  // Valid files (for wrong declarations, checksums and safe serving).
+  pdf: () => samples.pdf('Hostile corpus'),
+  png: () => samples.png(),
+  jpeg: () => samples.jpegImage(),
+  docx: () => samples.docx(),
+  empty: () => Buffer.alloc(0),
+
+  // Polyglots: one file that is two.
+  'pdf-with-zip-appended': () => Buffer.concat([samples.pdf('Hostile corpus'), payloadZip()]),
+  'jpeg-with-zip-appended': () => Buffer.concat([samples.jpegImage(), payloadZip()]),
+  'png-with-zip-appended': () => Buffer.concat([samples.png(), payloadZip()]),
+  'png-with-zip-then-iend': () => Buffer.concat([samples.png(), payloadZip(), PNG_IEND]),
+  gifar: () => Buffer.concat([gif(), jar()]),
+  'docx-with-zip-appended': () => Buffer.concat([samples.docx(), payloadZip()]),
+
+  // Truncated files.
+  'truncated-pdf': () => samples.truncatedPdf(),
+  'truncated-png': () => half(samples.png()),
+  'truncated-jpeg': () => half(samples.jpegImage()),
+  'truncated-docx': () => half(samples.docx()),
+
+  // Archives that are not what they claim.
+  'plain-zip': () => samples.plainZip(),
+  'zip-with-content-types-only': () =>
+    Buffer.from(zipSync({ '[Content_Types].xml': strToU8('<?xml version="1.0"?><Types/>') })),
+
+  // Executables.
+  exe: () => samples.exe(),
+  elf,
+
+  // Markup and scripts.
+  html: () => samples.html(),
+  'svg-with-script': () =>
+    Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>\n',
+    ),
+  'xml-svg-with-script': () =>
+    Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>\n',
+    ),
+
+  // Padding.
+  'png-zero-padded': () => Buffer.concat([samples.png(), Buffer.alloc(4096)]),
+  'pdf-zero-padded': () => Buffer.concat([samples.pdf('Hostile corpus'), Buffer.alloc(64)]),
+  'text-zero-padded': () => Buffer.concat([samples.text(), Buffer.alloc(64)]),
+
+  // Text that is not UTF-8 text.
+  'utf16le-text': () => Buffer.from('id,name\n1,Zoë\n', 'utf16le'),
+  'latin1-text': () => samples.latin1Text(),
+  'text-with-nul': () => samples.textWithNul(),
+};
+
+export function buildContent(name: string): Buffer {
+  const builder = CONTENT_BUILDERS[name];
+  if (builder === undefined) throw new Error(`No content builder named "${name}"`);
+  return builder();
+}

@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PartResult } from '../reliability/part.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The short version of `npm run test:reliability`: every part (load, duplicates, hostile input,
+ * isolation, each fault, cdk-nag, audit completeness) with small counts, against its own runtime.
+ */
+describe('reliability suite (quick)', () => {
+  it(
+    'passes every part, and its report says what each tried',
+    async () => {
+      // Arrange
+      const reportFile = join(mkdtempSync(join(tmpdir(), 'airlock-reliability-report-')), 'report.json');
+      let output = '';
+      // Act
+      const exitCode = await new Promise<number | null>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'test/reliability/run.ts', '--quick', '--json', reportFile],
+          {
+            cwd: REPO_ROOT,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.once('exit', resolve);
+      });
+      // Assert
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { passed: boolean; parts: PartResult[] };
+      const failed = report.parts
+        .filter((part) => !part.passed)
+        .map((part) => ({ id: part.id, failures: part.failures.slice(0, 5) }));
+      expect({ exitCode, failed }).toEqual({ exitCode: 0, failed: [] });
+      expect(report.parts.map((part) => part.id)).toEqual([
+        'infrastructure',
+        'load',
+        'duplicates',
+        'hostile',
+        'isolation',
+        'faults.transient',
+        'faults.delivery',
+        'faults.rgw-restart',
+        'faults.dynamodb-outage',
+        'faults.sigkill',
+        'audit',
+      ]);
+      const figures = Object.fromEntries(report.parts.map((part) => [part.id, part.figures]));
+      expect(figures.load).toMatchObject({ lost: 0, stuck: 0, promotedTwice: 0, wrongOutcomes: 0 });
+      expect(Number(figures['faults.transient']?.injectedFaults)).toBeGreaterThan(0);
+      expect(Number(figures['faults.delivery']?.deliveriesRefused)).toBeGreaterThan(0);
+      expect(figures.audit).toMatchObject({ trailsWithGaps: 0, secretsInTable: 0, secretsInLogs: 0 });
+      expect(output).toContain('PASSED');
+    },
+    20 * 60_000,
+  );
+});

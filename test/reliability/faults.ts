@@ -1,0 +1,217 @@
+import { makeRedriveHandler } from '../../functions/redrive.js';
+import { ObjectStore } from '../../functions/adapters/object-store.js';
+import { LocalExecutionsClient } from '../../local/redrive.js';
+import type { SuiteRuntime } from './harness.js';
+import { runPart, type PartResult, type RuntimeTarget, type SuiteOptions } from './part.js';
+import { backends, drain, makeJobs, mapLimit, runClients, verifyUploads, type SentJob } from './workload.js';
+
+export interface FaultsOptions extends SuiteOptions {
+  uploads: number;
+  outageSeconds: number;
+  record: (sent: SentJob[]) => void;
+}
+
+interface FaultReport {
+  rates: Record<string, number>;
+  injected: Record<string, number>;
+  dynamodb: 'up' | 'down';
+}
+
+/** The runtime's fault control (only there when AIRLOCK_FAULTS is set). */
+async function control(target: RuntimeTarget, command?: Record<string, unknown>): Promise<FaultReport> {
+  const response = await fetch(`${target.routerUrl}/faults`, {
+    method: command ? 'POST' : 'GET',
+    ...(command ? { body: JSON.stringify(command) } : {}),
+  });
+  if (response.status !== 200)
+    throw new Error(`fault control → ${response.status}: ${await response.text()}`);
+  return (await response.json()) as FaultReport;
+}
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((total, n) => total + n, 0);
+
+/** Starts executions again for FAILED uploads until none is left (or the deadline passes). */
+async function redriveUntilSettled(target: RuntimeTarget, ids: string[], deadlineMs: number) {
+  const { s3, store } = backends(target);
+  const redrive = makeRedriveHandler(() => ({
+    store,
+    objects: new ObjectStore(s3),
+    executions: new LocalExecutionsClient(target.routerUrl),
+    bucket: target.bucket,
+    now: () => new Date(),
+    batchSize: 1000,
+  }));
+  const deadline = Date.now() + deadlineMs;
+  let redriven = 0;
+  let rounds = 0;
+  for (;;) {
+    const drained = await drain(target, ids, { deadlineMs: Math.max(1_000, deadline - Date.now()) });
+    const records = await mapLimit(ids, 16, (id) => store.get(id));
+    const failed = records.filter((record) => record?.status === 'FAILED').map((record) => record!.uploadId);
+    if ((failed.length === 0 && drained.stuck.length === 0) || Date.now() > deadline)
+      return { redriven, rounds };
+    if (failed.length > 0) {
+      const report = await redrive({ uploadIds: failed });
+      redriven += report.redriven.length;
+      rounds++;
+    }
+  }
+}
+
+/**
+ * One fault scenario: clients send a mixed batch, `strike` breaks something once `strikeAt`
+ * uploads have been handed over, `heal` mends it; then every upload must reach its right terminal
+ * status with nothing readable that should not be.
+ */
+async function scenario(
+  id: string,
+  title: string,
+  target: RuntimeTarget,
+  options: FaultsOptions,
+  fault: {
+    method?: 'POST' | 'PUT';
+    before?: () => Promise<void>;
+    strikeAt?: number;
+    strike?: () => Promise<void>;
+    heal?: () => Promise<Record<string, number | string>>;
+    redrive?: boolean;
+  },
+): Promise<PartResult> {
+  return runPart(id, title, async (failures) => {
+    const jobs = makeJobs(options.uploads, {
+      label: id,
+      ...(fault.method ? { method: fault.method } : {}),
+    }).filter(
+      (job) => job.kind !== 'oversize', // those only end at expiry: the load part covers them
+    );
+    await fault.before?.();
+    let struck: Promise<void> | undefined;
+    const run = await runClients(target, jobs, 8, {
+      label: id,
+      deadlineMs: 5 * 60_000,
+      onProgress: (done) => {
+        if (fault.strike && struck === undefined && done >= (fault.strikeAt ?? Math.floor(jobs.length / 3))) {
+          options.log(`${id}: fault strikes after ${done} uploads`);
+          struck = fault.strike().catch((error: unknown) => {
+            failures.push(`the fault itself failed: ${(error as Error).message}`);
+          });
+        }
+      },
+    });
+    await struck;
+    const healed = (await fault.heal?.()) ?? {};
+    for (const { job, error } of run.unsent) failures.push(`not sent (${job.kind}): ${error}`);
+    options.record(run.sent);
+    const ids = run.sent.map((job) => job.uploadId);
+    const started = Date.now();
+    const redrive = fault.redrive ? await redriveUntilSettled(target, ids, 5 * 60_000) : undefined;
+    const drained = await drain(target, ids, { deadlineMs: 5 * 60_000 });
+    const verdicts = await verifyUploads(target, run.sent, failures);
+    return {
+      uploads: jobs.length,
+      processed: verdicts.byStatus.PROCESSED ?? 0,
+      rejected: verdicts.byStatus.REJECTED ?? 0,
+      lost: verdicts.lost + run.unsent.length,
+      stuck: verdicts.stuck + drained.stuck.length,
+      wrongOutcomes: verdicts.wrongOutcome + verdicts.wrongVersion,
+      promotedTwice: verdicts.promotedTwice,
+      readableThatShouldNot: verdicts.readableThatShouldNot,
+      clientRetries: run.clientRetries,
+      ...(redrive ? { redriven: redrive.redriven } : {}),
+      ...healed,
+      recoverSeconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  });
+}
+
+/**
+ * Faults, each while clients upload: injected transient errors in every step, event deliveries
+ * refused (RGW redelivers), a RadosGW restart, DynamoDB unavailable (retries, then a redrive),
+ * and SIGKILL of the whole runtime followed by a restart.
+ */
+export async function runFaults(runtime: SuiteRuntime, options: FaultsOptions): Promise<PartResult[]> {
+  const results: PartResult[] = [];
+  const injectedBefore = async () => (await control(runtime)).injected;
+
+  let before: Record<string, number> = {};
+  results.push(
+    await scenario('faults.transient', 'transient errors injected in every step (20%)', runtime, options, {
+      before: async () => {
+        before = await injectedBefore();
+        await control(runtime, { rates: 'steps=0.2' });
+      },
+      heal: async () => {
+        const after = await control(runtime, { rates: 'steps=0,router=0' });
+        const injected = Object.fromEntries(
+          Object.entries(after.injected)
+            .filter(([point]) => point !== 'router')
+            .map(([point, n]) => [`injected ${point}`, n - (before[point] ?? 0)]),
+        );
+        return { injectedFaults: sum(injected), ...injected };
+      },
+    }),
+  );
+  results.push(
+    await scenario(
+      'faults.delivery',
+      'event deliveries refused (router 500 on 30%), RGW redelivers',
+      runtime,
+      options,
+      {
+        method: 'PUT',
+        before: async () => {
+          before = await injectedBefore();
+          await control(runtime, { rates: 'router=0.3' });
+        },
+        heal: async () => {
+          // Keep refusing until every upload is in, so that redelivery (not the reconciler) starts them.
+          const after = await control(runtime, { rates: 'steps=0,router=0' });
+          return { deliveriesRefused: (after.injected.router ?? 0) - (before.router ?? 0) };
+        },
+      },
+    ),
+  );
+  let restartMs = 0;
+  results.push(
+    await scenario('faults.rgw-restart', 'RadosGW restarted mid-load', runtime, options, {
+      strike: async () => {
+        const started = Date.now();
+        await control(runtime, { restart: 'rgw' });
+        restartMs = Date.now() - started;
+      },
+      heal: () => Promise.resolve({ rgwRestartSeconds: Math.round(restartMs / 100) / 10 }),
+    }),
+  );
+  let outageStarted = 0;
+  results.push(
+    await scenario(
+      'faults.dynamodb-outage',
+      `DynamoDB unavailable for ${options.outageSeconds} s mid-load`,
+      runtime,
+      options,
+      {
+        strike: async () => {
+          await control(runtime, { dynamodb: 'down' });
+          outageStarted = Date.now();
+          await new Promise((resolve) => setTimeout(resolve, options.outageSeconds * 1000));
+          await control(runtime, { dynamodb: 'up' });
+        },
+        heal: () => Promise.resolve({ outageSeconds: Math.round((Date.now() - outageStarted) / 1000) }),
+        redrive: true,
+      },
+    ),
+  );
+  let downMs = 0;
+  results.push(
+    await scenario('faults.sigkill', 'the runtime SIGKILLed mid-load, then restarted', runtime, options, {
+      strike: async () => {
+        const started = Date.now();
+        runtime.kill();
+        await runtime.restart();
+        downMs = Date.now() - started;
+      },
+      heal: () => Promise.resolve({ downSeconds: Math.round(downMs / 100) / 10 }),
+    }),
+  );
+  return results;
+}

@@ -1,0 +1,174 @@
+/* eslint-disable no-console -- the suite's own terminal output */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
+import { REPO_ROOT } from '../../local/settings.js';
+import { startSuiteRuntime, type SuiteRuntime } from './harness.js';
+import type { PartResult, SuiteOptions } from './part.js';
+import { runAuditCompleteness } from './audit.js';
+import { runDuplicates } from './duplicates.js';
+import { runFaults } from './faults.js';
+import { runHostileCorpus } from './hostile.js';
+import { runInfrastructure } from './infrastructure.js';
+import { runIsolation } from './isolation.js';
+import { runLoad } from './load.js';
+import type { SentJob } from './workload.js';
+
+/**
+ * `npm run test:reliability [-- --quick] [--json <file>] [--no-readme]`
+ *
+ * Starts a local runtime (with fault injection switched on, rates at zero until a part raises
+ * them) and tries to break Airlock: load, faults, duplicates, hostile input, isolation, the
+ * infrastructure checks and the audit trail's completeness. Prints a summary table, writes a JSON
+ * report, and (a full run that passed) writes the figures into the README. Exits 1 on any failure.
+ */
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    'no-readme': { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick ?? false;
+const reportPath = resolve(
+  values.json ?? join(REPO_ROOT, quick ? 'test-results' : 'reports', 'reliability.json'),
+);
+const started = Date.now();
+const log = (message: string) =>
+  console.log(`[reliability ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}`);
+const options: SuiteOptions = { quick, log };
+const sizes = quick
+  ? { loadUploads: 120, loadClients: 32, faultUploads: 24, duplicateUploads: 12, outageSeconds: 15 }
+  : { loadUploads: 1000, loadClients: 32, faultUploads: 120, duplicateUploads: 60, outageSeconds: 30 };
+
+const results: PartResult[] = [];
+const allSent: SentJob[] = [];
+let runtime: SuiteRuntime | undefined;
+const stopRuntime = async () => {
+  const running = runtime;
+  runtime = undefined;
+  await running?.stop();
+};
+process.once('SIGINT', () => void stopRuntime().then(() => process.exit(130)));
+process.once('SIGTERM', () => void stopRuntime().then(() => process.exit(143)));
+
+try {
+  log('infrastructure: cdk-nag packs…');
+  results.push(await runInfrastructure(options));
+  log('starting the local runtime (fault injection on, all rates 0)…');
+  runtime = await startSuiteRuntime(quick ? 'quick' : 'full', {
+    AIRLOCK_FAULTS: 'steps=0,router=0',
+    AIRLOCK_UPLOAD_URL_TTL_SECONDS: '60',
+    AIRLOCK_PROCESSING_TIMEOUT_MS: '10000',
+    AIRLOCK_LOG_LEVEL: 'INFO',
+  });
+  const target = runtime;
+  const record = (sent: SentJob[]) => allSent.push(...sent);
+  for (const part of [
+    () => runLoad(target, { ...options, uploads: sizes.loadUploads, clients: sizes.loadClients, record }),
+    () => runDuplicates(target, { ...options, uploads: sizes.duplicateUploads, record }),
+    () => runHostileCorpus(target, options),
+    () => runIsolation(target, options),
+    () =>
+      runFaults(target, {
+        ...options,
+        uploads: sizes.faultUploads,
+        outageSeconds: sizes.outageSeconds,
+        record,
+      }),
+  ]) {
+    const produced: PartResult | PartResult[] = await part();
+    for (const result of Array.isArray(produced) ? produced : [produced]) {
+      results.push(result);
+      log(`${result.passed ? 'PASS' : 'FAIL'} ${result.id} (${(result.durationMs / 1000).toFixed(1)} s)`);
+      for (const line of result.failures.slice(0, 20)) log(`  ✗ ${line}`);
+    }
+  }
+  results.push(await runAuditCompleteness(target, { ...options, sent: allSent }));
+} catch (error) {
+  results.push({
+    id: 'suite',
+    title: 'the suite itself',
+    passed: false,
+    figures: {},
+    failures: [`crashed: ${(error as Error).stack ?? String(error)}`],
+    durationMs: Date.now() - started,
+  });
+} finally {
+  await stopRuntime();
+}
+
+const passed = results.every((result) => result.passed);
+const report = {
+  suite: 'reliability',
+  mode: quick ? 'quick' : 'full',
+  passed,
+  date: new Date().toISOString(),
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+  machine: { cpus: cpus().length, node: process.version },
+  parts: results,
+};
+mkdirSync(dirname(reportPath), { recursive: true });
+writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\n${summaryTable(results)}\n`);
+console.log(`${passed ? 'PASSED' : 'FAILED'} in ${report.durationSeconds} s; report: ${reportPath}`);
+for (const result of results.filter((r) => !r.passed)) {
+  console.log(`\n${result.id}:`);
+  for (const line of result.failures.slice(0, 50)) console.log(`  ✗ ${line}`);
+}
+if (passed && !quick && !values['no-readme']) {
+  await writeReadme(results, report.date);
+  console.log('README.md: reliability figures updated');
+}
+process.exit(passed ? 0 : 1);
+
+/** One line per part: verdict, what it tried, its figures. */
+function summaryTable(parts: PartResult[]): string {
+  const rows = parts.map((part) => [
+    part.passed ? 'pass' : 'FAIL',
+    part.id,
+    part.title,
+    Object.entries(part.figures)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' '),
+  ]);
+  const header = ['result', 'part', 'what it tried', 'figures'];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length).filter((width) => width < 70)),
+  );
+  return [header, ...rows]
+    .map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '))
+    .join('\n');
+}
+
+/** Replaces the README's reliability section (between its markers) with this run's figures. */
+async function writeReadme(parts: PartResult[], date: string): Promise<void> {
+  const path = join(REPO_ROOT, 'README.md');
+  const readme = readFileSync(path, 'utf8');
+  const begin = '<!-- reliability:begin -->';
+  const end = '<!-- reliability:end -->';
+  const from = readme.indexOf(begin);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${begin} … ${end} section.`);
+  const rows = parts.map(
+    (part) =>
+      `| ${part.passed ? '✓' : '✗'} | ${part.id} | ${part.title} | ${Object.entries(part.figures)
+        .map(([name, value]) => `${name} ${value}`)
+        .join(', ')} |`,
+  );
+  const section = [
+    begin,
+    '',
+    `_Generated by \`npm run test:reliability\` on ${date.slice(0, 10)} (${cpus().length} cores); the full report is [reports/reliability.json](reports/reliability.json)._`,
+    '',
+    '| ok | part | what it tried | figures |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+    end,
+  ].join('\n');
+  const updated = `${readme.slice(0, from)}${section}${readme.slice(to + end.length)}`;
+  writeFileSync(path, await format(updated, { ...(await resolveConfig(path)), filepath: path }));
+}

@@ -1,0 +1,103 @@
+import 'aws-sdk-client-mock-jest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { ExecutionGateway } from '../../../functions/adapters/execution-gateway.js';
+import { makeRedriveHandler } from '../../../functions/redrive.js';
+import { BUCKET, UPLOAD_ID, newObjectStore, newUploadStore, recordItem } from './aws-fakes.js';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+const NOW = new Date('2025-03-01T13:00:00.000Z');
+
+class FakeExecutions implements ExecutionGateway {
+  readonly started: Array<{ input: unknown; dedupeKey: string }> = [];
+  isRunning(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  start(input: unknown, dedupeKey: string): Promise<void> {
+    this.started.push({ input, dedupeKey });
+    return Promise.resolve();
+  }
+}
+
+function redrive(executions: ExecutionGateway) {
+  return makeRedriveHandler(() => ({
+    store: newUploadStore(),
+    objects: newObjectStore(),
+    executions,
+    bucket: BUCKET,
+    now: () => NOW,
+    batchSize: 100,
+  }));
+}
+
+beforeEach(() => {
+  ddb.reset();
+  s3.reset();
+});
+
+describe('redrive', () => {
+  it('starts one execution per FAILED upload on the version it claimed, named by the failure', async () => {
+    // Arrange
+    ddb.on(QueryCommand).resolves({
+      Items: [recordItem({ status: 'FAILED', versionId: 'v1', updatedAt: '2025-03-01T12:00:00.000Z' })],
+    });
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [{ Key: `quarantine/${UPLOAD_ID}`, VersionId: 'v1', Size: 42 }],
+    });
+    const executions = new FakeExecutions();
+    // Act
+    const report = await redrive(executions)();
+    // Assert
+    expect(report).toEqual({ redriven: [UPLOAD_ID], skipped: [] });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      ExpressionAttributeValues: { ':status': 'FAILED', ':before': NOW.toISOString() },
+    });
+    expect(executions.started).toEqual([
+      {
+        dedupeKey: `quarantine/${UPLOAD_ID}@v1#redrive@2025-03-01T12:00:00.000Z`,
+        input: expect.objectContaining({
+          'detail-type': 'Object Created',
+          detail: expect.objectContaining({
+            bucket: { name: BUCKET },
+            object: expect.objectContaining({ key: `quarantine/${UPLOAD_ID}`, size: 42, 'version-id': 'v1' }),
+            reason: 'Redrive',
+          }),
+        }),
+      },
+    ]);
+  });
+
+  it('skips a FAILED upload whose claimed version is gone, and one that never claimed a version', async () => {
+    // Arrange
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        recordItem({ status: 'FAILED', versionId: 'v1' }),
+        recordItem({ uploadId: '01JNAAAAAAAAAAAAAAAAAAAAAB', status: 'FAILED', versionId: undefined }),
+      ],
+    });
+    s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
+    const executions = new FakeExecutions();
+    // Act
+    const report = await redrive(executions)();
+    // Assert
+    expect(report.redriven).toEqual([]);
+    expect(report.skipped.map((skip) => skip.why)).toEqual([
+      'the claimed version is gone',
+      'no claimed version',
+    ]);
+    expect(executions.started).toEqual([]);
+  });
+
+  it('redrives only the uploads named, when given', async () => {
+    // Arrange
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: 'v1' })] });
+    const executions = new FakeExecutions();
+    // Act
+    const report = await redrive(executions)({ uploadIds: ['01JNOTTHISONEAAAAAAAAAAAAA'] });
+    // Assert
+    expect(report).toEqual({ redriven: [], skipped: [] });
+    expect(executions.started).toEqual([]);
+  });
+});
