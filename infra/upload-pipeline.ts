@@ -42,6 +42,7 @@ import {
 } from '../functions/domain/upload-grant.js';
 import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../functions/domain/model.js';
 import { AUDITORS_GROUP } from '../functions/domain/status-view.js';
+import { FAULTS_ENV } from '../functions/commons/faults.js';
 import { UPLOAD_PIPELINE_ASL_PATH } from '../statemachines/definition.js';
 
 const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url));
@@ -275,6 +276,8 @@ export class UploadPipeline extends Construct {
       TYPE_POLICY: JSON.stringify(settings.typePolicy),
       POWERTOOLS_SERVICE_NAME: 'airlock',
       NODE_OPTIONS: '--enable-source-maps',
+      // A deployment is a production configuration: functions refuse fault injection (faults.ts).
+      AIRLOCK_ENV: 'production',
     };
     const fn = (name: PipelineFunction, options: { memorySize?: number; timeout?: Duration } = {}) =>
       this.createFunction(name, environment, settings.logRetention, removalPolicy, {
@@ -296,6 +299,20 @@ export class UploadPipeline extends Construct {
       sweeper: fn('sweeper', { timeout: Duration.minutes(5) }),
     };
     this.grantLeastPrivilege(props.encryptionKey, props.forensicReaderArns ?? []);
+    // Fault injection is for the local runtime's reliability suite: refuse it at synth too.
+    this.node.addValidation({
+      validate: () =>
+        Object.entries(this.functions).flatMap(([name, fn]) => {
+          const cfn = fn.node.defaultChild as lambda.CfnFunction;
+          const resolved = Stack.of(this).resolve(cfn.environment) as
+            { variables?: Record<string, unknown> } | undefined;
+          return resolved?.variables?.[FAULTS_ENV] === undefined
+            ? []
+            : [
+                `UploadPipeline: the ${name} function sets ${FAULTS_ENV}; fault injection is refused in a deployment.`,
+              ];
+        }),
+    });
 
     // --- State machine --------------------------------------------------------------------
     const stateMachineLogs = this.createLogGroup('StateMachineLogs', settings.logRetention, removalPolicy);

@@ -21,6 +21,31 @@ const importedBucket = (app = newApp()) => {
 };
 
 describe('misconfiguration fails at synth', () => {
+  test('fault injection (AIRLOCK_FAULTS) added to any function', () => {
+    // Arrange
+    const app = newApp();
+    const stack = new AirlockStack(app, 'Airlock', { env: ENV });
+    stack.pipeline.functions.claim.addEnvironment('AIRLOCK_FAULTS', 'steps=0.1');
+    // Act + Assert
+    expect(() => app.synth()).toThrow(/the claim function sets AIRLOCK_FAULTS; fault injection is refused/);
+  });
+
+  test('every function is marked as a production configuration (AIRLOCK_ENV), which refuses faults', () => {
+    // Arrange + Act
+    const functions = [...resourcesOfType(synthAirlock().template, 'AWS::Lambda::Function').values()].filter(
+      (fn) => (fn.Properties as { Description?: string }).Description?.startsWith('Airlock ') === true,
+    );
+    // Assert
+    expect(functions.length).toBeGreaterThanOrEqual(12);
+    for (const fn of functions) {
+      expect(
+        (fn.Properties as { Environment: { Variables: Record<string, string> } }).Environment.Variables,
+      ).toMatchObject({
+        AIRLOCK_ENV: 'production',
+      });
+    }
+  });
+
   test('an upload URL lifetime over 15 minutes', () => {
     expect(() => build({ uploadUrlTtl: Duration.minutes(16) })).toThrow(
       /uploadUrlTtl must be between 1 second and 15 minutes, got 960s/,
