@@ -77,7 +77,12 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
           time: started,
           reason: 'Reconcile',
         });
-        await executions.start(event, `${key}@${first.versionId}`);
+        // One start per processing window: if the execution started for this object ended
+        // without claiming it (e.g. DynamoDB was away through all its retries), the next
+        // window starts another instead of finding the old name taken for good. A duplicate
+        // of one still running is harmless: Claim lets only one through.
+        const window = Math.floor(started.getTime() / processingTimeoutMs);
+        await executions.start(event, `${key}@${first.versionId}#${window}`);
         logger.warn('lost event: execution started', { uploadId: record.uploadId });
         report.restarted++;
         continue;

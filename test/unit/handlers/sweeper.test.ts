@@ -119,7 +119,7 @@ describe('sweeper', () => {
     expect(report).toEqual({ expired: 0, restarted: 1, failed: 0, stillRunning: 0 });
     expect(executions.started).toEqual([
       {
-        dedupeKey: `quarantine/${UPLOAD_ID}@v1`,
+        dedupeKey: `quarantine/${UPLOAD_ID}@v1#${Math.floor(NOW.getTime() / (30 * 60_000))}`,
         input: expect.objectContaining({
           'detail-type': 'Object Created',
           detail: expect.objectContaining({
@@ -130,6 +130,36 @@ describe('sweeper', () => {
       },
     ]);
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+  });
+
+  it('starts another execution for a lost event in the next processing window (the first may have ended unclaimed)', async () => {
+    // Arrange
+    arrangeRecords([{ expiresAt: '2025-03-01T12:14:00.000Z' }], []);
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [{ Key: `quarantine/${UPLOAD_ID}`, VersionId: 'v1', Size: 1 }],
+    });
+    const executions = new FakeExecutions();
+    const at = (time: string) =>
+      makeSweeperHandler(() => ({
+        store: newUploadStore(),
+        objects: newObjectStore(),
+        executions,
+        bucket: BUCKET,
+        now: () => new Date(time),
+        processingTimeoutMs: 30 * 60_000,
+        expiryGraceMs: 60_000,
+        lostEventAfterMs: 5 * 60_000,
+        batchSize: 100,
+      }));
+    // Act: twice in one window, then once in the next
+    await at('2025-03-01T13:00:00.000Z')();
+    await at('2025-03-01T13:10:00.000Z')();
+    await at('2025-03-01T13:31:00.000Z')();
+    // Assert: the same execution name within a window, a new one in the next
+    const keys = executions.started.map((start) => start.dedupeKey);
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[2]).not.toBe(keys[1]);
+    expect(new Set(keys.map((key) => key.split('#')[0]))).toEqual(new Set([`quarantine/${UPLOAD_ID}@v1`]));
   });
 
   it('leaves a PENDING_UPLOAD alone while its grant may still be used', async () => {
