@@ -48,6 +48,7 @@ describe('reliability suite (quick)', () => {
         'faults.delivery',
         'faults.rgw-restart',
         'faults.dynamodb-outage',
+        'faults.dynamodb-outage-mid',
         'faults.sigkill',
         'audit',
       ]);
@@ -55,6 +56,7 @@ describe('reliability suite (quick)', () => {
       expect(figures.load).toMatchObject({ lost: 0, stuck: 0, promotedTwice: 0, wrongOutcomes: 0 });
       expect(Number(figures['faults.transient']?.injectedFaults)).toBeGreaterThan(0);
       expect(Number(figures['faults.delivery']?.deliveriesRefused)).toBeGreaterThan(0);
+      expect(Number(figures['faults.dynamodb-outage-mid']?.claimedWhenItWent)).toBeGreaterThan(0);
       expect(figures.audit).toMatchObject({ trailsWithGaps: 0, secretsInTable: 0, secretsInLogs: 0 });
       expect(output).toContain('PASSED');
     },

@@ -58,6 +58,19 @@ async function redriveUntilSettled(target: RuntimeTarget, ids: string[], deadlin
   }
 }
 
+/** Polls until no upload is PENDING_UPLOAD any more; returns how many are PROCESSING. */
+async function waitUntilClaimed(target: RuntimeTarget, uploadIds: string[]): Promise<number> {
+  const { store } = backends(target);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const statuses = (await mapLimit(uploadIds, 16, (id) => store.get(id))).map((record) => record?.status);
+    if (!statuses.includes('PENDING_UPLOAD') || Date.now() > deadline) {
+      return statuses.filter((status) => status === 'PROCESSING').length;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * One fault scenario: clients send a mixed batch, `strike` breaks something once `strikeAt`
  * uploads have been handed over, `heal` mends it; then every upload must reach its right terminal
@@ -73,7 +86,10 @@ async function scenario(
     before?: () => Promise<void>;
     strikeAt?: number;
     strike?: () => Promise<void>;
-    heal?: () => Promise<Record<string, number | string>>;
+    heal?: (uploadIds: string[]) => Promise<Record<string, number | string>>;
+    /** Heal only once every upload is terminal (faults that the pipeline must ride through). */
+    healAfterDrain?: boolean;
+    betweenCreateAndSend?: () => Promise<void>;
     redrive?: boolean;
   },
 ): Promise<PartResult> {
@@ -89,6 +105,7 @@ async function scenario(
     const run = await runClients(target, jobs, 8, {
       label: id,
       deadlineMs: 5 * 60_000,
+      ...(fault.betweenCreateAndSend ? { betweenCreateAndSend: fault.betweenCreateAndSend } : {}),
       onProgress: (done) => {
         if (fault.strike && struck === undefined && done >= (fault.strikeAt ?? Math.floor(jobs.length / 3))) {
           options.log(`${id}: fault strikes after ${done} uploads`);
@@ -99,14 +116,18 @@ async function scenario(
       },
     });
     await struck;
-    const healed = (await fault.heal?.()) ?? {};
     for (const { job, error } of run.unsent) failures.push(`not sent (${job.kind}): ${error}`);
     options.record(run.sent);
     const ids = run.sent.map((job) => job.uploadId);
+    let healed = fault.healAfterDrain ? {} : ((await fault.heal?.(ids)) ?? {});
     const started = Date.now();
     const redrive = fault.redrive ? await redriveUntilSettled(target, ids, 5 * 60_000) : undefined;
     const drained = await drain(target, ids, { deadlineMs: 5 * 60_000 });
+    if (fault.healAfterDrain) healed = (await fault.heal?.(ids)) ?? {};
     const verdicts = await verifyUploads(target, run.sent, failures);
+    const { store } = backends(target);
+    const trails = await mapLimit(ids, 16, (uploadId) => store.listAudit(uploadId));
+    const failedOnTheWay = trails.filter((trail) => trail.some((event) => event.action === 'FAILED')).length;
     return {
       uploads: jobs.length,
       processed: verdicts.byStatus.PROCESSED ?? 0,
@@ -117,7 +138,7 @@ async function scenario(
       promotedTwice: verdicts.promotedTwice,
       readableThatShouldNot: verdicts.readableThatShouldNot,
       clientRetries: run.clientRetries,
-      ...(redrive ? { redriven: redrive.redriven } : {}),
+      ...(redrive ? { failedThenRecovered: failedOnTheWay, redrivesStarted: redrive.redriven } : {}),
       ...healed,
       recoverSeconds: Math.round((Date.now() - started) / 100) / 10,
     };
@@ -140,6 +161,7 @@ export async function runFaults(runtime: SuiteRuntime, options: FaultsOptions): 
         before = await injectedBefore();
         await control(runtime, { rates: 'steps=0.2' });
       },
+      healAfterDrain: true,
       heal: async () => {
         const after = await control(runtime, { rates: 'steps=0,router=0' });
         const injected = Object.fromEntries(
@@ -182,21 +204,55 @@ export async function runFaults(runtime: SuiteRuntime, options: FaultsOptions): 
       heal: () => Promise.resolve({ rgwRestartSeconds: Math.round(restartMs / 100) / 10 }),
     }),
   );
-  let outageStarted = 0;
+  // DynamoDB goes away once every upload is granted and before any byte is sent: every execution
+  // meets the outage, retries through it, and those whose retries run out are restarted by the
+  // sweeper (still PENDING) or redriven (FAILED).
+  let outage: Promise<number> | undefined;
   results.push(
     await scenario(
       'faults.dynamodb-outage',
-      `DynamoDB unavailable for ${options.outageSeconds} s mid-load`,
+      `DynamoDB unavailable for ${options.outageSeconds} s while the uploads arrive`,
       runtime,
       options,
       {
-        strike: async () => {
+        betweenCreateAndSend: async () => {
           await control(runtime, { dynamodb: 'down' });
-          outageStarted = Date.now();
+          const downAt = Date.now();
+          outage = new Promise((resolve) => setTimeout(resolve, options.outageSeconds * 1000)).then(
+            async () => {
+              await control(runtime, { dynamodb: 'up' });
+              return Date.now() - downAt;
+            },
+          );
+        },
+        heal: async () => ({ outageSeconds: Math.round(((await outage) ?? 0) / 1000) }),
+        redrive: true,
+      },
+    ),
+  );
+  // DynamoDB goes away while every upload is mid-pipeline (claimed, its copy under way): the
+  // outcome writes retry until their retries run out, those uploads end FAILED (recorded once
+  // DynamoDB is back, or by the sweeper), and the redrive brings them to their outcome.
+  results.push(
+    await scenario(
+      'faults.dynamodb-outage-mid',
+      `DynamoDB unavailable for ${options.outageSeconds} s with every upload mid-pipeline`,
+      runtime,
+      options,
+      {
+        // Copies fail (injected, retried) until every upload is claimed; then DynamoDB goes.
+        betweenCreateAndSend: async () => {
+          await control(runtime, { rates: 'promote=1,reject=1' });
+        },
+        heal: async (uploadIds) => {
+          const claimed = await waitUntilClaimed(runtime, uploadIds);
+          const downAt = Date.now();
+          await control(runtime, { dynamodb: 'down' });
+          await control(runtime, { rates: 'steps=0,router=0' });
           await new Promise((resolve) => setTimeout(resolve, options.outageSeconds * 1000));
           await control(runtime, { dynamodb: 'up' });
+          return { claimedWhenItWent: claimed, outageSeconds: Math.round((Date.now() - downAt) / 1000) };
         },
-        heal: () => Promise.resolve({ outageSeconds: Math.round((Date.now() - outageStarted) / 1000) }),
         redrive: true,
       },
     ),

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLocalSettings } from '../../local/settings.js';
@@ -13,7 +13,7 @@ export interface SuiteRuntime extends RuntimeTarget {
   kill(): void;
   /** Starts the runtime again on the same data dir and ports; waits for /health. */
   restart(): Promise<void>;
-  /** SIGTERM, then waits for it and its Ceph daemons to exit. */
+  /** SIGTERM, waits for it and its Ceph daemons to exit, then removes the data dir. */
   stop(): Promise<void>;
 }
 
@@ -47,7 +47,11 @@ export async function startSuiteRuntime(
       launched = await launchRuntime(spec);
       runtime.pid = launched.pid;
     },
-    stop: () => stopRuntime(runtime.pid, dataDir),
+    stop: async () => {
+      await stopRuntime(runtime.pid, dataDir);
+      // Kept for a post-mortem only when asked (AIRLOCK_RELIABILITY_KEEP=1).
+      if (process.env.AIRLOCK_RELIABILITY_KEEP !== '1') rmSync(dataDir, { recursive: true, force: true });
+    },
   };
   return runtime;
 }

@@ -40,8 +40,8 @@ const log = (message: string) =>
   console.log(`[reliability ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}`);
 const options: SuiteOptions = { quick, log };
 const sizes = quick
-  ? { loadUploads: 120, loadClients: 32, faultUploads: 24, duplicateUploads: 12, outageSeconds: 15 }
-  : { loadUploads: 1000, loadClients: 32, faultUploads: 120, duplicateUploads: 60, outageSeconds: 30 };
+  ? { loadUploads: 120, loadClients: 32, faultUploads: 24, duplicateUploads: 12, outageSeconds: 35 }
+  : { loadUploads: 1000, loadClients: 32, faultUploads: 120, duplicateUploads: 60, outageSeconds: 70 };
 
 const results: PartResult[] = [];
 const allSent: SentJob[] = [];
@@ -62,6 +62,9 @@ try {
     AIRLOCK_FAULTS: 'steps=0,router=0',
     AIRLOCK_UPLOAD_URL_TTL_SECONDS: '60',
     AIRLOCK_PROCESSING_TIMEOUT_MS: '10000',
+    // Step Functions runs thousands of executions at once; here every fault batch fits at once,
+    // so that an outage meets every upload mid-pipeline rather than queued.
+    AIRLOCK_MAX_CONCURRENT_EXECUTIONS: '128',
     AIRLOCK_LOG_LEVEL: 'INFO',
   });
   const target = runtime;

@@ -128,7 +128,23 @@ async function withRetry<T>(
 /** One client: creates each upload through the API and sends its bytes to S3, as a browser does. */
 async function sendJob(target: RuntimeTarget, token: string, owner: string, job: Job, deadline: number) {
   const counter = { retries: 0 };
-  const created = await withRetry<{ uploadId: string; upload: Grant }>(
+  const created = await createGrant(target, token, job, deadline, counter);
+  return sendGrant(created, owner, job, deadline, counter);
+}
+
+interface Created {
+  uploadId: string;
+  upload: Grant;
+}
+
+async function createGrant(
+  target: RuntimeTarget,
+  token: string,
+  job: Job,
+  deadline: number,
+  counter: { retries: number },
+): Promise<Created> {
+  return withRetry<Created>(
     'POST /uploads',
     async () => {
       const response = await fetch(`${target.apiUrl}/uploads`, {
@@ -150,6 +166,15 @@ async function sendJob(target: RuntimeTarget, token: string, owner: string, job:
     deadline,
     counter,
   );
+}
+
+async function sendGrant(
+  created: Created,
+  owner: string,
+  job: Job,
+  deadline: number,
+  counter: { retries: number },
+): Promise<SentJob> {
   const grant = created.upload;
   const sent = await withRetry<{ status: number; versionId?: string }>(
     `upload ${created.uploadId}`,
@@ -220,29 +245,57 @@ export async function runClients(
   target: RuntimeTarget,
   jobs: Job[],
   clients: number,
-  options: { label: string; deadlineMs: number; onProgress?: (done: number) => void },
+  options: {
+    label: string;
+    deadlineMs: number;
+    onProgress?: (done: number) => void;
+    /**
+     * When given, every upload is created first, then this runs, then every client sends its
+     * bytes: a fault can strike between the grants and the uploads.
+     */
+    betweenCreateAndSend?: () => Promise<void>;
+  },
 ): Promise<LoadRun> {
   const startedAt = Date.now();
   const deadline = startedAt + options.deadlineMs;
   const run: LoadRun = { sent: [], unsent: [], clientRetries: 0, startedAt };
-  let next = 0;
-  let done = 0;
-  await Promise.all(
+  const owners = await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       const owner = `${options.label}-client-${client}`;
-      const token = await issueToken(target.dataDir, { sub: owner, groups: [], ttlSeconds: 3600 });
-      for (;;) {
-        const job = jobs[next++];
-        if (job === undefined) return;
-        try {
-          const sent = await sendJob(target, token, owner, job, deadline);
-          run.sent.push(sent);
-          run.clientRetries += sent.retries;
-        } catch (error) {
-          run.unsent.push({ job, error: (error as Error).message });
-        }
-        options.onProgress?.(++done);
-      }
+      return { owner, token: await issueToken(target.dataDir, { sub: owner, groups: [], ttlSeconds: 3600 }) };
+    }),
+  );
+  let done = 0;
+  const settle = async (job: Job, work: () => Promise<SentJob>) => {
+    try {
+      const sent = await work();
+      run.sent.push(sent);
+      run.clientRetries += sent.retries;
+    } catch (error) {
+      run.unsent.push({ job, error: (error as Error).message });
+    }
+    options.onProgress?.(++done);
+  };
+  const ownerOf = (index: number) => owners[index % owners.length]!;
+  const indexed = jobs.map((job, index) => ({ job, index }));
+  if (options.betweenCreateAndSend === undefined) {
+    await mapLimit(indexed, clients, ({ job, index }) =>
+      settle(job, () => sendJob(target, ownerOf(index).token, ownerOf(index).owner, job, deadline)),
+    );
+    return run;
+  }
+  const counters = jobs.map(() => ({ retries: 0 }));
+  const grants = await mapLimit(indexed, clients, ({ job, index }) =>
+    createGrant(target, ownerOf(index).token, job, deadline, counters[index]!).catch(
+      (error: unknown) => error as Error,
+    ),
+  );
+  await options.betweenCreateAndSend();
+  await mapLimit(indexed, clients, ({ job, index }) =>
+    settle(job, async () => {
+      const created = grants[index];
+      if (created === undefined || created instanceof Error) throw created ?? new Error('no grant');
+      return sendGrant(created, ownerOf(index).owner, job, deadline, counters[index]!);
     }),
   );
   return run;
