@@ -40,9 +40,14 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
       ? new Set(event.uploadIds.filter((id): id is string => typeof id === 'string'))
       : undefined;
     const report: RedriveReport = { redriven: [], skipped: [] };
-    const failed = await store.listByStatus('FAILED', now().toISOString(), batchSize);
+    // Named uploads are read one by one (any age); otherwise the oldest FAILED, a batch per run.
+    const failed =
+      only === undefined
+        ? await store.listByStatus('FAILED', now().toISOString(), batchSize)
+        : (await Promise.all([...only].slice(0, batchSize).map((id) => store.get(id)))).filter(
+            (record): record is NonNullable<typeof record> => record?.status === 'FAILED',
+          );
     for (const record of failed) {
-      if (only !== undefined && !only.has(record.uploadId)) continue;
       const key = quarantineKey(record.uploadId);
       const versionId = record.versionId;
       if (versionId === undefined) {

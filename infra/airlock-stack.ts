@@ -26,6 +26,10 @@ export class AirlockStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.pipeline.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'RedriveFunctionName', {
+      value: this.pipeline.functions.redrive.functionName,
+      description: 'The redrive function: invoke it (aws lambda invoke) to restart FAILED uploads',
+    });
     if (this.pipeline.console) {
       new CfnOutput(this, 'ConsoleUrl', {
         value: `https://${this.pipeline.console.distribution.distributionDomainName}`,

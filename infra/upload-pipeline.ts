@@ -174,8 +174,9 @@ export interface UploadPipelineProps {
   /**
    * Reserved concurrency per function: the most concurrent executions it may have, reserved
    * from the account's pool (whole numbers, at least 1). A throttled pipeline step is retried by
-   * the state machine; a throttled sweep is retried by Lambda. Lambda refuses the deployment if
-   * the reservations would leave the account less unreserved concurrency than its minimum.
+   * the state machine; a throttled sweep is retried by Lambda; a throttled redrive fails back to
+   * the operator, who runs it again. Lambda refuses the deployment if the reservations would
+   * leave the account less unreserved concurrency than its minimum.
    * @default none: every function shares the account's unreserved concurrency
    */
   readonly reservedConcurrency?: Partial<Record<PipelineFunction, number>>;
@@ -297,6 +298,7 @@ export class UploadPipeline extends Construct {
       'record-outcome': fn('record-outcome'),
       'release-quarantine': fn('release-quarantine'),
       sweeper: fn('sweeper', { timeout: Duration.minutes(5) }),
+      redrive: fn('redrive'),
     };
     this.grantLeastPrivilege(props.encryptionKey, props.forensicReaderArns ?? []);
     // Fault injection is for the local runtime's reliability suite: refuse it at synth too.
@@ -371,6 +373,12 @@ export class UploadPipeline extends Construct {
       'Serverless-EventBusDLQ',
       'The schedule events carry no data and the sweep is idempotent: an event that cannot be delivered is superseded by the next one, a sweepInterval later, so a DLQ would only collect empty ticks.',
     );
+
+    // --- Redrive --------------------------------------------------------------------------
+    // An operator action (`aws lambda invoke`): no schedule, rule or API route invokes it.
+    const redrive = this.functions.redrive;
+    redrive.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(redrive);
 
     // --- Alarms ---------------------------------------------------------------------------
     const alarms = [
@@ -746,8 +754,8 @@ export class UploadPipeline extends Construct {
 
   /**
    * The Serverless and NIST 800-53 R5 findings on one pipeline function that are accepted, with
-   * why. Reasons depend on who invokes it: the HTTP API and the state machine synchronously, the
-   * schedule asynchronously.
+   * why. Reasons depend on who invokes it: the HTTP API, the state machine and an operator
+   * synchronously, the schedule asynchronously.
    */
   private acknowledgeFunctionFindings(
     name: PipelineFunction,
@@ -772,6 +780,8 @@ export class UploadPipeline extends Construct {
         'Invoked synchronously by the state machine, which retries and catches its errors and keeps failed executions (alarmed) for redrive. A Lambda DLQ only receives failed asynchronous invocations.',
       schedule:
         'Invoked by its schedule with an event that carries no data: the sweep is idempotent and the next run, one sweepInterval later, redoes a failed one, so a DLQ would only collect empty schedule events.',
+      operator:
+        'Invoked synchronously by an operator (aws lambda invoke), who sees its report or its error and runs it again: a redrive starts each execution at most once. No schedule, rule or service invokes it asynchronously, and a Lambda DLQ only receives failed asynchronous invocations.',
     }[invoker];
     acknowledge(fn, 'Serverless-LambdaDLQ', dlqReason);
     acknowledge(fn, 'NIST.800.53.R5-LambdaDLQ', dlqReason);
@@ -781,6 +791,7 @@ export class UploadPipeline extends Construct {
         'state-machine':
           'It runs once per pipeline step of an upload, and the state machine retries a throttled step (Lambda.TooManyRequestsException).',
         schedule: 'It runs once per sweepInterval.',
+        operator: 'It runs only when an operator invokes it, and one run starts at most 100 executions.',
       }[invoker];
       acknowledge(
         fn,
@@ -878,13 +889,18 @@ export class UploadPipeline extends Construct {
     allow(f['release-quarantine'], ['s3:DeleteObjectVersion'], [objects(QUARANTINE_PREFIX)]);
     allow(f.sweeper, ['dynamodb:Query'], [index(TABLE_KEYS.byStatus.indexName)]);
     allow(f.sweeper, ['dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
-    f.sweeper.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucketVersions'],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${QUARANTINE_PREFIX}*`] } },
-      }),
-    );
+    // Redrive lists FAILED uploads and checks their version is still in quarantine/: no writes.
+    allow(f.redrive, ['dynamodb:Query'], [index(TABLE_KEYS.byStatus.indexName)]);
+    // Both list the versions of quarantine/<id> only.
+    for (const lister of [f.sweeper, f.redrive]) {
+      lister.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucketVersions'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${QUARANTINE_PREFIX}*`] } },
+        }),
+      );
+    }
 
     if (key) {
       // Writers of objects or items encrypt; readers only decrypt.
@@ -1005,6 +1021,7 @@ export const PIPELINE_FUNCTIONS = [
   'record-outcome',
   'release-quarantine',
   'sweeper',
+  'redrive',
 ] as const;
 
 export type PipelineFunction = (typeof PIPELINE_FUNCTIONS)[number];
@@ -1012,13 +1029,21 @@ export type PipelineFunction = (typeof PIPELINE_FUNCTIONS)[number];
 /** Functions that write objects or items, so encrypt with the customer-managed key. */
 const KEY_WRITERS = ['create-upload', 'promote', 'reject', 'claim', 'record-outcome', 'sweeper'] as const;
 /** Functions that only read objects or items, so only decrypt. */
-const KEY_READERS = ['get-upload', 'list-uploads', 'get-upload-events', 'audit-uploads', 'validate'] as const;
+const KEY_READERS = [
+  'get-upload',
+  'list-uploads',
+  'get-upload-events',
+  'audit-uploads',
+  'validate',
+  'redrive',
+] as const;
 
 /**
- * Who invokes each function: the HTTP API and the state machine synchronously, the schedule
- * asynchronously. Its cdk-nag acknowledgements (DLQ, concurrency) give reasons that depend on it.
+ * Who invokes each function: the HTTP API, the state machine and an operator (`aws lambda
+ * invoke`) synchronously, the schedule asynchronously. Its cdk-nag acknowledgements (DLQ,
+ * concurrency) give reasons that depend on it.
  */
-const INVOKER: Record<PipelineFunction, 'api' | 'state-machine' | 'schedule'> = {
+const INVOKER: Record<PipelineFunction, 'api' | 'state-machine' | 'schedule' | 'operator'> = {
   'create-upload': 'api',
   'get-upload': 'api',
   'list-uploads': 'api',
@@ -1031,6 +1056,7 @@ const INVOKER: Record<PipelineFunction, 'api' | 'state-machine' | 'schedule'> = 
   'record-outcome': 'state-machine',
   'release-quarantine': 'state-machine',
   sweeper: 'schedule',
+  redrive: 'operator',
 };
 
 const STATE_MACHINE_FUNCTIONS = [

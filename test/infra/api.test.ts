@@ -197,6 +197,7 @@ describe('stack outputs', () => {
     ['BucketName', { Ref: logicalIdOf(stack.pipeline.bucket) }],
     ['TableName', { Ref: logicalIdOf(stack.pipeline.table) }],
     ['StateMachineArn', { Ref: logicalIdOf(stack.pipeline.stateMachine) }],
+    ['RedriveFunctionName', { Ref: logicalIdOf(stack.pipeline.functions.redrive) }],
     ['UserPoolId', { Ref: userPoolId }],
     ['UserPoolClientId', { Ref: clientId }],
   ];

@@ -1,5 +1,7 @@
+import { Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type { PipelineFunction } from '../../infra/upload-pipeline.js';
-import { logicalIdOf, pipelineFunctions, synthAirlock } from './support/synth.js';
+import { ENV, logicalIdOf, newApp, pipelineFunctions, synthAirlock } from './support/synth.js';
 import {
   describeGrant,
   grantsOfRole,
@@ -52,7 +54,7 @@ const facts = (name: PipelineFunction): FunctionFacts => factsByName.get(name)!;
 const names = functions.map(([name]) => name);
 
 describe('Lambda functions', () => {
-  test('there are exactly the 12 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
+  test('there are exactly the 13 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
     // Act
     const pipelineIds = new Set(functions.map(([, id]) => id));
     const others = [...resourcesOfType(template, 'AWS::Lambda::Function').keys()].filter(
@@ -60,7 +62,7 @@ describe('Lambda functions', () => {
     );
 
     // Assert
-    expect(names).toHaveLength(12);
+    expect(names).toHaveLength(13);
     expect(others.sort()).toEqual([
       expect.stringMatching(/^BucketNotificationsHandler/),
       expect.stringMatching(/^CustomCDKBucketDeployment/),
@@ -186,6 +188,16 @@ describe('least privilege: each function has exactly the grants its step needs',
         's3:ListBucketVersions on <Bucket.Arn> when {"StringLike":{"s3:prefix":["quarantine/*"]}}',
       ],
     ],
+    // An operator action: lists FAILED uploads, checks their version is still in quarantine/ and
+    // starts an execution. It writes nothing and reads no object.
+    [
+      'redrive',
+      [
+        `dynamodb:Query on ${table}/index/byStatus`,
+        's3:ListBucketVersions on <Bucket.Arn> when {"StringLike":{"s3:prefix":["quarantine/*"]}}',
+        'states:StartExecution on <StateMachine>',
+      ],
+    ],
   ];
 
   test('the table covers every pipeline function', () => {
@@ -223,6 +235,37 @@ describe('least privilege: each function has exactly the grants its step needs',
         .map((grant) => `${name}: ${describeGrant(grant)}`),
     );
     expect(onAnything).toEqual([]);
+  });
+
+  test('with encryptionKey, redrive may only decrypt with the key (it writes nothing), and gains nothing else', () => {
+    // Arrange
+    const app = newApp();
+    const key = new kms.Key(new Stack(app, 'Keys', { env: ENV }), 'Key', { enableKeyRotation: true });
+    const encrypted = synthAirlock({ encryptionKey: key }, app);
+    const redriveId = logicalIdOf(encrypted.stack.pipeline.functions.redrive);
+    const roleId = referencedId(resourceById(encrypted.template, redriveId).Properties['Role'])!;
+    const encryptedAliases: Record<string, string> = {
+      [logicalIdOf(encrypted.stack.pipeline.bucket)]: 'Bucket',
+      [logicalIdOf(encrypted.stack.pipeline.table)]: 'Table',
+      [logicalIdOf(encrypted.stack.pipeline.stateMachine)]: 'StateMachine',
+    };
+
+    // Act
+    const grants = grantsOfRole(encrypted.template, roleId, encryptedAliases).filter(
+      (grant) => !isXray(grant) && !grant.action.startsWith('logs:'),
+    );
+    const keyGrants = grants.filter((grant) => grant.action.startsWith('kms:'));
+    const others = grants.filter((grant) => !grant.action.startsWith('kms:')).map(describeGrant);
+
+    // Assert
+    expect(keyGrants).toEqual([
+      expect.objectContaining({
+        effect: 'Allow',
+        action: 'kms:Decrypt',
+        resource: expect.stringContaining(logicalIdOf(key)),
+      }),
+    ]);
+    expect(others.sort()).toEqual([...facts('redrive').ownGrants].sort());
   });
 
   test('every function may write logs to its own log group only', () => {

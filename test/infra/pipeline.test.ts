@@ -195,6 +195,47 @@ describe('sweeper', () => {
   });
 });
 
+describe('redrive', () => {
+  test('the redrive knows the state machine (STATE_MACHINE_ARN)', () => {
+    // Act
+    const redrive = resourceById(template, functionId('redrive')).Properties;
+    const variables = (redrive['Environment'] as { Variables: Record<string, unknown> }).Variables;
+
+    // Assert
+    expect(variables['STATE_MACHINE_ARN']).toEqual({ Ref: stateMachineId });
+  });
+
+  test('nothing invokes the redrive but an operator: no Lambda permission, rule target or API integration', () => {
+    // Arrange
+    const redriveId = functionId('redrive');
+    const refersToRedrive = (value: unknown) => JSON.stringify(value).includes(`"${redriveId}"`);
+
+    // Act
+    const permissions = [...resourcesOfType(template, 'AWS::Lambda::Permission').values()].filter(
+      (permission) => referencedId(permission.Properties['FunctionName']) === redriveId,
+    );
+    const rules = [...resourcesOfType(template, 'AWS::Events::Rule').values()].filter((rule) =>
+      refersToRedrive(rule.Properties['Targets']),
+    );
+    const integrations = [...resourcesOfType(template, 'AWS::ApiGatewayV2::Integration').values()].filter(
+      (integration) => refersToRedrive(integration.Properties),
+    );
+    const invokers = [...resourcesOfType(template, 'AWS::IAM::Policy').values()].filter(
+      (policy) =>
+        JSON.stringify(policy.Properties['PolicyDocument']).includes('lambda:InvokeFunction') &&
+        refersToRedrive(policy.Properties['PolicyDocument']),
+    );
+
+    // Assert
+    expect({ permissions, rules, integrations, invokers }).toEqual({
+      permissions: [],
+      rules: [],
+      integrations: [],
+      invokers: [],
+    });
+  });
+});
+
 describe('alarms', () => {
   const alarmActions = (synthesized: { template: typeof template }) =>
     [...resourcesOfType(synthesized.template, 'AWS::CloudWatch::Alarm').values()].map(

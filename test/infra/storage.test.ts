@@ -292,7 +292,7 @@ describe('log groups (functions, state machine, API access logs)', () => {
   ];
 
   test('there is one per function, one for the state machine and one for the API', () => {
-    expect(logGroups(defaults)).toHaveLength(12 + 2);
+    expect(logGroups(defaults)).toHaveLength(13 + 2);
   });
 
   test("by default they use CloudWatch Logs' own encryption (no KMS key named)", () => {

@@ -1,7 +1,7 @@
 import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ExecutionGateway } from '../../../functions/adapters/execution-gateway.js';
 import { makeRedriveHandler } from '../../../functions/redrive.js';
 import { BUCKET, UPLOAD_ID, newObjectStore, newUploadStore, recordItem } from './aws-fakes.js';
@@ -90,12 +90,27 @@ describe('redrive', () => {
     expect(executions.started).toEqual([]);
   });
 
-  it('redrives only the uploads named, when given', async () => {
+  it('redrives only the uploads named, when given, read one by one whatever their age', async () => {
     // Arrange
-    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: 'v1' })] });
+    ddb.on(GetCommand).resolves({ Item: recordItem({ status: 'FAILED', versionId: 'v1' }) });
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [{ Key: `quarantine/${UPLOAD_ID}`, VersionId: 'v1', Size: 42 }],
+    });
     const executions = new FakeExecutions();
     // Act
-    const report = await redrive(executions)({ uploadIds: ['01JNOTTHISONEAAAAAAAAAAAAA'] });
+    const report = await redrive(executions)({ uploadIds: [UPLOAD_ID] });
+    // Assert
+    expect(report).toEqual({ redriven: [UPLOAD_ID], skipped: [] });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 0);
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, { Key: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' } });
+  });
+
+  it('leaves a named upload alone unless it is FAILED', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({ Item: recordItem({ status: 'PROCESSED', versionId: 'v1' }) });
+    const executions = new FakeExecutions();
+    // Act
+    const report = await redrive(executions)({ uploadIds: [UPLOAD_ID] });
     // Assert
     expect(report).toEqual({ redriven: [], skipped: [] });
     expect(executions.started).toEqual([]);
