@@ -26,6 +26,11 @@ export interface SweeperDeps {
   lostEventAfterMs: number;
   /** Records handled per status per run. */
   batchSize: number;
+  /**
+   * Lifetime of upload grants. A terminal upload is checked for stray versions of its key (sent
+   * again by a client, or whose event was lost) until its grant can no longer be used.
+   */
+  uploadTtlMs: number;
 }
 
 export interface SweepReport {
@@ -33,6 +38,8 @@ export interface SweepReport {
   restarted: number;
   failed: number;
   stillRunning: number;
+  /** Versions of terminal uploads' keys with no execution, started so that Claim discards them. */
+  strays: number;
 }
 
 const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const;
@@ -57,12 +64,14 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       expiryGraceMs,
       lostEventAfterMs,
       batchSize,
+      uploadTtlMs,
     } = deps();
-    const report: SweepReport = { expired: 0, restarted: 0, failed: 0, stillRunning: 0 };
+    const report: SweepReport = { expired: 0, restarted: 0, failed: 0, stillRunning: 0, strays: 0 };
     const started = now();
 
     const expiredBefore = new Date(started.getTime() - expiryGraceMs).toISOString();
     const pendingBefore = new Date(started.getTime() - lostEventAfterMs).toISOString();
+    const window = Math.floor(started.getTime() / processingTimeoutMs);
     for (const record of await store.listByStatus('PENDING_UPLOAD', pendingBefore, batchSize)) {
       const key = quarantineKey(record.uploadId);
       const versions = await objects.listVersions(bucket, key);
@@ -81,7 +90,6 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         // without claiming it (e.g. DynamoDB was away through all its retries), the next
         // window starts another instead of finding the old name taken for good. A duplicate
         // of one still running is harmless: Claim lets only one through.
-        const window = Math.floor(started.getTime() / processingTimeoutMs);
         await executions.start(event, `${key}@${first.versionId}#${window}`);
         logger.warn('lost event: execution started', { uploadId: record.uploadId });
         report.restarted++;
@@ -101,6 +109,41 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         reasons: [{ code: 'UPLOAD_EXPIRED', message: 'No file was uploaded before the upload expired.' }],
       });
       report.expired++;
+    }
+
+    // PROCESSED or REJECTED uploads whose grant may still be (or was lately) usable: any version
+    // of their key other than the claimed one is a second upload whose event never came (a
+    // client retry whose first attempt did land, a delivery lost in an S3 restart). It gets an
+    // execution like any lost event, and Claim discards it (ALREADY_PROCESSED, audited, deleted),
+    // so nothing is left in quarantine. The claimed version itself is the release step's.
+    const strayFrom = new Date(
+      started.getTime() - uploadTtlMs - expiryGraceMs - lostEventAfterMs,
+    ).toISOString();
+    for (const status of ['PROCESSED', 'REJECTED'] as const) {
+      const { items } = await store.listByStatusBetween({
+        status,
+        from: strayFrom,
+        to: pendingBefore,
+        limit: batchSize,
+      });
+      for (const record of items) {
+        const key = quarantineKey(record.uploadId);
+        for (const version of await objects.listVersions(bucket, key)) {
+          if (version.versionId === record.versionId) continue;
+          const event = objectCreatedEvent({
+            id: `sweep-${record.uploadId}-${version.versionId}`,
+            bucket,
+            key,
+            size: version.size,
+            versionId: version.versionId,
+            time: started,
+            reason: 'Reconcile',
+          });
+          await executions.start(event, `${key}@${version.versionId}#${window}`);
+          logger.warn('stray version of a finished upload: execution started', { uploadId: record.uploadId });
+          report.strays++;
+        }
+      }
     }
 
     const processingBefore = new Date(started.getTime() - processingTimeoutMs).toISOString();
@@ -150,6 +193,7 @@ const defaultDeps = lazy((): SweeperDeps => {
     expiryGraceMs: 60_000,
     lostEventAfterMs: 5 * 60_000,
     batchSize: 100,
+    uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
   };
 });
 

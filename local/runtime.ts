@@ -160,6 +160,7 @@ export async function startRuntime(
       expiryGraceMs: 5_000,
       lostEventAfterMs: settings.lostEventAfterMs,
       batchSize: 100,
+      uploadTtlMs: settings.uploadUrlTtlSeconds * 1000,
     }));
     let sweeping: Promise<unknown> | undefined;
     const timer = setInterval(() => {

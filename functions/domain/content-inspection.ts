@@ -38,11 +38,11 @@ export async function inspectContent(
   const hash = createHash('sha256');
   const head = Buffer.alloc(HEAD_SAMPLE_BYTES);
   let headLength = 0;
-  let tail = Buffer.alloc(0);
+  const tail = Buffer.alloc(TAIL_SAMPLE_BYTES);
+  let tailLength = 0;
   let size = 0;
   let hasNul = false;
-  let validUtf8 = true;
-  let utf8Carry: Buffer = Buffer.alloc(0);
+  const utf8 = new Utf8Check();
   let stoppedEarly = false;
 
   for await (const raw of chunks) {
@@ -52,18 +52,10 @@ export async function inspectContent(
     if (headLength < HEAD_SAMPLE_BYTES) {
       headLength += chunk.copy(head, headLength, 0, Math.min(chunk.length, HEAD_SAMPLE_BYTES - headLength));
     }
-    tail =
-      chunk.length >= TAIL_SAMPLE_BYTES
-        ? Buffer.from(chunk.subarray(chunk.length - TAIL_SAMPLE_BYTES))
-        : Buffer.concat([tail, chunk]).subarray(-TAIL_SAMPLE_BYTES);
+    tailLength = keepTail(tail, tailLength, chunk);
     if (options.checkText) {
       if (!hasNul && chunk.includes(0)) hasNul = true;
-      if (validUtf8) {
-        const joined = utf8Carry.length > 0 ? Buffer.concat([utf8Carry, chunk]) : chunk;
-        const cut = completeUtf8Prefix(joined);
-        validUtf8 = isUtf8(joined.subarray(0, cut));
-        utf8Carry = Buffer.from(joined.subarray(cut));
-      }
+      utf8.push(chunk);
     }
     if (options.stopAfterBytes !== undefined && size > options.stopAfterBytes) {
       stoppedEarly = true;
@@ -71,7 +63,7 @@ export async function inspectContent(
     }
   }
   // An unfinished character at the very end is invalid, unless reading stopped mid-file.
-  if (utf8Carry.length > 0 && !stoppedEarly) validUtf8 = false;
+  const validUtf8 = stoppedEarly ? utf8.valid : utf8.end();
 
   const detected = headLength > 0 ? await fileTypeFromBuffer(head.subarray(0, headLength)) : undefined;
   return {
@@ -80,9 +72,65 @@ export async function inspectContent(
     ...(detected ? { detectedMime: detected.mime } : {}),
     validUtf8: options.checkText ? validUtf8 : false,
     hasNul,
-    tail,
+    tail: tail.subarray(0, tailLength),
   };
 }
+
+/**
+ * Keeps the last bytes seen in `tail` (a fixed buffer, so that nothing is allocated per chunk)
+ * and returns how many it now holds.
+ */
+function keepTail(tail: Buffer, length: number, chunk: Buffer): number {
+  if (chunk.length >= tail.length) {
+    chunk.copy(tail, 0, chunk.length - tail.length);
+    return tail.length;
+  }
+  const kept = Math.min(length, tail.length - chunk.length);
+  tail.copyWithin(0, length - kept, length);
+  chunk.copy(tail, kept);
+  return kept + chunk.length;
+}
+
+/**
+ * Incremental UTF-8 validity over a stream of chunks. Each chunk is checked in place: only a
+ * character split across a chunk boundary (at most 4 bytes) is copied, never the chunk itself.
+ */
+class Utf8Check {
+  valid = true;
+  /** The start of a character the previous chunk ended inside (1-3 bytes, lead byte first). */
+  private carry: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): void {
+    if (!this.valid) return;
+    let rest = chunk;
+    if (this.carry.length > 0) {
+      const lead = this.carry[0] ?? 0;
+      const missing = (lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2) - this.carry.length;
+      if (chunk.length < missing) {
+        // Still unfinished (a tiny chunk): keep carrying, with the bytes this chunk added.
+        this.carry = Buffer.concat([this.carry, chunk]);
+        if (!chunk.every((byte) => (byte & 0xc0) === 0x80)) this.valid = false;
+        return;
+      }
+      // The split character alone: valid or not, the bytes after it start afresh.
+      if (!isUtf8(Buffer.concat([this.carry, chunk.subarray(0, missing)]))) {
+        this.valid = false;
+        return;
+      }
+      rest = chunk.subarray(missing);
+    }
+    const cut = completeUtf8Prefix(rest);
+    if (!isUtf8(rest.subarray(0, cut))) this.valid = false;
+    this.carry = cut < rest.length ? Buffer.from(rest.subarray(cut)) : EMPTY;
+  }
+
+  /** Validity of the whole stream: an unfinished character at its very end is invalid. */
+  end(): boolean {
+    return this.valid && this.carry.length === 0;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Length of the prefix of `bytes` that ends on a UTF-8 character boundary. */
 function completeUtf8Prefix(bytes: Buffer): number {

@@ -1,5 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
-import { HEAD_SAMPLE_BYTES, inspectContent } from '../../functions/domain/content-inspection.js';
+import {
+  HEAD_SAMPLE_BYTES,
+  inspectContent,
+  TAIL_SAMPLE_BYTES,
+} from '../../functions/domain/content-inspection.js';
 import * as samples from '../fixtures/samples.js';
 
 const chunked = (bytes: Buffer, size: number): AsyncIterable<Uint8Array> =>
@@ -80,5 +85,51 @@ describe('inspectContent', () => {
   it('reports an empty stream as size 0 with the empty hash', async () => {
     const facts = await inspectContent(chunked(Buffer.alloc(0), 1), { checkText: true });
     expect(facts).toMatchObject({ size: 0, sha256: samples.sha256Hex(Buffer.alloc(0)) });
+  });
+
+  describe('checks UTF-8 and keeps the tail chunk by chunk, whatever the chunk boundaries', () => {
+    const cases: Array<[string, Buffer]> = [
+      ['2-, 3- and 4-byte characters', Buffer.from('aé€😀b日本😀€é', 'utf8')],
+      ['an overlong encoding split in two', Buffer.from([0x61, 0xe0, 0x80, 0x80, 0x62])],
+      ['a UTF-16 surrogate split in two', Buffer.from([0x61, 0xed, 0xa0, 0x80, 0x62])],
+      ['a lead byte followed by ASCII', Buffer.from([0x61, 0xf0, 0x61, 0x62, 0x63, 0x64])],
+      ['a lone continuation byte', Buffer.from([0x61, 0x80, 0x62, 0x63])],
+      ['a 4-byte lead past U+10FFFF', Buffer.from([0xf5, 0x80, 0x80, 0x80, 0x61])],
+      ['a character cut off at the very end', Buffer.from([0x61, 0x62, 0xf0, 0x9f, 0x98])],
+      ['a character completed over three tiny chunks', Buffer.from([0xf0, 0x9f, 0x98, 0x80, 0x61])],
+    ];
+
+    it.each(cases)('%s', async (_name, bytes) => {
+      for (let size = 1; size <= bytes.length; size++) {
+        const facts = await inspectContent(chunked(bytes, size), { checkText: true });
+        expect({ size, valid: facts.validUtf8 }).toEqual({ size, valid: isUtf8(bytes) });
+        expect(facts.tail.equals(bytes)).toBe(true);
+      }
+    });
+
+    it('agrees with a whole-buffer check on random text cut into random chunks', async () => {
+      let seed = 7;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const alphabet = ['a', 'é', '€', '😀', '\n', ','];
+      for (let round = 0; round < 50; round++) {
+        const text = Array.from(
+          { length: 2000 },
+          () => alphabet[Math.floor(random() * alphabet.length)],
+        ).join('');
+        const bytes = Buffer.from(text, 'utf8');
+        // Every fifth round, damage one byte so that some inputs are invalid.
+        if (round % 5 === 0) bytes[Math.floor(random() * bytes.length)] = 0xff;
+        const pieces: Buffer[] = [];
+        for (let offset = 0; offset < bytes.length;) {
+          const length = 1 + Math.floor(random() * 700);
+          pieces.push(bytes.subarray(offset, offset + length));
+          offset += length;
+        }
+        const facts = await inspectContent(Readable.from(pieces), { checkText: true });
+        expect(facts.validUtf8).toBe(isUtf8(bytes));
+        expect(facts.tail.equals(bytes.subarray(-TAIL_SAMPLE_BYTES))).toBe(true);
+        expect(facts.sha256).toBe(samples.sha256Hex(bytes));
+      }
+    });
   });
 });

@@ -42,18 +42,23 @@ function sweeper(executions: ExecutionGateway) {
     expiryGraceMs: 60_000,
     lostEventAfterMs: 5 * 60_000,
     batchSize: 100,
+    uploadTtlMs: 15 * 60_000,
   }));
 }
 
-/** byStatus answers: these records for PENDING_UPLOAD, those for PROCESSING. */
+/** byStatus answers: these records for PENDING_UPLOAD, those for PROCESSING, those for PROCESSED. */
 function arrangeRecords(
   pending: Array<Partial<UploadRecord>>,
   processing: Array<Partial<UploadRecord>>,
+  processed: Array<Partial<UploadRecord>> = [],
 ): void {
+  const byStatus: Record<string, Array<Partial<UploadRecord>>> = {
+    PENDING_UPLOAD: pending,
+    PROCESSING: processing,
+    PROCESSED: processed,
+  };
   ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
-    Items: (input.ExpressionAttributeValues[':status'] === 'PENDING_UPLOAD' ? pending : processing).map((r) =>
-      recordItem(r),
-    ),
+    Items: (byStatus[input.ExpressionAttributeValues[':status'] ?? ''] ?? []).map((r) => recordItem(r)),
   }));
 }
 
@@ -75,7 +80,7 @@ describe('sweeper', () => {
     // Act
     const report = await sweeper(new FakeExecutions())();
     // Assert
-    expect(report).toEqual({ expired: 1, restarted: 0, failed: 0, stillRunning: 0 });
+    expect(report).toEqual({ expired: 1, restarted: 0, failed: 0, stillRunning: 0, strays: 0 });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' },
       ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
@@ -116,7 +121,7 @@ describe('sweeper', () => {
     // Act
     const report = await sweeper(executions)();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 1, failed: 0, stillRunning: 0 });
+    expect(report).toEqual({ expired: 0, restarted: 1, failed: 0, stillRunning: 0, strays: 0 });
     expect(executions.started).toEqual([
       {
         dedupeKey: `quarantine/${UPLOAD_ID}@v1#${Math.floor(NOW.getTime() / (30 * 60_000))}`,
@@ -150,6 +155,7 @@ describe('sweeper', () => {
         expiryGraceMs: 60_000,
         lostEventAfterMs: 5 * 60_000,
         batchSize: 100,
+        uploadTtlMs: 15 * 60_000,
       }));
     // Act: twice in one window, then once in the next
     await at('2025-03-01T13:00:00.000Z')();
@@ -162,13 +168,40 @@ describe('sweeper', () => {
     expect(new Set(keys.map((key) => key.split('#')[0]))).toEqual(new Set([`quarantine/${UPLOAD_ID}@v1`]));
   });
 
+  it('starts an execution for a stray version of a finished upload (Claim discards it), never for the claimed one', async () => {
+    // Arrange
+    arrangeRecords([], [], [{ status: 'PROCESSED', versionId: 'v1', updatedAt: '2025-03-01T12:50:00.000Z' }]);
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [
+        { Key: `quarantine/${UPLOAD_ID}`, VersionId: 'v1', Size: 1 },
+        { Key: `quarantine/${UPLOAD_ID}`, VersionId: 'v2', Size: 1 },
+      ],
+    });
+    const executions = new FakeExecutions();
+    // Act
+    const report = await sweeper(executions)();
+    // Assert
+    expect(report.strays).toBe(1);
+    expect(executions.started.map((start) => start.dedupeKey.split('#')[0])).toEqual([
+      `quarantine/${UPLOAD_ID}@v2`,
+    ]);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      ExpressionAttributeValues: expect.objectContaining({
+        ':status': 'PROCESSED',
+        // grant lifetime + expiry grace + lost-event delay back from now, up to the lost-event delay
+        ':from': '2025-03-01T12:39:00.000Z',
+        ':to': '2025-03-01T12:55:00.000Z#~',
+      }),
+    });
+  });
+
   it('leaves a PENDING_UPLOAD alone while its grant may still be used', async () => {
     // Arrange
     arrangeRecords([{ expiresAt: '2025-03-01T13:10:00.000Z' }], []);
     // Act
     const report = await sweeper(new FakeExecutions())();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 0 });
+    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 0, strays: 0 });
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
   });
@@ -197,7 +230,7 @@ describe('sweeper', () => {
     // Act
     const report = await sweeper(new FakeExecutions())();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 0, failed: 1, stillRunning: 0 });
+    expect(report).toEqual({ expired: 0, restarted: 0, failed: 1, stillRunning: 0, strays: 0 });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression: 'attribute_exists(pk) AND (#status = :processing AND executionId = :executionId)',
       ExpressionAttributeValues: expect.objectContaining({
@@ -216,7 +249,7 @@ describe('sweeper', () => {
     // Act
     const report = await sweeper(new FakeExecutions(new Set([executionId])))();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 1 });
+    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 1, strays: 0 });
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
   });
 });

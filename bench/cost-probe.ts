@@ -1,0 +1,477 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { ObjectStore } from '../functions/adapters/object-store.js';
+import { Presigner } from '../functions/adapters/presigner.js';
+import { TABLE_KEYS, UploadStore } from '../functions/adapters/upload-store.js';
+import type { ApiEvent } from '../functions/commons/http.js';
+import { makeClaimHandler } from '../functions/claim.js';
+import { makeCreateUploadHandler } from '../functions/create-upload.js';
+import { makeGetUploadHandler } from '../functions/get-upload.js';
+import { makePromoteHandler } from '../functions/promote.js';
+import { makeRecordOutcomeHandler } from '../functions/record-outcome.js';
+import { makeRejectHandler } from '../functions/reject.js';
+import { makeReleaseQuarantineHandler } from '../functions/release-quarantine.js';
+import { makeValidateHandler } from '../functions/validate.js';
+import { objectCreatedEvent } from '../functions/domain/object-event.js';
+import { DEFAULT_TYPE_POLICY } from '../functions/domain/type-policy.js';
+import { ensureTable } from '../local/dynamo.js';
+import {
+  bindTaskStates,
+  localDefinition,
+  type TaskFunctionName,
+  type TaskHandler,
+} from '../local/executor.js';
+import { csvDocument, rejectedDocument } from './client.js';
+import type { BenchRuntime } from './runtime.js';
+import { median, round } from './stats.js';
+
+/**
+ * Counts what one document costs in requests, by running it through the real handlers and the
+ * real ASL (aws-local-stepfunctions, as the local executor does) in this process, with S3 and
+ * DynamoDB clients that record every request they send. It runs against the runtime's servers
+ * but in a bucket and table of its own (no notifications, so the runtime never sees it).
+ * DynamoDB capacity units are computed from the items before and after each write, index by
+ * index, as DynamoDB bills them.
+ */
+
+export interface DynamoOperation {
+  step: string;
+  command: string;
+  /** Write request units: the table plus each global secondary index the write touches. */
+  wru: number;
+  /** Read request units (strongly consistent reads: 1 per 4 KB). */
+  rru: number;
+  /** Item size in bytes (the larger of before and after for writes). */
+  itemBytes: number;
+  indexWrites: Record<string, number>;
+}
+
+export interface ProbedPath {
+  status: string;
+  /** State names entered, in order (from the execution's event log). */
+  statesEntered: string[];
+  taskStates: string[];
+  retries: number;
+  dynamo: DynamoOperation[];
+  /** S3 requests by API operation, the client's upload included. */
+  s3: Record<string, number>;
+}
+
+export interface ProbeResult {
+  processed: ProbedPath;
+  rejected: ProbedPath;
+  /** In-process handler time of the API functions (median ms), for GB-seconds. */
+  apiHandlerMs: { 'create-upload': number; 'get-upload': number };
+}
+
+type Recorder = { step: string; dynamo: DynamoOperation[]; s3: Record<string, number> };
+
+/** DynamoDB's item size: attribute names plus values (numbers approximated as digits/2 + 1). */
+export function attributeValueBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S, 'utf8');
+  if (value.N !== undefined) return Math.ceil(value.N.replace(/^-|\./g, '').length / 2) + 1;
+  if (value.B !== undefined) return value.B.byteLength;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.M !== undefined) return 3 + itemBytes(value.M) + Object.keys(value.M).length;
+  if (value.L !== undefined)
+    return 3 + value.L.reduce((total, item) => total + 1 + attributeValueBytes(item), 0);
+  if (value.SS !== undefined)
+    return value.SS.reduce((total, item) => total + Buffer.byteLength(item, 'utf8'), 0);
+  return 0;
+}
+
+export function itemBytes(item: Record<string, AttributeValue> | undefined): number {
+  if (item === undefined) return 0;
+  return Object.entries(item).reduce(
+    (total, [name, value]) => total + Buffer.byteLength(name, 'utf8') + attributeValueBytes(value),
+    0,
+  );
+}
+
+const units = (bytes: number, per: number) => Math.max(1, Math.ceil(bytes / per));
+const INDEXES = [TABLE_KEYS.byOwner, TABLE_KEYS.byStatus];
+
+/**
+ * Write units of one write, as DynamoDB bills them: the table (the larger of the item before
+ * and after), plus, per global secondary index (projection ALL): a put when the item enters it,
+ * a delete when it leaves, both when its index key changes, one update when only other
+ * attributes change, nothing when the item is not in the index.
+ */
+export function writeUnits(
+  before: Record<string, AttributeValue> | undefined,
+  after: Record<string, AttributeValue> | undefined,
+): { wru: number; indexWrites: Record<string, number>; bytes: number } {
+  const bytes = Math.max(itemBytes(before), itemBytes(after));
+  let wru = units(bytes, 1024);
+  const indexWrites: Record<string, number> = {};
+  const key = (item: Record<string, AttributeValue> | undefined, index: (typeof INDEXES)[number]) => {
+    const hash = item?.[index.partitionKey]?.S;
+    const range = item?.[index.sortKey]?.S;
+    return hash !== undefined && range !== undefined ? `${hash}\u0000${range}` : undefined;
+  };
+  for (const index of INDEXES) {
+    const old = key(before, index);
+    const next = key(after, index);
+    let writes = 0;
+    if (old === undefined && next !== undefined) writes = units(itemBytes(after), 1024);
+    else if (old !== undefined && next === undefined) writes = units(itemBytes(before), 1024);
+    else if (old !== undefined && next !== undefined) {
+      if (old !== next) writes = units(itemBytes(before), 1024) + units(itemBytes(after), 1024);
+      else if (JSON.stringify(before) !== JSON.stringify(after)) writes = units(bytes, 1024);
+    }
+    if (writes > 0) indexWrites[index.indexName] = writes;
+    wru += writes;
+  }
+  return { wru, indexWrites, bytes };
+}
+
+function instrumentDynamo(client: DynamoDBClient, plain: DynamoDBClient, recorder: () => Recorder): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? '?';
+      // At the build step the input is in DynamoDB's wire format.
+      const input = args.input as {
+        TableName?: string;
+        Key?: Record<string, AttributeValue>;
+        Item?: Record<string, AttributeValue>;
+        ConsistentRead?: boolean;
+      };
+      const key =
+        input.Key ?? (input.Item?.pk && input.Item.sk ? { pk: input.Item.pk, sk: input.Item.sk } : undefined);
+      const read = async () =>
+        key && input.TableName
+          ? (
+              await plain.send(
+                new GetItemCommand({ TableName: input.TableName, Key: key, ConsistentRead: true }),
+              )
+            ).Item
+          : undefined;
+      const isWrite = /^(PutItem|UpdateItem|DeleteItem)Command$/.test(command);
+      const before = isWrite ? await read() : undefined;
+      let failed = false;
+      try {
+        return await next(args);
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        const rec = recorder();
+        const name = command.replace(/Command$/, '');
+        if (isWrite) {
+          // A failed conditional write still consumes the units of the item it was checked on.
+          const after = failed ? before : await read();
+          const counted = writeUnits(before, after);
+          rec.dynamo.push({
+            step: rec.step,
+            command: failed ? `${name} (condition failed)` : name,
+            wru: failed ? units(itemBytes(before), 1024) : counted.wru,
+            rru: 0,
+            itemBytes: counted.bytes,
+            indexWrites: failed ? {} : counted.indexWrites,
+          });
+        } else if (command === 'GetItemCommand') {
+          const item = await read();
+          const bytes = itemBytes(item);
+          rec.dynamo.push({
+            step: rec.step,
+            command: name,
+            wru: 0,
+            rru: units(bytes, 4096) / (input.ConsistentRead ? 1 : 2),
+            itemBytes: bytes,
+            indexWrites: {},
+          });
+        } else {
+          rec.dynamo.push({ step: rec.step, command: name, wru: 0, rru: 1, itemBytes: 0, indexWrites: {} });
+        }
+      }
+    },
+    { step: 'build', name: 'benchCountDynamoRequests' },
+  );
+}
+
+function instrumentS3(client: S3Client, recorder: () => Recorder): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const rec = recorder();
+      const name = (context.commandName ?? '?').replace(/Command$/, '');
+      rec.s3[name] = (rec.s3[name] ?? 0) + 1;
+      return next(args);
+    },
+    // At the deserialize step: only requests really sent (presigning stops before it).
+    { step: 'deserialize', name: 'benchCountS3Requests' },
+  );
+}
+
+function apiEvent(routeKey: string, path: string, sub: string, extra: Partial<ApiEvent> = {}): ApiEvent {
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { host: 'localhost', 'x-forwarded-proto': 'http', 'content-type': 'application/json' },
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'bench',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: routeKey.split(' ')[0] ?? 'GET',
+        path,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'bench',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+      authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { sub }, scopes: [] } },
+    },
+    ...extra,
+  };
+}
+
+export async function runCostProbe(
+  runtime: BenchRuntime,
+  options: { timingRepeats: number },
+  log: (message: string) => void,
+): Promise<ProbeResult> {
+  const suffix = randomUUID().slice(0, 8);
+  const bucket = `airlock-bench-probe-${suffix}`;
+  const table = `airlock-bench-probe-${suffix}`;
+  const base = {
+    region: runtime.region,
+    credentials: runtime.credentials,
+  };
+  const s3Config = {
+    ...base,
+    endpoint: runtime.s3Endpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  };
+  const plainS3 = new S3Client(s3Config);
+  const plainDynamo = new DynamoDBClient({ ...base, endpoint: runtime.dynamoDbEndpoint });
+  const s3 = new S3Client(s3Config);
+  const dynamo = new DynamoDBClient({ ...base, endpoint: runtime.dynamoDbEndpoint });
+  let current: Recorder = { step: 'setup', dynamo: [], s3: {} };
+  instrumentDynamo(dynamo, plainDynamo, () => current);
+  instrumentS3(s3, () => current);
+
+  await plainS3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await plainS3.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
+  await ensureTable(plainDynamo, table);
+  try {
+    const store = new UploadStore(table, dynamo);
+    const objects = new ObjectStore(s3);
+    const presigner = new Presigner(bucket, s3);
+    const now = () => new Date();
+    const createUpload = makeCreateUploadHandler(() => ({
+      store,
+      presigner,
+      policy: DEFAULT_TYPE_POLICY,
+      uploadTtlSeconds: 900,
+      now,
+    }));
+    const getUpload = makeGetUploadHandler(() => ({
+      store,
+      presigner,
+      policy: DEFAULT_TYPE_POLICY,
+      downloadTtlSeconds: 300,
+      now,
+    }));
+    // Each task handler records its own step name while it runs.
+    const stepped = (step: string, handler: (input: unknown) => Promise<unknown>): TaskHandler => {
+      return async (input) => {
+        const previous = current.step;
+        current.step = step;
+        try {
+          return await handler(input);
+        } finally {
+          current.step = previous;
+        }
+      };
+    };
+    const tasks: Record<TaskFunctionName, TaskHandler> = {
+      claim: stepped(
+        'claim',
+        makeClaimHandler(() => ({ store, now })),
+      ),
+      validate: stepped(
+        'validate',
+        makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
+      ),
+      promote: stepped(
+        'promote',
+        makePromoteHandler(() => ({ objects })),
+      ),
+      reject: stepped(
+        'reject',
+        makeRejectHandler(() => ({ objects })),
+      ),
+      'record-outcome': stepped(
+        'record-outcome',
+        makeRecordOutcomeHandler(() => ({ store, now })),
+      ),
+      'release-quarantine': stepped(
+        'release-quarantine',
+        makeReleaseQuarantineHandler(() => ({ objects })),
+      ),
+    };
+    const definition: StateMachineDefinition = localDefinition();
+    const machine = new StateMachine(definition);
+    const bound = bindTaskStates(definition, tasks);
+
+    const runDocument = async (document: { bytes: Buffer; sha256: string }): Promise<ProbedPath> => {
+      current = { step: 'create-upload', dynamo: [], s3: {} };
+      const response = await createUpload(
+        apiEvent('POST /uploads', '/uploads', 'bench-probe', {
+          body: JSON.stringify({
+            fileName: 'bench.csv',
+            contentType: 'text/csv',
+            size: document.bytes.length,
+            sha256: document.sha256,
+            method: 'PUT',
+          }),
+        }),
+      );
+      const created = JSON.parse(String(response.body)) as {
+        uploadId: string;
+        upload: { url: string; headers: Record<string, string> };
+      };
+      // The client's own upload (a signed PUT, sent with fetch: not through the counted client).
+      const headers = { ...created.upload.headers };
+      delete headers['content-length'];
+      const put = await fetch(created.upload.url, { method: 'PUT', body: document.bytes, headers });
+      await put.arrayBuffer();
+      if (put.status !== 200) throw new Error(`probe upload → ${put.status}`);
+      current.s3.PutObject = (current.s3.PutObject ?? 0) + 1;
+      const versionId = put.headers.get('x-amz-version-id') ?? 'null';
+      const key = `quarantine/${created.uploadId}`;
+      const name = randomUUID();
+      const execution = machine.run(
+        objectCreatedEvent({
+          id: name,
+          bucket,
+          key,
+          size: document.bytes.length,
+          versionId,
+          time: new Date(),
+          reason: 'PutObject',
+        }) as never,
+        {
+          overrides: { taskResourceLocalHandlers: bound as never },
+          context: {
+            Execution: {
+              Id: `arn:aws:states:us-east-1:000000000000:execution:bench-probe:${name}`,
+              Name: name,
+              StartTime: new Date().toISOString(),
+            },
+          },
+        },
+      );
+      const events: Array<{ type: string; state?: { name: string; type: string } }> = [];
+      const history = (async () => {
+        for await (const event of execution.eventLogs) events.push(event);
+      })();
+      await execution.result;
+      await history;
+      const previous = current.step;
+      current.step = 'get-upload';
+      const status = await getUpload(
+        apiEvent('GET /uploads/{id}', `/uploads/${created.uploadId}`, 'bench-probe', {
+          pathParameters: { id: created.uploadId },
+        }),
+      );
+      current.step = previous;
+      const entered = events.filter((event) => event.type === 'StateEntered' && event.state);
+      return {
+        status: (JSON.parse(String(status.body)) as { status: string }).status,
+        statesEntered: entered.map((event) => event.state?.name ?? ''),
+        taskStates: entered
+          .filter((event) => event.state?.type === 'Task')
+          .map((event) => event.state?.name ?? ''),
+        retries: events.filter((event) => event.type === 'StateRetried').length,
+        dynamo: current.dynamo,
+        s3: current.s3,
+      };
+    };
+
+    await runDocument(csvDocument()); // warm-up: lazily built clients, JIT
+    const processed = await runDocument(csvDocument());
+    const rejected = await runDocument(rejectedDocument());
+    if (processed.status !== 'PROCESSED' || rejected.status !== 'REJECTED') {
+      throw new Error(
+        `cost probe: expected PROCESSED and REJECTED, got ${processed.status}, ${rejected.status}`,
+      );
+    }
+
+    // The API functions' own time (what Lambda bills), in process, after the warm-up.
+    const createMs: number[] = [];
+    const getMs: number[] = [];
+    const document = csvDocument();
+    for (let i = 0; i < options.timingRepeats; i++) {
+      current = { step: 'timing', dynamo: [], s3: {} };
+      let started = performance.now();
+      const response = await createUpload(
+        apiEvent('POST /uploads', '/uploads', 'bench-probe', {
+          body: JSON.stringify({
+            fileName: 'bench.csv',
+            contentType: 'text/csv',
+            size: document.bytes.length,
+            sha256: document.sha256,
+          }),
+        }),
+      );
+      createMs.push(performance.now() - started);
+      const { uploadId } = JSON.parse(String(response.body)) as { uploadId: string };
+      started = performance.now();
+      await getUpload(
+        apiEvent('GET /uploads/{id}', `/uploads/${uploadId}`, 'bench-probe', {
+          pathParameters: { id: uploadId },
+        }),
+      );
+      getMs.push(performance.now() - started);
+    }
+    log(
+      `cost probe: processed ${processed.taskStates.length} tasks, ${processed.dynamo.length} DynamoDB and ` +
+        `${Object.values(processed.s3).reduce((a, b) => a + b, 0)} S3 requests per document`,
+    );
+    return {
+      processed,
+      rejected,
+      apiHandlerMs: { 'create-upload': round(median(createMs), 2), 'get-upload': round(median(getMs), 2) },
+    };
+  } finally {
+    await plainDynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+    const versions = await plainS3
+      .send(new ListObjectVersionsCommand({ Bucket: bucket }))
+      .catch(() => undefined);
+    for (const version of [...(versions?.Versions ?? []), ...(versions?.DeleteMarkers ?? [])]) {
+      await plainS3
+        .send(new DeleteObjectCommand({ Bucket: bucket, Key: version.Key, VersionId: version.VersionId }))
+        .catch(() => undefined);
+    }
+    await plainS3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  }
+}
