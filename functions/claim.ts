@@ -7,6 +7,7 @@ import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
 import { claimInput, uploadIdFromKey, type ClaimResult } from './domain/task-contract.js';
 import { decideClaim, transitionTime } from './domain/transitions.js';
 import { isUploadId } from './domain/upload-id.js';
+import { outcomeAuditOf } from './domain/outcome-audit.js';
 
 export interface ClaimDeps {
   store: UploadStore;
@@ -71,11 +72,15 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
         switch (decision.kind) {
           case 'DISCARD':
             return discard(decision.reason, record);
-          case 'RELEASE':
+          case 'RELEASE': {
             logger.info('resumed after the outcome was recorded: releasing quarantine', {
               status: record?.status,
             });
+            // The run that wrote the outcome may have stopped before its audit event.
+            const audit = outcomeAuditOf(record as UploadRecord);
+            if (audit !== undefined) await store.appendAudit(audit);
             return { outcome: 'RELEASE', uploadId, object };
+          }
           case 'DUPLICATE':
             logger.info('duplicate event ignored', { status: record?.status });
             return { outcome: 'DUPLICATE', uploadId, object };
@@ -84,6 +89,10 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
             await store.appendAudit(claimAudit(record as UploadRecord, executionId));
             return claimed(record as UploadRecord, object);
           case 'CLAIM': {
+            // Redriving a FAILED upload: make sure its FAILED event is in the trail first (the
+            // run that failed may have stopped between the record's write and its audit event).
+            const failedAudit = record?.status === 'FAILED' ? outcomeAuditOf(record) : undefined;
+            if (failedAudit !== undefined) await store.appendAudit(failedAudit);
             const result = await store.claim({
               uploadId,
               from: decision.from,

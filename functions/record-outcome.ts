@@ -3,7 +3,8 @@ import { TransitionConflictError } from './commons/errors.js';
 import { logger } from './commons/logger.js';
 import { taskHandler } from './commons/task.js';
 import { UploadStore } from './adapters/upload-store.js';
-import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
+import type { UploadRecord } from './domain/model.js';
+import { outcomeAuditOf } from './domain/outcome-audit.js';
 import { summarizeCause } from './domain/redaction.js';
 import { recordOutcomeInput, uploadIdFromKey } from './domain/task-contract.js';
 import {
@@ -18,8 +19,6 @@ export interface RecordOutcomeDeps {
   store: UploadStore;
   now: () => Date;
 }
-
-const RECORD_ACTOR = { type: 'system', id: 'record' } as const;
 
 /**
  * Record: writes PROCESSED, REJECTED or FAILED with one conditional write, then its audit event.
@@ -69,34 +68,11 @@ export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
       }
     }
 
-    await store.appendAudit(outcomeAudit(record, outcome, versionId, input.executionId, input.reasons));
+    const audit = outcomeAuditOf(record, { versionId, ...(input.reasons ? { reasons: input.reasons } : {}) });
+    if (audit !== undefined) await store.appendAudit(audit);
     logger.info('outcome recorded', { status: outcome, ...(failure ? { error: failure.error } : {}) });
     return { recorded: true, status: outcome };
   });
-}
-
-function outcomeAudit(
-  record: UploadRecord,
-  outcome: Outcome,
-  versionId: string,
-  executionId: string,
-  reasons: Reason[] | undefined,
-): AuditEvent {
-  const failedReason: Reason = {
-    code: 'PROCESSING_FAILED',
-    message: record.failure?.error ?? 'Processing failed.',
-  };
-  return {
-    uploadId: record.uploadId,
-    at: record.updatedAt,
-    actor: RECORD_ACTOR,
-    action: outcome,
-    from: record.previousStatus ?? null,
-    to: outcome,
-    reasons: outcome === 'FAILED' ? [failedReason] : (reasons ?? []),
-    versionId: record.versionId ?? versionId,
-    executionId,
-  };
 }
 
 const defaultDeps = lazy((): RecordOutcomeDeps => {

@@ -316,7 +316,41 @@ describe('Claim', () => {
       '(attribute_not_exists(versionId) OR versionId = :versionId)',
     );
     expect(updateInput().ExpressionAttributeValues?.[':from']).toBe('FAILED');
-    expect(putInputs()[0]?.Item).toMatchObject({ action: 'REDRIVEN', from: 'FAILED', to: 'PROCESSING' });
+    // The FAILED event first (a no-op when it is there; it fills the gap after a crash), then REDRIVEN.
+    expect(putInputs().map((put) => put.Item?.action)).toEqual(['FAILED', 'REDRIVEN']);
+    expect(putInputs()[1]?.Item).toMatchObject({ action: 'REDRIVEN', from: 'FAILED', to: 'PROCESSING' });
+  });
+
+  it('a run resumed after its outcome was written releases quarantine and makes sure the outcome is audited', async () => {
+    // Arrange: PROCESSED by this very execution (the process died before the audit event, or after)
+    ddb.on(GetCommand).resolves({
+      Item: recordItem({
+        ...PENDING,
+        status: 'PROCESSED',
+        previousStatus: 'PROCESSING',
+        versionId: VERSION_ID,
+        executionId: EXECUTION_ID,
+        updatedAt: '2025-03-01T12:00:09.000Z',
+      }),
+    });
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'RELEASE' });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(putInputs()).toEqual([
+      expect.objectContaining({
+        ConditionExpression: 'attribute_not_exists(pk)',
+        Item: expect.objectContaining({
+          sk: 'EVENT#2025-03-01T12:00:09.000Z#PROCESSED',
+          action: 'PROCESSED',
+          from: 'PROCESSING',
+          to: 'PROCESSED',
+          actor: { type: 'system', id: 'record' },
+          executionId: EXECUTION_ID,
+        }),
+      }),
+    ]);
   });
 
   it('finishes a retried claim of this execution without writing the record again', async () => {
