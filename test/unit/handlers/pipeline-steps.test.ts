@@ -317,7 +317,7 @@ describe('Claim', () => {
     );
     expect(updateInput().ExpressionAttributeValues?.[':from']).toBe('FAILED');
     // The FAILED event first (a no-op when it is there; it fills the gap after a crash), then REDRIVEN.
-    expect(putInputs().map((put) => put.Item?.action)).toEqual(['FAILED', 'REDRIVEN']);
+    expect(putInputs().map((put) => put.Item?.action as string)).toEqual(['FAILED', 'REDRIVEN']);
     expect(putInputs()[1]?.Item).toMatchObject({ action: 'REDRIVEN', from: 'FAILED', to: 'PROCESSING' });
   });
 
