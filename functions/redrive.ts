@@ -26,7 +26,8 @@ export interface RedriveReport {
 }
 
 /**
- * Redrive: starts a new execution for each FAILED upload, on the very version it claimed. A
+ * Redrive: starts a new execution for each FAILED upload, on the very version it claimed (or, if
+ * it failed before any claim, the first version in quarantine). A
  * FAILED upload keeps its quarantine version (the release runs only after an outcome), and
  * Claim accepts FAILED → PROCESSING for the same version, so the pipeline resumes from the
  * start and every step is idempotent. One execution per failure: the execution name derives
@@ -49,16 +50,20 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
           );
     for (const record of failed) {
       const key = quarantineKey(record.uploadId);
-      const versionId = record.versionId;
-      if (versionId === undefined) {
-        report.skipped.push({ uploadId: record.uploadId, why: 'no claimed version' });
-        continue;
-      }
-      const version = (await objects.listVersions(bucket, key)).find((v) => v.versionId === versionId);
+      // An upload that failed before its claim (e.g. DynamoDB away through all of Claim's
+      // retries) names no version: it is redriven on the first one in quarantine, as the
+      // sweeper starts a lost event's.
+      const versions = await objects.listVersions(bucket, key);
+      const version =
+        record.versionId === undefined ? versions[0] : versions.find((v) => v.versionId === record.versionId);
       if (version === undefined) {
-        report.skipped.push({ uploadId: record.uploadId, why: 'the claimed version is gone' });
+        report.skipped.push({
+          uploadId: record.uploadId,
+          why: record.versionId === undefined ? 'nothing in quarantine' : 'the claimed version is gone',
+        });
         continue;
       }
+      const versionId = version.versionId;
       const input = objectCreatedEvent({
         id: `redrive-${record.uploadId}-${record.updatedAt}`,
         bucket,

@@ -69,25 +69,33 @@ describe('redrive', () => {
     ]);
   });
 
-  it('skips a FAILED upload whose claimed version is gone, and one that never claimed a version', async () => {
+  it('skips a FAILED upload whose claimed version is gone', async () => {
     // Arrange
-    ddb.on(QueryCommand).resolves({
-      Items: [
-        recordItem({ status: 'FAILED', versionId: 'v1' }),
-        recordItem({ uploadId: '01JNAAAAAAAAAAAAAAAAAAAAAB', status: 'FAILED', versionId: undefined }),
-      ],
-    });
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: 'v1' })] });
     s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
     const executions = new FakeExecutions();
     // Act
     const report = await redrive(executions)();
     // Assert
-    expect(report.redriven).toEqual([]);
-    expect(report.skipped.map((skip) => skip.why)).toEqual([
-      'the claimed version is gone',
-      'no claimed version',
-    ]);
+    expect(report).toEqual({
+      redriven: [],
+      skipped: [{ uploadId: UPLOAD_ID, why: 'the claimed version is gone' }],
+    });
     expect(executions.started).toEqual([]);
+  });
+
+  it('redrives an upload that failed before its claim on the first version in quarantine', async () => {
+    // Arrange: FAILED straight from PENDING_UPLOAD (Claim never got through), no version recorded
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: undefined })] });
+    s3.on(ListObjectVersionsCommand).resolves({
+      Versions: [{ Key: `quarantine/${UPLOAD_ID}`, VersionId: 'first', Size: 7 }],
+    });
+    const executions = new FakeExecutions();
+    // Act
+    const report = await redrive(executions)();
+    // Assert
+    expect(report.redriven).toEqual([UPLOAD_ID]);
+    expect(executions.started[0]?.dedupeKey).toMatch(new RegExp(`^quarantine/${UPLOAD_ID}@first#redrive@`));
   });
 
   it('redrives only the uploads named, when given, read one by one whatever their age', async () => {
