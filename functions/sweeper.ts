@@ -71,26 +71,30 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
 
     const expiredBefore = new Date(started.getTime() - expiryGraceMs).toISOString();
     const pendingBefore = new Date(started.getTime() - lostEventAfterMs).toISOString();
+    // One start per object version and processing window: if the execution started for it ended
+    // without claiming it (e.g. DynamoDB was away through all its retries), the next window
+    // starts another instead of finding the old name taken for good. A duplicate of one still
+    // running is harmless: Claim lets only one through.
     const window = Math.floor(started.getTime() / processingTimeoutMs);
+    const startFor = async (uploadId: string, version: { versionId: string; size: number }) => {
+      const key = quarantineKey(uploadId);
+      const event = objectCreatedEvent({
+        id: `sweep-${uploadId}-${version.versionId}`,
+        bucket,
+        key,
+        size: version.size,
+        versionId: version.versionId,
+        time: started,
+        reason: 'Reconcile',
+      });
+      await executions.start(event, `${key}@${version.versionId}#${window}`);
+    };
     for (const record of await store.listByStatus('PENDING_UPLOAD', pendingBefore, batchSize)) {
       const key = quarantineKey(record.uploadId);
       const versions = await objects.listVersions(bucket, key);
       const first = versions[0];
       if (first !== undefined) {
-        const event = objectCreatedEvent({
-          id: `sweep-${record.uploadId}-${first.versionId}`,
-          bucket,
-          key,
-          size: first.size,
-          versionId: first.versionId,
-          time: started,
-          reason: 'Reconcile',
-        });
-        // One start per processing window: if the execution started for this object ended
-        // without claiming it (e.g. DynamoDB was away through all its retries), the next
-        // window starts another instead of finding the old name taken for good. A duplicate
-        // of one still running is harmless: Claim lets only one through.
-        await executions.start(event, `${key}@${first.versionId}#${window}`);
+        await startFor(record.uploadId, first);
         logger.warn('lost event: execution started', { uploadId: record.uploadId });
         report.restarted++;
         continue;
@@ -130,16 +134,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         const key = quarantineKey(record.uploadId);
         for (const version of await objects.listVersions(bucket, key)) {
           if (version.versionId === record.versionId) continue;
-          const event = objectCreatedEvent({
-            id: `sweep-${record.uploadId}-${version.versionId}`,
-            bucket,
-            key,
-            size: version.size,
-            versionId: version.versionId,
-            time: started,
-            reason: 'Reconcile',
-          });
-          await executions.start(event, `${key}@${version.versionId}#${window}`);
+          await startFor(record.uploadId, version);
           logger.warn('stray version of a finished upload: execution started', { uploadId: record.uploadId });
           report.strays++;
         }

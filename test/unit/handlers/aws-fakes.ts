@@ -1,3 +1,4 @@
+import type { ExecutionGateway } from '../../../functions/adapters/execution-gateway.js';
 import {
   DynamoDBClient,
   ConditionalCheckFailedException,
@@ -115,4 +116,17 @@ export function recordItem(overrides: Partial<UploadRecord> = {}): Record<string
     statusKey: record.status,
     updatedKey: `${record.updatedAt}#${record.uploadId}`,
   };
+}
+
+/** An in-memory execution gateway: which executions run, and what was started. */
+export class FakeExecutions implements ExecutionGateway {
+  readonly started: Array<{ input: unknown; dedupeKey: string }> = [];
+  constructor(private readonly running: Set<string> = new Set()) {}
+  isRunning(executionId: string): Promise<boolean> {
+    return Promise.resolve(this.running.has(executionId));
+  }
+  start(input: unknown, dedupeKey: string): Promise<void> {
+    this.started.push({ input, dedupeKey });
+    return Promise.resolve();
+  }
 }

@@ -2,26 +2,21 @@ import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { ExecutionGateway } from '../../../functions/adapters/execution-gateway.js';
 import { makeRedriveHandler } from '../../../functions/redrive.js';
-import { BUCKET, UPLOAD_ID, newObjectStore, newUploadStore, recordItem } from './aws-fakes.js';
+import {
+  BUCKET,
+  FakeExecutions,
+  UPLOAD_ID,
+  newObjectStore,
+  newUploadStore,
+  recordItem,
+} from './aws-fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
 const NOW = new Date('2025-03-01T13:00:00.000Z');
 
-class FakeExecutions implements ExecutionGateway {
-  readonly started: Array<{ input: unknown; dedupeKey: string }> = [];
-  isRunning(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  start(input: unknown, dedupeKey: string): Promise<void> {
-    this.started.push({ input, dedupeKey });
-    return Promise.resolve();
-  }
-}
-
-function redrive(executions: ExecutionGateway) {
+function redrive(executions: FakeExecutions) {
   return makeRedriveHandler(() => ({
     store: newUploadStore(),
     objects: newObjectStore(),

@@ -2,7 +2,6 @@ import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ExecutionGateway } from '../../../functions/adapters/execution-gateway.js';
 import { makeSweeperHandler } from '../../../functions/sweeper.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 import {
@@ -12,26 +11,14 @@ import {
   newObjectStore,
   newUploadStore,
   recordItem,
+  FakeExecutions,
 } from './aws-fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
 const NOW = new Date('2025-03-01T13:00:00.000Z');
 
-/** An in-memory execution gateway: which executions run, and what was started. */
-class FakeExecutions implements ExecutionGateway {
-  readonly started: Array<{ input: unknown; dedupeKey: string }> = [];
-  constructor(private readonly running: Set<string> = new Set()) {}
-  isRunning(executionId: string): Promise<boolean> {
-    return Promise.resolve(this.running.has(executionId));
-  }
-  start(input: unknown, dedupeKey: string): Promise<void> {
-    this.started.push({ input, dedupeKey });
-    return Promise.resolve();
-  }
-}
-
-function sweeper(executions: ExecutionGateway) {
+function sweeper(executions: FakeExecutions) {
   return makeSweeperHandler(() => ({
     store: newUploadStore(),
     objects: newObjectStore(),
