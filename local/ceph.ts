@@ -99,7 +99,9 @@ export async function startCeph(options: CephOptions): Promise<RunningCeph> {
 
     const endpoint = `http://127.0.0.1:${options.rgwPort}`;
     const startGateway = async () => {
-      processes.push(startProcess('radosgw', 'radosgw', [...c, '-f', '-n', 'client.rgw.airlock'], log('rgw')));
+      processes.push(
+        startProcess('radosgw', 'radosgw', [...c, '-f', '-n', 'client.rgw.airlock'], log('rgw')),
+      );
       recordPids();
       await waitFor('RadosGW', async () => (await fetch(endpoint)).status < 500, 120_000, 250);
     };

@@ -33,7 +33,9 @@ export function parseFaultRates(raw: string): FaultRates {
     const [name = '', value = ''] = entry.split('=').map((part) => part.trim().toLowerCase());
     const rate = Number(value);
     if (value === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-      throw new ConfigurationError(`${FAULTS_ENV}: "${entry}" needs a rate between 0 and 1 (e.g. claim=0.2).`);
+      throw new ConfigurationError(
+        `${FAULTS_ENV}: "${entry}" needs a rate between 0 and 1 (e.g. claim=0.2).`,
+      );
     }
     const points = name === 'steps' ? STEP_POINTS : FAULT_POINTS.filter((point) => point === name);
     if (points.length === 0) {
@@ -79,13 +81,16 @@ export const faultsEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => 
 /** Replaces the rates at run time (the local runtime's /faults control). Only when enabled. */
 export function setFaultRates(rates: FaultRates): void {
   const enabled = current();
-  if (enabled === undefined) throw new ConfigurationError(`${FAULTS_ENV} is not set: fault injection is off.`);
+  if (enabled === undefined)
+    throw new ConfigurationError(`${FAULTS_ENV} is not set: fault injection is off.`);
   enabled.rates = rates;
 }
 
 export function faultReport(): { rates: FaultRates; injected: Partial<Record<FaultPoint, number>> } {
   const enabled = current();
-  return enabled ? { rates: { ...enabled.rates }, injected: { ...enabled.injected } } : { rates: {}, injected: {} };
+  return enabled
+    ? { rates: { ...enabled.rates }, injected: { ...enabled.injected } }
+    : { rates: {}, injected: {} };
 }
 
 /** Decides whether to fail at `point` now, and counts it. Never true when injection is off. */
@@ -100,7 +105,8 @@ export function shouldInjectFault(point: FaultPoint, random: () => number = Math
 /** Where a step's injected fault strikes: before its work, or after it (a lost response). */
 export function stepFault(step: string, random: () => number = Math.random): 'before' | 'after' | undefined {
   const point = step.toLowerCase() as FaultPoint;
-  if (!(FAULT_POINTS as readonly string[]).includes(point) || !shouldInjectFault(point, random)) return undefined;
+  if (!(FAULT_POINTS as readonly string[]).includes(point) || !shouldInjectFault(point, random))
+    return undefined;
   return random() < 0.5 ? 'before' : 'after';
 }
 
