@@ -1,10 +1,9 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
-import { requireEnv } from './commons/env.js';
+import { lazy } from './commons/config.js';
+import { maintenanceAdapters } from './commons/maintenance.js';
 import { logger } from './commons/logger.js';
-import { StepFunctionsGateway, type ExecutionGateway } from './adapters/execution-gateway.js';
-import { ObjectStore } from './adapters/object-store.js';
-import { UploadStore } from './adapters/upload-store.js';
+import type { ExecutionGateway } from './adapters/execution-gateway.js';
+import type { ObjectStore } from './adapters/object-store.js';
+import type { UploadStore } from './adapters/upload-store.js';
 import { quarantineKey } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
 
@@ -83,15 +82,8 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
 }
 
 const defaultDeps = lazy((): RedriveDeps => {
-  const config = readConfig();
-  return {
-    store: new UploadStore(config.tableName, makeDynamoDbClient(config)),
-    objects: new ObjectStore(makeS3Client(config)),
-    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), new SFNClient({})),
-    bucket: config.bucketName,
-    now: () => new Date(),
-    batchSize: 100,
-  };
+  const { store, objects, executions, bucket, now } = maintenanceAdapters();
+  return { store, objects, executions, bucket, now, batchSize: 100 };
 });
 
 export const handler = makeRedriveHandler(defaultDeps);

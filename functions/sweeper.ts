@@ -1,10 +1,10 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
-import { intEnv, requireEnv } from './commons/env.js';
+import { lazy } from './commons/config.js';
+import { maintenanceAdapters } from './commons/maintenance.js';
+import { intEnv } from './commons/env.js';
 import { logger } from './commons/logger.js';
-import { StepFunctionsGateway, type ExecutionGateway } from './adapters/execution-gateway.js';
-import { ObjectStore } from './adapters/object-store.js';
-import { UploadStore } from './adapters/upload-store.js';
+import type { ExecutionGateway } from './adapters/execution-gateway.js';
+import type { ObjectStore } from './adapters/object-store.js';
+import type { UploadStore } from './adapters/upload-store.js';
 import { quarantineKey } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
 import { transitionTime } from './domain/transitions.js';
@@ -177,13 +177,9 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
 }
 
 const defaultDeps = lazy((): SweeperDeps => {
-  const config = readConfig();
+  const { config, ...adapters } = maintenanceAdapters();
   return {
-    store: new UploadStore(config.tableName, makeDynamoDbClient(config)),
-    objects: new ObjectStore(makeS3Client(config)),
-    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), new SFNClient({})),
-    bucket: config.bucketName,
-    now: () => new Date(),
+    ...adapters,
     processingTimeoutMs: intEnv('PROCESSING_TIMEOUT_SECONDS', 3600, { min: 60, max: 86_400 }) * 1000,
     expiryGraceMs: 60_000,
     lostEventAfterMs: 5 * 60_000,

@@ -2,7 +2,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { runPart, type PartResult, type RuntimeTarget, type SuiteOptions } from './part.js';
-import { backends, mapLimit, trailProblems, type SentJob } from './workload.js';
+import { backends, trailProblems, type SentJob } from './workload.js';
+import { mapLimit } from './probes.js';
 
 export interface AuditOptions extends SuiteOptions {
   /** Every upload the load, duplicate and fault parts sent. */

@@ -1,14 +1,6 @@
+import { mapLimit } from './probes.js';
 import { runPart, type PartResult, type RuntimeTarget, type SuiteOptions } from './part.js';
-import {
-  backends,
-  drain,
-  makeJobs,
-  mapLimit,
-  runClients,
-  sendBytes,
-  verifyUploads,
-  type SentJob,
-} from './workload.js';
+import { backends, drain, makeJobs, runClients, sendBytes, verifyUploads, type SentJob } from './workload.js';
 
 export interface DuplicatesOptions extends SuiteOptions {
   uploads: number;

@@ -1,9 +1,11 @@
-import { makeRedriveHandler } from '../../functions/redrive.js';
-import { ObjectStore } from '../../functions/adapters/object-store.js';
-import { LocalExecutionsClient } from '../../local/redrive.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { RedriveReport } from '../../functions/redrive.js';
+import { REPO_ROOT } from '../../local/settings.js';
 import type { SuiteRuntime } from './harness.js';
 import { runPart, type PartResult, type RuntimeTarget, type SuiteOptions } from './part.js';
-import { backends, drain, makeJobs, mapLimit, runClients, verifyUploads, type SentJob } from './workload.js';
+import { backends, drain, makeJobs, runClients, verifyUploads, type SentJob } from './workload.js';
+import { mapLimit } from './probes.js';
 
 export interface FaultsOptions extends SuiteOptions {
   uploads: number;
@@ -31,16 +33,28 @@ async function control(target: RuntimeTarget, command?: Record<string, unknown>)
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((total, n) => total + n, 0);
 
 /** Starts executions again for FAILED uploads until none is left (or the deadline passes). */
-async function redriveUntilSettled(target: RuntimeTarget, ids: string[], deadlineMs: number) {
-  const { s3, store } = backends(target);
-  const redrive = makeRedriveHandler(() => ({
-    store,
-    objects: new ObjectStore(s3),
-    executions: new LocalExecutionsClient(target.routerUrl),
-    bucket: target.bucket,
-    now: () => new Date(),
-    batchSize: 1000,
-  }));
+/** `npm run redrive -- <ids>` against the suite's runtime, as an operator runs it. */
+async function runRedriveCommand(runtime: SuiteRuntime, uploadIds: string[]): Promise<RedriveReport> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'local/redrive.ts', ...uploadIds],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        AIRLOCK_DATA_DIR: runtime.dataDir,
+        AIRLOCK_DYNAMODB_PORT: String(runtime.spec.ports.dynamodb),
+        AIRLOCK_ROUTER_PORT: String(runtime.spec.ports.router),
+      },
+      timeout: 120_000,
+    },
+  );
+  return JSON.parse(stdout) as RedriveReport;
+}
+
+/** Redrives FAILED uploads with `npm run redrive` until none is left (or the deadline passes). */
+async function redriveUntilSettled(target: SuiteRuntime, ids: string[], deadlineMs: number) {
+  const { store } = backends(target);
   const deadline = Date.now() + deadlineMs;
   let redriven = 0;
   let rounds = 0;
@@ -51,7 +65,7 @@ async function redriveUntilSettled(target: RuntimeTarget, ids: string[], deadlin
     if ((failed.length === 0 && drained.stuck.length === 0) || Date.now() > deadline)
       return { redriven, rounds };
     if (failed.length > 0) {
-      const report = await redrive({ uploadIds: failed });
+      const report = await runRedriveCommand(target, failed);
       redriven += report.redriven.length;
       rounds++;
     }
@@ -79,7 +93,7 @@ async function waitUntilClaimed(target: RuntimeTarget, uploadIds: string[]): Pro
 async function scenario(
   id: string,
   title: string,
-  target: RuntimeTarget,
+  target: SuiteRuntime,
   options: FaultsOptions,
   fault: {
     method?: 'POST' | 'PUT';

@@ -21,7 +21,9 @@ import {
   errorShapeProblem,
   executionsSettled,
   logMark,
+  grantRequest,
   mapLimit,
+  type Grant,
   objectUrl,
   pollUntil,
   s3For,
@@ -489,7 +491,11 @@ async function runContentCase(
   const { uploadId } = grant;
 
   // Send the bytes exactly as the grant says: a multipart POST, or a PUT with the signed headers.
-  const sent = await sendBytes(probe, `${label} (send)`, grant.upload, bytes);
+  const sent = await probe.call(
+    `${label} (send)`,
+    grant.upload.url,
+    grantRequest(grant.upload as Grant, bytes),
+  );
   if (sent === undefined) return [];
   if (sent.status < 200 || sent.status >= 300)
     return [`expected S3 to take the bytes, got ${sent.status} ${sent.text}`];
@@ -600,23 +606,6 @@ async function runContentCase(
     if (served.length === 0) ctx.tally.processedSafely++;
   }
   return problems;
-}
-
-async function sendBytes(
-  probe: Probe,
-  label: string,
-  grant: { method: string; url: string; fields?: Record<string, string>; headers?: Record<string, string> },
-  bytes: Buffer,
-): Promise<Reply | undefined> {
-  if (grant.method === 'PUT') {
-    const headers = { ...grant.headers };
-    delete headers['content-length']; // fetch sets it from the body
-    return probe.call(label, grant.url, { method: 'PUT', headers, body: bytes });
-  }
-  const form = new FormData();
-  for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
-  form.append('file', new Blob([bytes], { type: 'application/octet-stream' }), 'upload.bin');
-  return probe.call(label, grant.url, { method: 'POST', body: form });
 }
 
 async function downloadProblems(

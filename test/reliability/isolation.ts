@@ -9,7 +9,9 @@ import {
   Probe,
   errorShapeProblem,
   executionsSettled,
+  grantRequest,
   mapLimit,
+  type Grant,
   objectUrl,
   pollUntil,
   uniqueSub,
@@ -211,7 +213,11 @@ async function seed(ctx: Context, user: User): Promise<void> {
     };
     user.uploads.push(upload);
     if (item.expected === 'PENDING_UPLOAD') return;
-    const sent = await sendBytes(ctx.probe, `${label} (send)`, body.upload, item.bytes);
+    const sent = await ctx.probe.call(
+      `${label} (send)`,
+      body.upload.url,
+      grantRequest(body.upload as Grant, item.bytes),
+    );
     if (sent === undefined || sent.status >= 300) {
       ctx.failures.push(`${label}: expected S3 to take the bytes, got ${sent?.status} ${sent?.text}`);
       return;
@@ -238,23 +244,6 @@ async function seed(ctx: Context, user: User): Promise<void> {
       ctx.failures.push(`${label}: expected its executions to finish`);
     }
   });
-}
-
-async function sendBytes(
-  probe: Probe,
-  label: string,
-  grant: { method: string; url: string; fields?: Record<string, string>; headers?: Record<string, string> },
-  bytes: Buffer,
-): Promise<Reply | undefined> {
-  if (grant.method === 'PUT') {
-    const headers = { ...grant.headers };
-    delete headers['content-length'];
-    return probe.call(label, grant.url, { method: 'PUT', headers, body: bytes });
-  }
-  const form = new FormData();
-  for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
-  form.append('file', new Blob([bytes]), 'upload.bin');
-  return probe.call(label, grant.url, { method: 'POST', body: form });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -153,6 +153,30 @@ export async function versionsOf(
   };
 }
 
+/** An upload grant as the API returns it. */
+export interface Grant {
+  method: 'POST' | 'PUT';
+  url: string;
+  fields?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The request a client sends for a grant: a multipart/form-data POST with every policy field
+ * then the file, or a PUT with exactly the signed headers (fetch sets content-length itself).
+ */
+export function grantRequest(grant: Grant, bytes: Buffer): RequestInit {
+  if (grant.method === 'PUT') {
+    const headers = { ...grant.headers };
+    delete headers['content-length'];
+    return { method: 'PUT', headers, body: bytes };
+  }
+  const form = new FormData();
+  for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
+  form.append('file', new Blob([bytes], { type: 'application/octet-stream' }), 'upload.bin');
+  return { method: 'POST', body: form };
+}
+
 /** The object URL on RadosGW, path-style, without any signature. */
 export const objectUrl = (target: RuntimeTarget, key: string): string =>
   `${target.s3Endpoint}/${target.bucket}/${key}`;

@@ -1,11 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { UploadStore } from '../../functions/adapters/upload-store.js';
 import type { AuditEvent, UploadRecord, UploadStatus } from '../../functions/domain/model.js';
 import { TERMINAL_STATUSES } from '../../functions/domain/model.js';
 import { issueToken } from '../../local/auth.js';
+import { grantRequest, mapLimit, s3For, type Grant } from './probes.js';
 import * as samples from '../fixtures/samples.js';
 import type { RuntimeTarget } from './part.js';
 
@@ -201,29 +203,12 @@ async function sendGrant(
   return result;
 }
 
-export interface Grant {
-  method: 'POST' | 'PUT';
-  url: string;
-  fields?: Record<string, string>;
-  headers?: Record<string, string>;
-}
-
-/** A multipart/form-data POST with every policy field, or a PUT with exactly the signed headers. */
+/** Sends the bytes for a grant as a client does; S3's answer and the version it created. */
 export async function sendBytes(
   grant: Grant,
   bytes: Buffer,
 ): Promise<{ status: number; versionId?: string }> {
-  let response: Response;
-  if (grant.method === 'PUT') {
-    const headers = { ...grant.headers };
-    delete headers['content-length'];
-    response = await fetch(grant.url, { method: 'PUT', body: bytes, headers });
-  } else {
-    const form = new FormData();
-    for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
-    form.append('file', new Blob([bytes]), 'upload.bin');
-    response = await fetch(grant.url, { method: 'POST', body: form });
-  }
+  const response = await fetch(grant.url, grantRequest(grant, bytes));
   await response.arrayBuffer();
   const versionId = response.headers.get('x-amz-version-id') ?? undefined;
   return { status: response.status, ...(versionId ? { versionId } : {}) };
@@ -304,7 +289,7 @@ export async function runClients(
 /** Direct clients of the runtime's S3 and DynamoDB, for checks the API does not offer. */
 export function backends(target: RuntimeTarget) {
   const common = { region: target.region, credentials: target.credentials };
-  const s3 = new S3Client({ ...common, endpoint: target.s3Endpoint, forcePathStyle: true });
+  const s3 = s3For(target);
   const dynamo = new DynamoDBClient({ ...common, endpoint: target.dynamoDbEndpoint });
   return { s3, dynamo, store: new UploadStore(target.table, dynamo) };
 }
@@ -319,22 +304,6 @@ async function getRecord(store: UploadStore, uploadId: string): Promise<UploadRe
       await pause(200);
     }
   }
-}
-
-/** Runs `work` over `items` with at most `limit` at a time. */
-export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      for (;;) {
-        const index = next++;
-        if (index >= items.length) return;
-        results[index] = await work(items[index] as T);
-      }
-    }),
-  );
-  return results;
 }
 
 /**
