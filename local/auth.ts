@@ -66,7 +66,8 @@ export async function makeVerifier(dataDir: string): Promise<Verifier> {
         algorithms: [ALGORITHM],
         requiredClaims: ['exp', 'sub'],
       });
-      return payload;
+      // RFC 7519: `sub` is a string. jose checks only that it is present.
+      return typeof payload.sub === 'string' && payload.sub !== '' ? payload : undefined;
     } catch {
       return undefined;
     }

@@ -1,12 +1,14 @@
 /* eslint-disable no-console -- a command-line tool */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ObjectStore } from '../functions/adapters/object-store.js';
 import { UploadStore } from '../functions/adapters/upload-store.js';
 import type { ExecutionGateway } from '../functions/adapters/execution-gateway.js';
 import { makeRedriveHandler, type RedriveReport } from '../functions/redrive.js';
+import { logger } from '../functions/commons/logger.js';
 import { readLocalSettings, type LocalSettings } from './settings.js';
 
 /** StartExecution on a running local runtime, through its router (loopback only). */
@@ -53,8 +55,10 @@ export async function redriveLocal(settings: LocalSettings, uploadIds?: string[]
   return redrive(uploadIds && uploadIds.length > 0 ? { uploadIds } : {});
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  // `npm run redrive [-- <uploadId>…]`: with Airlock running, resume FAILED uploads.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // `npm run redrive [-- <uploadId>…]`: with Airlock running, resume FAILED uploads. Stdout is
+  // the report (JSON): the handler's own log lines only at WARN unless asked for.
+  if (process.env.POWERTOOLS_LOG_LEVEL === undefined) logger.setLogLevel('WARN');
   const report = await redriveLocal(readLocalSettings(), process.argv.slice(2)).catch((error: unknown) => {
     console.error(`redrive failed: ${(error as Error).message} (is Airlock running? npm start)`);
     process.exit(1);

@@ -76,6 +76,17 @@ describe('the hostile token corpus', () => {
     expect(decodeJwt(expired).exp).toBeLessThan(Date.now() / 1000 - 3000);
   });
 
+  it.each(
+    corpus.filter((c) => /^claims-(numeric|object|array)-sub/.test(c.id)).map((c) => [c.id, c] as const),
+  )('%s is refused by the verifier itself: sub must be a string', async (_id, hostile) => {
+    // Arrange
+    const { authorization } = await credentialsFor(hostile, { dataDir, sub: 'user-alice' });
+    // Act
+    const claims = await verify(authorization);
+    // Assert
+    expect(claims).toBeUndefined();
+  });
+
   it.each(corpus.map((c) => [c.id, c] as const))('%s is refused', async (_id, hostile) => {
     // Arrange
     const { authorization } = await credentialsFor(hostile, { dataDir, sub: 'user-alice' });
