@@ -174,7 +174,14 @@ async function fakeGateway(dir: string): Promise<FakeGateway> {
     connection: () =>
       taken < connections.length
         ? Promise.resolve(connections[taken++]!)
-        : new Promise((resolve) => waiting.push((socket) => (taken++, resolve(socket)))),
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('the source did not connect')), 3_000);
+            waiting.push((socket) => {
+              clearTimeout(timer);
+              taken++;
+              resolve(socket);
+            });
+          }),
     close: () =>
       new Promise((resolve) => {
         connections.forEach((socket) => socket.destroy());
@@ -184,7 +191,7 @@ async function fakeGateway(dir: string): Promise<FakeGateway> {
 }
 
 async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 3_000;
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
@@ -306,6 +313,22 @@ describe('POST upload events from the ops log socket', () => {
         { Bucket: 'bkt-exp', Prefix: 'quarantine/' },
         { Bucket: 'bkt-exp', Prefix: 'quarantine/', KeyMarker: 'k', VersionIdMarker: 'v' },
       ]);
+    });
+  });
+
+  it('passes every event through the CDK rule: a listed version outside quarantine/ starts nothing', async () => {
+    // Arrange: a listing that (unlike S3's, given the prefix) also holds a clean/ copy of the version
+    s3Mock.on(ListObjectVersionsCommand).resolves({
+      IsTruncated: false,
+      Versions: [{ ...LISTED[1]!, Key: 'clean/01ABC', VersionId: 'copy' }, LISTED[1]!],
+    });
+    await withSource(async (gateway, started, source) => {
+      // Act
+      (await gateway.connection()).write(POST_1);
+      await until(() => started[0], 'an execution');
+      await source.idle();
+      // Assert
+      expect(started.map(({ event }) => event.detail.object.key)).toEqual([FIRST.key]);
     });
   });
 
