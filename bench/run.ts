@@ -40,7 +40,7 @@ interface Plan {
 
 const FULL: Plan = {
   validation: { sizes: [1 * MiB, 64 * MiB, 256 * MiB], rounds: 5 },
-  latency: { putSamples: 50, postSamples: 5 },
+  latency: { putSamples: 50, postSamples: 50 },
   throughput: [
     { clients: 1, documents: 32 },
     { clients: 8, documents: 64 },

@@ -20,6 +20,12 @@ export interface CephOptions {
 
 export interface RunningCeph {
   endpoint: string;
+  /**
+   * RadosGW's ops log: a unix socket that streams one JSON entry per request (Ceph 16 sends no
+   * bucket notification for POST uploads; local/post-events.ts reads them from here). Undefined
+   * when the data dir's path is too long for a socket path.
+   */
+  opsLogSocket?: string;
   /** Stops RadosGW and starts it again (the monitor and OSD keep running); waits until it answers. */
   restartGateway(): Promise<void>;
   stop(): Promise<void>;
@@ -60,7 +66,9 @@ export async function startCeph(options: CephOptions): Promise<RunningCeph> {
   const fsidFile = join(options.dir, 'fsid');
   const fresh = !existsSync(fsidFile);
   const fsid = fresh ? randomUUID() : readFileSync(fsidFile, 'utf8').trim();
-  writeFileSync(conf, cephConf(options, dirs, fsid));
+  const opsLogSocket = join(dirs.run, 'ops-log.sock');
+  const opsLog = Buffer.byteLength(opsLogSocket) <= MAX_SOCKET_PATH_BYTES ? opsLogSocket : undefined;
+  writeFileSync(conf, cephConf(options, dirs, fsid, opsLog));
   const c = ['-c', conf];
   const processes: ManagedProcess[] = [];
   const log = (name: string) => join(dirs.log, `${name}.stdout.log`);
@@ -127,6 +135,7 @@ export async function startCeph(options: CephOptions): Promise<RunningCeph> {
     }
     return {
       endpoint,
+      ...(opsLog ? { opsLogSocket: opsLog } : {}),
       restartGateway: async () => {
         const gateway = processes.findIndex((process_) => process_.name === 'radosgw');
         const [running] = gateway >= 0 ? processes.splice(gateway, 1) : [];
@@ -155,7 +164,15 @@ async function runRetrying(command: string, args: string[]): Promise<string> {
   }
 }
 
-function cephConf(options: CephOptions, dirs: Record<string, string>, fsid: string): string {
+/** sun_path holds 108 bytes on Linux, its terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+function cephConf(
+  options: CephOptions,
+  dirs: Record<string, string>,
+  fsid: string,
+  opsLogSocket: string | undefined,
+): string {
   const block = options.blockSizeBytes ?? 20 * 1024 ** 3;
   return `[global]
 fsid = ${fsid}
@@ -203,5 +220,17 @@ rgw data = ${dirs.rgw}
 rgw frontends = beast endpoint=127.0.0.1:${options.rgwPort}
 rgw enable usage log = false
 rgw s3 auth use sts = false
+${opsLogSocket === undefined ? '' : opsLogConf(opsLogSocket)}`;
+}
+
+/**
+ * The ops log goes to the socket only: not to RADOS (its default, one write per request). RGW
+ * keeps up to rgw_ops_log_data_backlog (5 MiB) of entries while no reader is connected and sends
+ * them on connect, so a reader that reconnects after a gateway restart misses nothing logged since.
+ */
+function opsLogConf(socketPath: string): string {
+  return `rgw enable ops log = true
+rgw ops log rados = false
+rgw ops log socket path = ${socketPath}
 `;
 }

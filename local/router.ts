@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { QUARANTINE_PREFIX } from '../functions/domain/model.js';
 import { objectCreatedEvent, type ObjectCreatedEvent } from '../functions/domain/object-event.js';
 import { shouldInjectFault } from '../functions/commons/faults.js';
+import { matchesPipelineRule } from './pipeline-rule.js';
 
 /** One S3-format notification record, as RadosGW pushes it. */
 interface S3Record {
@@ -12,16 +12,6 @@ interface S3Record {
     bucket?: { name?: string };
     object?: { key?: string; size?: number; eTag?: string; versionId?: string; sequencer?: string };
   };
-}
-
-/** The CDK rule's pattern: Object Created, this bucket, key prefix quarantine/. */
-export function matchesPipelineRule(event: ObjectCreatedEvent, bucket: string): boolean {
-  return (
-    event.source === 'aws.s3' &&
-    event['detail-type'] === 'Object Created' &&
-    event.detail.bucket.name === bucket &&
-    event.detail.object.key.startsWith(QUARANTINE_PREFIX)
-  );
 }
 
 /** Turns RGW's S3-format records into the EventBridge "Object Created" events AWS would send. */

@@ -11,6 +11,7 @@ import { startCeph, type RunningCeph } from './ceph.js';
 import { faultReport, faultsEnabled, parseFaultRates, setFaultRates } from '../functions/commons/faults.js';
 import { ensureTable, startDynalite } from './dynamo.js';
 import { LocalExecutor, type TaskFunctionName, type TaskHandler } from './executor.js';
+import { startPostEvents } from './post-events.js';
 import { startRouter } from './router.js';
 import { setUpBucket } from './s3-setup.js';
 import { readLocalSettings, type LocalSettings } from './settings.js';
@@ -134,6 +135,18 @@ export async function startRuntime(
       ...(faultsEnabled() ? { faultControl } : {}),
     });
     stops.push(() => router.stop());
+    if (ceph?.opsLogSocket !== undefined) {
+      // This RadosGW sends no notification for POST uploads: their events come from its ops log.
+      const postEvents = startPostEvents({
+        socketPath: ceph.opsLogSocket,
+        bucket: settings.bucket,
+        s3,
+        startExecution: async (event, name) =>
+          (await executor.describe(name)) ?? executor.startExecution(event, name),
+        onError,
+      });
+      stops.push(() => postEvents.stop());
+    }
 
     const apiUrl = `http://localhost:${settings.apiPort}`;
     const setup = await setUpBucket(s3, {

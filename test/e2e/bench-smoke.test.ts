@@ -36,6 +36,7 @@ describe('npm run bench -- --smoke', () => {
     for (const section of [
       'validate 1 MiB',
       '100 KiB by PUT',
+      '100 KiB by POST',
       'concurrent client',
       'POST /uploads',
       'AWS cost',
@@ -64,6 +65,7 @@ describe('npm run bench -- --smoke', () => {
     expect(latency.put.p50).toBeGreaterThan(0);
     expect(latency.put.p99).toBeGreaterThanOrEqual(latency.put.p50);
     expect(latency.post.n).toBe(1);
+    expect(latency.postToPutRatio).toBeGreaterThan(0);
     expect(latency.irreducible.totalMs).toBeGreaterThan(0);
     expect(Object.keys(latency.irreducible.components)).toEqual(
       expect.arrayContaining(['s3 PUT', 's3 HEAD', 's3 GET', 's3 COPY', 's3 DELETE']),

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { resetFaultsForTests } from '../../functions/commons/faults.js';
+import type { ObjectCreatedEvent } from '../../functions/domain/object-event.js';
 import { startRouter } from '../../local/router.js';
 
 const saved = process.env.AIRLOCK_FAULTS;
@@ -58,6 +59,30 @@ describe('local event router', () => {
       // Assert
       expect([refused.status, accepted.status]).toEqual([500, 200]);
       expect(started).toHaveLength(1);
+    });
+  });
+
+  it('starts executions only for records the CDK rule matches: this bucket, under quarantine/', async () => {
+    // Arrange: one record in the rule, one outside its prefix, one of another bucket
+    const record = (bucket: string, key: string) => ({
+      eventName: 'ObjectCreated:Put',
+      s3: { bucket: { name: bucket }, object: { key, size: 3, versionId: 'v1' } },
+    });
+    const body = JSON.stringify({
+      Records: [
+        record('airlock-local', 'quarantine/01JNAAAAAAAAAAAAAAAAAAAAAA'),
+        record('airlock-local', 'clean/01JNAAAAAAAAAAAAAAAAAAAAAA'),
+        record('elsewhere', 'quarantine/01JNAAAAAAAAAAAAAAAAAAAAAA'),
+      ],
+    });
+    await withRouter({}, async (url, started) => {
+      // Act
+      const response = await fetch(`${url}/events`, { method: 'POST', body });
+      // Assert
+      expect(response.status).toBe(200);
+      expect(
+        (started as ObjectCreatedEvent[]).map((event) => [event.detail.bucket.name, event.detail.object.key]),
+      ).toEqual([['airlock-local', 'quarantine/01JNAAAAAAAAAAAAAAAAAAAAAA']]);
     });
   });
 
