@@ -8,25 +8,21 @@ import type { AirlockClientOptions, ApiErrorCode, Clock } from './types.js';
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const onAbort = () => {
+  /** Resolves after `ms`; on abort it stops early and throws the signal's reason. */
+  sleep: async (ms, signal) => {
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve) => {
+      const done = () => {
         clearTimeout(timer);
-        reject(abortReason(signal));
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', done);
         resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+    signal?.throwIfAborted();
+  },
 };
-
-const abortReason = (signal: AbortSignal | undefined): unknown => signal?.reason;
 
 /** Checks that a decoded body has the shape the client relies on, and so types it. */
 export type Guard<T> = (value: unknown) => value is T;
