@@ -422,7 +422,6 @@ async function runTokenCases(ctx: Context, cases: HostileTokenCase[]): Promise<v
 
 const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-
 async function runContentCases(ctx: Context, cases: HostileContentCase[]): Promise<void> {
   const sub = uniqueSub('hostile-content');
   const token = await validToken(ctx.target.dataDir, sub);
@@ -483,11 +482,7 @@ async function runContentCase(
   const { uploadId } = grant;
 
   // Send the bytes exactly as the grant says: a multipart POST, or a PUT with the signed headers.
-  const sent = await probe.call(
-    `${label} (send)`,
-    grant.upload.url,
-    grantRequest(grant.upload, bytes),
-  );
+  const sent = await probe.call(`${label} (send)`, grant.upload.url, grantRequest(grant.upload, bytes));
   if (sent === undefined) return [];
   if (sent.status < 200 || sent.status >= 300)
     return [`expected S3 to take the bytes, got ${sent.status} ${sent.text}`];
