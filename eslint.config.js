@@ -27,6 +27,44 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  // client/: a package of its own (client/package.json). Web-standard APIs only, no server code.
+  { ignores: ['client/generated/', 'client/dist/'] },
+  {
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/functions/**', '**/local/**', '**/cli/**', '**/console/**', '**/openapi/**'],
+              message: 'client/ is published on its own: it imports nothing from the server or the tools.',
+            },
+            {
+              group: ['@aws-sdk/*', 'node:*'],
+              message: 'client/ uses web-standard APIs (node.ts alone may use node:*).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['client/node.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/functions/**', '**/local/**', '**/cli/**', '**/console/**', '**/openapi/**'],
+              message: 'client/ is published on its own: it imports nothing from the server or the tools.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     // Plain ESM JavaScript (configs, jest global setup): no type information.
     files: ['**/*.js'],

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { contentTypeFor } from './index.js';
+import { contentTypeFor } from './statuses.js';
 
 /**
  * Node-only helpers for the client: open a file on disk as a Blob that streams from disk (it is

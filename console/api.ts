@@ -3,16 +3,17 @@
  * go straight to S3 with XMLHttpRequest, because only XHR reports upload progress in browsers
  * (fetch cannot stream a request body over HTTP/1.1).
  */
-import { AirlockClient, type AuditEvent, type UploadStatus, type UploadView } from '../client/index.js';
+import {
+  AirlockClient,
+  type AuditEvent,
+  type AuditUploadView,
+  type CreatedUpload,
+  type UploadGrant,
+  type UploadStatus,
+  type UploadView,
+} from '../client/index.js';
 
-export type { AuditEvent, UploadView } from '../client/index.js';
-
-export interface Grant {
-  method: 'POST' | 'PUT';
-  url: string;
-  fields?: Record<string, string>;
-  headers?: Record<string, string>;
-}
+export type { AuditEvent, AuditUploadView, UploadGrant, UploadView } from '../client/index.js';
 
 /**
  * The console's API access: every JSON call goes through the typed client library
@@ -33,13 +34,21 @@ export class ConsoleApi {
     await new ConsoleApi(baseUrl, token).client.listUploads({ limit: 1 }).next();
   }
 
-  async createUpload(request: { fileName: string; contentType: string; size: number }) {
+  async createUpload(request: {
+    fileName: string;
+    contentType: string;
+    size: number;
+  }): Promise<Pick<CreatedUpload, 'uploadId' | 'upload'>> {
     const created = await this.client.createUpload({ ...request, method: 'PUT' });
-    return { uploadId: created.uploadId, upload: created.upload as Grant };
+    return { uploadId: created.uploadId, upload: created.upload };
   }
 
   /** Sends the file with the grant's method, reporting bytes sent. */
-  sendBytes(grant: Grant, file: Blob, onProgress: (sent: number, total: number) => void): Promise<void> {
+  sendBytes(
+    grant: UploadGrant,
+    file: Blob,
+    onProgress: (sent: number, total: number) => void,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open(grant.method, grant.url);
@@ -55,13 +64,13 @@ export class ConsoleApi {
       });
       xhr.addEventListener('error', () => reject(new Error('The upload could not reach storage.')));
       if (grant.method === 'PUT') {
-        for (const [name, value] of Object.entries(grant.headers ?? {})) {
+        for (const [name, value] of Object.entries(grant.headers)) {
           if (name.toLowerCase() !== 'content-length') xhr.setRequestHeader(name, value);
         }
         xhr.send(file);
       } else {
         const form = new FormData();
-        for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
+        for (const [name, value] of Object.entries(grant.fields)) form.append(name, value);
         form.append('file', file);
         xhr.send(form);
       }
@@ -86,9 +95,9 @@ export class ConsoleApi {
   }
 
   /** Every page of GET /audit/uploads for the filters (default window: the last 30 days). */
-  async auditUploads(filters: Record<string, string>): Promise<Array<UploadView & { owner: string }>> {
+  async auditUploads(filters: Record<string, string>): Promise<AuditUploadView[]> {
     const now = new Date();
-    const items: Array<UploadView & { owner: string }> = [];
+    const items: AuditUploadView[] = [];
     for await (const page of this.client.auditUploads({
       from: filters.from ?? new Date(now.getTime() - 30 * 24 * 3600 * 1000).toISOString(),
       to: filters.to ?? now.toISOString(),
@@ -96,7 +105,7 @@ export class ConsoleApi {
       ...(filters.owner ? { owner: filters.owner } : {}),
       limit: 100,
     })) {
-      items.push(...(page.items as Array<UploadView & { owner: string }>));
+      items.push(...page.items);
     }
     return items;
   }

@@ -5,7 +5,7 @@
  * and kept in sessionStorage only).
  */
 import { contentTypeFor } from '../client/index.js';
-import { ConsoleApi, type AuditEvent, type UploadView } from './api.js';
+import { ConsoleApi, type AuditEvent, type AuditUploadView, type UploadView } from './api.js';
 import { authorizeUrl, createVerifier, exchangeCode, type OAuthConfig } from './oauth.js';
 
 const TOKEN_KEY = 'airlock.token';
@@ -168,7 +168,7 @@ function renderOutcome(card: HTMLElement, view: UploadView): void {
 }
 
 // ---- audit view ---------------------------------------------------------------------------
-let lastResults: Array<UploadView & { owner: string }> = [];
+let lastResults: AuditUploadView[] = [];
 
 function auditFilters(): { status?: string; from?: string; to?: string; owner?: string } {
   const form = new FormData($<HTMLFormElement>('audit-form'));

@@ -1,9 +1,34 @@
 import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ListObjectVersionsCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { AuditEvent, CreatedUpload, UploadView } from '../../client/index.js';
 import { issueToken } from '../../local/auth.js';
+import { readLocalSettings } from '../../local/settings.js';
+import {
+  TERMINAL_STATUSES,
+  pollUntil,
+  s3Client,
+  sendWithGrant,
+  versionsOf as storedVersionsOf,
+  waitForExecutionsSettled,
+  type GrantLike,
+  type GrantOverrides,
+  type StoredVersion,
+} from '../support/index.js';
 import type { RuntimeSpec } from './runtime-process.js';
+
+export {
+  executionsFor,
+  pollUntil,
+  waitForExecutionsSettled,
+  waitUntilClockPasses,
+  type ExecutionRecordView,
+  type StoredVersion,
+} from '../support/index.js';
+export type { UploadView } from '../../client/index.js';
+/** A grant as the API returns it, or as a test builds one by hand. */
+export type Grant = GrantLike;
+export type Created = CreatedUpload;
+export type AuditEventView = AuditEvent;
 
 /**
  * Helpers for the e2e tier. Everything goes through real HTTP: the API on the local runtime,
@@ -72,21 +97,6 @@ export async function api<T = Record<string, unknown>>(
   return { status: response.status, headers: response.headers, body: body as T, text };
 }
 
-export interface Grant {
-  method: 'POST' | 'PUT';
-  url: string;
-  fields?: Record<string, string>;
-  headers?: Record<string, string>;
-  expiresAt: string;
-}
-
-export interface Created {
-  uploadId: string;
-  status: string;
-  upload: Grant;
-  statusUrl: string;
-}
-
 export async function createUpload(
   runtime: { apiUrl: string },
   token: string,
@@ -97,56 +107,27 @@ export async function createUpload(
   return response.body;
 }
 
-/** A real browser-style upload: every returned field, then the file, as multipart/form-data. */
-export async function postForm(
+/** A real browser-style upload: every returned field (and `overrides`), then the file. */
+export function postForm(
   grant: Grant,
   bytes: Uint8Array,
-  overrides: { fields?: Record<string, string>; fileContentType?: string } = {},
+  overrides: Omit<GrantOverrides, 'headers'> = {},
 ): Promise<{ status: number; text: string }> {
-  const form = new FormData();
-  for (const [name, value] of Object.entries({ ...grant.fields, ...overrides.fields }))
-    form.append(name, value);
-  form.append(
-    'file',
-    new Blob([bytes], { type: overrides.fileContentType ?? 'application/octet-stream' }),
-    'upload.bin',
-  );
-  const response = await fetch(grant.url, { method: 'POST', body: form });
-  return { status: response.status, text: await response.text() };
+  return sendWithGrant(grant, bytes, overrides);
 }
 
-/** A PUT with exactly the signed headers the API returned (fetch sets content-length itself). */
-export async function putSigned(
+/** A PUT with exactly the signed headers the API returned, and `overrideHeaders`. */
+export function putSigned(
   grant: Grant,
   bytes: Uint8Array,
   overrideHeaders: Record<string, string> = {},
 ): Promise<{ status: number; text: string }> {
-  const headers = { ...grant.headers, ...overrideHeaders };
-  delete headers['content-length'];
-  const response = await fetch(grant.url, { method: 'PUT', body: bytes, headers });
-  return { status: response.status, text: await response.text() };
+  return sendWithGrant(grant, bytes, { headers: overrideHeaders });
 }
 
-export async function upload(grant: Grant, bytes: Uint8Array): Promise<{ status: number; text: string }> {
-  return grant.method === 'PUT' ? putSigned(grant, bytes) : postForm(grant, bytes);
+export function upload(grant: Grant, bytes: Uint8Array): Promise<{ status: number; text: string }> {
+  return sendWithGrant(grant, bytes);
 }
-
-export interface UploadView {
-  uploadId: string;
-  status: string;
-  fileName: string;
-  contentType: string;
-  size: number;
-  sha256?: string;
-  detectedType?: string;
-  createdAt: string;
-  updatedAt: string;
-  expiresAt?: string;
-  reasons?: Array<{ code: string; message: string }>;
-  download?: { url: string; expiresAt: string };
-}
-
-const TERMINAL = new Set(['PROCESSED', 'REJECTED', 'FAILED', 'EXPIRED']);
 
 /**
  * Polls GET /uploads/{id} until a terminal status, or fails at the deadline. Given the runtime's
@@ -162,30 +143,20 @@ export async function waitForOutcome(
 ): Promise<UploadView> {
   const deadline = Date.now() + timeoutMs;
   let last: ApiResponse<UploadView> | undefined;
-  while (Date.now() < deadline) {
-    last = await api<UploadView>(runtime, `/uploads/${uploadId}`, { token }).catch(() => undefined);
-    if (last?.status === 200 && TERMINAL.has(last.body.status)) {
-      if (runtime.dataDir !== undefined && last.body.status !== 'EXPIRED') {
-        await waitForExecutionsSettled({ dataDir: runtime.dataDir }, `quarantine/${uploadId}`, {
-          timeoutMs: Math.max(1_000, deadline - Date.now()),
-        });
-      }
-      return last.body;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(
-    `Upload ${uploadId} did not reach a terminal status in ${timeoutMs} ms (last: ${last?.text})`,
+  const outcome = await pollUntil(
+    `upload ${uploadId} to reach a terminal status`,
+    async () => {
+      last = await api<UploadView>(runtime, `/uploads/${uploadId}`, { token }).catch(() => undefined);
+      return last?.status === 200 && TERMINAL_STATUSES.has(last.body.status) ? last.body : undefined;
+    },
+    { timeoutMs, intervalMs: 200, describeLast: () => last?.text ?? 'no answer' },
   );
-}
-
-export interface AuditEventView {
-  at: string;
-  action: string;
-  from: string | null;
-  to: string | null;
-  reasons: Array<{ code: string }>;
-  versionId?: string;
+  if (runtime.dataDir !== undefined && outcome.status !== 'EXPIRED') {
+    await waitForExecutionsSettled({ dataDir: runtime.dataDir }, `quarantine/${uploadId}`, {
+      timeoutMs: Math.max(1_000, deadline - Date.now()),
+    });
+  }
+  return outcome;
 }
 
 export async function auditTrail(
@@ -198,128 +169,20 @@ export async function auditTrail(
   return response.body.events;
 }
 
+/** The runtime's RadosGW, with the local settings' keys. */
 export function s3For(runtime: RuntimeSpec, extra: Partial<S3ClientConfig> = {}): S3Client {
-  return new S3Client({
-    ...extra,
-    endpoint: `http://127.0.0.1:${runtime.ports.s3}`,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: {
-      accessKeyId: 'AIRLOCKLOCALACCESSKEY',
-      secretAccessKey: 'airlock-local-secret-key-not-for-production',
-    },
-  });
+  const { region, accessKeyId, secretAccessKey } = readLocalSettings({});
+  const credentials = { accessKeyId, secretAccessKey };
+  return s3Client({ s3Endpoint: `http://127.0.0.1:${runtime.ports.s3}`, region, credentials }, extra);
 }
 
-export const BUCKET = 'airlock-local';
+export const BUCKET = readLocalSettings({}).bucket;
 
-// ---------------------------------------------------------------------------------------------
-// Polling, storage and executor probes shared by the e2e scenarios.
-
-/**
- * Polls `probe` until it returns a value other than undefined, or fails at the deadline with
- * `what` and the last value seen. The only way these tests wait: never a bare sleep.
- */
-export async function pollUntil<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  options: { timeoutMs?: number; intervalMs?: number; describeLast?: () => string } = {},
-): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out after ${timeoutMs} ms waiting for ${what}${options.describeLast ? ` (last: ${options.describeLast()})` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
-  }
-}
-
-/** Waits until the wall clock has passed `instantMs` (e.g. an expiry plus a margin). */
-export async function waitUntilClockPasses(instantMs: number, what: string): Promise<void> {
-  await pollUntil(what, () => Promise.resolve(Date.now() > instantMs ? true : undefined), {
-    timeoutMs: Math.max(0, instantMs - Date.now()) + 5_000,
-    intervalMs: 50,
-  });
-}
-
-export interface StoredVersion {
-  key: string;
-  versionId: string;
-  size: number;
-}
-
-/** Every version (and delete marker) stored under exactly `key` in the bucket. */
-export async function versionsOf(
+/** Every version (and the count of delete markers) stored under exactly `key` in the bucket. */
+export const versionsOf = (
   s3: S3Client,
   key: string,
-): Promise<{ versions: StoredVersion[]; deleteMarkers: number }> {
-  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: key }));
-  const versions = (out.Versions ?? [])
-    .filter((version) => version.Key === key)
-    .map((version) => ({ key, versionId: version.VersionId ?? '', size: version.Size ?? -1 }));
-  const deleteMarkers = (out.DeleteMarkers ?? []).filter((marker) => marker.Key === key).length;
-  return { versions, deleteMarkers };
-}
-
-export interface ExecutionRecordView {
-  name: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-  startDate: string;
-  input: { detail?: { object?: { key?: string; 'version-id'?: string } } };
-}
-
-/**
- * The local executor's durable records (`<dataDir>/executions/<name>.json`) of executions started
- * for one object key. A record is written atomically (temp file + rename), so a parse never sees
- * half a file.
- */
-export async function executionsFor(
-  runtime: { dataDir: string },
-  key: string,
-): Promise<ExecutionRecordView[]> {
-  const dir = join(runtime.dataDir, 'executions');
-  const files = (await readdir(dir)).filter((file) => file.endsWith('.json'));
-  const records = await Promise.all(
-    files.map(async (file) => {
-      try {
-        return JSON.parse(await readFile(join(dir, file), 'utf8')) as ExecutionRecordView;
-      } catch {
-        return undefined; // removed between readdir and read
-      }
-    }),
-  );
-  return records.filter((record): record is ExecutionRecordView => record?.input.detail?.object?.key === key);
-}
-
-/**
- * Waits until at least `atLeast` executions exist for `key` (excluding the names in `ignore`)
- * and none of them is still RUNNING; returns them.
- */
-export async function waitForExecutionsSettled(
-  runtime: { dataDir: string },
-  key: string,
-  options: { atLeast?: number; ignore?: ReadonlySet<string>; timeoutMs?: number } = {},
-): Promise<ExecutionRecordView[]> {
-  let last: ExecutionRecordView[] = [];
-  return pollUntil(
-    `executions for ${key} to finish`,
-    async () => {
-      last = (await executionsFor(runtime, key)).filter((record) => !options.ignore?.has(record.name));
-      const settled =
-        last.length >= (options.atLeast ?? 1) && last.every((record) => record.status !== 'RUNNING');
-      return settled ? last : undefined;
-    },
-    {
-      timeoutMs: options.timeoutMs ?? 30_000,
-      describeLast: () => JSON.stringify(last.map(({ name, status }) => ({ name, status }))),
-    },
-  );
-}
+): Promise<{ versions: StoredVersion[]; deleteMarkers: number }> => storedVersionsOf(s3, BUCKET, key);
 
 /** Asserts the API's one error shape: `{"error":{"code":"UPPER_SNAKE","message":"..."}}`. */
 export function expectApiError(response: ApiResponse<unknown>, status: number, code: string): void {

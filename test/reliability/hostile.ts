@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { normalizeContentType } from '../../functions/domain/type-policy.js';
 import { UPLOAD_ID_PATTERN } from '../../functions/domain/upload-id.js';
+import type { UploadView } from '../../client/index.js';
 import { buildContent } from '../corpus/content-builders.js';
 import {
   TOKEN_ROUTES,
@@ -23,9 +24,9 @@ import {
   logMark,
   grantRequest,
   mapLimit,
-  type Grant,
   objectUrl,
-  pollUntil,
+  TERMINAL_STATUSES,
+  pollFor,
   s3For,
   uniqueSub,
   versionsOf,
@@ -419,17 +420,7 @@ async function runTokenCases(ctx: Context, cases: HostileTokenCase[]): Promise<v
 // ---------------------------------------------------------------------------------------------
 // Content: hostile bytes through real grants and the real pipeline
 
-const TERMINAL = new Set(['PROCESSED', 'REJECTED', 'FAILED', 'EXPIRED']);
-
 const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-interface UploadViewReply {
-  uploadId: string;
-  status: string;
-  detectedType?: string;
-  reasons?: Array<{ code: string; message: string }>;
-  download?: { url: string; expiresAt: string };
-}
 
 async function runContentCases(ctx: Context, cases: HostileContentCase[]): Promise<void> {
   const sub = uniqueSub('hostile-content');
@@ -491,22 +482,23 @@ async function runContentCase(
   const { uploadId } = grant;
 
   // Send the bytes exactly as the grant says: a multipart POST, or a PUT with the signed headers.
-  const sent = await probe.call(
-    `${label} (send)`,
-    grant.upload.url,
-    grantRequest(grant.upload as Grant, bytes),
-  );
+  const sent = await probe.call(`${label} (send)`, grant.upload.url, grantRequest(grant.upload, bytes));
   if (sent === undefined) return [];
   if (sent.status < 200 || sent.status >= 300)
     return [`expected S3 to take the bytes, got ${sent.status} ${sent.text}`];
 
   // Wait for the outcome, then for the executions to end (the quarantine is released last).
   let last: Reply | undefined;
-  const outcome = await pollUntil(async () => {
-    last = await probe.call(`${label} (status)`, `${target.apiUrl}/uploads/${uploadId}`, { headers: auth });
-    const view = last?.json as UploadViewReply | undefined;
-    return last?.status === 200 && view !== undefined && TERMINAL.has(view.status) ? view : undefined;
-  }, CONTENT_TIMEOUT_MS);
+  const outcome = await pollFor(
+    async () => {
+      last = await probe.call(`${label} (status)`, `${target.apiUrl}/uploads/${uploadId}`, { headers: auth });
+      const view = last?.json as UploadView | undefined;
+      return last?.status === 200 && view !== undefined && TERMINAL_STATUSES.has(view.status)
+        ? view
+        : undefined;
+    },
+    { timeoutMs: CONTENT_TIMEOUT_MS, intervalMs: 200 },
+  );
   if (outcome === undefined) {
     return [
       `expected ${hostile.expect.status} within ${CONTENT_TIMEOUT_MS} ms, got ${last?.status} ${last?.text}`,
@@ -564,18 +556,20 @@ async function runContentCase(
     clean: await versionsOf(s3, target.bucket, `clean/${uploadId}`),
     rejected: await versionsOf(s3, target.bucket, `rejected/${uploadId}`),
   };
-  if (stored.quarantine.versions !== 0)
-    problems.push(`expected no version left in quarantine/, got ${stored.quarantine.versions}`);
+  if (stored.quarantine.versions.length !== 0)
+    problems.push(`expected no version left in quarantine/, got ${stored.quarantine.versions.length}`);
   // A hostile file that can be downloaded (a URL is offered, or a copy sits in clean/) is readable.
-  if (expect.status !== 'PROCESSED' && (outcome.download !== undefined || stored.clean.versions > 0)) {
+  if (expect.status !== 'PROCESSED' && (outcome.download !== undefined || stored.clean.versions.length > 0)) {
     ctx.tally.readableObjects++;
     problems.push(`expected nothing readable, got ${outcome.download ? 'a download URL' : 'a clean/ copy'}`);
   }
-  if (stored.clean.versions !== (processed ? 1 : 0)) {
-    problems.push(`expected ${processed ? 1 : 0} version under clean/, got ${stored.clean.versions}`);
+  if (stored.clean.versions.length !== (processed ? 1 : 0)) {
+    problems.push(`expected ${processed ? 1 : 0} version under clean/, got ${stored.clean.versions.length}`);
   }
-  if (stored.rejected.versions !== (processed ? 0 : 1)) {
-    problems.push(`expected ${processed ? 0 : 1} version under rejected/, got ${stored.rejected.versions}`);
+  if (stored.rejected.versions.length !== (processed ? 0 : 1)) {
+    problems.push(
+      `expected ${processed ? 0 : 1} version under rejected/, got ${stored.rejected.versions.length}`,
+    );
   }
 
   // Nothing is readable without a signature, in any prefix.
@@ -612,7 +606,7 @@ async function downloadProblems(
   ctx: Context,
   label: string,
   uploadId: string,
-  outcome: UploadViewReply,
+  outcome: UploadView,
   bytes: Buffer,
   expected: { fileName: string; contentType: string },
 ): Promise<string[]> {
@@ -636,7 +630,7 @@ async function downloadProblems(
   return problems;
 }
 
-const codesOf = (view: UploadViewReply): string[] => (view.reasons ?? []).map((reason) => reason.code).sort();
+const codesOf = (view: UploadView): string[] => (view.reasons ?? []).map((reason) => reason.code).sort();
 
 function describeExpect(hostile: HostileContentCase): string {
   const { expect } = hostile;

@@ -11,9 +11,8 @@ import {
   executionsSettled,
   grantRequest,
   mapLimit,
-  type Grant,
   objectUrl,
-  pollUntil,
+  pollFor,
   uniqueSub,
   type Reply,
 } from './probes.js';
@@ -216,22 +215,25 @@ async function seed(ctx: Context, user: User): Promise<void> {
     const sent = await ctx.probe.call(
       `${label} (send)`,
       body.upload.url,
-      grantRequest(body.upload as Grant, item.bytes),
+      grantRequest(body.upload, item.bytes),
     );
     if (sent === undefined || sent.status >= 300) {
       ctx.failures.push(`${label}: expected S3 to take the bytes, got ${sent?.status} ${sent?.text}`);
       return;
     }
     let last: Reply | undefined;
-    const view = await pollUntil(async () => {
-      last = await ctx.probe.call(`${label} (status)`, `${ctx.target.apiUrl}/uploads/${upload.uploadId}`, {
-        headers: bearer(user.token),
-      });
-      const status = (last?.json as { status?: string } | undefined)?.status;
-      return status === 'PROCESSED' || status === 'REJECTED' || status === 'FAILED'
-        ? (last?.json as { status: string; createdAt: string; download?: { url: string } })
-        : undefined;
-    }, OUTCOME_TIMEOUT_MS);
+    const view = await pollFor(
+      async () => {
+        last = await ctx.probe.call(`${label} (status)`, `${ctx.target.apiUrl}/uploads/${upload.uploadId}`, {
+          headers: bearer(user.token),
+        });
+        const status = (last?.json as { status?: string } | undefined)?.status;
+        return status === 'PROCESSED' || status === 'REJECTED' || status === 'FAILED'
+          ? (last?.json as { status: string; createdAt: string; download?: { url: string } })
+          : undefined;
+      },
+      { timeoutMs: OUTCOME_TIMEOUT_MS, intervalMs: 200 },
+    );
     if (view?.status !== item.expected) {
       ctx.failures.push(`${label}: expected ${item.expected}, got ${view?.status ?? last?.text}`);
       return;

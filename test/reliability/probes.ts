@@ -1,14 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Client, settledExecutions } from '../support/index.js';
 import type { RuntimeTarget } from './part.js';
+
+export {
+  TERMINAL_STATUSES,
+  grantRequest,
+  pollFor,
+  versionsOf,
+  type GrantLike as Grant,
+} from '../support/index.js';
 
 /**
  * What the hostile and isolation parts share: HTTP calls that count 5xx answers and dropped
- * connections instead of throwing, storage probes through the S3 SDK and anonymous HTTP, and
- * polling with deadlines (never a bare sleep).
+ * connections instead of throwing, and the runtime's log. Polling, storage probes and grant
+ * requests come from test/support/, shared with the e2e tier.
  */
 
 export interface Reply {
@@ -110,81 +118,14 @@ export async function mapLimit<T, R>(
   return results;
 }
 
-/**
- * Polls `probe` until it returns something other than undefined; undefined at the deadline.
- * The only way these parts wait.
- */
-export async function pollUntil<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 200,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Storage
 
-export function s3For(target: RuntimeTarget): S3Client {
-  return new S3Client({
-    endpoint: target.s3Endpoint,
-    forcePathStyle: true,
-    region: target.region,
-    credentials: target.credentials,
-  });
-}
-
-/** Versions and delete markers stored under exactly `key`. */
-export async function versionsOf(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<{ versions: number; deleteMarkers: number }> {
-  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
-  return {
-    versions: (out.Versions ?? []).filter((version) => version.Key === key).length,
-    deleteMarkers: (out.DeleteMarkers ?? []).filter((marker) => marker.Key === key).length,
-  };
-}
-
-/** An upload grant as the API returns it. */
-export interface Grant {
-  method: 'POST' | 'PUT';
-  url: string;
-  fields?: Record<string, string>;
-  headers?: Record<string, string>;
-}
-
-/**
- * The request a client sends for a grant: a multipart/form-data POST with every policy field
- * then the file, or a PUT with exactly the signed headers (fetch sets content-length itself).
- */
-export function grantRequest(grant: Grant, bytes: Buffer): RequestInit {
-  if (grant.method === 'PUT') {
-    const headers = { ...grant.headers };
-    delete headers['content-length'];
-    return { method: 'PUT', headers, body: bytes };
-  }
-  const form = new FormData();
-  for (const [name, value] of Object.entries(grant.fields ?? {})) form.append(name, value);
-  form.append('file', new Blob([bytes], { type: 'application/octet-stream' }), 'upload.bin');
-  return { method: 'POST', body: form };
-}
+export const s3For = (target: RuntimeTarget): S3Client => s3Client(target);
 
 /** The object URL on RadosGW, path-style, without any signature. */
 export const objectUrl = (target: RuntimeTarget, key: string): string =>
   `${target.s3Endpoint}/${target.bucket}/${key}`;
-
-interface ExecutionRecord {
-  status: string;
-  input?: { detail?: { object?: { key?: string } } };
-}
 
 /**
  * Waits until the local executor has at least one execution for `key` and none of them is still
@@ -196,21 +137,7 @@ export async function executionsSettled(
   key: string,
   timeoutMs: number,
 ): Promise<string[] | undefined> {
-  const dir = join(target.dataDir, 'executions');
-  return pollUntil(async () => {
-    const files = (await readdir(dir).catch(() => [] as string[])).filter((file) => file.endsWith('.json'));
-    const statuses: string[] = [];
-    for (const file of files) {
-      let record: ExecutionRecord | undefined;
-      try {
-        record = JSON.parse(await readFile(join(dir, file), 'utf8')) as ExecutionRecord;
-      } catch {
-        continue; // removed between readdir and read
-      }
-      if (record.input?.detail?.object?.key === key) statuses.push(record.status);
-    }
-    return statuses.length > 0 && !statuses.includes('RUNNING') ? statuses : undefined;
-  }, timeoutMs);
+  return (await settledExecutions(target, key, { timeoutMs }))?.map((record) => record.status);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { parseInstant } from '../../../cli/audit.js';
 import { UsageError, limiter, mapConcurrent } from '../../../cli/context.js';
 import { auditCsvRows, csvField, table } from '../../../cli/format.js';
 import { ProgressBoard } from '../../../cli/progress.js';
+import type { AuditEvent } from '../../../client/index.js';
 import { LocalFileError, openFile } from '../../../client/node.js';
 
 describe('CSV (audit export)', () => {
@@ -39,7 +40,7 @@ describe('CSV (audit export)', () => {
       createdAt: 't0',
       updatedAt: 't2',
     };
-    const events = [
+    const events: AuditEvent[] = [
       {
         at: 't0',
         actor: { type: 'user' as const, id: 'alice' },

@@ -88,7 +88,7 @@ describe('uploadFile via POST: a multipart body built as a stream', () => {
     const form = await new Response(sent.body, {
       headers: { 'content-type': sent.headers.get('content-type')! },
     }).formData();
-    expect([...form.keys()]).toEqual([...Object.keys(postGrant.fields!), 'file']);
+    expect([...form.keys()]).toEqual([...Object.keys(postGrant.fields), 'file']);
     const file = form.get('file') as File;
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(fileBytes);
     expect(form.get('Policy')).toBe('eyJwb2xpY3kiOnRydWV9');
