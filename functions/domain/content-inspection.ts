@@ -58,7 +58,7 @@ export async function inspectContent(
   const hash = createHash('sha256');
   const head = Buffer.alloc(HEAD_SAMPLE_BYTES);
   let headLength = 0;
-  const tail = new TailRing(TAIL_SAMPLE_BYTES);
+  const tail = new TailKeeper(TAIL_SAMPLE_BYTES);
   let size = 0;
   let hasNul = false;
   const utf8 = new Utf8Check();
@@ -162,34 +162,58 @@ class GuardedWalker {
 }
 
 /**
- * The last `capacity` bytes of a stream, kept in a fixed ring so that each chunk costs one copy
- * of at most `capacity` bytes, however small the chunks are.
+ * The last `capacity` bytes of a stream, without copying the stream: chunks of at least
+ * SMALL_CHUNK bytes are kept by reference (a reader's chunks are fresh buffers, never reused),
+ * smaller ones are gathered into SMALL_CHUNK-byte buffers, and whatever can no longer be in the
+ * last `capacity` bytes is let go. So at most about 2 × capacity / SMALL_CHUNK pieces (or one
+ * larger chunk) are held, however long the stream.
  */
-class TailRing {
-  private readonly ring: Buffer;
-  /** Bytes written in all; the next byte goes to `written % capacity`. */
-  private written = 0;
+class TailKeeper {
+  private readonly pieces: Buffer[] = [];
+  private held = 0;
+  private small: Buffer | undefined;
+  private smallLength = 0;
 
-  constructor(private readonly capacity: number) {
-    this.ring = Buffer.alloc(capacity);
-  }
+  constructor(private readonly capacity: number) {}
 
   push(chunk: Buffer): void {
-    const kept = chunk.length > this.capacity ? chunk.subarray(chunk.length - this.capacity) : chunk;
-    this.written += chunk.length - kept.length;
-    const at = this.written % this.capacity;
-    const first = kept.copy(this.ring, at, 0, Math.min(kept.length, this.capacity - at));
-    kept.copy(this.ring, 0, first);
-    this.written += kept.length;
+    if (chunk.length >= SMALL_CHUNK) {
+      this.endSmall();
+      this.add(chunk);
+      return;
+    }
+    for (let at = 0; at < chunk.length;) {
+      this.small ??= Buffer.allocUnsafe(SMALL_CHUNK);
+      const copied = chunk.copy(this.small, this.smallLength, at);
+      this.smallLength += copied;
+      at += copied;
+      if (this.smallLength === SMALL_CHUNK) this.endSmall();
+    }
   }
 
-  /** The kept bytes in order, oldest first. */
+  /** The kept bytes in order, at most `capacity` of them. */
   bytes(): Buffer {
-    if (this.written <= this.capacity) return this.ring.subarray(0, this.written);
-    const at = this.written % this.capacity;
-    return Buffer.concat([this.ring.subarray(at), this.ring.subarray(0, at)]);
+    this.endSmall();
+    const all = Buffer.concat(this.pieces);
+    return all.subarray(Math.max(0, all.length - this.capacity));
+  }
+
+  private endSmall(): void {
+    if (this.small !== undefined && this.smallLength > 0) this.add(this.small.subarray(0, this.smallLength));
+    this.small = undefined;
+    this.smallLength = 0;
+  }
+
+  private add(piece: Buffer): void {
+    this.pieces.push(piece);
+    this.held += piece.length;
+    while (this.pieces.length > 1 && this.held - (this.pieces[0]?.length ?? 0) >= this.capacity) {
+      this.held -= this.pieces.shift()?.length ?? 0;
+    }
   }
 }
+
+const SMALL_CHUNK = 4096;
 
 /**
  * Incremental UTF-8 validity over a stream of chunks. Each chunk is checked in place: only a
