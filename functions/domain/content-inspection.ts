@@ -42,6 +42,7 @@ export interface InspectOptions {
   checkText: boolean;
   /** Stop reading once more than this many bytes arrived (the declared size); the count is still exact up to the limit + 1. */
   stopAfterBytes?: number;
+  /** The type detector: `file-type` by default. */
   detectType?: DetectType;
 }
 
