@@ -58,3 +58,17 @@ export function toPipelineError(operation: string, error: unknown): Error {
     ? new TransientError(`${operation} failed transiently (${name}).`, { cause: error })
     : new DependencyError(`${operation} failed (${name}).`, { cause: error });
 }
+
+/**
+ * A response body that broke off while it was read: a reset or closed connection, a socket
+ * timeout, a premature end. The request itself succeeded and object versions never change, so
+ * whatever stops the bytes midway is the transport, and reading again from the start can work:
+ * always TransientError. The message names the operation and the error's code only.
+ */
+export function toBodyReadError(operation: string, error: unknown): TransientError {
+  const code = typeof error === 'object' && error !== null ? (error as SdkLikeError).code : undefined;
+  return new TransientError(
+    `${operation} body read failed transiently (${code ?? errorName(error) ?? 'UnknownError'}).`,
+    { cause: error },
+  );
+}

@@ -8,13 +8,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { ObjectVersionMissingError } from '../commons/errors.js';
 import type { ObjectRef } from '../domain/model.js';
-import { errorName, toPipelineError } from './aws-errors.js';
+import { errorName, toBodyReadError, toPipelineError } from './aws-errors.js';
 
-const MISSING = new Set(['NoSuchKey', 'NoSuchVersion', 'NotFound']);
-
-const isMissing = (error: unknown): boolean =>
-  MISSING.has(errorName(error) ?? '') ||
-  (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode === 404;
+/**
+ * "This key, or this version of it, does not exist": the only 404s that mean an object is gone.
+ * NoSuchBucket, or a 404 without an S3 error code (a wrong endpoint, a proxy), is a failure:
+ * never "already deleted" nor "no copy yet".
+ */
+const OBJECT_MISSING = new Set(['NoSuchKey', 'NoSuchVersion']);
+const isObjectMissing = (error: unknown): boolean => OBJECT_MISSING.has(errorName(error) ?? '');
 
 export interface OpenedVersion {
   contentLength?: number;
@@ -38,12 +40,12 @@ export class ObjectStore {
       if (!out.Body) throw new ObjectVersionMissingError(`GetObject returned no body for ${ref.key}.`);
       return {
         ...(out.ContentLength !== undefined ? { contentLength: out.ContentLength } : {}),
-        body: out.Body as AsyncIterable<Uint8Array>,
+        body: readingTransiently(out.Body as AsyncIterable<Uint8Array>),
         abort: () => controller.abort(),
       };
     } catch (error) {
       if (error instanceof ObjectVersionMissingError) throw error;
-      if (isMissing(error)) {
+      if (isObjectMissing(error)) {
         throw new ObjectVersionMissingError(`Version ${ref.versionId} of ${ref.key} does not exist.`);
       }
       throw toPipelineError('GetObject', error);
@@ -72,7 +74,7 @@ export class ObjectStore {
       );
       return out.VersionId ? { versionId: out.VersionId } : {};
     } catch (error) {
-      if (isMissing(error)) {
+      if (isObjectMissing(error)) {
         throw new ObjectVersionMissingError(`Version ${source.versionId} of ${source.key} does not exist.`);
       }
       throw toPipelineError('CopyObject', error);
@@ -109,10 +111,15 @@ export class ObjectStore {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return { ...(out.VersionId ? { versionId: out.VersionId } : {}), metadata: out.Metadata ?? {} };
     } catch (error) {
-      // Without s3:ListBucket, S3 answers 403 (not 404) for a missing key. Treating it as "no copy"
-      // is safe: the CopyObject that follows surfaces any real permission problem.
+      // HeadObject answers without a body, so the SDK names its 404 NotFound whether the key or
+      // the bucket is missing; and without s3:ListBucket, S3 answers 403 for a missing key. Both
+      // are safe to read as "no copy": the CopyObject that follows surfaces a missing bucket or
+      // a real permission problem. A 404 that S3 named otherwise (NoSuchBucket) is a failure.
       const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-      if (isMissing(error) || status === 403 || errorName(error) === 'Forbidden') return undefined;
+      const name = errorName(error);
+      if (isObjectMissing(error) || name === 'NotFound' || status === 403 || name === 'Forbidden') {
+        return undefined;
+      }
       throw toPipelineError('HeadObject', error);
     }
   }
@@ -124,7 +131,7 @@ export class ObjectStore {
         new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
       );
     } catch (error) {
-      if (isMissing(error)) return;
+      if (isObjectMissing(error)) return;
       throw toPipelineError('DeleteObject', error);
     }
   }
@@ -142,5 +149,19 @@ export class ObjectStore {
     } catch (error) {
       throw toPipelineError('ListObjectVersions', error);
     }
+  }
+}
+
+/**
+ * The body as it is read: an error while the bytes stream (the connection reset, closed early or
+ * timed out) is a TransientError, so that the state machine retries the step. What the reader
+ * does with the chunks is not wrapped: its own errors surface as they are.
+ */
+async function* readingTransiently(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    // A consumer that stops early (break) closes the body through this loop, as it would directly.
+    for await (const chunk of body) yield chunk;
+  } catch (error) {
+    throw toBodyReadError('GetObject', error);
   }
 }

@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { fileTypeFromBuffer } from 'file-type';
+import {
+  structureWalkerFor,
+  WALKER_PREFIX_BYTES,
+  type StructuredFormat,
+  type StructureWalker,
+} from './format-structure/walker.js';
+import { ZIP_SEARCH_BYTES } from './format-structure/zip.js';
 
 /** Bytes kept from the start of the file for signature detection (OOXML needs its first zip entries). */
 export const HEAD_SAMPLE_BYTES = 128 * 1024;
-/** Bytes kept from the end of the file for trailer checks (a PDF ends with %%EOF). */
-export const TAIL_SAMPLE_BYTES = 1024;
+/** Bytes kept from the end of the file: trailers, and everywhere a ZIP reader looks for an archive. */
+export const TAIL_SAMPLE_BYTES = ZIP_SEARCH_BYTES;
 
 /** What the bytes of one object turned out to be. */
 export interface ContentFacts {
@@ -13,23 +20,37 @@ export interface ContentFacts {
   sha256: string;
   /** MIME type detected from magic bytes by `file-type`, if any. */
   detectedMime?: string;
+  /** The type detector threw on these bytes: their type is unknown (never a crash of the step). */
+  detectionFailed?: true;
   /** Valid UTF-8 throughout (only measured when asked for). */
   validUtf8: boolean;
   hasNul: boolean;
-  /** The last TAIL_SAMPLE_BYTES bytes. */
+  /** The last TAIL_SAMPLE_BYTES bytes (all of them for a smaller file). */
   tail: Buffer;
+  /**
+   * The walk of the format the first bytes announce (PNG, JPEG, PDF, ZIP), when the file was
+   * read to its end: `problem` says where it departs from that format's structure.
+   */
+  structure?: { format: StructuredFormat; problem?: string };
 }
+
+/** Finds the type of a file from its first bytes (`file-type` unless a test says otherwise). */
+export type DetectType = (head: Uint8Array) => Promise<{ mime: string } | undefined>;
 
 export interface InspectOptions {
   /** Check UTF-8 validity and NUL bytes (for text types). */
   checkText: boolean;
   /** Stop reading once more than this many bytes arrived (the declared size); the count is still exact up to the limit + 1. */
   stopAfterBytes?: number;
+  /** The type detector: `file-type` by default. */
+  detectType?: DetectType;
 }
 
 /**
  * Reads a byte stream once, in constant memory: counts it, hashes it (SHA-256), keeps a bounded
- * head and tail sample, and checks text validity incrementally.
+ * head and tail sample, checks text validity incrementally, and walks the structure of the
+ * format its first bytes announce. Hostile bytes never make it throw: a detector or walker that
+ * fails on them is a fact about the content. Only the stream itself can throw.
  */
 export async function inspectContent(
   chunks: AsyncIterable<Uint8Array>,
@@ -38,21 +59,30 @@ export async function inspectContent(
   const hash = createHash('sha256');
   const head = Buffer.alloc(HEAD_SAMPLE_BYTES);
   let headLength = 0;
-  const tail = Buffer.alloc(TAIL_SAMPLE_BYTES);
-  let tailLength = 0;
+  const tail = new TailKeeper(TAIL_SAMPLE_BYTES);
   let size = 0;
   let hasNul = false;
   const utf8 = new Utf8Check();
   let stoppedEarly = false;
+  let walker: GuardedWalker | undefined;
+  let walkerChosen = false;
 
   for await (const raw of chunks) {
     const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    const before = size;
     size += chunk.length;
     hash.update(chunk);
     if (headLength < HEAD_SAMPLE_BYTES) {
       headLength += chunk.copy(head, headLength, 0, Math.min(chunk.length, HEAD_SAMPLE_BYTES - headLength));
     }
-    tailLength = keepTail(tail, tailLength, chunk);
+    tail.push(chunk);
+    if (!walkerChosen && size >= WALKER_PREFIX_BYTES) {
+      // Everything before this chunk is in the head: fewer than WALKER_PREFIX_BYTES bytes.
+      walkerChosen = true;
+      walker = GuardedWalker.for(head.subarray(0, WALKER_PREFIX_BYTES));
+      walker?.push(head.subarray(0, before));
+    }
+    walker?.push(chunk);
     if (options.checkText) {
       if (!hasNul && chunk.includes(0)) hasNul = true;
       utf8.push(chunk);
@@ -64,32 +94,127 @@ export async function inspectContent(
   }
   // An unfinished character at the very end is invalid, unless reading stopped mid-file.
   const validUtf8 = stoppedEarly ? utf8.valid : utf8.end();
+  if (!walkerChosen) {
+    walker = GuardedWalker.for(head.subarray(0, size));
+    walker?.push(head.subarray(0, size));
+  }
+  const tailBytes = tail.bytes();
+  const structure = stoppedEarly ? undefined : walker?.finish(tailBytes, size);
+  const detection =
+    headLength > 0
+      ? await detect(options.detectType ?? fileTypeFromBuffer, head.subarray(0, headLength))
+      : {};
 
-  const detected = headLength > 0 ? await fileTypeFromBuffer(head.subarray(0, headLength)) : undefined;
   return {
     size,
     sha256: hash.digest('hex'),
-    ...(detected ? { detectedMime: detected.mime } : {}),
+    ...detection,
     validUtf8: options.checkText ? validUtf8 : false,
     hasNul,
-    tail: tail.subarray(0, tailLength),
+    tail: tailBytes,
+    ...(structure ? { structure } : {}),
   };
 }
 
-/**
- * Keeps the last bytes seen in `tail` (a fixed buffer, so that nothing is allocated per chunk)
- * and returns how many it now holds.
- */
-function keepTail(tail: Buffer, length: number, chunk: Buffer): number {
-  if (chunk.length >= tail.length) {
-    chunk.copy(tail, 0, chunk.length - tail.length);
-    return tail.length;
+async function detect(
+  detectType: DetectType,
+  head: Buffer,
+): Promise<{ detectedMime?: string; detectionFailed?: true }> {
+  try {
+    const detected = await detectType(head);
+    return detected ? { detectedMime: detected.mime } : {};
+  } catch {
+    // A parser bug reached by hostile bytes: the content is refused, the step does not fail.
+    return { detectionFailed: true };
   }
-  const kept = Math.min(length, tail.length - chunk.length);
-  tail.copyWithin(0, length - kept, length);
-  chunk.copy(tail, kept);
-  return kept + chunk.length;
 }
+
+/** A walker whose own failure on hostile bytes becomes a structure problem, never an exception. */
+class GuardedWalker {
+  private failed = false;
+
+  private constructor(private readonly walker: StructureWalker) {}
+
+  static for(prefix: Buffer): GuardedWalker | undefined {
+    const walker = structureWalkerFor(prefix);
+    return walker ? new GuardedWalker(walker) : undefined;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.failed || chunk.length === 0) return;
+    try {
+      this.walker.push(chunk);
+    } catch {
+      this.failed = true;
+    }
+  }
+
+  finish(tail: Buffer, size: number): { format: StructuredFormat; problem?: string } {
+    const { format } = this.walker;
+    let problem: string | undefined;
+    try {
+      problem = this.failed ? undefined : this.walker.finish(tail, size);
+    } catch {
+      this.failed = true;
+    }
+    if (this.failed) problem = `The file's ${format.toUpperCase()} structure could not be read.`;
+    return problem === undefined ? { format } : { format, problem };
+  }
+}
+
+/**
+ * The last `capacity` bytes of a stream, without copying the stream: chunks of at least
+ * SMALL_CHUNK bytes are kept by reference (a reader's chunks are fresh buffers, never reused),
+ * smaller ones are gathered into SMALL_CHUNK-byte buffers, and whatever can no longer be in the
+ * last `capacity` bytes is let go. So at most about 2 × capacity / SMALL_CHUNK pieces (or one
+ * larger chunk) are held, however long the stream.
+ */
+class TailKeeper {
+  private readonly pieces: Buffer[] = [];
+  private held = 0;
+  private small: Buffer | undefined;
+  private smallLength = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(chunk: Buffer): void {
+    if (chunk.length >= SMALL_CHUNK) {
+      this.endSmall();
+      this.add(chunk);
+      return;
+    }
+    for (let at = 0; at < chunk.length;) {
+      this.small ??= Buffer.allocUnsafe(SMALL_CHUNK);
+      const copied = chunk.copy(this.small, this.smallLength, at);
+      this.smallLength += copied;
+      at += copied;
+      if (this.smallLength === SMALL_CHUNK) this.endSmall();
+    }
+  }
+
+  /** The kept bytes in order, at most `capacity` of them. */
+  bytes(): Buffer {
+    this.endSmall();
+    const all = Buffer.concat(this.pieces);
+    return all.subarray(Math.max(0, all.length - this.capacity));
+  }
+
+  private endSmall(): void {
+    if (this.small !== undefined && this.smallLength > 0) this.add(this.small.subarray(0, this.smallLength));
+    this.small = undefined;
+    this.smallLength = 0;
+  }
+
+  private add(piece: Buffer): void {
+    this.pieces.push(piece);
+    this.held += piece.length;
+    while (this.pieces.length > 1 && this.held - (this.pieces[0]?.length ?? 0) >= this.capacity) {
+      this.held -= this.pieces.shift()?.length ?? 0;
+    }
+  }
+}
+
+const SMALL_CHUNK = 4096;
 
 /**
  * Incremental UTF-8 validity over a stream of chunks. Each chunk is checked in place: only a

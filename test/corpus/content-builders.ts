@@ -1,5 +1,6 @@
 import { strToU8, zipSync } from 'fflate';
 import * as samples from '../fixtures/samples.js';
+import * as polyglots from './polyglots.js';
 
 /**
  * The bytes of the hostile content corpus (test/corpus/hostile-content.json names them), built
@@ -24,9 +25,7 @@ const jar = (): Buffer =>
     }),
   );
 
-/** A ZIP holding an HTML page: what a polyglot smuggles past an image or PDF check. */
-const payloadZip = (): Buffer =>
-  Buffer.from(zipSync({ 'index.html': strToU8(samples.html().toString('utf8')) }));
+const { payloadZip } = polyglots;
 
 /** The IEND chunk every PNG ends with. */
 const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
@@ -57,6 +56,17 @@ export const CONTENT_BUILDERS: Readonly<Record<string, () => Buffer>> = {
   'png-with-zip-then-iend': () => Buffer.concat([samples.png(), payloadZip(), PNG_IEND]),
   gifar: () => Buffer.concat([gif(), jar()]),
   'docx-with-zip-appended': () => Buffer.concat([samples.docx(), payloadZip()]),
+  // ... whose end records hide where a ZIP reader still finds them (test/corpus/polyglots.ts).
+  'pdf-with-zip-comment-ending-in-trailer': () => polyglots.pdfWithZipCommentEndingInTrailer(),
+  'pdf-with-zip-max-comment': () => polyglots.pdfWithZipCommentEndingInTrailer(0xffff),
+  'pdf-with-zip64-comment-ending-in-trailer': () => polyglots.pdfWithZip64CommentEndingInTrailer(),
+  'pdf-with-zip-then-70k-padding': () => polyglots.pdfWithZipThenPadding(70_000),
+  'png-with-zip-comment-ending-in-iend': () => polyglots.pngWithZipCommentEndingInIend(),
+  'jpeg-with-zip-comment-ending-in-eoi': () => polyglots.jpegWithZipCommentEndingInEoi(),
+  'png-with-zip-in-private-chunk': () => polyglots.pngWithZipInPrivateChunk(),
+  'jpeg-with-zip-in-comment-segment': () => polyglots.jpegWithZipInCommentSegment(),
+  'docx-with-zip-in-comment': () => polyglots.docxWithZipInComment(),
+  'jpeg-with-second-image': () => Buffer.concat([samples.jpegImage(), samples.jpegImage()]),
 
   // Truncated files.
   'truncated-pdf': () => samples.truncatedPdf(),
@@ -64,10 +74,16 @@ export const CONTENT_BUILDERS: Readonly<Record<string, () => Buffer>> = {
   'truncated-jpeg': () => half(samples.jpegImage()),
   'truncated-docx': () => half(samples.docx()),
 
-  // Archives that are not what they claim.
+  // Archives that are not what they claim, or not one archive.
+  'docx-zip64-wrong-locator': () => polyglots.asZip64(samples.docx(), 7),
   'plain-zip': () => samples.plainZip(),
   'zip-with-content-types-only': () =>
     Buffer.from(zipSync({ '[Content_Types].xml': strToU8('<?xml version="1.0"?><Types/>') })),
+
+  // Well-formed variants that must still be accepted.
+  'docx-zip64': () => polyglots.asZip64(samples.docx()),
+  'pdf-with-xref-stream': () => polyglots.pdfWithXrefStream(),
+  'pdf-with-incremental-update': () => polyglots.pdfWithIncrementalUpdate(),
 
   // Executables.
   exe: () => samples.exe(),
@@ -75,6 +91,7 @@ export const CONTENT_BUILDERS: Readonly<Record<string, () => Buffer>> = {
 
   // Markup and scripts.
   html: () => samples.html(),
+  'html-dressed-as-pdf': () => polyglots.htmlDressedAsPdf(),
   'svg-with-script': () =>
     Buffer.from(
       '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>\n',

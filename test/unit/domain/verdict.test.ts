@@ -1,8 +1,13 @@
 import { Readable } from 'node:stream';
-import { inspectContent, type ContentFacts } from '../../../functions/domain/content-inspection.js';
+import {
+  inspectContent,
+  TAIL_SAMPLE_BYTES,
+  type ContentFacts,
+} from '../../../functions/domain/content-inspection.js';
 import type { ReasonCode } from '../../../functions/domain/model.js';
 import { DEFAULT_TYPE_POLICY, type TypePolicy } from '../../../functions/domain/type-policy.js';
 import { judgeContent, type DeclaredContent, type Verdict } from '../../../functions/domain/verdict.js';
+import * as polyglots from '../../corpus/polyglots.js';
 import * as samples from '../../fixtures/samples.js';
 
 /** Inspects real bytes the way the Validate task does (text check only for text types), in small chunks. */
@@ -269,7 +274,7 @@ describe('judgeContent with real sample bytes', () => {
         'a PNG padded with NUL bytes',
         () => Buffer.concat([samples.png(), Buffer.alloc(4096)]),
         samples.MIME.png,
-        /PNG is truncated or has data/,
+        /PNG has data after its IEND chunk/,
       ],
       [
         'a JPEG cut short',
@@ -328,6 +333,24 @@ describe('judgeContent with real sample bytes', () => {
       expect(verdict.accepted).toBe(true);
     });
 
+    it(`refuses a PDF with a ZIP end record exactly ${TAIL_SAMPLE_BYTES} bytes before its end, and looks no further`, async () => {
+      // Arrange: a PDF, a ZIP, padding, and the PDF's trailer again, so that the PDF's own
+      // structure is whole and only the ZIP can be found.
+      const inside = polyglots.pdfWithZipThenPadding(TAIL_SAMPLE_BYTES);
+      const outside = polyglots.pdfWithZipThenPadding(TAIL_SAMPLE_BYTES + 1);
+
+      // Act
+      const refused = await judge(inside, { contentType: samples.MIME.pdf });
+      const beyond = await judge(outside, { contentType: samples.MIME.pdf });
+
+      // Assert
+      expect(codes(refused)).toEqual(['TYPE_MISMATCH']);
+      expect(refused.reasons[0]?.message).toBe(
+        `The application/pdf file is also a ZIP archive: a ZIP archive's end record sits ${TAIL_SAMPLE_BYTES} bytes before its end.`,
+      );
+      expect(beyond.accepted).toBe(true);
+    });
+
     it('leaves the trailer alone when the file is larger than declared (only its start was read)', async () => {
       // Arrange
       const bytes = samples.png();
@@ -338,6 +361,38 @@ describe('judgeContent with real sample bytes', () => {
       // Assert
       expect(codes(verdict)).toEqual(['SIZE_MISMATCH']);
     });
+  });
+
+  describe('content the type detector fails on', () => {
+    const failingDetector = () => Promise.reject(new Error('Unexpected end of data'));
+
+    it.each([samples.MIME.png, samples.MIME.text])(
+      'rejects it declared as %s with TYPE_MISMATCH and no detected type (a verdict, not a failure)',
+      async (contentType) => {
+        // Arrange
+        const bytes = contentType === samples.MIME.png ? samples.png() : samples.text();
+        const declared = { contentType, size: bytes.length };
+        const facts = await inspectContent(Readable.from([bytes]), {
+          checkText: contentType === samples.MIME.text,
+          detectType: failingDetector,
+        });
+
+        // Act
+        const verdict = judgeContent(declared, facts, DEFAULT_TYPE_POLICY);
+
+        // Assert
+        expect(verdict).toEqual({
+          accepted: false,
+          reasons: [
+            {
+              code: 'TYPE_MISMATCH',
+              message: `The content could not be recognised as ${contentType}: its type could not be determined.`,
+            },
+          ],
+          facts: { size: bytes.length, sha256: samples.sha256Hex(bytes), detectedType: null },
+        });
+      },
+    );
   });
 
   describe('size, emptiness and checksum', () => {

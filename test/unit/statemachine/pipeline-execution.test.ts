@@ -437,3 +437,51 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
     expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
   });
 });
+
+describe('a body that breaks off mid-read, and a bucket that is missing', () => {
+  /** A body that sends `bytes`, then fails as a reset connection does instead of ending. */
+  const resetAfter = (bytes: Buffer): Readable =>
+    new Readable({
+      read() {
+        if (this.readableLength === 0 && bytes.length > 0) {
+          this.push(bytes);
+          bytes = Buffer.alloc(0);
+        } else {
+          this.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+        }
+      },
+    });
+
+  it('retries Validate after a connection reset mid-body, then processes the upload', async () => {
+    // Arrange: the first read breaks after 200 bytes, the retry reads the whole version.
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    let reads = 0;
+    aws.s3.on(GetObjectCommand).callsFake(() => {
+      reads++;
+      const body = reads === 1 ? resetAfter(bytes.subarray(0, 200)) : Readable.from([bytes]);
+      return { ContentLength: bytes.length, Body: body };
+    });
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.retried).toEqual(['Validate']);
+    expect(run.states).toEqual(PROCESSED_PATH);
+    expect(reads).toBe(2);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', sha256: samples.sha256Hex(bytes) });
+  });
+
+  it('ends FAILED when releasing finds no bucket, instead of taking the version for deleted', async () => {
+    // Arrange
+    const bytes = samples.png();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png);
+    aws.s3.on(DeleteObjectCommand).rejects(s3Error('NoSuchBucket', 404));
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.error).toBeInstanceOf(ExecutionError);
+    expect(run.states.slice(-3)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'Failed']);
+    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
+  });
+});
