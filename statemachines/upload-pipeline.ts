@@ -61,8 +61,20 @@ export const TASK_RETRY: readonly Retrier[] = [
     MaxDelaySeconds: 30,
     JitterStrategy: 'FULL',
   },
+  // A function that ran out of time or memory, or whose runtime crashed: once more, in case the
+  // sandbox was at fault. Each retry may cost the function's whole timeout again.
+  { ErrorEquals: ['Sandbox.Timedout', 'Lambda.Unknown'], IntervalSeconds: 2, MaxAttempts: 1, BackoffRate: 2 },
+  // The Task outwaits its function (afterFunction), so this is an invocation that never answered.
   { ErrorEquals: ['States.Timeout'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 },
 ];
+
+/**
+ * A Task's TimeoutSeconds for a function with this timeout (as infra sets it): longer by a cold
+ * start's Init phase (Lambda limits it to 10 s) and the Invoke round trip, so that Step Functions
+ * never retries while the function's first invocation still runs. The function then fails first,
+ * with Sandbox.Timedout. test/infra/state-machine-timeouts.test.ts checks it against the template.
+ */
+const afterFunction = (functionTimeoutSeconds: number): number => functionTimeoutSeconds + 30;
 
 /** The one catch: every error a Task's retries did not absorb is recorded as FAILED. */
 export const TO_RECORD_FAILED: readonly Catcher[] = [
@@ -98,13 +110,16 @@ export const UPLOAD_PIPELINE = {
   Comment:
     'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, promote or reject it, record the outcome, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
   StartAt: 'Claim',
-  TimeoutSeconds: 3600,
+  // Covers the worst retry path of the states (about 4 h 17 min: every attempt of every Task on the
+  // longest path running to its timeout, then RecordFailed's), so that the machine never ends an
+  // execution mid-retry, before RecordFailed. test/infra/state-machine-timeouts.test.ts derives it.
+  TimeoutSeconds: 16_200,
   States: {
     Claim: task('ClaimFunctionArn', {
       Comment: 'One conditional write PENDING_UPLOAD|FAILED -> PROCESSING for this object version.',
       Parameters: { 'detail.$': '$.detail', 'eventTime.$': '$.time', 'executionId.$': '$$.Execution.Id' },
       ResultPath: '$.claim',
-      TimeoutSeconds: 30,
+      TimeoutSeconds: afterFunction(30),
       Next: 'RouteClaim',
     }),
     RouteClaim: {
@@ -125,7 +140,7 @@ export const UPLOAD_PIPELINE = {
         'Unsolicited object, or another version of an upload already taken: audited by Claim, removed here.',
       Parameters: CLAIMED_OBJECT,
       ResultPath: null,
-      TimeoutSeconds: 60,
+      TimeoutSeconds: afterFunction(30),
       Next: 'Discarded',
     }),
     Discarded: { Type: 'Succeed' },
@@ -133,7 +148,7 @@ export const UPLOAD_PIPELINE = {
       Comment: 'Streams the exact version once: size, magic-byte type, text validity, SHA-256.',
       Parameters: { ...CLAIMED_OBJECT, 'declared.$': '$.claim.declared' },
       ResultPath: '$.verdict',
-      TimeoutSeconds: 900,
+      TimeoutSeconds: afterFunction(900),
       Next: 'RouteVerdict',
     }),
     RouteVerdict: {
@@ -145,7 +160,7 @@ export const UPLOAD_PIPELINE = {
       Comment: 'Server-side copy of the version to clean/<uploadId>.',
       Parameters: { ...CLAIMED_OBJECT, 'facts.$': '$.verdict.facts' },
       ResultPath: '$.stored',
-      TimeoutSeconds: 300,
+      TimeoutSeconds: afterFunction(300),
       Next: 'RecordProcessed',
     }),
     RecordProcessed: task('RecordOutcomeFunctionArn', {
@@ -157,14 +172,14 @@ export const UPLOAD_PIPELINE = {
         'storedKey.$': '$.stored.storedKey',
       },
       ResultPath: '$.record',
-      TimeoutSeconds: 30,
+      TimeoutSeconds: afterFunction(30),
       Next: 'ReleaseQuarantine',
     }),
     Reject: task('RejectFunctionArn', {
       Comment: 'Keeps the refused version under rejected/<uploadId> for forensics.',
       Parameters: { ...CLAIMED_OBJECT, 'facts.$': '$.verdict.facts' },
       ResultPath: '$.stored',
-      TimeoutSeconds: 300,
+      TimeoutSeconds: afterFunction(300),
       Next: 'RecordRejected',
     }),
     RecordRejected: task('RecordOutcomeFunctionArn', {
@@ -177,14 +192,14 @@ export const UPLOAD_PIPELINE = {
         'storedKey.$': '$.stored.storedKey',
       },
       ResultPath: '$.record',
-      TimeoutSeconds: 30,
+      TimeoutSeconds: afterFunction(30),
       Next: 'ReleaseQuarantine',
     }),
     ReleaseQuarantine: task('ReleaseQuarantineFunctionArn', {
       Comment: 'Deletes the quarantine version once its outcome is recorded.',
       Parameters: CLAIMED_OBJECT,
       ResultPath: null,
-      TimeoutSeconds: 60,
+      TimeoutSeconds: afterFunction(30),
       Next: 'Done',
     }),
     Done: { Type: 'Succeed' },
@@ -195,7 +210,7 @@ export const UPLOAD_PIPELINE = {
           'Catch-all: FAILED with error and cause, unless another outcome stands. The quarantine version stays for a redrive.',
         Parameters: { outcome: 'FAILED', ...RECORD_CONTEXT, 'failure.$': '$.failure' },
         ResultPath: '$.record',
-        TimeoutSeconds: 30,
+        TimeoutSeconds: afterFunction(30),
         Next: 'Failed',
       },
       { catches: false }, // its own failure has nowhere further to go: the sweeper is the backstop

@@ -94,8 +94,8 @@ describe('upload-pipeline.asl.json', () => {
 
   it('uses JSONPath (the local executor supports no JSONata) and a machine-wide timeout', () => {
     expect(aslText).not.toMatch(/JSONata/);
+    // How long it must be is derived from the template: test/infra/state-machine-timeouts.test.ts.
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
-    expect(definition.TimeoutSeconds).toBeLessThanOrEqual(3600);
   });
 
   it('lists each placeholder exactly once in the set, and every Resource is a placeholder', () => {
