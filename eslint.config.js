@@ -19,6 +19,64 @@ export default tseslint.config(
     },
   },
   {
+    // The domain is pure: the edge (commons/) and the adapters import it, never the reverse, and
+    // it makes no SDK calls.
+    files: ['functions/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/commons', '**/commons/**'],
+              message:
+                'functions/domain/ imports nothing from commons/: the edge maps domain errors, not the domain.',
+            },
+            {
+              group: ['**/adapters', '**/adapters/**'],
+              message: 'functions/domain/ is pure: adapters call it, not the reverse.',
+            },
+            { group: ['@aws-sdk/*', 'aws-sdk'], message: 'functions/domain/ makes no SDK calls.' },
+          ],
+        },
+      ],
+      // no-restricted-imports does not see import(): the same boundary for dynamic imports.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'ImportExpression[source.value=/(^|\\/)(commons|adapters)(\\/|$)|^@aws-sdk\\/|^aws-sdk$/]',
+          message: 'functions/domain/ imports nothing from commons/, adapters/ or the AWS SDK.',
+        },
+      ],
+    },
+  },
+  {
+    // The CLI is a client of a running runtime: it gets local tokens from `npm run token`.
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/local', '**/local/**'],
+              message: 'cli/ imports nothing from local/: ask the running runtime or `npm run -s token`.',
+            },
+          ],
+        },
+      ],
+      // no-restricted-imports does not see import(): the same boundary for dynamic imports.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/(^|\\/)local(\\/|$)/]',
+          message: 'cli/ imports nothing from local/: ask the running runtime or `npm run -s token`.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -14,6 +14,7 @@ import {
   type Context,
   type Output,
 } from './context.js';
+import { mintLocalToken } from './local-token.js';
 import { uploadCommand } from './upload.js';
 
 const OPTIONS = {
@@ -254,8 +255,8 @@ function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string
 }
 
 /**
- * The bearer token: --token, else $AIRLOCK_TOKEN, else for a local runtime one minted with the
- * local issuer key (once, lazily: commands that fail on usage never touch the key).
+ * The bearer token: --token, else $AIRLOCK_TOKEN, else for a local runtime one minted by its
+ * `npm run token` (once, lazily: commands that fail on usage never ask for one).
  */
 function tokenSource(
   flag: string | undefined,
@@ -270,20 +271,8 @@ function tokenSource(
     );
   }
   let minted: Promise<string> | undefined;
-  return () => (minted ??= mintLocalToken(env.USER || 'local-user', [], 3600, env));
-}
-
-async function mintLocalToken(
-  sub: string,
-  groups: string[],
-  ttlSeconds: number,
-  env: NodeJS.ProcessEnv,
-): Promise<string> {
-  const [{ issueToken }, { readLocalSettings }] = await Promise.all([
-    import('../local/auth.js'),
-    import('../local/settings.js'),
-  ]);
-  return issueToken(readLocalSettings(env).dataDir, { sub, groups, ttlSeconds });
+  return () =>
+    (minted ??= mintLocalToken({ sub: env.USER || 'local-user', groups: [], ttlSeconds: 3600 }, env));
 }
 
 async function tokenCommand(
@@ -306,7 +295,7 @@ async function tokenCommand(
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(group)) throw new UsageError(`invalid group "${group}"`);
   }
   const ttl = parsePositiveInt(values.ttl, '--ttl', 86_400) ?? 3600;
-  await emit(stdout, `${await mintLocalToken(sub, groups, ttl, env)}\n`);
+  await emit(stdout, `${await mintLocalToken({ sub, groups, ttlSeconds: ttl }, env)}\n`);
   return EXIT.OK;
 }
 

@@ -1,9 +1,10 @@
 import { apiHandler, callerFrom, jsonResponse } from './commons/http.js';
 import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
-import { BadRequestError, ForbiddenError } from './commons/errors.js';
+import { BadRequestError, ForbiddenError } from './commons/http-errors.js';
 import { UploadStore } from './adapters/upload-store.js';
 import { UPLOAD_STATUSES, type UploadStatus } from './domain/model.js';
 import { decodeAuditCursor, encodeAuditCursor } from './domain/audit-query.js';
+import { InvalidCursorError } from './domain/errors.js';
 import { isAuditor, toUploadView } from './domain/status-view.js';
 
 export interface AuditUploadsDeps {
@@ -59,7 +60,7 @@ export function makeAuditUploadsHandler(deps: () => AuditUploadsDeps) {
     let position =
       query.cursor === undefined ? { status: 0 } : decodeAuditCursor(query.cursor, statuses.length);
     if (position.key !== undefined && position.key.statusKey !== statuses[position.status]) {
-      throw new BadRequestError('INVALID_CURSOR', 'The cursor is not valid for this query.');
+      throw new InvalidCursorError();
     }
 
     const items: Array<ReturnType<typeof toUploadView> & { owner: string }> = [];

@@ -1,4 +1,11 @@
-import { apiHandler, callerFrom, header, jsonResponse, type ApiEvent } from './commons/http.js';
+import {
+  apiHandler,
+  callerFrom,
+  decodeJsonBody,
+  header,
+  jsonResponse,
+  type ApiEvent,
+} from './commons/http.js';
 import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
 import { logger } from './commons/logger.js';
 import { Presigner } from './adapters/presigner.js';
@@ -7,7 +14,7 @@ import type { UploadRecord } from './domain/model.js';
 import { checkDeclaredType, type TypePolicy } from './domain/type-policy.js';
 import { postGrant, putGrant, putHeaders } from './domain/upload-grant.js';
 import { newUploadId } from './domain/upload-id.js';
-import { decodeJsonBody, parseCreateUploadRequest } from './domain/upload-request.js';
+import { parseCreateUploadRequest } from './domain/upload-request.js';
 
 export interface CreateUploadDeps {
   store: UploadStore;

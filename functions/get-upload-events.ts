@@ -1,6 +1,6 @@
 import { apiHandler, callerFrom, jsonResponse } from './commons/http.js';
 import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
-import { NotFoundError } from './commons/errors.js';
+import { NotFoundError } from './commons/http-errors.js';
 import { logger } from './commons/logger.js';
 import { UploadStore } from './adapters/upload-store.js';
 import { canRead, isAuditor, toAuditEventView } from './domain/status-view.js';

@@ -1,6 +1,6 @@
 import { apiHandler, callerFrom, header, jsonResponse } from './commons/http.js';
 import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
-import { NotFoundError } from './commons/errors.js';
+import { NotFoundError } from './commons/http-errors.js';
 import { logger } from './commons/logger.js';
 import { Presigner } from './adapters/presigner.js';
 import { UploadStore } from './adapters/upload-store.js';

@@ -1,6 +1,6 @@
 import { apiHandler, callerFrom, jsonResponse } from './commons/http.js';
 import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
-import { BadRequestError } from './commons/errors.js';
+import { BadRequestError } from './commons/http-errors.js';
 import { UploadStore } from './adapters/upload-store.js';
 import { UPLOAD_STATUSES, type UploadStatus } from './domain/model.js';
 import { isAuditor, toUploadView } from './domain/status-view.js';

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { ExecutionGateway } from '../functions/adapters/execution-gateway.js';
 import { executionName } from '../functions/adapters/execution-gateway.js';
-import { readUploadPipelineAsl, substituteDefinition } from '../statemachines/definition.js';
+import {
+  FUNCTION_PLACEHOLDERS,
+  readUploadPipelineAsl,
+  substituteDefinition,
+  type TaskFunctionName,
+} from '../statemachines/definition.js';
+
+export type { TaskFunctionName };
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
 
@@ -13,17 +20,6 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_STATE_MACHINE_NAME = 'airlock-pipeline';
 export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${LOCAL_STATE_MACHINE_NAME}`;
-
-/** The functions the ASL's placeholders stand for, by placeholder. */
-export const FUNCTION_PLACEHOLDERS = {
-  ClaimFunctionArn: 'claim',
-  ValidateFunctionArn: 'validate',
-  PromoteFunctionArn: 'promote',
-  RejectFunctionArn: 'reject',
-  RecordOutcomeFunctionArn: 'record-outcome',
-  ReleaseQuarantineFunctionArn: 'release-quarantine',
-} as const;
-export type TaskFunctionName = (typeof FUNCTION_PLACEHOLDERS)[keyof typeof FUNCTION_PLACEHOLDERS];
 
 export const localFunctionArn = (name: string): string =>
   `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:airlock-${name}`;

@@ -5,11 +5,28 @@ import { fileURLToPath } from 'node:url';
 /**
  * One definition, two runtimes: CDK loads this file with DefinitionBody.fromFile plus
  * definitionSubstitutions; the local runtime and the tests substitute the same placeholders.
+ * The file is written by `npm run gen:asl` from `upload-pipeline.ts`.
  */
 export const UPLOAD_PIPELINE_ASL_PATH = join(
   dirname(fileURLToPath(import.meta.url)),
   'upload-pipeline.asl.json',
 );
+
+/**
+ * The one placeholder table: each `${Placeholder}` of the ASL and the pipeline function whose ARN
+ * replaces it. The authored definition, infra's definitionSubstitutions and the local executor
+ * all read it.
+ */
+export const FUNCTION_PLACEHOLDERS = {
+  ClaimFunctionArn: 'claim',
+  ValidateFunctionArn: 'validate',
+  PromoteFunctionArn: 'promote',
+  RejectFunctionArn: 'reject',
+  RecordOutcomeFunctionArn: 'record-outcome',
+  ReleaseQuarantineFunctionArn: 'release-quarantine',
+} as const;
+export type FunctionPlaceholder = keyof typeof FUNCTION_PLACEHOLDERS;
+export type TaskFunctionName = (typeof FUNCTION_PLACEHOLDERS)[FunctionPlaceholder];
 
 const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
 

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { BadRequestError } from '../commons/errors.js';
+import { InvalidCursorError } from '../domain/errors.js';
 import type { AuditEvent, Reason, UploadRecord, UploadStatus } from '../domain/model.js';
 import type { OutcomeGuard, Outcome } from '../domain/transitions.js';
 import type { VerdictFacts } from '../domain/verdict.js';
@@ -383,7 +383,7 @@ function encodeCursor(key: Record<string, unknown>): string {
 
 /** Cursors are opaque to clients but checked here: one cannot page into another owner's list. */
 function decodeCursor(cursor: string, owner: string): Record<string, unknown> {
-  const invalid = new BadRequestError('INVALID_CURSOR', 'The cursor is not valid for this query.');
+  const invalid = new InvalidCursorError();
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -1,4 +1,4 @@
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../domain/errors.js';
 
 /** The one checked reader of environment variables: throws when a required one is missing. */
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -1,4 +1,5 @@
-import { ConfigurationError, TransientError } from './errors.js';
+import { ConfigurationError } from '../domain/errors.js';
+import { TransientError } from './errors.js';
 
 /**
  * Fault injection, for the reliability suite only. `AIRLOCK_FAULTS` names the points that fail

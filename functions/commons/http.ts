@@ -3,8 +3,10 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { ClientError, TransientError, UnauthorizedError } from './errors.js';
+import { TransientError } from './errors.js';
+import { BadRequestError, HttpError, RequestTooLargeError, UnauthorizedError } from './http-errors.js';
 import { logger } from './logger.js';
+import { DomainError, type DomainErrorName } from '../domain/errors.js';
 import type { Caller } from '../domain/status-view.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
@@ -20,16 +22,30 @@ export function jsonResponse(
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/** The only place a domain error gets a status: a new DomainErrorName without one fails tsc. */
+export const DOMAIN_ERROR_STATUS: Record<DomainErrorName, number> = {
+  InvalidRequestError: 400,
+  InvalidCursorError: 400,
+  FileTooLargeError: 413,
+  TypeNotAllowedError: 415,
+};
+
+/** A refusal the client may be told of: a domain error or one of the edge's own. */
+export type RefusalError = DomainError | HttpError;
+
+export function isRefusal(error: unknown): error is RefusalError {
+  return error instanceof DomainError || error instanceof HttpError;
+}
+
+export function statusOf(error: RefusalError): number {
+  return error instanceof DomainError ? DOMAIN_ERROR_STATUS[error.name] : error.status;
+}
+
 /** The single error shape: `{"error":{"code","message","details"?}}`. */
 export function errorResponse(error: unknown): ApiResult {
-  if (error instanceof ClientError) {
-    return jsonResponse(error.status, {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.details ? { details: error.details } : {}),
-      },
-    });
+  if (isRefusal(error)) {
+    const { code, message, details } = error;
+    return jsonResponse(statusOf(error), { error: { code, message, ...(details ? { details } : {}) } });
   }
   if (error instanceof TransientError) {
     return jsonResponse(
@@ -79,6 +95,30 @@ function parseGroups(value: unknown): string[] {
     .filter((g) => g !== '');
 }
 
+/** Largest request body the API reads; real requests are a few hundred bytes. */
+export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
+
+/**
+ * Decodes a JSON body (base64 when API Gateway says so) with a byte bound; throws 400 INVALID_JSON
+ * or 413 REQUEST_TOO_LARGE. Sizes above every type's limit are the domain's to refuse, later.
+ */
+export function decodeJsonBody(body: string | undefined, isBase64Encoded: boolean): unknown {
+  if (body === undefined || body === '') {
+    throw new BadRequestError('INVALID_JSON', 'A JSON request body is required.');
+  }
+  const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BODY_BYTES) {
+    throw new RequestTooLargeError(MAX_REQUEST_BODY_BYTES);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BadRequestError('INVALID_JSON', 'The request body is not valid JSON.', undefined, {
+      cause: error,
+    });
+  }
+}
+
 export function header(event: ApiEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(event.headers ?? {})) {
@@ -100,8 +140,8 @@ export function apiHandler(
     try {
       return await route(event);
     } catch (error) {
-      if (error instanceof ClientError) {
-        logger.info('request refused', { status: error.status, code: error.code });
+      if (isRefusal(error)) {
+        logger.info('request refused', { status: statusOf(error), code: error.code });
       } else {
         logger.error('request failed', error as Error);
       }

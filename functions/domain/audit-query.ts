@@ -1,4 +1,4 @@
-import { BadRequestError } from '../commons/errors.js';
+import { InvalidCursorError } from './errors.js';
 
 /** Where an audit listing stopped: which status partition, and DynamoDB's key within it. */
 export interface AuditPosition {
@@ -14,7 +14,7 @@ export function encodeAuditCursor(position: AuditPosition): string {
 
 /** Opaque to clients, checked here: only a position this route could have produced passes. */
 export function decodeAuditCursor(cursor: string, statusCount: number): AuditPosition {
-  const invalid = new BadRequestError('INVALID_CURSOR', 'The cursor is not valid for this query.');
+  const invalid = new InvalidCursorError();
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigurationError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../commons/errors.js';
+import { ConfigurationError, FileTooLargeError, TypeNotAllowedError } from './errors.js';
 
 /** S3's ceiling for a single POST or PUT. */
 export const MAX_SINGLE_UPLOAD_BYTES = 5 * 1024 ** 3;
@@ -56,24 +56,18 @@ export function normalizeContentType(raw: string): string | undefined {
   return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(essence) ? essence : undefined;
 }
 
-/** Checks a declared type and size against the policy at issuance; throws 415 / 413. */
+/** Checks a declared type and size against the policy at issuance; throws TypeNotAllowedError / FileTooLargeError. */
 export function checkDeclaredType(policy: TypePolicy, contentType: string, size: number): TypeRule {
   const rule = Object.hasOwn(policy, contentType) ? policy[contentType] : undefined;
   if (rule === undefined) {
-    throw new UnsupportedMediaTypeError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `Content type "${contentType}" is not allowed.`,
-      { allowed: Object.keys(policy).sort() },
-    );
+    throw new TypeNotAllowedError(`Content type "${contentType}" is not allowed.`, {
+      allowed: Object.keys(policy).sort(),
+    });
   }
   if (size > rule.maxBytes) {
-    throw new PayloadTooLargeError(
-      'FILE_TOO_LARGE',
-      `Files of type ${contentType} may be at most ${rule.maxBytes} bytes.`,
-      {
-        maxBytes: rule.maxBytes,
-      },
-    );
+    throw new FileTooLargeError(`Files of type ${contentType} may be at most ${rule.maxBytes} bytes.`, {
+      maxBytes: rule.maxBytes,
+    });
   }
   return rule;
 }

@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { BadRequestError, PayloadTooLargeError } from '../commons/errors.js';
+import { InvalidRequestError } from './errors.js';
 import type { UploadMethod } from './model.js';
 import { normalizeContentType } from './type-policy.js';
 
-/** Largest request body accepted by POST /uploads; real requests are a few hundred bytes. */
-export const MAX_REQUEST_BODY_BYTES = 16 * 1024;
 const MAX_FILE_NAME_LENGTH = 1024;
 
 const createUploadSchema = z
@@ -29,11 +27,11 @@ export interface CreateUploadRequest {
   method: UploadMethod;
 }
 
-/** Parses and checks the JSON body of POST /uploads; throws BadRequestError with details. */
+/** Parses and checks the JSON body of POST /uploads; throws InvalidRequestError with details. */
 export function parseCreateUploadRequest(body: unknown): CreateUploadRequest {
   const parsed = createUploadSchema.safeParse(body);
   if (!parsed.success) {
-    throw new BadRequestError('INVALID_REQUEST', 'The request body is invalid.', {
+    throw new InvalidRequestError({
       issues: parsed.error.issues.map((issue) => ({
         path: issue.path.map(String).join('.') || '(body)',
         message: issue.message,
@@ -43,42 +41,20 @@ export function parseCreateUploadRequest(body: unknown): CreateUploadRequest {
   const { fileName, contentType, size, sha256, method } = parsed.data;
   if (!fileName.isWellFormed()) {
     // Lone surrogates are not Unicode: DynamoDB and HTTP headers would refuse them later.
-    throw new BadRequestError('INVALID_REQUEST', 'The request body is invalid.', {
+    throw new InvalidRequestError({
       issues: [{ path: 'fileName', message: 'must be well-formed Unicode text' }],
     });
   }
   if (fileName.includes('\u0000')) {
-    throw new BadRequestError('INVALID_REQUEST', 'The request body is invalid.', {
+    throw new InvalidRequestError({
       issues: [{ path: 'fileName', message: 'must not contain NUL characters' }],
     });
   }
   const essence = normalizeContentType(contentType);
   if (essence === undefined) {
-    throw new BadRequestError('INVALID_REQUEST', 'The request body is invalid.', {
+    throw new InvalidRequestError({
       issues: [{ path: 'contentType', message: 'must be a media type such as application/pdf' }],
     });
   }
   return { fileName, contentType: essence, size, ...(sha256 ? { sha256 } : {}), method: method ?? 'POST' };
-}
-
-/**
- * Decodes a JSON body with a size bound; throws 400 INVALID_JSON or 413 REQUEST_TOO_LARGE.
- * Sizes above every type's limit (and S3's 5 GiB) are refused later by the type policy with 413.
- */
-export function decodeJsonBody(body: string | undefined, isBase64Encoded: boolean): unknown {
-  if (body === undefined || body === '') {
-    throw new BadRequestError('INVALID_JSON', 'A JSON request body is required.');
-  }
-  const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_REQUEST_BODY_BYTES) {
-    throw new PayloadTooLargeError(
-      'REQUEST_TOO_LARGE',
-      `The request body may be at most ${MAX_REQUEST_BODY_BYTES} bytes.`,
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new BadRequestError('INVALID_JSON', 'The request body is not valid JSON.');
-  }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../local/settings.js';
 import * as samples from '../fixtures/samples.js';
-import { auditTrail, sharedRuntime, tokenFor, uniqueUser, type AuditEventView } from './support.js';
+import { api, auditTrail, sharedRuntime, tokenFor, uniqueUser, type AuditEventView } from './support.js';
 
 /**
  * The `airlock` CLI run as a subprocess (exactly as `npx airlock` runs it) against the shared
@@ -328,6 +328,27 @@ describe('airlock CLI (subprocess) against the local runtime', () => {
       expect(result.code).toBe(3);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(/^airlock: .*\(403 FORBIDDEN\)\n$/);
+    });
+  });
+
+  describe("local tokens: asked of the runtime's `npm run -s token`, not of its internals", () => {
+    it('airlock token prints a token the runtime accepts; without one, a command mints it for $USER', async () => {
+      // Arrange
+      const user = uniqueUser('cli-token');
+      const env = { AIRLOCK_DATA_DIR: runtime.dataDir, USER: user };
+      // Act
+      const printed = await airlock(['token', user, '--group', 'auditors', '--ttl', '120'], env);
+      const listed = await airlock(['list', '--json'], env);
+      // Assert: the token names the user and group, and the auditors-only route accepts it
+      expect([printed.code, printed.stderr]).toEqual([0, '']);
+      const token = printed.stdout.trim();
+      const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as {
+        sub: string;
+        'cognito:groups': string[];
+      };
+      expect([claims.sub, claims['cognito:groups']]).toEqual([user, ['auditors']]);
+      expect((await api(runtime, '/audit/uploads', { token })).status).toBe(200);
+      expect([listed.code, listed.stderr, JSON.parse(listed.stdout)]).toEqual([0, '', []]);
     });
   });
 

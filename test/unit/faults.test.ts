@@ -8,7 +8,7 @@ import {
   stepFault,
 } from '../../functions/commons/faults.js';
 import { readConfig } from '../../functions/commons/config.js';
-import { ConfigurationError } from '../../functions/commons/errors.js';
+import { ConfigurationError } from '../../functions/domain/errors.js';
 import { taskHandler } from '../../functions/commons/task.js';
 import { z } from 'zod';
 

@@ -1,8 +1,9 @@
+import { statusOf } from '../../../functions/commons/http.js';
 import {
   ConfigurationError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
-} from '../../../functions/commons/errors.js';
+  FileTooLargeError,
+  TypeNotAllowedError,
+} from '../../../functions/domain/errors.js';
 import {
   checkDeclaredType,
   DEFAULT_TYPE_POLICY,
@@ -137,18 +138,16 @@ describe('checkDeclaredType', () => {
     const error = thrown(() => checkDeclaredType(DEFAULT_TYPE_POLICY, 'application/x-msdownload', 10));
 
     // Assert
-    expect(error).toBeInstanceOf(UnsupportedMediaTypeError);
-    const e = error as UnsupportedMediaTypeError;
-    expect(e.status).toBe(415);
+    expect(error).toBeInstanceOf(TypeNotAllowedError);
+    const e = error as TypeNotAllowedError;
+    expect(statusOf(e)).toBe(415); // at the HTTP edge
     expect(e.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect(e.name).toBe('UnsupportedMediaTypeError');
+    expect(e.name).toBe('TypeNotAllowedError');
     expect(e.details).toEqual({ allowed: Object.keys(DEFAULT_TYPE_POLICY).sort() });
   });
 
   it('expects a normalized type: an unnormalized one is not in the policy', () => {
-    expect(() => checkDeclaredType(DEFAULT_TYPE_POLICY, 'Application/PDF', 10)).toThrow(
-      UnsupportedMediaTypeError,
-    );
+    expect(() => checkDeclaredType(DEFAULT_TYPE_POLICY, 'Application/PDF', 10)).toThrow(TypeNotAllowedError);
   });
 
   it('throws 413 FILE_TOO_LARGE with details.maxBytes one byte over the limit of the type', () => {
@@ -156,9 +155,9 @@ describe('checkDeclaredType', () => {
     const error = thrown(() => checkDeclaredType(DEFAULT_TYPE_POLICY, 'text/plain', 10 * MiB + 1));
 
     // Assert
-    expect(error).toBeInstanceOf(PayloadTooLargeError);
-    const e = error as PayloadTooLargeError;
-    expect(e.status).toBe(413);
+    expect(error).toBeInstanceOf(FileTooLargeError);
+    const e = error as FileTooLargeError;
+    expect(statusOf(e)).toBe(413); // at the HTTP edge
     expect(e.code).toBe('FILE_TOO_LARGE');
     expect(e.details).toEqual({ maxBytes: 10 * MiB });
   });
@@ -172,7 +171,7 @@ describe('checkDeclaredType', () => {
 
     // Assert
     expect(csv.maxBytes).toBe(50 * MiB);
-    expect(() => checkDeclaredType(DEFAULT_TYPE_POLICY, 'image/png', size)).toThrow(PayloadTooLargeError);
+    expect(() => checkDeclaredType(DEFAULT_TYPE_POLICY, 'image/png', size)).toThrow(FileTooLargeError);
   });
 });
 

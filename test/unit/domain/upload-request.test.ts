@@ -1,28 +1,25 @@
-import { BadRequestError, ClientError, PayloadTooLargeError } from '../../../functions/commons/errors.js';
-import {
-  decodeJsonBody,
-  MAX_REQUEST_BODY_BYTES,
-  parseCreateUploadRequest,
-} from '../../../functions/domain/upload-request.js';
+import { statusOf } from '../../../functions/commons/http.js';
+import { DomainError, InvalidRequestError } from '../../../functions/domain/errors.js';
+import { parseCreateUploadRequest } from '../../../functions/domain/upload-request.js';
 
 const SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 const valid = { fileName: 'report.pdf', contentType: 'application/pdf', size: 1234 };
 
-/** Runs `act` and returns the client error it threw (fails the test otherwise). */
-function clientError(act: () => unknown): ClientError {
+/** Runs `act` and returns the domain error it threw (fails the test otherwise). */
+function domainError(act: () => unknown): DomainError {
   try {
     act();
   } catch (error) {
-    if (error instanceof ClientError) return error;
+    if (error instanceof DomainError) return error;
     throw error;
   }
-  throw new Error('expected a client error to be thrown');
+  throw new Error('expected a domain error to be thrown');
 }
 
 type Issue = { path: string; message: string };
-const issuesOf = (error: ClientError): Issue[] => (error.details as { issues: Issue[] }).issues;
-const issuePaths = (error: ClientError): string[] => issuesOf(error).map((issue) => issue.path);
+const issuesOf = (error: DomainError): Issue[] => (error.details as { issues: Issue[] }).issues;
+const issuePaths = (error: DomainError): string[] => issuesOf(error).map((issue) => issue.path);
 
 describe('parseCreateUploadRequest', () => {
   describe('valid bodies', () => {
@@ -117,23 +114,23 @@ describe('parseCreateUploadRequest', () => {
       ['NUL in fileName', { ...valid, fileName: 'a\u0000.pdf' }, 'fileName'],
     ])('rejects %s', (_label, body, path) => {
       // Act
-      const error = clientError(() => parseCreateUploadRequest(body));
+      const error = domainError(() => parseCreateUploadRequest(body));
 
       // Assert
-      expect(error).toBeInstanceOf(BadRequestError);
-      expect(error.status).toBe(400);
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(statusOf(error)).toBe(400); // at the HTTP edge
       expect(error.code).toBe('INVALID_REQUEST');
       expect([...new Set(issuePaths(error))]).toEqual([path]);
     });
 
     it('rejects extra fields (strict), naming the unknown key', () => {
       // Act
-      const error = clientError(() =>
+      const error = domainError(() =>
         parseCreateUploadRequest({ ...valid, key: 'clean/x', bucket: 'other' }),
       );
 
       // Assert
-      expect(error).toBeInstanceOf(BadRequestError);
+      expect(error).toBeInstanceOf(InvalidRequestError);
       expect(error.code).toBe('INVALID_REQUEST');
       expect(issuePaths(error)).toEqual(['(body)']);
       expect(issuesOf(error)[0]?.message).toMatch(/key/);
@@ -142,7 +139,7 @@ describe('parseCreateUploadRequest', () => {
 
     it('reports every wrong field at once', () => {
       // Act
-      const error = clientError(() => parseCreateUploadRequest({ fileName: 1, size: -1 }));
+      const error = domainError(() => parseCreateUploadRequest({ fileName: 1, size: -1 }));
 
       // Assert
       expect(issuePaths(error).sort()).toEqual(['contentType', 'fileName', 'size']);
@@ -150,7 +147,7 @@ describe('parseCreateUploadRequest', () => {
 
     it('says what a NUL in the file name is', () => {
       // Act
-      const error = clientError(() => parseCreateUploadRequest({ ...valid, fileName: 'x\u0000' }));
+      const error = domainError(() => parseCreateUploadRequest({ ...valid, fileName: 'x\u0000' }));
 
       // Assert
       expect(issuesOf(error)).toEqual([{ path: 'fileName', message: 'must not contain NUL characters' }]);
@@ -163,122 +160,11 @@ describe('parseCreateUploadRequest', () => {
       ['a number', 42],
     ])('rejects a body that is %s, at path (body)', (_label, body) => {
       // Act
-      const error = clientError(() => parseCreateUploadRequest(body));
+      const error = domainError(() => parseCreateUploadRequest(body));
 
       // Assert
       expect(error.code).toBe('INVALID_REQUEST');
       expect(issuePaths(error)).toEqual(['(body)']);
     });
-  });
-});
-
-describe('decodeJsonBody', () => {
-  it('parses a JSON body', () => {
-    expect(decodeJsonBody(JSON.stringify(valid), false)).toEqual(valid);
-  });
-
-  it('parses a base64-encoded JSON body, as API Gateway sends binary bodies', () => {
-    // Arrange
-    const body = Buffer.from(JSON.stringify({ ...valid, fileName: 'grüße.pdf' }), 'utf8').toString('base64');
-
-    // Act
-    const decoded = decodeJsonBody(body, true);
-
-    // Assert
-    expect(decoded).toEqual({ ...valid, fileName: 'grüße.pdf' });
-  });
-
-  it.each<[string, string | undefined]>([
-    ['missing', undefined],
-    ['empty', ''],
-  ])('throws 400 INVALID_JSON for a %s body', (_label, body) => {
-    // Act
-    const error = clientError(() => decodeJsonBody(body, false));
-
-    // Assert
-    expect(error).toBeInstanceOf(BadRequestError);
-    expect(error.status).toBe(400);
-    expect(error.code).toBe('INVALID_JSON');
-    expect(error.message).toBe('A JSON request body is required.');
-  });
-
-  it.each(['{', '{"fileName": "a.pdf",}', "{'fileName': 'a.pdf'}", 'fileName=a.pdf&size=1', 'undefined'])(
-    'throws 400 INVALID_JSON for malformed JSON %p',
-    (body) => {
-      // Act
-      const error = clientError(() => decodeJsonBody(body, false));
-
-      // Assert
-      expect(error).toBeInstanceOf(BadRequestError);
-      expect(error.code).toBe('INVALID_JSON');
-      expect(error.message).toBe('The request body is not valid JSON.');
-    },
-  );
-
-  it('throws 400 INVALID_JSON for a base64 body that does not decode to JSON', () => {
-    expect(clientError(() => decodeJsonBody(Buffer.from('\u0000\u0001').toString('base64'), true)).code).toBe(
-      'INVALID_JSON',
-    );
-  });
-
-  it('accepts a body of exactly 16 KiB', () => {
-    // Arrange
-    const json = JSON.stringify(valid);
-    const body = json + ' '.repeat(MAX_REQUEST_BODY_BYTES - json.length);
-
-    // Act
-    const decoded = decodeJsonBody(body, false);
-
-    // Assert
-    expect(MAX_REQUEST_BODY_BYTES).toBe(16 * 1024);
-    expect(Buffer.byteLength(body)).toBe(16 * 1024);
-    expect(decoded).toEqual(valid);
-  });
-
-  it('throws 413 REQUEST_TOO_LARGE for a body one byte over 16 KiB', () => {
-    // Arrange
-    const json = JSON.stringify(valid);
-    const body = json + ' '.repeat(MAX_REQUEST_BODY_BYTES - json.length + 1);
-
-    // Act
-    const error = clientError(() => decodeJsonBody(body, false));
-
-    // Assert
-    expect(error).toBeInstanceOf(PayloadTooLargeError);
-    expect(error.status).toBe(413);
-    expect(error.code).toBe('REQUEST_TOO_LARGE');
-  });
-
-  it('counts bytes, not characters: 6,000 three-byte characters are too large', () => {
-    // Arrange: 6,000 UTF-16 units but 18,000 UTF-8 bytes.
-    const body = JSON.stringify({ ...valid, fileName: '€'.repeat(6000) });
-
-    // Act
-    const error = clientError(() => decodeJsonBody(body, false));
-
-    // Assert
-    expect(body.length).toBeLessThan(MAX_REQUEST_BODY_BYTES);
-    expect(error.code).toBe('REQUEST_TOO_LARGE');
-  });
-
-  it('applies the limit to the decoded bytes of a base64 body', () => {
-    // Arrange
-    const json = JSON.stringify({ ...valid, fileName: 'a'.repeat(MAX_REQUEST_BODY_BYTES) });
-
-    // Act
-    const error = clientError(() => decodeJsonBody(Buffer.from(json).toString('base64'), true));
-
-    // Assert
-    expect(error.status).toBe(413);
-    expect(error.code).toBe('REQUEST_TOO_LARGE');
-  });
-
-  it('passes JSON that is not an object on to the request parser, which rejects it', () => {
-    // Act
-    const decoded = decodeJsonBody('null', false);
-
-    // Assert
-    expect(decoded).toBeNull();
-    expect(clientError(() => parseCreateUploadRequest(decoded)).code).toBe('INVALID_REQUEST');
   });
 });

@@ -1,0 +1,225 @@
+import type { FunctionPlaceholder } from './definition.js';
+
+/**
+ * The upload pipeline's state machine, authored once. `npm run gen:asl` writes it to
+ * `upload-pipeline.asl.json` (placeholders kept), the file CDK and the local runtime both load;
+ * a unit test fails when that file is stale.
+ */
+
+export interface Retrier {
+  readonly ErrorEquals: readonly string[];
+  readonly IntervalSeconds: number;
+  readonly MaxAttempts: number;
+  readonly BackoffRate: number;
+  readonly MaxDelaySeconds?: number;
+  readonly JitterStrategy?: 'FULL' | 'NONE';
+}
+
+export interface Catcher {
+  readonly ErrorEquals: readonly string[];
+  readonly ResultPath: string;
+  readonly Next: string;
+}
+
+export interface TaskState {
+  readonly Type: 'Task';
+  readonly Comment?: string;
+  readonly Resource: string;
+  readonly Parameters: Readonly<Record<string, unknown>>;
+  readonly ResultPath: string | null;
+  readonly TimeoutSeconds: number;
+  readonly Retry: readonly Retrier[];
+  readonly Catch?: readonly Catcher[];
+  readonly Next: string;
+}
+
+/** What a Task sets itself; the Resource, Retry and Catch come from `task()`. */
+interface TaskFields {
+  readonly Comment?: string;
+  readonly Parameters: Readonly<Record<string, unknown>>;
+  readonly ResultPath: string | null;
+  /** Chosen per Task, next to the function it invokes. */
+  readonly TimeoutSeconds: number;
+  readonly Next: string;
+  /** Only for a Task that must differ from TASK_RETRY; the structure test names each exception. */
+  readonly Retry?: readonly Retrier[];
+}
+
+/** The one retry policy of every Task: Lambda's transient faults and ours, with jittered backoff. */
+export const TASK_RETRY: readonly Retrier[] = [
+  {
+    ErrorEquals: [
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+      'TransientError',
+    ],
+    IntervalSeconds: 1,
+    MaxAttempts: 6,
+    BackoffRate: 2,
+    MaxDelaySeconds: 30,
+    JitterStrategy: 'FULL',
+  },
+  // A function that ran out of time or memory, or whose runtime crashed: once more, in case the
+  // sandbox was at fault. Each retry may cost the function's whole timeout again.
+  { ErrorEquals: ['Sandbox.Timedout', 'Lambda.Unknown'], IntervalSeconds: 2, MaxAttempts: 1, BackoffRate: 2 },
+  // The Task outwaits its function (afterFunction), so this is an invocation that never answered.
+  { ErrorEquals: ['States.Timeout'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 },
+];
+
+/**
+ * A Task's TimeoutSeconds for a function with this timeout (as infra sets it): longer by a cold
+ * start's Init phase (Lambda limits it to 10 s) and the Invoke round trip, so that Step Functions
+ * never retries while the function's first invocation still runs. The function then fails first,
+ * with Sandbox.Timedout. test/infra/state-machine-timeouts.test.ts checks it against the template.
+ */
+const afterFunction = (functionTimeoutSeconds: number): number => functionTimeoutSeconds + 30;
+
+/** The one catch: every error a Task's retries did not absorb is recorded as FAILED. */
+export const TO_RECORD_FAILED: readonly Catcher[] = [
+  { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' },
+];
+
+/** A Lambda Task by its ARN placeholder: every Task retries; all but RecordFailed catch. */
+function task(
+  fn: FunctionPlaceholder,
+  { Comment, Parameters, ResultPath, TimeoutSeconds, Next, Retry = TASK_RETRY }: TaskFields,
+  { catches = true } = {},
+): TaskState {
+  // Keys in the order the ASL file shows them, so that the generated JSON reads top to bottom.
+  return {
+    Type: 'Task',
+    ...(Comment === undefined ? {} : { Comment }),
+    Resource: `\${${fn}}`,
+    Parameters,
+    ResultPath,
+    TimeoutSeconds,
+    Retry,
+    ...(catches ? { Catch: TO_RECORD_FAILED } : {}),
+    Next,
+  };
+}
+
+/** The claimed object version, as every step after Claim receives it. */
+const CLAIMED_OBJECT = { 'uploadId.$': '$.claim.uploadId', 'object.$': '$.claim.object' };
+/** The event and execution every outcome record names. */
+const RECORD_CONTEXT = { 'detail.$': '$.detail', 'executionId.$': '$$.Execution.Id' };
+
+export const UPLOAD_PIPELINE = {
+  Comment:
+    'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, promote or reject it, record the outcome, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
+  StartAt: 'Claim',
+  // Covers the worst retry path of the states (about 4 h 17 min: every attempt of every Task on the
+  // longest path running to its timeout, then RecordFailed's), so that the machine never ends an
+  // execution mid-retry, before RecordFailed. test/infra/state-machine-timeouts.test.ts derives it.
+  TimeoutSeconds: 16_200,
+  States: {
+    Claim: task('ClaimFunctionArn', {
+      Comment: 'One conditional write PENDING_UPLOAD|FAILED -> PROCESSING for this object version.',
+      Parameters: { 'detail.$': '$.detail', 'eventTime.$': '$.time', 'executionId.$': '$$.Execution.Id' },
+      ResultPath: '$.claim',
+      TimeoutSeconds: afterFunction(30),
+      Next: 'RouteClaim',
+    }),
+    RouteClaim: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.claim.outcome', StringEquals: 'CLAIMED', Next: 'Validate' },
+        { Variable: '$.claim.outcome', StringEquals: 'DISCARD', Next: 'Discard' },
+        { Variable: '$.claim.outcome', StringEquals: 'RELEASE', Next: 'ReleaseQuarantine' },
+      ],
+      Default: 'Duplicate',
+    },
+    Duplicate: {
+      Type: 'Succeed',
+      Comment: 'Another delivery for a version already taken: nothing is written.',
+    },
+    Discard: task('ReleaseQuarantineFunctionArn', {
+      Comment:
+        'Unsolicited object, or another version of an upload already taken: audited by Claim, removed here.',
+      Parameters: CLAIMED_OBJECT,
+      ResultPath: null,
+      TimeoutSeconds: afterFunction(30),
+      Next: 'Discarded',
+    }),
+    Discarded: { Type: 'Succeed' },
+    Validate: task('ValidateFunctionArn', {
+      Comment: 'Streams the exact version once: size, magic-byte type, text validity, SHA-256.',
+      Parameters: { ...CLAIMED_OBJECT, 'declared.$': '$.claim.declared' },
+      ResultPath: '$.verdict',
+      TimeoutSeconds: afterFunction(900),
+      Next: 'RouteVerdict',
+    }),
+    RouteVerdict: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.verdict.accepted', BooleanEquals: true, Next: 'Promote' }],
+      Default: 'Reject',
+    },
+    Promote: task('PromoteFunctionArn', {
+      Comment: 'Server-side copy of the version to clean/<uploadId>.',
+      Parameters: { ...CLAIMED_OBJECT, 'facts.$': '$.verdict.facts' },
+      ResultPath: '$.stored',
+      TimeoutSeconds: afterFunction(300),
+      Next: 'RecordProcessed',
+    }),
+    RecordProcessed: task('RecordOutcomeFunctionArn', {
+      Parameters: {
+        outcome: 'PROCESSED',
+        ...RECORD_CONTEXT,
+        'claimedAt.$': '$.claim.claimedAt',
+        'facts.$': '$.verdict.facts',
+        'storedKey.$': '$.stored.storedKey',
+      },
+      ResultPath: '$.record',
+      TimeoutSeconds: afterFunction(30),
+      Next: 'ReleaseQuarantine',
+    }),
+    Reject: task('RejectFunctionArn', {
+      Comment: 'Keeps the refused version under rejected/<uploadId> for forensics.',
+      Parameters: { ...CLAIMED_OBJECT, 'facts.$': '$.verdict.facts' },
+      ResultPath: '$.stored',
+      TimeoutSeconds: afterFunction(300),
+      Next: 'RecordRejected',
+    }),
+    RecordRejected: task('RecordOutcomeFunctionArn', {
+      Parameters: {
+        outcome: 'REJECTED',
+        ...RECORD_CONTEXT,
+        'claimedAt.$': '$.claim.claimedAt',
+        'facts.$': '$.verdict.facts',
+        'reasons.$': '$.verdict.reasons',
+        'storedKey.$': '$.stored.storedKey',
+      },
+      ResultPath: '$.record',
+      TimeoutSeconds: afterFunction(30),
+      Next: 'ReleaseQuarantine',
+    }),
+    ReleaseQuarantine: task('ReleaseQuarantineFunctionArn', {
+      Comment: 'Deletes the quarantine version once its outcome is recorded.',
+      Parameters: CLAIMED_OBJECT,
+      ResultPath: null,
+      TimeoutSeconds: afterFunction(30),
+      Next: 'Done',
+    }),
+    Done: { Type: 'Succeed' },
+    RecordFailed: task(
+      'RecordOutcomeFunctionArn',
+      {
+        Comment:
+          'Catch-all: FAILED with error and cause, unless another outcome stands. The quarantine version stays for a redrive.',
+        Parameters: { outcome: 'FAILED', ...RECORD_CONTEXT, 'failure.$': '$.failure' },
+        ResultPath: '$.record',
+        TimeoutSeconds: afterFunction(30),
+        Next: 'Failed',
+      },
+      { catches: false }, // its own failure has nowhere further to go: the sweeper is the backstop
+    ),
+    Failed: { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
+  },
+} as const;
+
+/** The text of `upload-pipeline.asl.json` before formatting: `npm run gen:asl` formats it with prettier. */
+export function uploadPipelineJson(): string {
+  return JSON.stringify(UPLOAD_PIPELINE, null, 2);
+}
