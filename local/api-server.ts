@@ -30,6 +30,15 @@ export interface ApiServerOptions {
   health: () => Promise<{ ok: boolean; parts: Record<string, boolean> }>;
   /** Extra unauthenticated GET routes (console, OpenAPI), by path. */
   staticRoutes?: Record<string, { contentType: string; body: () => Promise<Buffer | string> }>;
+  /**
+   * The runtime's own routes, for its operator and its tests (loopback only, never from a
+   * browser): `GET /_local/iam` (what the local IAM checked and denied) and
+   * `POST /_local/functions/{name}/invoke` (an operator's `aws lambda invoke`, e.g. the redrive).
+   */
+  local?: {
+    iamReport: () => unknown;
+    invoke: (name: string, event: unknown) => Promise<unknown>;
+  };
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -82,6 +91,10 @@ export async function startApiServer(
         JSON.stringify({ status: health.ok ? 'ok' : 'unavailable', parts: health.parts }),
         cors,
       );
+      return;
+    }
+    if (url.pathname.startsWith('/_local/') && options.local !== undefined) {
+      await serveLocal(request, response, url, options.local);
       return;
     }
     const staticRoute = request.method === 'GET' ? options.staticRoutes?.[url.pathname] : undefined;
@@ -138,6 +151,46 @@ export async function startApiServer(
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The runtime's own routes. Refused to browsers (a request with an Origin header): a page must
+ * not make the operator's runtime redrive. An invocation answers as Lambda's Invoke does: the
+ * result, or `{errorType, errorMessage}` with `x-amz-function-error: Unhandled`.
+ */
+async function serveLocal(
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  local: NonNullable<ApiServerOptions['local']>,
+): Promise<void> {
+  if (request.headers.origin !== undefined) {
+    send(response, 403, errorBody('FORBIDDEN', 'The runtime routes are not for browsers.'));
+    return;
+  }
+  if (request.method === 'GET' && url.pathname === '/_local/iam') {
+    send(response, 200, JSON.stringify(local.iamReport()));
+    return;
+  }
+  const invoke = /^\/_local\/functions\/([a-z-]+)\/invoke$/.exec(url.pathname);
+  if (request.method === 'POST' && invoke?.[1] !== undefined) {
+    const body = await readBody(request);
+    let event: unknown;
+    try {
+      event = body === undefined || body === '' ? {} : (JSON.parse(body) as unknown);
+    } catch {
+      send(response, 400, errorBody('INVALID_JSON', 'The event is not JSON.'));
+      return;
+    }
+    try {
+      send(response, 200, JSON.stringify((await local.invoke(invoke[1], event)) ?? null));
+    } catch (error) {
+      const failure = { errorType: (error as Error).name, errorMessage: (error as Error).message };
+      send(response, 200, JSON.stringify(failure), undefined, { 'x-amz-function-error': 'Unhandled' });
+    }
+    return;
+  }
+  send(response, 404, errorBody('NOT_FOUND', 'No such route.'));
 }
 
 function route(method: string, path: string, handler: ApiHandler): Route {
