@@ -128,6 +128,11 @@ const DYNAMODB: Record<string, (input: Input, where: Where) => IamRequest[]> = {
   PutItem: item('PutItem'),
   UpdateItem: item('UpdateItem'),
   DeleteItem: item('DeleteItem'),
+  // The DocumentClient's names for the same operations (lib-dynamodb).
+  Get: item('GetItem'),
+  Put: item('PutItem'),
+  Update: item('UpdateItem'),
+  Delete: item('DeleteItem'),
   // A query of an index is authorized on the index's ARN, not the table's.
   Query: (input, where) => {
     const index = optionalText(input, 'IndexName');
