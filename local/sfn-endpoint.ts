@@ -84,7 +84,8 @@ class ApiError extends Error {
 
 function bodyText(body: unknown): string {
   if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
+  // The SDK's body is a Uint8Array subclass that warns on string methods: decode its bytes.
+  if (body instanceof Uint8Array) return new TextDecoder().decode(body);
   return '';
 }
 

@@ -162,11 +162,3 @@ export function iamRequestsFor(service: Service, command: string, input: Input, 
   }
   return toRequests(input, where);
 }
-
-/** The service of an SDK client, by its class name (S3Client, DynamoDBClient, SFNClient). */
-export function serviceOfClient(clientName: string): Service | undefined {
-  if (clientName === 'S3Client') return 's3';
-  if (clientName === 'DynamoDBClient' || clientName === 'DynamoDBDocumentClient') return 'dynamodb';
-  if (clientName === 'SFNClient') return 'sfn';
-  return undefined;
-}

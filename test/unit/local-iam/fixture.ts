@@ -1,4 +1,9 @@
-import type { DeployedFunction, DeployedPolicies, PolicyDocument, Principal } from '../../../local/iam/roles.js';
+import type {
+  DeployedFunction,
+  DeployedPolicies,
+  PolicyDocument,
+  Principal,
+} from '../../../local/iam/roles.js';
 
 /** A small deployment shaped like Airlock's: role policies and a bucket policy with denies. */
 export const WHERE = { account: '000000000000', region: 'us-east-1', bucket: 'uploads' } as const;
@@ -52,12 +57,20 @@ export function deployment(overrides: Partial<Record<string, DeployedFunction>> 
       allow('s3:GetObjectVersion', 'arn:aws:s3:::uploads/quarantine/*'),
       allow(['s3:PutObject', 's3:GetObject'], 'arn:aws:s3:::uploads/clean/*'),
     ]),
-    fn('get-upload', [allow('s3:GetObject', 'arn:aws:s3:::uploads/clean/*'), allow('dynamodb:GetItem', TABLE)]),
-    fn('create-upload', [allow('s3:PutObject', 'arn:aws:s3:::uploads/quarantine/*'), allow('dynamodb:PutItem', TABLE)]),
+    fn('get-upload', [
+      allow('s3:GetObject', 'arn:aws:s3:::uploads/clean/*'),
+      allow('dynamodb:GetItem', TABLE),
+    ]),
+    fn('create-upload', [
+      allow('s3:PutObject', 'arn:aws:s3:::uploads/quarantine/*'),
+      allow('dynamodb:PutItem', TABLE),
+    ]),
     // Wider than it should be: the bucket policy must still refuse it what it denies.
     fn('leaky', [allow('s3:*', 'arn:aws:s3:::uploads/*')]),
     fn('sweeper', [
-      allow('s3:ListBucketVersions', 'arn:aws:s3:::uploads', { StringLike: { 's3:prefix': ['quarantine/*'] } }),
+      allow('s3:ListBucketVersions', 'arn:aws:s3:::uploads', {
+        StringLike: { 's3:prefix': ['quarantine/*'] },
+      }),
       allow('dynamodb:Query', `${TABLE}/index/byStatus`),
       allow('states:StartExecution', STATE_MACHINE),
     ]),
@@ -71,7 +84,9 @@ export function deployment(overrides: Partial<Record<string, DeployedFunction>> 
         name: 'invoke',
         document: {
           Version: '2012-10-17',
-          Statement: [allow('lambda:InvokeFunction', 'arn:aws:lambda:us-east-1:000000000000:function:airlock-validate')],
+          Statement: [
+            allow('lambda:InvokeFunction', 'arn:aws:lambda:us-east-1:000000000000:function:airlock-validate'),
+          ],
         },
       },
     ],
