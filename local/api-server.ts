@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { JWTPayload } from 'jose';
 import type { ApiEvent, ApiResult } from '../functions/commons/http.js';
 import type { Verifier } from './auth.js';
+import { serveRuntimeRoute, type RuntimeRoutes } from './runtime-routes.js';
 
 export type ApiHandler = (event: ApiEvent) => Promise<ApiResult>;
 
@@ -35,10 +36,7 @@ export interface ApiServerOptions {
    * browser): `GET /_local/iam` (what the local IAM checked and denied) and
    * `POST /_local/functions/{name}/invoke` (an operator's `aws lambda invoke`, e.g. the redrive).
    */
-  local?: {
-    iamReport: () => unknown;
-    invoke: (name: string, event: unknown) => Promise<unknown>;
-  };
+  local?: RuntimeRoutes;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -94,7 +92,7 @@ export async function startApiServer(
       return;
     }
     if (url.pathname.startsWith('/_local/') && options.local !== undefined) {
-      await serveLocal(request, response, url, options.local);
+      await serveRuntimeRoute(request, response, url, options.local);
       return;
     }
     const staticRoute = request.method === 'GET' ? options.staticRoutes?.[url.pathname] : undefined;
@@ -153,46 +151,6 @@ export async function startApiServer(
   };
 }
 
-/**
- * The runtime's own routes. Refused to browsers (a request with an Origin header): a page must
- * not make the operator's runtime redrive. An invocation answers as Lambda's Invoke does: the
- * result, or `{errorType, errorMessage}` with `x-amz-function-error: Unhandled`.
- */
-async function serveLocal(
-  request: IncomingMessage,
-  response: ServerResponse,
-  url: URL,
-  local: NonNullable<ApiServerOptions['local']>,
-): Promise<void> {
-  if (request.headers.origin !== undefined) {
-    send(response, 403, errorBody('FORBIDDEN', 'The runtime routes are not for browsers.'));
-    return;
-  }
-  if (request.method === 'GET' && url.pathname === '/_local/iam') {
-    send(response, 200, JSON.stringify(local.iamReport()));
-    return;
-  }
-  const invoke = /^\/_local\/functions\/([a-z-]+)\/invoke$/.exec(url.pathname);
-  if (request.method === 'POST' && invoke?.[1] !== undefined) {
-    const body = await readBody(request);
-    let event: unknown;
-    try {
-      event = body === undefined || body === '' ? {} : (JSON.parse(body) as unknown);
-    } catch {
-      send(response, 400, errorBody('INVALID_JSON', 'The event is not JSON.'));
-      return;
-    }
-    try {
-      send(response, 200, JSON.stringify((await local.invoke(invoke[1], event)) ?? null));
-    } catch (error) {
-      const failure = { errorType: (error as Error).name, errorMessage: (error as Error).message };
-      send(response, 200, JSON.stringify(failure), undefined, { 'x-amz-function-error': 'Unhandled' });
-    }
-    return;
-  }
-  send(response, 404, errorBody('NOT_FOUND', 'No such route.'));
-}
-
 function route(method: string, path: string, handler: ApiHandler): Route {
   const params: string[] = [];
   const pattern = new RegExp(
@@ -230,7 +188,7 @@ function safeDecode(value: string): string {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
+export async function readBody(request: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -314,11 +272,11 @@ function corsHeaders(origin: string | undefined, allowed: string[]): Record<stri
   };
 }
 
-function errorBody(code: string, message: string): string {
+export function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
-function send(
+export function send(
   response: ServerResponse,
   status: number,
   body: string,
