@@ -11,10 +11,9 @@ export interface Invocation {
   timedOut: boolean;
 }
 
-/** A function's limits, from the synthesized template. */
+/** A function's limits, from the synthesized template (MemorySize cannot be held in one process). */
 export interface FunctionLimits {
   timeoutSeconds: number;
-  memoryMb: number;
 }
 
 const invocations = new AsyncLocalStorage<Invocation>();

@@ -93,7 +93,7 @@ export class IamEnforcer {
   limitsOf(functionName: string): FunctionLimits {
     const deployed = this.deployed.functions.get(functionName);
     if (deployed === undefined) throw new Error(`The synthesized template has no ${functionName} function.`);
-    return { timeoutSeconds: deployed.timeoutSeconds, memoryMb: deployed.memoryMb };
+    return { timeoutSeconds: deployed.timeoutSeconds };
   }
 
   snapshot(): IamReport {
@@ -102,11 +102,16 @@ export class IamEnforcer {
 
   /** Adds the checking middleware to a function's SDK client. */
   instrument(client: SdkClient): void {
-    const service: Service =
-      client instanceof S3Client ? 's3' : client instanceof DynamoDBClient ? 'dynamodb' : 'sfn';
-    if (!(client instanceof S3Client || client instanceof DynamoDBClient || client instanceof SFNClient)) {
+    const service: Service | undefined =
+      client instanceof S3Client
+        ? 's3'
+        : client instanceof DynamoDBClient
+          ? 'dynamodb'
+          : client instanceof SFNClient
+            ? 'sfn'
+            : undefined;
+    if (service === undefined)
       throw new Error('Only S3, DynamoDB and Step Functions clients can be checked.');
-    }
     // Innermost, just before the request would be sent: a presigner never gets here, and a
     // denial goes back through the SDK's own deserializer and retry decision.
     const stack = client.middlewareStack as unknown as MiddlewareStack;

@@ -51,7 +51,7 @@ function setUp() {
 }
 
 const as = <R>(name: string, run: () => Promise<R>, timeoutSeconds = 30) =>
-  invokeFunction(name, { timeoutSeconds, memoryMb: 256 }, run, undefined);
+  invokeFunction(name, { timeoutSeconds }, run, undefined);
 
 async function failure(run: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
   try {
@@ -206,9 +206,7 @@ describe('local IAM enforcement of SDK calls', () => {
         }, 80),
       );
     // Act
-    const timedOut = await failure(
-      invokeFunction('get-upload', { timeoutSeconds: 0.02, memoryMb: 128 }, slow, undefined),
-    );
+    const timedOut = await failure(invokeFunction('get-upload', { timeoutSeconds: 0.02 }, slow, undefined));
     const refused = await late;
     // Assert
     expect(timedOut.name).toBe('Sandbox.Timedout');

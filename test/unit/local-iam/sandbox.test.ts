@@ -1,6 +1,6 @@
 import { currentInvocation, invokeFunction } from '../../../local/sandbox.js';
 
-const limits = (timeoutSeconds: number) => ({ timeoutSeconds, memoryMb: 256 });
+const limits = (timeoutSeconds: number) => ({ timeoutSeconds });
 
 describe('local Lambda sandbox', () => {
   it('runs the handler as its function: the code sees which invocation it is', async () => {
