@@ -48,6 +48,7 @@ export async function startRuntime(
   try {
     const iam = await startIam(settings, log);
     installLocalHooks(iam.hooks);
+    log(`IAM: every function runs under its synthesized role (${iam.snapshot().template})`);
     stops.push(() => {
       installLocalHooks(undefined);
       iam.stop();
