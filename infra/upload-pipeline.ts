@@ -891,6 +891,7 @@ export class UploadPipeline extends Construct {
     allow(f.sweeper, ['dynamodb:UpdateItem', 'dynamodb:PutItem'], [table]);
     // Redrive lists FAILED uploads and checks their version is still in quarantine/: no writes.
     allow(f.redrive, ['dynamodb:Query'], [index(TABLE_KEYS.byStatus.indexName)]);
+    allow(f.redrive, ['dynamodb:GetItem'], [table]); // uploads named by id are read directly
     // Both list the versions of quarantine/<id> only.
     for (const lister of [f.sweeper, f.redrive]) {
       lister.addToRolePolicy(

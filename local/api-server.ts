@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { JWTPayload } from 'jose';
 import type { ApiEvent, ApiResult } from '../functions/commons/http.js';
 import type { Verifier } from './auth.js';
+import { serveRuntimeRoute, type RuntimeRoutes } from './runtime-routes.js';
 
 export type ApiHandler = (event: ApiEvent) => Promise<ApiResult>;
 
@@ -30,6 +31,12 @@ export interface ApiServerOptions {
   health: () => Promise<{ ok: boolean; parts: Record<string, boolean> }>;
   /** Extra unauthenticated GET routes (console, OpenAPI), by path. */
   staticRoutes?: Record<string, { contentType: string; body: () => Promise<Buffer | string> }>;
+  /**
+   * The runtime's own routes, for its operator and its tests (loopback only, never from a
+   * browser): `GET /_local/iam` (what the local IAM checked and denied) and
+   * `POST /_local/functions/{name}/invoke` (an operator's `aws lambda invoke`, e.g. the redrive).
+   */
+  local?: RuntimeRoutes;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -82,6 +89,10 @@ export async function startApiServer(
         JSON.stringify({ status: health.ok ? 'ok' : 'unavailable', parts: health.parts }),
         cors,
       );
+      return;
+    }
+    if (url.pathname.startsWith('/_local/') && options.local !== undefined) {
+      await serveRuntimeRoute(request, response, url, options.local);
       return;
     }
     const staticRoute = request.method === 'GET' ? options.staticRoutes?.[url.pathname] : undefined;
@@ -177,7 +188,7 @@ function safeDecode(value: string): string {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
+export async function readBody(request: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -261,11 +272,11 @@ function corsHeaders(origin: string | undefined, allowed: string[]): Record<stri
   };
 }
 
-function errorBody(code: string, message: string): string {
+export function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
-function send(
+export function send(
   response: ServerResponse,
   status: number,
   body: string,

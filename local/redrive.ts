@@ -2,65 +2,44 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { ObjectStore } from '../functions/adapters/object-store.js';
-import { UploadStore } from '../functions/adapters/upload-store.js';
-import type { ExecutionGateway } from '../functions/adapters/execution-gateway.js';
-import { makeRedriveHandler, type RedriveReport } from '../functions/redrive.js';
-import { logger } from '../functions/commons/logger.js';
+import type { RedriveReport } from '../functions/redrive.js';
 import { readLocalSettings, type LocalSettings } from './settings.js';
 
-/** StartExecution on a running local runtime, through its router (loopback only). */
-export class LocalExecutionsClient implements ExecutionGateway {
-  constructor(private readonly routerUrl: string) {}
-
-  isRunning(): Promise<boolean> {
-    return Promise.reject(new Error('not available through the router'));
-  }
-
-  async start(input: unknown, dedupeKey: string): Promise<void> {
-    const response = await fetch(`${this.routerUrl}/start-execution`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input, dedupeKey }),
-    });
-    if (response.status !== 200) throw new Error(`start-execution → ${response.status}`);
-  }
+/** The redrive function failed (as `aws lambda invoke` reports a FunctionError). */
+export class RedriveFailedError extends Error {
+  override readonly name = 'RedriveFailedError';
 }
 
-/** Redrives the FAILED uploads (all, or those named) of the runtime that `settings` describe. */
+/**
+ * Redrives the FAILED uploads (all, or those named) of the runtime that `settings` describe.
+ * Like `aws lambda invoke` on AWS, it asks the running runtime to invoke the redrive function,
+ * which runs there under the redrive role's synthesized policies.
+ */
 export async function redriveLocal(settings: LocalSettings, uploadIds?: string[]): Promise<RedriveReport> {
-  const { s3Endpoint } = JSON.parse(readFileSync(join(settings.dataDir, 'runtime.json'), 'utf8')) as {
-    s3Endpoint: string;
+  const { apiUrl } = JSON.parse(readFileSync(join(settings.dataDir, 'runtime.json'), 'utf8')) as {
+    apiUrl: string;
   };
-  const credentials = { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey };
-  const redrive = makeRedriveHandler(() => ({
-    store: new UploadStore(
-      settings.table,
-      new DynamoDBClient({
-        endpoint: `http://127.0.0.1:${settings.dynamoDbPort}`,
-        region: settings.region,
-        credentials,
-      }),
-    ),
-    objects: new ObjectStore(
-      new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: settings.region, credentials }),
-    ),
-    executions: new LocalExecutionsClient(`http://127.0.0.1:${settings.routerPort}`),
-    bucket: settings.bucket,
-    now: () => new Date(),
-    batchSize: 1000,
-  }));
-  return redrive(uploadIds && uploadIds.length > 0 ? { uploadIds } : {});
+  const response = await fetch(`${apiUrl}/_local/functions/redrive/invoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(uploadIds && uploadIds.length > 0 ? { uploadIds } : {}),
+  });
+  const body: unknown = await response.json();
+  if (response.status !== 200)
+    throw new RedriveFailedError(`invoke → ${response.status}: ${JSON.stringify(body)}`);
+  if (response.headers.get('x-amz-function-error') !== null) {
+    const { errorType, errorMessage } = body as { errorType?: string; errorMessage?: string };
+    throw new RedriveFailedError(`${errorType ?? 'Error'}: ${errorMessage ?? ''}`);
+  }
+  return body as RedriveReport;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // `npm run redrive [-- <uploadId>…]`: with Airlock running, resume FAILED uploads. Stdout is
-  // the report (JSON): the handler's own log lines only at WARN unless asked for.
-  if (process.env.POWERTOOLS_LOG_LEVEL === undefined) logger.setLogLevel('WARN');
+  // the report (JSON).
   const report = await redriveLocal(readLocalSettings(), process.argv.slice(2)).catch((error: unknown) => {
-    console.error(`redrive failed: ${(error as Error).message} (is Airlock running? npm start)`);
+    const reason = error instanceof RedriveFailedError ? '' : ' (is Airlock running? npm start)';
+    console.error(`redrive failed: ${(error as Error).message}${reason}`);
     process.exit(1);
   });
   console.log(JSON.stringify(report, null, 2));

@@ -2,19 +2,23 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { ApiHandler } from './api-server.js';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { startApiServer } from './api-server.js';
 import { consoleRoutes } from './console-assets.js';
 import { openApiStaticRoute } from './openapi-route.js';
 import { makeVerifier } from './auth.js';
 import { startCeph, type RunningCeph } from './ceph.js';
 import { faultReport, faultsEnabled, parseFaultRates, setFaultRates } from '../functions/commons/faults.js';
+import { installLocalHooks, instrumentClient } from '../functions/commons/local-hooks.js';
 import { ensureTable, startDynalite } from './dynamo.js';
-import { LocalExecutor, type TaskFunctionName, type TaskHandler } from './executor.js';
+import { LOCAL_STATE_MACHINE_ARN, LocalExecutor } from './executor.js';
+import { loadFunctions } from './functions.js';
+import { startIam } from './iam/index.js';
 import { startPostEvents } from './post-events.js';
 import { startRouter } from './router.js';
 import { setUpBucket } from './s3-setup.js';
 import { readLocalSettings, type LocalSettings } from './settings.js';
+import { LocalStepFunctionsHandler } from './sfn-endpoint.js';
 
 export interface RunningRuntime {
   apiUrl: string;
@@ -29,7 +33,9 @@ type Log = (message: string) => void;
 /**
  * Brings up the whole pipeline on this machine, on real servers: dynalite, Ceph RadosGW (or the
  * S3 endpoint named by AIRLOCK_S3_ENDPOINT), the event router, the state machine executor, the
- * reconciler and the HTTP API. The handlers are the very modules AWS runs.
+ * reconciler and the HTTP API. The handlers are the very modules AWS runs, each invocation as
+ * its own function: under its role's synthesized IAM policies and its timeout (local/iam/,
+ * local/sandbox.ts).
  */
 export async function startRuntime(
   settings: LocalSettings = readLocalSettings(),
@@ -41,6 +47,15 @@ export async function startRuntime(
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
+    const iam = await startIam(settings, log);
+    installLocalHooks(iam.hooks);
+    log(`IAM: every function runs under its synthesized role (${iam.snapshot().template})`);
+    stops.push(() => {
+      installLocalHooks(undefined);
+      iam.stop();
+      return Promise.resolve();
+    });
+
     log('starting DynamoDB (dynalite)…');
     const dynamo = await startDynalite(join(settings.dataDir, 'dynamodb'), settings.dynamoDbPort, {
       outages: faultsEnabled(),
@@ -94,15 +109,40 @@ export async function startRuntime(
       credentials,
     });
 
-    const handlers = await loadHandlers();
+    // Step Functions for the sweeper and the redrive: the SDK, served by the local executor.
+    const started: { executor?: LocalExecutor } = {};
+    const stepFunctions = instrumentClient(
+      new SFNClient({
+        region: settings.region,
+        credentials,
+        requestHandler: new LocalStepFunctionsHandler(() => {
+          if (started.executor === undefined) throw new Error('The local executor is not running yet.');
+          return started.executor;
+        }) as never,
+      }),
+    );
+    const functions = await loadFunctions(iam, {
+      table: settings.table,
+      bucket: settings.bucket,
+      stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      stepFunctions,
+      sweeper: {
+        processingTimeoutMs: settings.processingTimeoutMs,
+        expiryGraceMs: 5_000,
+        lostEventAfterMs: settings.lostEventAfterMs,
+        batchSize: 100,
+        uploadTtlMs: settings.uploadUrlTtlSeconds * 1000,
+      },
+    });
     const onError = (message: string, error: unknown) => log(`${message}: ${(error as Error).message}`);
-    const executor = await LocalExecutor.create(
+    const running = await LocalExecutor.create(
       join(settings.dataDir, 'executions'),
-      handlers.tasks,
+      functions.tasks,
       settings.maxConcurrentExecutions,
       onError,
     );
-    stops.push(() => executor.drain(5000));
+    started.executor = running;
+    stops.push(() => running.drain(5000));
 
     let dynamoAvailable = true;
     const faultControl = async (command: unknown) => {
@@ -126,11 +166,20 @@ export async function startRuntime(
     };
     if (faultsEnabled()) log(`FAULT INJECTION IS ON (AIRLOCK_FAULTS): for tests only`);
 
+    // The Object Created rule starts executions with its own role.
+    const startByRule = async (event: unknown, name?: string) => {
+      const decision = await iam.checkService('events-rule', {
+        action: 'states:StartExecution',
+        resource: LOCAL_STATE_MACHINE_ARN,
+        context: {},
+      });
+      if (!decision.allowed) throw new Error(decision.because);
+      return running.startExecution(event, name);
+    };
     const router = await startRouter({
       port: settings.routerPort,
       bucket: settings.bucket,
-      startExecution: (event) => executor.startExecution(event),
-      startNamedExecution: (input, dedupeKey) => executor.start(input, dedupeKey),
+      startExecution: (event) => startByRule(event),
       onError,
       ...(faultsEnabled() ? { faultControl } : {}),
     });
@@ -141,8 +190,7 @@ export async function startRuntime(
         socketPath: ceph.opsLogSocket,
         bucket: settings.bucket,
         s3,
-        startExecution: async (event, name) =>
-          (await executor.describe(name)) ?? executor.startExecution(event, name),
+        startExecution: async (event, name) => (await running.describe(name)) ?? startByRule(event, name),
         onError,
       });
       stops.push(() => postEvents.stop());
@@ -160,25 +208,11 @@ export async function startRuntime(
     if (!setup.notifications)
       log('this S3 server has no push notifications: the reconciler will find uploads instead');
 
-    const { makeSweeperHandler } = await import('../functions/sweeper.js');
-    const { UploadStore } = await import('../functions/adapters/upload-store.js');
-    const { ObjectStore } = await import('../functions/adapters/object-store.js');
-    const sweep = makeSweeperHandler(() => ({
-      store: new UploadStore(settings.table, dynamoClient),
-      objects: new ObjectStore(s3),
-      executions: executor,
-      bucket: settings.bucket,
-      now: () => new Date(),
-      processingTimeoutMs: settings.processingTimeoutMs,
-      expiryGraceMs: 5_000,
-      lostEventAfterMs: settings.lostEventAfterMs,
-      batchSize: 100,
-      uploadTtlMs: settings.uploadUrlTtlSeconds * 1000,
-    }));
     let sweeping: Promise<unknown> | undefined;
     const timer = setInterval(() => {
       if (sweeping) return; // one run at a time
-      sweeping = sweep()
+      sweeping = functions
+        .sweep()
         .catch((error: unknown) => onError('reconciler run failed', error))
         .finally(() => (sweeping = undefined));
     }, settings.reconcileIntervalMs);
@@ -191,7 +225,11 @@ export async function startRuntime(
     const api = await startApiServer({
       port: settings.apiPort,
       verify,
-      handlers: handlers.api,
+      handlers: functions.api,
+      local: {
+        iamReport: () => iam.snapshot(),
+        invoke: (name, event) => functions.invokeOperatorFunction(name, event),
+      },
       allowedOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`],
       staticRoutes: { ...(await consoleRoutes()), ...openApiStaticRoute() },
       health: async () => {
@@ -212,71 +250,16 @@ export async function startRuntime(
     });
     stops.push(() => api.stop());
 
-    const resumed = await executor.resumeInterrupted();
+    const resumed = await running.resumeInterrupted();
     if (resumed > 0) log(`resumed ${resumed} execution(s) left running by the previous process`);
     writeFileSync(
       join(settings.dataDir, 'runtime.json'),
       JSON.stringify({ pid: process.pid, apiUrl, s3Endpoint }),
     );
 
-    return { apiUrl, settings, executor, s3Endpoint, stop: stopAll };
+    return { apiUrl, settings, executor: running, s3Endpoint, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
-}
-
-async function loadHandlers(): Promise<{
-  api: {
-    createUpload: ApiHandler;
-    getUpload: ApiHandler;
-    listUploads: ApiHandler;
-    getUploadEvents: ApiHandler;
-    auditUploads: ApiHandler;
-  };
-  tasks: Record<TaskFunctionName, TaskHandler>;
-}> {
-  const [
-    createUpload,
-    getUpload,
-    listUploads,
-    getUploadEvents,
-    auditUploads,
-    claim,
-    validate,
-    promote,
-    reject,
-    record,
-    release,
-  ] = await Promise.all([
-    import('../functions/create-upload.js'),
-    import('../functions/get-upload.js'),
-    import('../functions/list-uploads.js'),
-    import('../functions/get-upload-events.js'),
-    import('../functions/audit-uploads.js'),
-    import('../functions/claim.js'),
-    import('../functions/validate.js'),
-    import('../functions/promote.js'),
-    import('../functions/reject.js'),
-    import('../functions/record-outcome.js'),
-    import('../functions/release-quarantine.js'),
-  ]);
-  const api = (handler: (event: never) => Promise<unknown>): ApiHandler => handler as unknown as ApiHandler;
-  return {
-    api: {
-      createUpload: api(createUpload.handler),
-      getUpload: api(getUpload.handler),
-      listUploads: api(listUploads.handler),
-      getUploadEvents: api(getUploadEvents.handler),
-      auditUploads: api(auditUploads.handler),
-    },
-    tasks: {
-      claim: claim.handler,
-      validate: validate.handler,
-      promote: promote.handler,
-      reject: reject.handler,
-      'record-outcome': record.handler,
-      'release-quarantine': release.handler,
-    },
-  };
 }

@@ -1,6 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { checkGrantToSign } from '../commons/local-hooks.js';
 import type { PostGrant, PutGrant } from '../domain/upload-grant.js';
 import { downloadTtlSeconds } from '../domain/upload-grant.js';
 
@@ -11,7 +12,8 @@ export interface SignedPost {
 
 /**
  * Signs upload and download grants. Signing is local (no request is sent). The results are
- * credentials: they are returned to the caller and never logged or stored.
+ * credentials: they are returned to the caller and never logged or stored. In the local runtime
+ * each grant is first held against the signing function's own IAM policies (a no-op on Lambda).
  */
 export class Presigner {
   constructor(
@@ -20,6 +22,7 @@ export class Presigner {
   ) {}
 
   async signPost(grant: PostGrant): Promise<SignedPost> {
+    await checkGrantToSign({ operation: 'PutObject', method: 'POST', bucket: this.bucket, key: grant.key });
     const { url, fields } = await createPresignedPost(this.client, {
       Bucket: this.bucket,
       Key: grant.key,
@@ -32,6 +35,7 @@ export class Presigner {
 
   /** A PUT URL whose signature covers content-type, content-length and the metadata headers. */
   async signPut(grant: PutGrant): Promise<string> {
+    await checkGrantToSign({ operation: 'PutObject', method: 'PUT', bucket: this.bucket, key: grant.key });
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: grant.key,
@@ -57,6 +61,7 @@ export class Presigner {
     contentDisposition: string;
     ttlSeconds: number;
   }): Promise<string> {
+    await checkGrantToSign({ operation: 'GetObject', method: 'GET', bucket: this.bucket, key: params.key });
     return getSignedUrl(
       this.client,
       new GetObjectCommand({

@@ -1,7 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { intEnv, optionalEnv, requireEnv } from './env.js';
 import { assertFaultsAllowed } from './faults.js';
+import { instrumentClient } from './local-hooks.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain/type-policy.js';
 import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../domain/upload-grant.js';
 
@@ -64,18 +66,29 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
   };
 }
 
+// The functions' SDK clients. instrumentClient does nothing on Lambda; in the local runtime it
+// makes each call pass the function's own synthesized IAM policies first (local-hooks.ts).
+
 export function makeS3Client(config: AirlockConfig): S3Client {
-  return new S3Client({
-    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
-    forcePathStyle: config.s3ForcePathStyle,
-    // Presigned URLs must not carry SDK-computed checksums of an empty body.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  return instrumentClient(
+    new S3Client({
+      ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
+      forcePathStyle: config.s3ForcePathStyle,
+      // Presigned URLs must not carry SDK-computed checksums of an empty body.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  );
 }
 
 export function makeDynamoDbClient(config: AirlockConfig): DynamoDBClient {
-  return new DynamoDBClient(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {});
+  return instrumentClient(
+    new DynamoDBClient(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}),
+  );
+}
+
+export function makeSfnClient(): SFNClient {
+  return instrumentClient(new SFNClient({}));
 }
 
 /** Builds a value on first use, so that importing a handler never reads the environment. */

@@ -1,5 +1,11 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { lazy, makeDynamoDbClient, makeS3Client, readConfig, type AirlockConfig } from './config.js';
+import {
+  lazy,
+  makeDynamoDbClient,
+  makeS3Client,
+  makeSfnClient,
+  readConfig,
+  type AirlockConfig,
+} from './config.js';
 import { requireEnv } from './env.js';
 import { StepFunctionsGateway, type ExecutionGateway } from '../adapters/execution-gateway.js';
 import { ObjectStore } from '../adapters/object-store.js';
@@ -22,7 +28,7 @@ export const maintenanceAdapters = lazy((): MaintenanceAdapters => {
     config,
     store: new UploadStore(config.tableName, makeDynamoDbClient(config)),
     objects: new ObjectStore(makeS3Client(config)),
-    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), new SFNClient({})),
+    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), makeSfnClient()),
     bucket: config.bucketName,
     now: () => new Date(),
   };

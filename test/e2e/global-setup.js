@@ -1,17 +1,27 @@
 // One runtime for the whole e2e tier: starting Ceph is the slow part (about 20 s), and the tests
 // use separate users and upload ids, so sharing it is sound. Tests that kill the runtime start
-// their own.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// their own. Every runtime of the tier (the shared one, those tests start, the reliability
+// suite's) writes its local IAM report into one directory, which globalTeardown adds up.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocateRuntime, launchRuntime } from './runtime-process.js';
 
 export default async function globalSetup() {
   const dataDir = mkdtempSync(join(tmpdir(), 'airlock-e2e-'));
+  const iamReports = join(dataDir, 'iam-reports');
+  mkdirSync(iamReports);
+  process.env.AIRLOCK_IAM_REPORT_DIR = iamReports; // inherited by every runtime the tests start
   const spec = await allocateRuntime({ dataDir, env: { AIRLOCK_UPLOAD_URL_TTL_SECONDS: '900' } });
   const started = Date.now();
   const runtime = await launchRuntime(spec);
-  const info = { ...spec, apiUrl: runtime.apiUrl, pid: runtime.pid, startupMs: Date.now() - started };
+  const info = {
+    ...spec,
+    apiUrl: runtime.apiUrl,
+    pid: runtime.pid,
+    startupMs: Date.now() - started,
+    iamReports,
+  };
   const infoFile = join(dataDir, 'e2e-runtime.json');
   writeFileSync(infoFile, JSON.stringify(info));
   process.env.AIRLOCK_E2E_RUNTIME = infoFile;

@@ -16,3 +16,14 @@ export function launchRuntime(
   timeoutMs?: number,
 ): Promise<{ apiUrl: string; pid: number; child: ChildProcess }>;
 export function stopRuntime(pid: number, dataDir: string, timeoutMs?: number): Promise<void>;
+export interface IamCount {
+  checked: number;
+  denied: number;
+}
+export function iamTotals(dir: string): {
+  runtimes: number;
+  sdkCalls: IamCount;
+  presignedGrants: IamCount;
+  serviceCalls: IamCount;
+  denials: Array<{ at: string; principal: string; action: string; resource: string; because: string }>;
+};

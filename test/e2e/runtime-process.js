@@ -2,7 +2,7 @@
 // ports with its own data dir, and waits for GET /health. Plain ESM so jest's globalSetup can
 // load it without a transform.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,4 +120,31 @@ export async function stopRuntime(pid, dataDir, timeoutMs = 60_000) {
       }
     }
   }
+}
+
+/**
+ * Adds up the local IAM reports that runtimes wrote into `dir` (each runtime process writes its
+ * own `report-<pid>-<start>.json`, see local/iam/index.ts): checks and denials by kind, and the
+ * denials themselves.
+ * @param {string} dir
+ */
+export function iamTotals(dir) {
+  const totals = {
+    runtimes: 0,
+    sdkCalls: { checked: 0, denied: 0 },
+    presignedGrants: { checked: 0, denied: 0 },
+    serviceCalls: { checked: 0, denied: 0 },
+    denials: [],
+  };
+  const files = existsSync(dir) ? readdirSync(dir).filter((name) => /^report-.*\.json$/.test(name)) : [];
+  for (const file of files) {
+    const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    totals.runtimes++;
+    for (const kind of ['sdkCalls', 'presignedGrants', 'serviceCalls']) {
+      totals[kind].checked += report[kind].checked;
+      totals[kind].denied += report[kind].denied;
+    }
+    totals.denials.push(...report.denials);
+  }
+  return totals;
 }

@@ -141,77 +141,8 @@ describe('Lambda functions', () => {
   });
 });
 
-describe('least privilege: each function has exactly the grants its step needs', () => {
-  const quarantine = '<Bucket.Arn>/quarantine/*';
-  const table = '<Table.Arn>';
-  const expected: Array<[PipelineFunction, string[]]> = [
-    ['create-upload', [`s3:PutObject on ${quarantine}`, `dynamodb:PutItem on ${table}`]],
-    ['get-upload', ['s3:GetObject on <Bucket.Arn>/clean/*', `dynamodb:GetItem on ${table}`]],
-    ['list-uploads', [`dynamodb:Query on ${table}/index/byOwner`]],
-    ['get-upload-events', [`dynamodb:GetItem on ${table}`, `dynamodb:Query on ${table}`]],
-    ['audit-uploads', [`dynamodb:Query on ${table}/index/byStatus`]],
-    [
-      'claim',
-      [`dynamodb:GetItem on ${table}`, `dynamodb:UpdateItem on ${table}`, `dynamodb:PutItem on ${table}`],
-    ],
-    ['validate', [`s3:GetObject on ${quarantine}`, `s3:GetObjectVersion on ${quarantine}`]],
-    // Promote and Reject also HEAD their own destination (GetObject) so as to copy a version once.
-    [
-      'promote',
-      [
-        `s3:GetObjectVersion on ${quarantine}`,
-        's3:PutObject on <Bucket.Arn>/clean/*',
-        's3:GetObject on <Bucket.Arn>/clean/*',
-      ],
-    ],
-    [
-      'reject',
-      [
-        `s3:GetObjectVersion on ${quarantine}`,
-        's3:PutObject on <Bucket.Arn>/rejected/*',
-        's3:GetObject on <Bucket.Arn>/rejected/*',
-      ],
-    ],
-    [
-      'record-outcome',
-      [`dynamodb:GetItem on ${table}`, `dynamodb:UpdateItem on ${table}`, `dynamodb:PutItem on ${table}`],
-    ],
-    ['release-quarantine', [`s3:DeleteObjectVersion on ${quarantine}`]],
-    [
-      'sweeper',
-      [
-        `dynamodb:Query on ${table}/index/byStatus`,
-        `dynamodb:UpdateItem on ${table}`,
-        `dynamodb:PutItem on ${table}`,
-        'states:StartExecution on <StateMachine>',
-        'states:DescribeExecution on arn:<AWS::Partition>:states:eu-west-1:123456789012:execution:<StateMachine.Name>:*',
-        's3:ListBucketVersions on <Bucket.Arn> when {"StringLike":{"s3:prefix":["quarantine/*"]}}',
-      ],
-    ],
-    // An operator action: lists FAILED uploads, checks their version is still in quarantine/ and
-    // starts an execution. It writes nothing and reads no object.
-    [
-      'redrive',
-      [
-        `dynamodb:Query on ${table}/index/byStatus`,
-        's3:ListBucketVersions on <Bucket.Arn> when {"StringLike":{"s3:prefix":["quarantine/*"]}}',
-        'states:StartExecution on <StateMachine>',
-      ],
-    ],
-  ];
-
-  test('the table covers every pipeline function', () => {
-    expect(expected.map(([name]) => name).sort()).toEqual([...names].sort());
-  });
-
-  test.each(expected)('%s', (name, grants) => {
-    // Act
-    const actual = facts(name).ownGrants;
-
-    // Assert
-    expect(actual).toEqual([...grants].sort());
-  });
-
+// Which grants each function needs is derived from what its handler sends: grants.test.ts.
+describe('least privilege: what no function may have', () => {
   test('only validate may read (s3:GetObject) objects under quarantine/', () => {
     // Act
     const probe = '<Bucket.Arn>/quarantine/01J00000000000000000000000';

@@ -2,8 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLocalSettings } from '../../local/settings.js';
-import { allocateRuntime, launchRuntime, stopRuntime, type RuntimeSpec } from '../e2e/runtime-process.js';
+import {
+  allocateRuntime,
+  iamTotals,
+  launchRuntime,
+  stopRuntime,
+  type RuntimeSpec,
+} from '../e2e/runtime-process.js';
 import type { RuntimeTarget } from './part.js';
+
+export type IamTotals = ReturnType<typeof iamTotals>;
 
 /** A runtime started as `npm start` starts it (a separate process), on free loopback ports. */
 export interface SuiteRuntime extends RuntimeTarget {
@@ -13,8 +21,11 @@ export interface SuiteRuntime extends RuntimeTarget {
   kill(): void;
   /** Starts the runtime again on the same data dir and ports; waits for /health. */
   restart(): Promise<void>;
-  /** SIGTERM, waits for it and its Ceph daemons to exit, then removes the data dir. */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM, waits for it and its Ceph daemons to exit, then removes the data dir. Returns what
+   * the local IAM checked and denied in every process of this runtime (restarts included).
+   */
+  stop(): Promise<IamTotals>;
 }
 
 /**
@@ -48,9 +59,11 @@ export async function startSuiteRuntime(
       runtime.pid = launched.pid;
     },
     stop: async () => {
-      await stopRuntime(runtime.pid, dataDir);
+      await stopRuntime(runtime.pid, dataDir); // each process writes its IAM report as it stops
+      const iam = iamTotals(join(dataDir, 'iam'));
       // Kept for a post-mortem only when asked (AIRLOCK_RELIABILITY_KEEP=1).
       if (process.env.AIRLOCK_RELIABILITY_KEEP !== '1') rmSync(dataDir, { recursive: true, force: true });
+      return iam;
     },
   };
   return runtime;

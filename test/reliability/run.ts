@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { REPO_ROOT } from '../../local/settings.js';
-import { startSuiteRuntime, type SuiteRuntime } from './harness.js';
+import { startSuiteRuntime, type IamTotals, type SuiteRuntime } from './harness.js';
 import type { PartResult, SuiteOptions } from './part.js';
 import { runAuditCompleteness } from './audit.js';
 import { runDuplicates } from './duplicates.js';
@@ -46,10 +46,12 @@ const sizes = quick
 const results: PartResult[] = [];
 const allSent: SentJob[] = [];
 let runtime: SuiteRuntime | undefined;
+/** What the local IAM checked against the synthesized policies while the suite ran. */
+let iam: IamTotals | undefined;
 const stopRuntime = async () => {
   const running = runtime;
   runtime = undefined;
-  await running?.stop();
+  if (running) iam = await running.stop();
 };
 process.once('SIGINT', () => void stopRuntime().then(() => process.exit(130)));
 process.once('SIGTERM', () => void stopRuntime().then(() => process.exit(143)));
@@ -103,7 +105,9 @@ try {
   await stopRuntime();
 }
 
-const passed = results.every((result) => result.passed);
+const iamDenied = iam ? iam.sdkCalls.denied + iam.presignedGrants.denied + iam.serviceCalls.denied : 0;
+// Every path the suite walks must be allowed by the deployed policies.
+const passed = results.every((result) => result.passed) && iamDenied === 0;
 const report = {
   suite: 'reliability',
   mode: quick ? 'quick' : 'full',
@@ -112,17 +116,20 @@ const report = {
   durationSeconds: Math.round((Date.now() - started) / 1000),
   machine: { cpus: cpus().length, node: process.version },
   parts: results,
+  iam,
 };
 mkdirSync(dirname(reportPath), { recursive: true });
 writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\n${summaryTable(results)}\n`);
+if (iam) console.log(`${iamLine(iam)}\n`);
+for (const denial of iam?.denials ?? []) console.log(`  ✗ IAM denied: ${JSON.stringify(denial)}`);
 console.log(`${passed ? 'PASSED' : 'FAILED'} in ${report.durationSeconds} s; report: ${reportPath}`);
 for (const result of results.filter((r) => !r.passed)) {
   console.log(`\n${result.id}:`);
   for (const line of result.failures.slice(0, 50)) console.log(`  ✗ ${line}`);
 }
 if (passed && !quick && !values['no-readme']) {
-  await writeReadme(results, report.date);
+  await writeReadme(results, report.date, iam);
   console.log('README.md: reliability figures updated');
 }
 process.exit(passed ? 0 : 1);
@@ -146,8 +153,17 @@ function summaryTable(parts: PartResult[]): string {
     .join('\n');
 }
 
+/** The local IAM's counts, in one line. */
+function iamLine(totals: IamTotals): string {
+  const denied = totals.sdkCalls.denied + totals.presignedGrants.denied + totals.serviceCalls.denied;
+  return (
+    `Local IAM: ${totals.sdkCalls.checked} SDK calls, ${totals.presignedGrants.checked} presigned grants and ` +
+    `${totals.serviceCalls.checked} service calls checked against the synthesized policies; ${denied} denied.`
+  );
+}
+
 /** Replaces the README's reliability section (between its markers) with this run's figures. */
-async function writeReadme(parts: PartResult[], date: string): Promise<void> {
+async function writeReadme(parts: PartResult[], date: string, totals: IamTotals | undefined): Promise<void> {
   const path = join(REPO_ROOT, 'README.md');
   const readme = readFileSync(path, 'utf8');
   const begin = '<!-- reliability:begin -->';
@@ -170,6 +186,7 @@ async function writeReadme(parts: PartResult[], date: string): Promise<void> {
     '| --- | --- | --- | --- |',
     ...rows,
     '',
+    ...(totals ? [iamLine(totals), ''] : []),
     end,
   ].join('\n');
   const updated = `${readme.slice(0, from)}${section}${readme.slice(to + end.length)}`;

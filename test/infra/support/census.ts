@@ -1,0 +1,284 @@
+import { Readable } from 'node:stream';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  S3Client,
+  type GetObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { StepFunctionsGateway } from '../../../functions/adapters/execution-gateway.js';
+import { installLocalHooks, type GrantToSign } from '../../../functions/commons/local-hooks.js';
+import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
+import { makeClaimHandler } from '../../../functions/claim.js';
+import { makeCreateUploadHandler } from '../../../functions/create-upload.js';
+import { makeGetUploadEventsHandler } from '../../../functions/get-upload-events.js';
+import { makeGetUploadHandler } from '../../../functions/get-upload.js';
+import { makeListUploadsHandler } from '../../../functions/list-uploads.js';
+import { makePromoteHandler } from '../../../functions/promote.js';
+import { makeRecordOutcomeHandler } from '../../../functions/record-outcome.js';
+import { makeRedriveHandler } from '../../../functions/redrive.js';
+import { makeRejectHandler } from '../../../functions/reject.js';
+import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
+import { makeSweeperHandler } from '../../../functions/sweeper.js';
+import { makeValidateHandler } from '../../../functions/validate.js';
+import type { UploadRecord } from '../../../functions/domain/model.js';
+import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
+import type { PipelineFunction } from '../../../infra/upload-pipeline.js';
+import * as samples from '../../fixtures/samples.js';
+import { apiEvent } from '../../unit/handlers/api-events.js';
+import {
+  BUCKET,
+  OWNER,
+  TABLE_NAME,
+  UPLOAD_ID,
+  conditionalCheckFailed,
+  newObjectStore,
+  newPresigner,
+  newUploadStore,
+  recordItem,
+  s3Error,
+} from '../../unit/handlers/aws-fakes.js';
+
+/** One request a function made: an SDK command it sent, or a grant it signed. */
+export interface SentCall {
+  service: 's3' | 'dynamodb' | 'sfn';
+  command: string;
+  input: Record<string, unknown>;
+}
+
+export { BUCKET, TABLE_NAME };
+export const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:airlock-pipeline';
+const EXECUTION_ARN = 'arn:aws:states:us-east-1:000000000000:execution:airlock-pipeline:exec-1';
+const NOW = new Date('2025-03-01T12:30:00.000Z');
+const VERSION_ID = 'v-0001';
+const KEY = `quarantine/${UPLOAD_ID}`;
+const PDF = samples.pdf();
+
+const ddb = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
+const sfn = mockClient(SFNClient);
+
+const store = newUploadStore();
+const objects = newObjectStore();
+const presigner = newPresigner();
+const executions = new StepFunctionsGateway(STATE_MACHINE_ARN, new SFNClient({ region: 'us-east-1' }));
+const detail = { bucket: { name: BUCKET }, object: { key: KEY, size: PDF.length, 'version-id': VERSION_ID } };
+const object = { bucket: BUCKET, key: KEY, versionId: VERSION_ID };
+const item = (overrides: Partial<UploadRecord>) => ({ Item: recordItem(overrides) });
+const updated = (status: UploadRecord['status']) => (input: UpdateCommandInput) => ({
+  Attributes: recordItem({
+    status,
+    updatedAt: String(input.ExpressionAttributeValues?.[':at'] ?? NOW.toISOString()),
+    ...(input.ExpressionAttributeValues?.[':executionId']
+      ? { executionId: String(input.ExpressionAttributeValues[':executionId']) }
+      : {}),
+    versionId: VERSION_ID,
+  }),
+});
+const versions = () => ({
+  Versions: [{ Key: KEY, VersionId: VERSION_ID, Size: PDF.length, LastModified: NOW }],
+});
+
+/**
+ * Each function's paths, walked with its real adapters over mocked clients (aws-sdk-client-mock,
+ * as the unit tests do). Every command a handler can send, on any path, must appear here: a
+ * path left out would leave a grant looking unused, and the derived check fails on that too.
+ */
+const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
+  'create-upload': async () => {
+    ddb.on(PutCommand).resolves({});
+    const handler = makeCreateUploadHandler(() => ({
+      store,
+      presigner,
+      policy: DEFAULT_TYPE_POLICY,
+      uploadTtlSeconds: 900,
+      now: () => NOW,
+    }));
+    for (const method of ['POST', 'PUT']) {
+      const body = { fileName: 'a.pdf', contentType: 'application/pdf', size: PDF.length, method };
+      await handler(apiEvent({ routeKey: 'POST /uploads', body }));
+    }
+  },
+  'get-upload': async () => {
+    ddb.on(GetCommand).resolves(item({ status: 'PROCESSED', detectedType: 'application/pdf' }));
+    const handler = makeGetUploadHandler(() => ({
+      store,
+      presigner,
+      policy: DEFAULT_TYPE_POLICY,
+      downloadTtlSeconds: 300,
+      now: () => NOW,
+    }));
+    await handler(apiEvent({ routeKey: 'GET /uploads/{id}', pathParameters: { id: UPLOAD_ID }, sub: OWNER }));
+  },
+  'list-uploads': async () => {
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({})] });
+    await makeListUploadsHandler(() => ({ store }))(apiEvent({ routeKey: 'GET /uploads', sub: OWNER }));
+  },
+  'get-upload-events': async () => {
+    ddb.on(GetCommand).resolves(item({})).on(QueryCommand).resolves({ Items: [] });
+    const handler = makeGetUploadEventsHandler(() => ({ store }));
+    await handler(
+      apiEvent({ routeKey: 'GET /uploads/{id}/events', pathParameters: { id: UPLOAD_ID }, sub: OWNER }),
+    );
+  },
+  'audit-uploads': async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const handler = makeAuditUploadsHandler(() => ({ store, now: () => NOW }));
+    await handler(apiEvent({ routeKey: 'GET /audit/uploads', groups: ['auditors'] }));
+  },
+  claim: async () => {
+    ddb.on(GetCommand).resolves(item({ status: 'PENDING_UPLOAD', size: PDF.length }));
+    ddb.on(UpdateCommand).callsFake(updated('PROCESSING')).on(PutCommand).resolves({});
+    await makeClaimHandler(() => ({ store, now: () => NOW }))({
+      detail,
+      eventTime: '2025-03-01T12:00:05Z',
+      executionId: EXECUTION_ARN,
+    });
+  },
+  validate: async () => {
+    s3.on(GetObjectCommand).callsFake((): Partial<GetObjectCommandOutput> => ({
+      Body: Readable.from([PDF]) as GetObjectCommandOutput['Body'],
+      ContentLength: PDF.length,
+    }));
+    const handler = makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY }));
+    await handler({
+      uploadId: UPLOAD_ID,
+      object,
+      declared: { contentType: 'application/pdf', size: PDF.length },
+    });
+  },
+  promote: async () => {
+    s3.on(HeadObjectCommand)
+      .rejects(s3Error('NotFound', 404))
+      .on(CopyObjectCommand)
+      .resolves({ VersionId: 'c1' });
+    await makePromoteHandler(() => ({ objects }))({ uploadId: UPLOAD_ID, object });
+  },
+  reject: async () => {
+    s3.on(HeadObjectCommand)
+      .rejects(s3Error('NotFound', 404))
+      .on(CopyObjectCommand)
+      .resolves({ VersionId: 'r1' });
+    await makeRejectHandler(() => ({ objects }))({ uploadId: UPLOAD_ID, object });
+  },
+  'record-outcome': async () => {
+    const handler = makeRecordOutcomeHandler(() => ({ store, now: () => NOW }));
+    const input = { outcome: 'PROCESSED' as const, detail, executionId: EXECUTION_ARN };
+    ddb.on(UpdateCommand).callsFake(updated('PROCESSED')).on(PutCommand).resolves({});
+    await handler(input);
+    // A retried task finds its outcome written: it reads the record.
+    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    ddb
+      .on(GetCommand)
+      .resolves(item({ status: 'PROCESSED', executionId: EXECUTION_ARN, versionId: VERSION_ID }));
+    await handler(input);
+  },
+  'release-quarantine': async () => {
+    s3.on(DeleteObjectCommand).resolves({});
+    await makeReleaseQuarantineHandler(() => ({ objects }))({ uploadId: UPLOAD_ID, object });
+  },
+  sweeper: async () => {
+    const old = '2025-03-01T11:00:00.000Z';
+    ddb
+      .on(QueryCommand)
+      .resolves({ Items: [] })
+      .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PENDING_UPLOAD' } }, false)
+      .resolves({ Items: [recordItem({ status: 'PENDING_UPLOAD', expiresAt: old, updatedAt: old })] })
+      .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PROCESSING' } }, false)
+      .resolves({ Items: [recordItem({ status: 'PROCESSING', executionId: EXECUTION_ARN, updatedAt: old })] })
+      .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PROCESSED' } }, false)
+      .resolves({ Items: [recordItem({ status: 'PROCESSED', versionId: 'v-claimed', updatedAt: old })] });
+    ddb.on(UpdateCommand).callsFake(updated('EXPIRED')).on(PutCommand).resolves({});
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED' }).on(StartExecutionCommand).resolves({});
+    const handler = makeSweeperHandler(() => ({
+      store,
+      objects,
+      executions,
+      bucket: BUCKET,
+      now: () => NOW,
+      processingTimeoutMs: 60_000,
+      expiryGraceMs: 1_000,
+      lostEventAfterMs: 1_000,
+      batchSize: 10,
+      uploadTtlMs: 3_600_000,
+    }));
+    // A lost event and a stray version (their object is in quarantine), then an expiry (none is).
+    s3.on(ListObjectVersionsCommand).resolves(versions());
+    await handler();
+    s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
+    await handler();
+  },
+  redrive: async () => {
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: VERSION_ID })] });
+    ddb.on(GetCommand).resolves(item({ status: 'FAILED', versionId: VERSION_ID }));
+    s3.on(ListObjectVersionsCommand).resolves(versions());
+    sfn.on(StartExecutionCommand).resolves({});
+    const handler = makeRedriveHandler(() => ({
+      store,
+      objects,
+      executions,
+      bucket: BUCKET,
+      now: () => NOW,
+      batchSize: 10,
+    }));
+    await handler({}); // the oldest FAILED uploads
+    await handler({ uploadIds: [UPLOAD_ID] }); // named ones
+  },
+};
+
+/** What each function sends (commands) and signs (grants), over all its paths. */
+export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>> {
+  const census = new Map<PipelineFunction, SentCall[]>();
+  let grants: GrantToSign[] = [];
+  installLocalHooks({
+    instrument: () => undefined,
+    checkGrant: (grant) => {
+      grants.push(grant);
+      return Promise.resolve();
+    },
+  });
+  try {
+    for (const [name, run] of Object.entries(SCENARIOS) as Array<
+      [PipelineFunction, () => Promise<unknown>]
+    >) {
+      ddb.reset();
+      s3.reset();
+      sfn.reset();
+      grants = [];
+      await run();
+      const sent = (service: SentCall['service'], calls: Array<{ args: unknown[] }>): SentCall[] =>
+        calls.map((call) => {
+          const command = call.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
+          return { service, command: command.constructor.name, input: command.input };
+        });
+      census.set(name, [
+        ...sent('dynamodb', ddb.calls()),
+        ...sent('s3', s3.calls()),
+        ...sent('sfn', sfn.calls()),
+        ...grants.map((grant): SentCall => ({
+          service: 's3',
+          command: grant.operation,
+          input: { Bucket: grant.bucket, Key: grant.key },
+        })),
+      ]);
+    }
+  } finally {
+    installLocalHooks(undefined);
+    ddb.restore();
+    s3.restore();
+    sfn.restore();
+  }
+  return census;
+}
