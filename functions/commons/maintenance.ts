@@ -1,6 +1,7 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { lazy, makeDynamoDbClient, makeS3Client, readConfig, type AirlockConfig } from './config.js';
 import { requireEnv } from './env.js';
+import { ENV_NAMES } from './env-names.js';
 import { StepFunctionsGateway, type ExecutionGateway } from '../adapters/execution-gateway.js';
 import { ObjectStore } from '../adapters/object-store.js';
 import { UploadStore } from '../adapters/upload-store.js';
@@ -22,7 +23,7 @@ export const maintenanceAdapters = lazy((): MaintenanceAdapters => {
     config,
     store: new UploadStore(config.tableName, makeDynamoDbClient(config)),
     objects: new ObjectStore(makeS3Client(config)),
-    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), new SFNClient({})),
+    executions: new StepFunctionsGateway(requireEnv(ENV_NAMES.stateMachineArn), new SFNClient({})),
     bucket: config.bucketName,
     now: () => new Date(),
   };
