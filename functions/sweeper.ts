@@ -177,12 +177,13 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
 
 const defaultDeps = lazy((): SweeperDeps => {
   const { config, ...adapters } = maintenanceAdapters();
+  const sweeper = readSweeperConfig();
   return {
     ...adapters,
-    processingTimeoutMs: readSweeperConfig().processingTimeoutSeconds * 1000,
+    processingTimeoutMs: sweeper.processingTimeoutSeconds * 1000,
     expiryGraceMs: 60_000,
     lostEventAfterMs: 5 * 60_000,
-    batchSize: 100,
+    batchSize: sweeper.batchSize,
     uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
   };
 });

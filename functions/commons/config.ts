@@ -6,6 +6,7 @@ import { assertFaultsAllowed } from './faults.js';
 import {
   DOWNLOAD_URL_TTL_BOUNDS,
   PROCESSING_TIMEOUT_BOUNDS,
+  SWEEP_BATCH_SIZE_BOUNDS,
   UPLOAD_URL_TTL_BOUNDS,
 } from './setting-bounds.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain/type-policy.js';
@@ -24,6 +25,10 @@ import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain
  * | S3_ENDPOINT              | S3-compatible endpoint (local runtime)              | AWS |
  * | S3_FORCE_PATH_STYLE      | "true" for path-style addressing                    | false |
  * | DYNAMODB_ENDPOINT        | DynamoDB-compatible endpoint (local runtime)        | AWS |
+ *
+ * The sweeper also reads (readSweeperConfig):
+ * | PROCESSING_TIMEOUT_SECONDS | PROCESSING without an execution → FAILED after, 1200–86400 | 3600 |
+ * | SWEEP_BATCH_SIZE           | uploads handled per status per run, 1–1000                 | 100 |
  */
 export interface AirlockConfig {
   tableName: string;
@@ -67,6 +72,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
 export interface SweeperConfig {
   /** PROCESSING_TIMEOUT_SECONDS: a PROCESSING upload whose execution ended is FAILED after this. */
   processingTimeoutSeconds: number;
+  /** SWEEP_BATCH_SIZE: uploads handled per status per run. */
+  batchSize: number;
 }
 
 export function readSweeperConfig(env: NodeJS.ProcessEnv = process.env): SweeperConfig {
@@ -75,6 +82,12 @@ export function readSweeperConfig(env: NodeJS.ProcessEnv = process.env): Sweeper
       ENV_NAMES.processingTimeoutSeconds,
       PROCESSING_TIMEOUT_BOUNDS.default,
       PROCESSING_TIMEOUT_BOUNDS,
+      env,
+    ),
+    batchSize: intEnv(
+      ENV_NAMES.sweepBatchSize,
+      SWEEP_BATCH_SIZE_BOUNDS.default,
+      SWEEP_BATCH_SIZE_BOUNDS,
       env,
     ),
   };

@@ -65,6 +65,24 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 export const LOG_RETENTION_DAYS_DEFAULT = 365;
 
+/**
+ * A browser origin allowed by CORS: `https://host[:port]`, or plain http for localhost during
+ * development; no path, no wildcard.
+ */
+export const ALLOWED_ORIGIN = /^(https:\/\/[a-z0-9.-]+(:\d+)?|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?)$/i;
+
+/**
+ * Quarantine's lifecycle must outlive an upload grant plus the processing bound, or the bytes of a
+ * FAILED upload could expire before a redrive.
+ */
+export function quarantineOutlivesProcessing(
+  quarantineRetentionSeconds: number,
+  uploadUrlTtlSeconds: number,
+  processingTimeoutSeconds: number,
+): boolean {
+  return quarantineRetentionSeconds > uploadUrlTtlSeconds + processingTimeoutSeconds;
+}
+
 /** "1 second", "15 minutes", "24 hours": a bound as people say it. */
 export function describeSeconds(seconds: number): string {
   const [count, unit] =

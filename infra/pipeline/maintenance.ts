@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../functions/adapters/upload-store.js';
-import { ENV_NAMES } from '../../functions/commons/env-names.js';
+import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-names.js';
 import { QUARANTINE_PREFIX } from '../../functions/domain/model.js';
 import { acknowledge } from '../nag-packs.js';
 import { PipelineLambda, type PipelineFunctionDefaults } from './pipeline-function.js';
@@ -44,7 +44,9 @@ export function buildMaintenance(scope: Construct, props: PipelineMaintenancePro
   storage.grantItems(sweeper, ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
   storage.grantListVersions(sweeper, QUARANTINE_PREFIX);
   sweeper.addEnvironment(ENV_NAMES.stateMachineArn, stateMachine.stateMachineArn);
-  sweeper.addEnvironment(ENV_NAMES.processingTimeoutSeconds, String(settings.processingTimeoutSeconds));
+  for (const [name, value] of Object.entries(settingsEnvironment(settings).sweeper)) {
+    sweeper.addEnvironment(name, value);
+  }
   stateMachine.grantStartExecution(sweeper);
   // It asks whether a PROCESSING upload's execution still runs before marking it FAILED.
   sweeper.addToRolePolicy(

@@ -124,6 +124,11 @@ export interface UploadPipelineProps {
    */
   readonly sweepInterval?: Duration;
   /**
+   * Uploads the sweeper handles per status per run (1–1000); the rest wait for the next run.
+   * @default 100
+   */
+  readonly sweepBatchSize?: number;
+  /**
    * Throttling of the HTTP API.
    * @default { rateLimit: 50, burstLimit: 100 }
    */

@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
+  ALLOWED_ORIGIN,
   API_THROTTLE_DEFAULTS,
   DOWNLOAD_URL_TTL_BOUNDS,
   describeSeconds,
@@ -8,7 +9,9 @@ import {
   NONCURRENT_VERSION_RETENTION_DAYS_BOUNDS,
   PROCESSING_TIMEOUT_BOUNDS,
   QUARANTINE_RETENTION_DAYS_BOUNDS,
+  quarantineOutlivesProcessing,
   REJECTED_RETENTION_DAYS_BOUNDS,
+  SWEEP_BATCH_SIZE_BOUNDS,
   SWEEP_INTERVAL_MINUTES_BOUNDS,
   UPLOAD_URL_TTL_BOUNDS,
   type IntBounds,
@@ -29,12 +32,10 @@ export interface PipelineSettings {
   readonly logRetention: logs.RetentionDays;
   readonly processingTimeoutSeconds: number;
   readonly sweepInterval: Duration;
+  readonly sweepBatchSize: number;
   readonly apiThrottle: ApiThrottleProps;
   readonly reservedConcurrency: Partial<Record<PipelineFunction, number>>;
 }
-
-/** `https://host[:port]`, or plain http for localhost during development; no path, no wildcard. */
-const ORIGIN = /^(https:\/\/[a-z0-9.-]+(:\d+)?|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?)$/i;
 
 /**
  * Applies defaults and refuses misconfiguration at synth time, with a message saying why. Pure:
@@ -65,7 +66,7 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
 
   const allowedOrigins = props.allowedOrigins ?? [];
   for (const origin of allowedOrigins) {
-    if (!ORIGIN.test(origin)) {
+    if (!ALLOWED_ORIGIN.test(origin)) {
       fail(
         `allowedOrigins entry "${origin}" must be an https origin (or http://localhost) without path or wildcard.`,
       );
@@ -83,6 +84,16 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
   if (Token.isUnresolved(sweepSeconds)) fail('sweepInterval must be a concrete duration.');
   if (sweepSeconds < SWEEP_INTERVAL_MINUTES_BOUNDS.min * 60 || sweepSeconds % 60 !== 0) {
     fail('sweepInterval must be a whole number of minutes.');
+  }
+  const sweepBatchSize = props.sweepBatchSize ?? SWEEP_BATCH_SIZE_BOUNDS.default;
+  if (
+    !Number.isInteger(sweepBatchSize) ||
+    sweepBatchSize < SWEEP_BATCH_SIZE_BOUNDS.min ||
+    sweepBatchSize > SWEEP_BATCH_SIZE_BOUNDS.max
+  ) {
+    fail(
+      `sweepBatchSize must be a whole number from ${SWEEP_BATCH_SIZE_BOUNDS.min} to ${SWEEP_BATCH_SIZE_BOUNDS.max}, got ${sweepBatchSize}.`,
+    );
   }
   const apiThrottle = props.apiThrottle ?? API_THROTTLE_DEFAULTS;
   if (!(apiThrottle.rateLimit > 0) || !(apiThrottle.burstLimit > 0))
@@ -120,7 +131,13 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     QUARANTINE_RETENTION_DAYS_BOUNDS,
     'quarantineRetention',
   );
-  if (quarantineRetention.toSeconds() <= uploadUrlTtlSeconds + processingTimeoutSeconds) {
+  if (
+    !quarantineOutlivesProcessing(
+      quarantineRetention.toSeconds(),
+      uploadUrlTtlSeconds,
+      processingTimeoutSeconds,
+    )
+  ) {
     fail(
       'quarantineRetention must exceed uploadUrlTtl plus processingTimeout, or bytes could expire before a redrive.',
     );
@@ -141,6 +158,7 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     logRetention: props.logRetention ?? (LOG_RETENTION_DAYS_DEFAULT satisfies logs.RetentionDays),
     processingTimeoutSeconds,
     sweepInterval,
+    sweepBatchSize,
     apiThrottle,
     reservedConcurrency,
   };

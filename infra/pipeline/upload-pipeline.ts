@@ -7,7 +7,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ENV_NAMES } from '../../functions/commons/env-names.js';
+import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-names.js';
 import { ConsoleHosting } from '../console-hosting.js';
 import { buildAlarms } from './alarms.js';
 import { buildApi } from './api.js';
@@ -96,9 +96,7 @@ export class UploadPipeline extends Construct {
       environment: {
         [ENV_NAMES.tableName]: this.table.tableName,
         [ENV_NAMES.bucketName]: this.bucket.bucketName,
-        [ENV_NAMES.uploadUrlTtlSeconds]: String(settings.uploadUrlTtlSeconds),
-        [ENV_NAMES.downloadUrlTtlSeconds]: String(settings.downloadUrlTtlSeconds),
-        [ENV_NAMES.typePolicy]: JSON.stringify(settings.typePolicy),
+        ...settingsEnvironment(settings).shared,
         [ENV_NAMES.serviceName]: 'airlock',
         [ENV_NAMES.nodeOptions]: '--enable-source-maps',
         // A deployment is a production configuration: functions refuse fault injection (faults.ts).

@@ -37,6 +37,7 @@ describe('resolveSettings', () => {
       logRetention: logs.RetentionDays.ONE_YEAR,
       processingTimeoutSeconds: 3600,
       sweepInterval: 5,
+      sweepBatchSize: 100,
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
     });
@@ -70,8 +71,8 @@ describe('the construct and the functions accept the same range', () => {
     setting: string;
     accepted: number[];
     refused: number[];
-    construct: (seconds: number) => unknown;
-    functions: (seconds: number) => unknown;
+    construct: (value: number) => unknown;
+    functions: (value: number) => unknown;
   }> = [
     {
       setting: 'upload URL lifetime (at most 15 minutes)',
@@ -94,16 +95,23 @@ describe('the construct and the functions accept the same range', () => {
       construct: (s) => resolveSettings({ processingTimeout: Duration.seconds(s) }).processingTimeoutSeconds,
       functions: (s) => readSweeperConfig({ PROCESSING_TIMEOUT_SECONDS: String(s) }).processingTimeoutSeconds,
     },
+    {
+      setting: 'sweeper batch size (1 to 1000 uploads)',
+      accepted: [1, 1000],
+      refused: [0, 1001],
+      construct: (n) => resolveSettings({ sweepBatchSize: n }).sweepBatchSize,
+      functions: (n) => readSweeperConfig({ SWEEP_BATCH_SIZE: String(n) }).batchSize,
+    },
   ];
 
   describe.each(cases)('$setting', ({ accepted, refused, construct, functions }) => {
-    test.each(accepted)('both accept %i s', (seconds) => {
-      expect([construct(seconds), functions(seconds)]).toEqual([seconds, seconds]);
+    test.each(accepted)('both accept %i', (value) => {
+      expect([construct(value), functions(value)]).toEqual([value, value]);
     });
 
-    test.each(refused)('both refuse %i s', (seconds) => {
-      expect(() => construct(seconds)).toThrow(/must be between/);
-      expect(() => functions(seconds)).toThrow(/must be an integer from/);
+    test.each(refused)('both refuse %i', (value) => {
+      expect(() => construct(value)).toThrow(/must be (between|a whole number from)/);
+      expect(() => functions(value)).toThrow(/must be an integer from/);
     });
   });
 });
