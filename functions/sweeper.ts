@@ -1,6 +1,5 @@
-import { lazy } from './commons/config.js';
+import { lazy, readSweeperConfig } from './commons/config.js';
 import { maintenanceAdapters } from './commons/maintenance.js';
-import { intEnv } from './commons/env.js';
 import { logger } from './commons/logger.js';
 import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
@@ -178,12 +177,13 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
 
 const defaultDeps = lazy((): SweeperDeps => {
   const { config, ...adapters } = maintenanceAdapters();
+  const sweeper = readSweeperConfig();
   return {
     ...adapters,
-    processingTimeoutMs: intEnv('PROCESSING_TIMEOUT_SECONDS', 3600, { min: 60, max: 86_400 }) * 1000,
+    processingTimeoutMs: sweeper.processingTimeoutSeconds * 1000,
     expiryGraceMs: 60_000,
     lostEventAfterMs: 5 * 60_000,
-    batchSize: 100,
+    batchSize: sweeper.batchSize,
     uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
   };
 });

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { UploadPipeline, type UploadPipelineProps } from './upload-pipeline.js';
+import { UploadPipeline, type UploadPipelineProps } from './pipeline/index.js';
 
 export interface AirlockStackProps extends StackProps {
   /**

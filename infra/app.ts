@@ -1,20 +1,25 @@
+import { resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { configPath, loadAirlockConfig } from '../config/airlock-config.js';
 import { AirlockStack } from './airlock-stack.js';
+import { pipelinePropsFromConfig } from './config.js';
 import { addNagPacks } from './nag-packs.js';
 
 /**
- * The CDK app. Context keys (cdk.json or `-c key=value`):
- * - `allowedOrigins`: comma-separated browser origins for CORS (default: none).
+ * The CDK app. Its settings come from airlock.config.json at the repository root, the same file
+ * `npm start` reads; `-c config=<path>` (or AIRLOCK_CONFIG=<path>) names another one.
  */
 const app = new App();
-const origins = app.node.tryGetContext('allowedOrigins') as string | undefined;
+if (app.node.tryGetContext('allowedOrigins') !== undefined) {
+  throw new Error('The allowedOrigins context key is gone: set "allowedOrigins" in airlock.config.json.');
+}
+const named = app.node.tryGetContext('config') as string | undefined;
+const settings = loadAirlockConfig(named ? resolve(named) : configPath());
 
 new AirlockStack(app, 'Airlock', {
   description: 'Airlock: presigned uploads, validated and promoted by Step Functions, with an audit trail.',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  pipeline: {
-    ...(origins ? { allowedOrigins: origins.split(',').map((origin) => origin.trim()) } : {}),
-  },
+  pipeline: pipelinePropsFromConfig(settings),
 });
 // cdk-nag's AwsSolutions, Serverless and NIST 800-53 R5 packs: any unacknowledged finding fails synth.
 addNagPacks(app, { verbose: true });

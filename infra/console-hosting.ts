@@ -6,7 +6,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { buildSync } from 'esbuild';
-import { CONSOLE_BUILD_OPTIONS, CONSOLE_DIR, CONSOLE_STATIC_FILES } from '../local/console-assets.js';
+import { CONSOLE_BUILD_OPTIONS, CONSOLE_DIR, CONSOLE_STATIC_FILES } from '../console/build-options.js';
 import { Construct, type IConstruct } from 'constructs';
 import { acknowledge } from './nag-packs.js';
 

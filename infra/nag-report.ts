@@ -120,8 +120,9 @@ export function summarize(report: ValidationReport, stack = 'Airlock'): NagRepor
 }
 
 /**
- * Synthesizes the default Airlock stack (as `infra/app.ts` does, without context) in a temporary
- * directory with the three cdk-nag packs, and returns its counts. Rejects only when synthesis
+ * Synthesizes the default Airlock stack (every UploadPipeline default, as the committed
+ * airlock.config.json keeps them) in a temporary directory with the three cdk-nag packs, and
+ * returns its counts. Rejects only when synthesis
  * fails for another reason than findings; unacknowledged findings are counted, not thrown.
  */
 export async function nagReport(): Promise<NagReport> {

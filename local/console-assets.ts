@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
-import { REPO_ROOT } from './settings.js';
-
-const CONSOLE_DIR = join(REPO_ROOT, 'console');
+import { build } from 'esbuild';
+import { CONSOLE_BUILD_OPTIONS, CONSOLE_DIR } from '../console/build-options.js';
 
 export interface StaticRoute {
   contentType: string;
@@ -28,27 +26,6 @@ export async function consoleRoutes(): Promise<Record<string, StaticRoute>> {
   };
 }
 
-/**
- * How console/app.ts (with the client code it imports) becomes one ES module: the same for the
- * local runtime and for the CDK deployment.
- */
-export const CONSOLE_BUILD_OPTIONS = {
-  entryPoints: [join(CONSOLE_DIR, 'app.ts')],
-  bundle: true,
-  format: 'esm',
-  target: 'es2022',
-  platform: 'browser',
-  minify: true,
-  sourcemap: false,
-  write: false,
-  logLevel: 'silent',
-} as const satisfies BuildOptions;
-
-/** The console's files that are served as they are. */
-export const CONSOLE_STATIC_FILES = ['index.html', 'styles.css'] as const;
-
 export async function bundleConsole(): Promise<string> {
   return (await build(CONSOLE_BUILD_OPTIONS)).outputFiles[0]?.text ?? '';
 }
-
-export { CONSOLE_DIR };

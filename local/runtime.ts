@@ -80,6 +80,7 @@ export async function startRuntime(
 
     // The handlers read their configuration from the environment, exactly as on Lambda.
     Object.assign(process.env, {
+      ...settings.functionEnvironment,
       TABLE_NAME: settings.table,
       BUCKET_NAME: settings.bucket,
       S3_ENDPOINT: s3Endpoint,
@@ -88,7 +89,6 @@ export async function startRuntime(
       AWS_ACCESS_KEY_ID: settings.accessKeyId,
       AWS_SECRET_ACCESS_KEY: settings.secretAccessKey,
       AWS_REGION: settings.region,
-      UPLOAD_URL_TTL_SECONDS: String(settings.uploadUrlTtlSeconds),
       POWERTOOLS_SERVICE_NAME: 'airlock-local',
       POWERTOOLS_LOG_LEVEL: process.env.AIRLOCK_LOG_LEVEL ?? 'WARN',
     });
@@ -130,7 +130,7 @@ export async function startRuntime(
         processingTimeoutMs: settings.processingTimeoutMs,
         expiryGraceMs: 5_000,
         lostEventAfterMs: settings.lostEventAfterMs,
-        batchSize: 100,
+        batchSize: settings.sweepBatchSize,
         uploadTtlMs: settings.uploadUrlTtlSeconds * 1000,
       },
     });
@@ -199,7 +199,7 @@ export async function startRuntime(
     const apiUrl = `http://localhost:${settings.apiPort}`;
     const setup = await setUpBucket(s3, {
       bucket: settings.bucket,
-      consoleOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`],
+      consoleOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`, ...settings.allowedOrigins],
       pushEndpoint: `http://127.0.0.1:${settings.routerPort}/events`,
       s3Endpoint,
       region: settings.region,
@@ -230,7 +230,7 @@ export async function startRuntime(
         iamReport: () => iam.snapshot(),
         invoke: (name, event) => functions.invokeOperatorFunction(name, event),
       },
-      allowedOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`],
+      allowedOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`, ...settings.allowedOrigins],
       staticRoutes: { ...(await consoleRoutes()), ...openApiStaticRoute() },
       health: async () => {
         const parts = {

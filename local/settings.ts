@@ -1,13 +1,20 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { configPath, loadAirlockConfig, type AirlockSettings } from '../config/airlock-config.js';
+import { settingsEnvironment } from '../functions/commons/env-names.js';
+import { UPLOAD_URL_TTL_BOUNDS } from '../functions/commons/setting-bounds.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Settings of the local runtime, from AIRLOCK_* environment variables with fixed defaults.
+ * Settings of the local runtime. What a user chooses (origins, type policy, TTLs, retention,
+ * processing timeout, sweeper batch size, throttling) comes from airlock.config.json, the file the
+ * deployment reads too (AIRLOCK_CONFIG names another one). Facts of this machine stay AIRLOCK_*
+ * environment variables with fixed defaults:
  *
  * | variable                         | default                 |
  * |----------------------------------|-------------------------|
+ * | AIRLOCK_CONFIG                   | <repo>/airlock.config.json |
  * | AIRLOCK_DATA_DIR                 | <repo>/.airlock         |
  * | AIRLOCK_PORT (HTTP API, console) | 3000                    |
  * | AIRLOCK_ROUTER_PORT (events in)  | 3001                    |
@@ -19,8 +26,14 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * | AIRLOCK_RECONCILE_INTERVAL_MS    | 1000                    |
  * | AIRLOCK_LOST_EVENT_AFTER_MS      | 1500                    |
  * | AIRLOCK_MAX_CONCURRENT_EXECUTIONS| 16                      |
- * | AIRLOCK_PROCESSING_TIMEOUT_MS    | 600000 (10 minutes)     |
  * | AIRLOCK_FAULTS                   | off (see functions/commons/faults.ts) |
+ *
+ * Test overrides of the file (tests use short values to make expiry and stalls observable):
+ *
+ * | variable                         | overrides                                   |
+ * |----------------------------------|---------------------------------------------|
+ * | AIRLOCK_UPLOAD_URL_TTL_SECONDS   | uploadUrlTtlSeconds (1–900)                  |
+ * | AIRLOCK_PROCESSING_TIMEOUT_MS    | processingTimeoutSeconds, for the local sweeper only; may be shorter than the deployed floor of 20 minutes |
  */
 export interface LocalSettings {
   dataDir: string;
@@ -36,6 +49,10 @@ export interface LocalSettings {
   region: string;
   bucket: string;
   table: string;
+  /**
+   * How often the reconciler (the sweeper's handler) runs. Much shorter than a deployment's
+   * sweepIntervalMinutes on purpose: locally it also stands in for event delivery (below).
+   */
   reconcileIntervalMs: number;
   /**
    * A PENDING upload whose object has been in quarantine this long without an execution gets one
@@ -44,10 +61,21 @@ export interface LocalSettings {
    */
   lostEventAfterMs: number;
   maxConcurrentExecutions: number;
-  /** Upload grants' lifetime (seconds); short values make expiry testable. */
+  /** The validated configuration file, every default applied. */
+  config: AirlockSettings;
+  /** Upload grants' lifetime (seconds): the file's, or its test override. */
   uploadUrlTtlSeconds: number;
   /** A PROCESSING upload whose execution ended without an outcome is marked FAILED after this. */
   processingTimeoutMs: number;
+  /** Uploads the reconciler handles per status per run (the file's sweepBatchSize). */
+  sweepBatchSize: number;
+  /** Browser origins allowed by CORS besides the runtime's own (the file's allowedOrigins). */
+  allowedOrigins: string[];
+  /**
+   * The functions' environment variables that carry the settings (upload and download TTLs, type
+   * policy, processing timeout, batch size), as the CDK construct sets them on AWS.
+   */
+  functionEnvironment: Record<string, string>;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -60,17 +88,34 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function positiveInt(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got "${raw}".`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`;
+    throw new Error(`${name} must be ${range}, got "${raw}".`);
+  }
   return value;
 }
 
 export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSettings {
   const external = env.AIRLOCK_S3_ENDPOINT?.trim();
+  const config = loadAirlockConfig(configPath(env));
+  const uploadUrlTtlSeconds = positiveInt(
+    env,
+    'AIRLOCK_UPLOAD_URL_TTL_SECONDS',
+    config.uploadUrlTtlSeconds,
+    UPLOAD_URL_TTL_BOUNDS.max,
+  );
+  // The functions read the configured processing timeout; only the local sweeper, which the
+  // runtime builds itself, takes the test override (it may be shorter than the deployed floor).
+  const environment = settingsEnvironment({ ...config, uploadUrlTtlSeconds });
   return {
     dataDir: resolve(env.AIRLOCK_DATA_DIR ?? resolve(REPO_ROOT, '.airlock')),
     apiPort: port(env, 'AIRLOCK_PORT', 3000),
@@ -87,7 +132,15 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
     reconcileIntervalMs: positiveInt(env, 'AIRLOCK_RECONCILE_INTERVAL_MS', 1000),
     lostEventAfterMs: positiveInt(env, 'AIRLOCK_LOST_EVENT_AFTER_MS', 1500),
     maxConcurrentExecutions: positiveInt(env, 'AIRLOCK_MAX_CONCURRENT_EXECUTIONS', 16),
-    uploadUrlTtlSeconds: Math.min(positiveInt(env, 'AIRLOCK_UPLOAD_URL_TTL_SECONDS', 900), 900),
-    processingTimeoutMs: positiveInt(env, 'AIRLOCK_PROCESSING_TIMEOUT_MS', 10 * 60_000),
+    config,
+    uploadUrlTtlSeconds,
+    processingTimeoutMs: positiveInt(
+      env,
+      'AIRLOCK_PROCESSING_TIMEOUT_MS',
+      config.processingTimeoutSeconds * 1000,
+    ),
+    sweepBatchSize: config.sweepBatchSize,
+    allowedOrigins: config.allowedOrigins,
+    functionEnvironment: { ...environment.shared, ...environment.sweeper },
   };
 }

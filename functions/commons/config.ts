@@ -2,14 +2,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { intEnv, optionalEnv, requireEnv } from './env.js';
+import { ENV_NAMES } from './env-names.js';
 import { assertFaultsAllowed } from './faults.js';
 import { instrumentClient } from './local-hooks.js';
+import {
+  DOWNLOAD_URL_TTL_BOUNDS,
+  PROCESSING_TIMEOUT_BOUNDS,
+  SWEEP_BATCH_SIZE_BOUNDS,
+  UPLOAD_URL_TTL_BOUNDS,
+} from './setting-bounds.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain/type-policy.js';
-import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../domain/upload-grant.js';
 
 /**
  * Settings shared by the functions. On AWS the CDK construct sets them; the local runtime sets
- * them too, plus the endpoints of its local servers.
+ * them too, plus the endpoints of its local servers. Names: ENV_NAMES; ranges: setting-bounds.ts.
  *
  * | variable                 | meaning                                             | default |
  * |--------------------------|-----------------------------------------------------|---------|
@@ -21,6 +27,10 @@ import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../dom
  * | S3_ENDPOINT              | S3-compatible endpoint (local runtime)              | AWS |
  * | S3_FORCE_PATH_STYLE      | "true" for path-style addressing                    | false |
  * | DYNAMODB_ENDPOINT        | DynamoDB-compatible endpoint (local runtime)        | AWS |
+ *
+ * The sweeper also reads (readSweeperConfig):
+ * | PROCESSING_TIMEOUT_SECONDS | PROCESSING without an execution → FAILED after, 1200–86400 | 3600 |
+ * | SWEEP_BATCH_SIZE           | uploads handled per status per run, 1–1000                 | 100 |
  */
 export interface AirlockConfig {
   tableName: string;
@@ -35,39 +45,57 @@ export interface AirlockConfig {
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig {
   assertFaultsAllowed(env); // fault injection is for the local runtime, never a deployment
-  const policyJson = optionalEnv('TYPE_POLICY', env);
-  const s3Endpoint = optionalEnv('S3_ENDPOINT', env);
-  const dynamoDbEndpoint = optionalEnv('DYNAMODB_ENDPOINT', env);
+  const policyJson = optionalEnv(ENV_NAMES.typePolicy, env);
+  const s3Endpoint = optionalEnv(ENV_NAMES.s3Endpoint, env);
+  const dynamoDbEndpoint = optionalEnv(ENV_NAMES.dynamoDbEndpoint, env);
   return {
-    tableName: requireEnv('TABLE_NAME', env),
-    bucketName: requireEnv('BUCKET_NAME', env),
+    tableName: requireEnv(ENV_NAMES.tableName, env),
+    bucketName: requireEnv(ENV_NAMES.bucketName, env),
     uploadUrlTtlSeconds: intEnv(
-      'UPLOAD_URL_TTL_SECONDS',
-      MAX_UPLOAD_URL_TTL_SECONDS,
-      {
-        min: 1,
-        max: MAX_UPLOAD_URL_TTL_SECONDS,
-      },
+      ENV_NAMES.uploadUrlTtlSeconds,
+      UPLOAD_URL_TTL_BOUNDS.default,
+      UPLOAD_URL_TTL_BOUNDS,
       env,
     ),
     downloadUrlTtlSeconds: intEnv(
-      'DOWNLOAD_URL_TTL_SECONDS',
-      MAX_DOWNLOAD_URL_TTL_SECONDS,
-      {
-        min: 1,
-        max: MAX_DOWNLOAD_URL_TTL_SECONDS,
-      },
+      ENV_NAMES.downloadUrlTtlSeconds,
+      DOWNLOAD_URL_TTL_BOUNDS.default,
+      DOWNLOAD_URL_TTL_BOUNDS,
       env,
     ),
     typePolicy: policyJson === undefined ? DEFAULT_TYPE_POLICY : parseTypePolicy(policyJson),
     ...(s3Endpoint ? { s3Endpoint } : {}),
-    s3ForcePathStyle: optionalEnv('S3_FORCE_PATH_STYLE', env) === 'true',
+    s3ForcePathStyle: optionalEnv(ENV_NAMES.s3ForcePathStyle, env) === 'true',
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
   };
 }
 
 // The functions' SDK clients. instrumentClient does nothing on Lambda; in the local runtime it
 // makes each call pass the function's own synthesized IAM policies first (local-hooks.ts).
+/** The sweeper's own settings. */
+export interface SweeperConfig {
+  /** PROCESSING_TIMEOUT_SECONDS: a PROCESSING upload whose execution ended is FAILED after this. */
+  processingTimeoutSeconds: number;
+  /** SWEEP_BATCH_SIZE: uploads handled per status per run. */
+  batchSize: number;
+}
+
+export function readSweeperConfig(env: NodeJS.ProcessEnv = process.env): SweeperConfig {
+  return {
+    processingTimeoutSeconds: intEnv(
+      ENV_NAMES.processingTimeoutSeconds,
+      PROCESSING_TIMEOUT_BOUNDS.default,
+      PROCESSING_TIMEOUT_BOUNDS,
+      env,
+    ),
+    batchSize: intEnv(
+      ENV_NAMES.sweepBatchSize,
+      SWEEP_BATCH_SIZE_BOUNDS.default,
+      SWEEP_BATCH_SIZE_BOUNDS,
+      env,
+    ),
+  };
+}
 
 export function makeS3Client(config: AirlockConfig): S3Client {
   return instrumentClient(

@@ -14,20 +14,20 @@ export function optionalEnv(name: string, env: NodeJS.ProcessEnv = process.env):
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-/** An integer setting within [min, max]; `fallback` when unset. */
+/** An integer setting within [min, max] (bounds from setting-bounds.ts); `fallback` when unset. */
 export function intEnv(
   name: string,
   fallback: number,
-  bounds: { min: number; max: number },
+  bounds: { readonly min: number; readonly max?: number },
   env: NodeJS.ProcessEnv = process.env,
 ): number {
   const raw = optionalEnv(name, env);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    throw new ConfigurationError(
-      `Environment variable ${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}".`,
-    );
+  const { min, max = Number.MAX_SAFE_INTEGER } = bounds;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = bounds.max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new ConfigurationError(`Environment variable ${name} must be an integer ${range}, got "${raw}".`);
   }
   return value;
 }

@@ -7,6 +7,7 @@ import {
   type AirlockConfig,
 } from './config.js';
 import { requireEnv } from './env.js';
+import { ENV_NAMES } from './env-names.js';
 import { StepFunctionsGateway, type ExecutionGateway } from '../adapters/execution-gateway.js';
 import { ObjectStore } from '../adapters/object-store.js';
 import { UploadStore } from '../adapters/upload-store.js';
@@ -28,7 +29,7 @@ export const maintenanceAdapters = lazy((): MaintenanceAdapters => {
     config,
     store: new UploadStore(config.tableName, makeDynamoDbClient(config)),
     objects: new ObjectStore(makeS3Client(config)),
-    executions: new StepFunctionsGateway(requireEnv('STATE_MACHINE_ARN'), makeSfnClient()),
+    executions: new StepFunctionsGateway(requireEnv(ENV_NAMES.stateMachineArn), makeSfnClient()),
     bucket: config.bucketName,
     now: () => new Date(),
   };

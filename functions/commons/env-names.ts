@@ -1,0 +1,76 @@
+import { FAULTS_ENV } from './faults.js';
+import type { TypePolicy } from '../domain/type-policy.js';
+
+/**
+ * The environment variables of the functions, named once. The CDK construct and the local runtime
+ * set them; `readConfig` (and the sweeper) read them.
+ */
+export const ENV_NAMES = {
+  /** DynamoDB table of records and audit events (required). */
+  tableName: 'TABLE_NAME',
+  /** The bucket with quarantine/, clean/ and rejected/ (required). */
+  bucketName: 'BUCKET_NAME',
+  /** Lifetime of upload grants, seconds (UPLOAD_URL_TTL_BOUNDS). */
+  uploadUrlTtlSeconds: 'UPLOAD_URL_TTL_SECONDS',
+  /** Lifetime of download URLs, seconds (DOWNLOAD_URL_TTL_BOUNDS). */
+  downloadUrlTtlSeconds: 'DOWNLOAD_URL_TTL_SECONDS',
+  /** The type policy as JSON, replacing the built-in one. */
+  typePolicy: 'TYPE_POLICY',
+  /** Sweeper: a PROCESSING upload whose execution ended is FAILED after this, seconds. */
+  processingTimeoutSeconds: 'PROCESSING_TIMEOUT_SECONDS',
+  /** Sweeper: uploads handled per status per run (SWEEP_BATCH_SIZE_BOUNDS). */
+  sweepBatchSize: 'SWEEP_BATCH_SIZE',
+  /** Sweeper and redrive: the pipeline state machine they start executions of. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  /** An S3-compatible endpoint (local runtime). */
+  s3Endpoint: 'S3_ENDPOINT',
+  /** "true" for path-style S3 addressing (local runtime). */
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  /** A DynamoDB-compatible endpoint (local runtime). */
+  dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
+  /** `production` in a deployment: fault injection is refused (faults.ts). */
+  deployment: 'AIRLOCK_ENV',
+  /** Fault injection rates, for the local runtime's reliability suite only (faults.ts). */
+  faults: FAULTS_ENV,
+  /** The service name in Powertools' structured logs. */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  nodeOptions: 'NODE_OPTIONS',
+} as const;
+
+export type EnvName = (typeof ENV_NAMES)[keyof typeof ENV_NAMES];
+
+/** The settings a deployer chooses that the functions read, in the functions' own units. */
+export interface FunctionSettings {
+  readonly uploadUrlTtlSeconds: number;
+  readonly downloadUrlTtlSeconds: number;
+  readonly typePolicy: TypePolicy;
+  readonly processingTimeoutSeconds: number;
+  readonly sweepBatchSize: number;
+}
+
+/** The functions' environment variables that carry the settings, by who reads them. */
+export interface SettingsEnvironment {
+  /** Read by every function (readConfig). */
+  readonly shared: Readonly<Record<string, string>>;
+  /** Read by the sweeper only (readSweeperConfig). */
+  readonly sweeper: Readonly<Record<string, string>>;
+}
+
+/**
+ * The settings as environment variables: what readConfig and readSweeperConfig read back. The
+ * CDK construct sets `shared` on every function and `sweeper` on the sweeper; the local runtime,
+ * which runs every handler in one process, sets both.
+ */
+export function settingsEnvironment(settings: FunctionSettings): SettingsEnvironment {
+  return {
+    shared: {
+      [ENV_NAMES.uploadUrlTtlSeconds]: String(settings.uploadUrlTtlSeconds),
+      [ENV_NAMES.downloadUrlTtlSeconds]: String(settings.downloadUrlTtlSeconds),
+      [ENV_NAMES.typePolicy]: JSON.stringify(settings.typePolicy),
+    },
+    sweeper: {
+      [ENV_NAMES.processingTimeoutSeconds]: String(settings.processingTimeoutSeconds),
+      [ENV_NAMES.sweepBatchSize]: String(settings.sweepBatchSize),
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { AirlockSettings } from '../config/airlock-config.js';
+import type { UploadPipelineProps } from './pipeline/index.js';
+
+/**
+ * The construct's props from the validated configuration file (config/airlock-config.ts). The
+ * settings that are CDK objects (an encryption key, an alarm topic, an existing bucket) have no
+ * place in a JSON file: pass them in code, over these props.
+ */
+export function pipelinePropsFromConfig(settings: AirlockSettings): UploadPipelineProps {
+  return {
+    allowedOrigins: settings.allowedOrigins,
+    typePolicy: settings.typePolicy,
+    uploadUrlTtl: Duration.seconds(settings.uploadUrlTtlSeconds),
+    downloadUrlTtl: Duration.seconds(settings.downloadUrlTtlSeconds),
+    processingTimeout: Duration.seconds(settings.processingTimeoutSeconds),
+    sweepInterval: Duration.minutes(settings.sweepIntervalMinutes),
+    sweepBatchSize: settings.sweepBatchSize,
+    quarantineRetention: Duration.days(settings.quarantineRetentionDays),
+    noncurrentVersionRetention: Duration.days(settings.noncurrentVersionRetentionDays),
+    rejectedRetention: Duration.days(settings.rejectedRetentionDays),
+    logRetention: settings.logRetentionDays,
+    apiThrottle: settings.apiThrottle,
+    reservedConcurrency: settings.reservedConcurrency,
+    ...(settings.jwtIssuer ? { jwtIssuer: settings.jwtIssuer } : {}),
+    ...(settings.console ? { console: settings.console } : {}),
+    forensicReaderArns: settings.forensicReaderArns,
+    removalPolicy: settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  };
+}

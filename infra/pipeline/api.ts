@@ -1,0 +1,129 @@
+import { Duration } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { Construct } from 'constructs';
+import { TABLE_KEYS } from '../../functions/adapters/upload-store.js';
+import { CLEAN_PREFIX, QUARANTINE_PREFIX } from '../../functions/domain/model.js';
+import type { PipelineLogGroups } from './log-groups.js';
+import { PipelineLambda, type PipelineFunctionDefaults } from './pipeline-function.js';
+import type { ApiThrottleProps, JwtIssuerProps } from './props.js';
+import type { UploadStorage } from './upload-storage.js';
+
+/** The functions behind the HTTP API's routes. */
+export type ApiFunction =
+  'create-upload' | 'get-upload' | 'list-uploads' | 'get-upload-events' | 'audit-uploads';
+
+export interface PipelineApiProps {
+  readonly storage: UploadStorage;
+  readonly defaults: PipelineFunctionDefaults;
+  readonly logGroups: PipelineLogGroups;
+  /** The issuer whose JWTs the authorizer accepts. */
+  readonly issuer: JwtIssuerProps;
+  /** Browser origins allowed by CORS (the configured ones and the console's). */
+  readonly corsOrigins: string[];
+  readonly throttle: ApiThrottleProps;
+}
+
+export interface PipelineApi {
+  readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly functions: Record<ApiFunction, PipelineLambda>;
+}
+
+/**
+ * The v1 HTTP API: five routes, each with its own function and grants, all behind a JWT
+ * authorizer; a throttled `$default` stage with access logs. The API, its stage and their log
+ * group are made on the pipeline's scope with fixed ids (their URL is addressed from outside).
+ */
+export function buildApi(scope: Construct, props: PipelineApiProps): PipelineApi {
+  const { storage, defaults } = props;
+  const handler = (name: ApiFunction) => new PipelineLambda(scope, name, { invoker: 'api', defaults });
+
+  // Signs PUT/POST grants into quarantine/ only; its record and first audit event are puts.
+  const createUpload = handler('create-upload');
+  storage.grantObjects(createUpload, ['s3:PutObject'], QUARANTINE_PREFIX);
+  storage.grantItems(createUpload, ['dynamodb:PutItem']);
+  // Signs downloads of clean/ only.
+  const getUpload = handler('get-upload');
+  storage.grantObjects(getUpload, ['s3:GetObject'], CLEAN_PREFIX);
+  storage.grantItems(getUpload, ['dynamodb:GetItem']);
+  const listUploads = handler('list-uploads');
+  storage.grantItems(listUploads, ['dynamodb:Query'], TABLE_KEYS.byOwner.indexName);
+  const getUploadEvents = handler('get-upload-events');
+  storage.grantItems(getUploadEvents, ['dynamodb:GetItem', 'dynamodb:Query']);
+  const auditUploads = handler('audit-uploads');
+  storage.grantItems(auditUploads, ['dynamodb:Query'], TABLE_KEYS.byStatus.indexName);
+
+  const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.issuer.issuerUrl, {
+    jwtAudience: props.issuer.audience,
+    identitySource: ['$request.header.Authorization'],
+  });
+  const api = new apigwv2.HttpApi(scope, 'HttpApi', {
+    description: 'Airlock upload API (v1)',
+    defaultAuthorizer: authorizer,
+    createDefaultStage: false,
+    ...(props.corsOrigins.length > 0
+      ? {
+          corsPreflight: {
+            allowOrigins: props.corsOrigins,
+            allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
+            allowHeaders: ['authorization', 'content-type', 'if-none-match'],
+            exposeHeaders: ['etag', 'retry-after', 'location'],
+            maxAge: Duration.hours(1),
+          },
+        }
+      : {}),
+  });
+  const accessLogs = props.logGroups.create(scope, 'ApiAccessLogs');
+  const stage = new apigwv2.HttpStage(scope, 'ApiStage', {
+    httpApi: api,
+    stageName: '$default',
+    autoDeploy: true,
+    throttle: props.throttle,
+    accessLogSettings: {
+      destination: new apigwv2.LogGroupLogDestination(accessLogs),
+      // No query strings or headers: they could carry cursors or tokens.
+      format: AccessLogFormat.custom(
+        JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          responseLength: '$context.responseLength',
+          latency: '$context.responseLatency',
+          sub: '$context.authorizer.claims.sub',
+          error: '$context.authorizer.error',
+        }),
+      ),
+    },
+  });
+  const routes: Array<[string, apigwv2.HttpMethod, PipelineLambda]> = [
+    ['/uploads', apigwv2.HttpMethod.POST, createUpload],
+    ['/uploads', apigwv2.HttpMethod.GET, listUploads],
+    ['/uploads/{id}', apigwv2.HttpMethod.GET, getUpload],
+    ['/uploads/{id}/events', apigwv2.HttpMethod.GET, getUploadEvents],
+    ['/audit/uploads', apigwv2.HttpMethod.GET, auditUploads],
+  ];
+  for (const [path, method, fn] of routes) {
+    api.addRoutes({
+      path,
+      methods: [method],
+      integration: new HttpLambdaIntegration(`${fn.pipelineName}-integration`, fn),
+      authorizer,
+    });
+  }
+  return {
+    api,
+    stage,
+    functions: {
+      'create-upload': createUpload,
+      'get-upload': getUpload,
+      'list-uploads': listUploads,
+      'get-upload-events': getUploadEvents,
+      'audit-uploads': auditUploads,
+    },
+  };
+}

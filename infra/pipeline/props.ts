@@ -1,0 +1,162 @@
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { TypePolicy } from '../../functions/domain/type-policy.js';
+import type { PipelineFunction } from './function-names.js';
+
+/** An existing OIDC/JWT issuer that the HTTP API trusts instead of a new Cognito user pool. */
+export interface JwtIssuerProps {
+  /** The issuer URL (`iss` claim), https only. */
+  readonly issuerUrl: string;
+  /** Accepted audiences (`aud` or `client_id` claim); at least one. */
+  readonly audience: string[];
+}
+
+/** Throttling of the HTTP API's default stage. */
+export interface ApiThrottleProps {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Burst capacity in requests. */
+  readonly burstLimit: number;
+}
+
+/** The web console's hosting on CloudFront. */
+export interface ConsoleProps {
+  /**
+   * Deploy the console (private bucket, CloudFront with Origin Access Control, hosted UI sign-in).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * ARN of an AWS WAF web ACL (scope CLOUDFRONT, in us-east-1) to put in front of the console.
+   * @default no web ACL
+   */
+  readonly webAclArn?: string;
+}
+
+/** Configuration of an Airlock upload pipeline. Every prop is optional and secure by default. */
+export interface UploadPipelineProps {
+  /**
+   * Browser origins allowed by CORS on the bucket (uploads) and the API. `https://` origins only,
+   * except `http://localhost[:port]` for development. No wildcards.
+   * @default [] (no browser origin; server-side and CLI clients need none)
+   */
+  readonly allowedOrigins?: string[];
+  /**
+   * The allowed content types: max size and magic-byte family of each.
+   * @default DEFAULT_TYPE_POLICY (PDF, PNG, JPEG, text/plain, text/csv, DOCX, XLSX)
+   */
+  readonly typePolicy?: TypePolicy;
+  /**
+   * Lifetime of upload grants (presigned POST policy or PUT URL). At most 15 minutes.
+   * @default Duration.minutes(15)
+   */
+  readonly uploadUrlTtl?: Duration;
+  /**
+   * Lifetime of download URLs handed out by the status API. At most 5 minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly downloadUrlTtl?: Duration;
+  /**
+   * Days after which lifecycle removes anything left in `quarantine/`. Must exceed the upload
+   * grant's lifetime plus the processing bound.
+   * @default Duration.days(7)
+   */
+  readonly quarantineRetention?: Duration;
+  /**
+   * Days after which noncurrent (overwritten or deleted) object versions are removed.
+   * @default Duration.days(30)
+   */
+  readonly noncurrentVersionRetention?: Duration;
+  /**
+   * How long rejected files are kept under `rejected/` for forensics.
+   * @default Duration.days(90)
+   */
+  readonly rejectedRetention?: Duration;
+  /**
+   * Retention of the functions', the state machine's and the API's log groups.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * An existing JWT issuer for the HTTP API's authorizer.
+   * @default a new Cognito user pool with an app client and an `auditors` group
+   */
+  readonly jwtIssuer?: JwtIssuerProps;
+  /**
+   * An existing bucket to use instead of creating one. Refused unless
+   * `acceptExistingBucketRisks` is true: Airlock cannot enforce versioning, encryption, public
+   * access blocks, lifecycle or EventBridge notifications on a bucket it does not own.
+   * @default a new bucket configured by this construct
+   */
+  readonly existingBucket?: s3.IBucket;
+  /**
+   * Acknowledges that an `existingBucket` must be configured by its owner as this construct
+   * would (versioning, EventBridge notifications, Block Public Access, TLS-only policy).
+   * @default false
+   */
+  readonly acceptExistingBucketRisks?: boolean;
+  /**
+   * A customer-managed KMS key for the bucket, the table and the log groups (functions, state
+   * machine, API access logs). When the key is a `kms.Key` of this app, a statement letting
+   * CloudWatch Logs use it for log groups of this account and region is added to its key policy;
+   * the policy of an imported key must already allow that (synth warns).
+   * @default S3-managed encryption for the bucket, AWS-owned encryption for the table, and
+   * CloudWatch Logs' own service-managed encryption for the log groups
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * What happens to the bucket, the table and the user pool when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * A PROCESSING upload whose execution has ended without an outcome is marked FAILED after this.
+   * Between 20 minutes (the Validate step alone may run 15) and 24 hours.
+   * @default Duration.hours(1)
+   */
+  readonly processingTimeout?: Duration;
+  /**
+   * How often the sweeper runs, in whole minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly sweepInterval?: Duration;
+  /**
+   * Uploads the sweeper handles per status per run (1–1000); the rest wait for the next run.
+   * @default 100
+   */
+  readonly sweepBatchSize?: number;
+  /**
+   * Throttling of the HTTP API.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly apiThrottle?: ApiThrottleProps;
+  /**
+   * Principals (role ARNs) that may read `quarantine/` and `rejected/` besides the pipeline's own
+   * functions, e.g. a forensics role. Everyone else is denied by the bucket policy.
+   * @default []
+   */
+  readonly forensicReaderArns?: string[];
+  /**
+   * Where alarms (dead-letter queue depth, failed or timed-out executions) send notifications.
+   * @default no action (the alarms still exist)
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * The web console on CloudFront (private bucket behind Origin Access Control). Set `enabled:
+   * false` to deploy the API only; `webAclArn` puts a WAF web ACL in front of it.
+   * @default { enabled: true }
+   */
+  readonly console?: ConsoleProps;
+  /**
+   * Reserved concurrency per function: the most concurrent executions it may have, reserved
+   * from the account's pool (whole numbers, at least 1). A throttled pipeline step is retried by
+   * the state machine; a throttled sweep is retried by Lambda; a throttled redrive fails back to
+   * the operator, who runs it again. Lambda refuses the deployment if the reservations would
+   * leave the account less unreserved concurrency than its minimum.
+   * @default none: every function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: Partial<Record<PipelineFunction, number>>;
+}

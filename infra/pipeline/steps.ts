@@ -1,0 +1,71 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../../functions/domain/model.js';
+import { PipelineLambda, type PipelineFunctionDefaults } from './pipeline-function.js';
+import type { UploadStorage } from './upload-storage.js';
+
+/** The functions the state machine runs as its Task states. */
+export const STEP_FUNCTIONS = [
+  'claim',
+  'validate',
+  'promote',
+  'reject',
+  'record-outcome',
+  'release-quarantine',
+] as const;
+
+export type StepFunction = (typeof STEP_FUNCTIONS)[number];
+
+/** Validate streams a whole file once (up to 5 GiB): its Lambda and Task timeout. */
+export const VALIDATE_TIMEOUT = Duration.minutes(15);
+
+export interface PipelineStepsProps {
+  /** The bucket and table; their grant helpers scope every statement to one prefix or index. */
+  readonly storage: UploadStorage;
+  readonly defaults: PipelineFunctionDefaults;
+}
+
+/**
+ * The state machine's task functions, each with exactly the grants its step needs. Made on the
+ * pipeline's scope (their logical ids are pinned: running executions call them by ARN).
+ */
+export function buildSteps(
+  scope: Construct,
+  { storage, defaults }: PipelineStepsProps,
+): Record<StepFunction, PipelineLambda> {
+  const step = (name: StepFunction, options: { memorySize?: number; timeout?: Duration } = {}) =>
+    new PipelineLambda(scope, name, { invoker: 'state-machine', defaults, ...options });
+
+  // Claim moves PENDING_UPLOAD → PROCESSING (conditional update) and records unsolicited objects.
+  const claim = step('claim');
+  storage.grantItems(claim, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+
+  // Validate is the only reader of quarantine/: it streams the exact version once.
+  const validate = step('validate', { memorySize: 1024, timeout: VALIDATE_TIMEOUT });
+  storage.grantObjects(validate, ['s3:GetObject', 's3:GetObjectVersion'], QUARANTINE_PREFIX);
+
+  // Promote and Reject copy the version server-side; GetObject on their own destination is the
+  // HEAD that makes each version copied at most once.
+  const promote = step('promote', { timeout: Duration.minutes(5) });
+  storage.grantObjects(promote, ['s3:GetObjectVersion'], QUARANTINE_PREFIX);
+  storage.grantObjects(promote, ['s3:PutObject', 's3:GetObject'], CLEAN_PREFIX);
+  const reject = step('reject', { timeout: Duration.minutes(5) });
+  storage.grantObjects(reject, ['s3:GetObjectVersion'], QUARANTINE_PREFIX);
+  storage.grantObjects(reject, ['s3:PutObject', 's3:GetObject'], REJECTED_PREFIX);
+
+  const recordOutcome = step('record-outcome');
+  storage.grantItems(recordOutcome, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+
+  // Release deletes the processed version from quarantine/ (deleting needs no key).
+  const releaseQuarantine = step('release-quarantine');
+  storage.grantObjects(releaseQuarantine, ['s3:DeleteObjectVersion'], QUARANTINE_PREFIX);
+
+  return {
+    claim,
+    validate,
+    promote,
+    reject,
+    'record-outcome': recordOutcome,
+    'release-quarantine': releaseQuarantine,
+  };
+}

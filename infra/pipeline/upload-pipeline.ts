@@ -1,0 +1,178 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-names.js';
+import { ConsoleHosting } from '../console-hosting.js';
+import { buildAlarms } from './alarms.js';
+import { buildApi } from './api.js';
+import type { PipelineFunction } from './function-names.js';
+import { buildIdentity, type HostedUi } from './identity.js';
+import { allowCloudWatchLogsToUse, PipelineLogGroups } from './log-groups.js';
+import { buildMaintenance } from './maintenance.js';
+import type { PipelineLambda } from './pipeline-function.js';
+import type { UploadPipelineProps } from './props.js';
+import { resolveSettings } from './settings.js';
+import { buildSteps, type StepFunction } from './steps.js';
+import { buildAccessLogsBucket, buildTable, buildUploadsBucket } from './storage.js';
+import { UploadStorage } from './upload-storage.js';
+import { buildWorkflow, definitionSubstitutions } from './workflow.js';
+
+/**
+ * Airlock: presigned uploads into a quarantine prefix, validated and promoted by a Step
+ * Functions state machine, with an immutable audit trail and a JWT-protected status API.
+ *
+ * Everything that holds data or is addressed from outside (buckets, table, log groups, user pool,
+ * API, state machine, queue, functions) is made on this construct's own scope with a fixed id, so
+ * that its logical id stays that of deployed stacks (test/infra/logical-ids.test.ts).
+ */
+export class UploadPipeline extends Construct {
+  readonly bucket: s3.IBucket;
+  readonly table: dynamodb.Table;
+  readonly stateMachine: sfn.StateMachine;
+  readonly api: apigwv2.HttpApi;
+  readonly apiStage: apigwv2.HttpStage;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly userPool?: cognito.UserPool;
+  readonly userPoolClient?: cognito.UserPoolClient;
+  readonly functions: Record<PipelineFunction, PipelineLambda>;
+  /** The Cognito hosted UI the console signs in with (when the construct made the user pool). */
+  readonly hostedUi?: HostedUi;
+  /** The console's hosting, unless disabled. */
+  readonly console?: ConsoleHosting;
+  readonly accessLogsBucket: s3.Bucket;
+  /** The bucket and the table, with the grant helpers every function's IAM goes through. */
+  readonly storage: UploadStorage;
+  private readonly steps: Record<StepFunction, PipelineLambda>;
+
+  constructor(scope: Construct, id: string, props: UploadPipelineProps = {}) {
+    super(scope, id);
+    const settings = resolveSettings(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const { encryptionKey } = props;
+    if (encryptionKey) allowCloudWatchLogsToUse(this, encryptionKey);
+    const logGroups = new PipelineLogGroups({
+      retention: settings.logRetention,
+      removalPolicy,
+      encryptionKey,
+    });
+
+    // --- Storage --------------------------------------------------------------------------
+    this.accessLogsBucket = buildAccessLogsBucket(this, removalPolicy);
+    if (props.console?.enabled !== false) {
+      this.console = new ConsoleHosting(this, 'Console', {
+        logBucket: this.accessLogsBucket,
+        removalPolicy,
+        ...(props.console?.webAclArn ? { webAclArn: props.console.webAclArn } : {}),
+      });
+    }
+    const consoleUrl = this.console
+      ? `https://${this.console.distribution.distributionDomainName}`
+      : undefined;
+    const consoleOrigins = consoleUrl ? [consoleUrl] : [];
+    this.bucket =
+      props.existingBucket ??
+      buildUploadsBucket(this, {
+        settings,
+        accessLogsBucket: this.accessLogsBucket,
+        extraOrigins: consoleOrigins,
+        removalPolicy,
+        ...(encryptionKey ? { encryptionKey } : {}),
+      });
+    this.table = buildTable(this, { removalPolicy, ...(encryptionKey ? { encryptionKey } : {}) });
+    this.storage = new UploadStorage({
+      bucket: this.bucket,
+      table: this.table,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
+
+    // --- Functions, each with its grants, grouped by who invokes them ------------------------
+    const defaults = {
+      environment: {
+        [ENV_NAMES.tableName]: this.table.tableName,
+        [ENV_NAMES.bucketName]: this.bucket.bucketName,
+        ...settingsEnvironment(settings).shared,
+        [ENV_NAMES.serviceName]: 'airlock',
+        [ENV_NAMES.nodeOptions]: '--enable-source-maps',
+        // A deployment is a production configuration: functions refuse fault injection (faults.ts).
+        [ENV_NAMES.deployment]: 'production',
+      },
+      logGroups,
+      reservedConcurrency: settings.reservedConcurrency,
+    };
+    this.steps = buildSteps(this, { storage: this.storage, defaults });
+    const { validate, promote, reject } = this.steps;
+    this.storage.restrictPrefixes([validate, promote, reject], props.forensicReaderArns ?? [], promote);
+
+    const workflow = buildWorkflow(this, { bucket: this.bucket, steps: this.steps, logGroups });
+    this.stateMachine = workflow.stateMachine;
+    this.deadLetterQueue = workflow.deadLetterQueue;
+    const maintenance = buildMaintenance(this, {
+      storage: this.storage,
+      stateMachine: this.stateMachine,
+      settings,
+      defaults,
+    });
+    buildAlarms(this, {
+      deadLetterQueue: this.deadLetterQueue,
+      stateMachine: this.stateMachine,
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
+
+    // --- HTTP API, behind the given JWT issuer or a new user pool -------------------------
+    let issuer = props.jwtIssuer;
+    if (issuer === undefined) {
+      const identity = buildIdentity(this, { removalPolicy, ...(consoleUrl ? { consoleUrl } : {}) });
+      this.userPool = identity.userPool;
+      this.userPoolClient = identity.client;
+      this.hostedUi = identity.hostedUi;
+      issuer = identity.issuer;
+    }
+    const api = buildApi(this, {
+      storage: this.storage,
+      defaults,
+      logGroups,
+      issuer,
+      corsOrigins: [...settings.allowedOrigins, ...consoleOrigins],
+      throttle: settings.apiThrottle,
+    });
+    this.api = api.api;
+    this.apiStage = api.stage;
+    this.console?.deploy(this.apiStage.url, this.hostedUi);
+
+    this.functions = {
+      ...api.functions,
+      ...this.steps,
+      sweeper: maintenance.sweeper,
+      redrive: maintenance.redrive,
+    };
+    this.refuseFaultInjection();
+  }
+
+  /** The substitutions for the ASL's `${Placeholders}`: one per task function. */
+  definitionSubstitutions(): Record<string, string> {
+    return definitionSubstitutions(this.steps);
+  }
+
+  /** Fault injection is for the local runtime's reliability suite: refuse it at synth too. */
+  private refuseFaultInjection(): void {
+    this.node.addValidation({
+      validate: () =>
+        Object.entries(this.functions).flatMap(([name, fn]) => {
+          const cfn = fn.node.defaultChild as lambda.CfnFunction;
+          const resolved = Stack.of(this).resolve(cfn.environment) as
+            { variables?: Record<string, unknown> } | undefined;
+          return resolved?.variables?.[ENV_NAMES.faults] === undefined
+            ? []
+            : [
+                `UploadPipeline: the ${name} function sets ${ENV_NAMES.faults}; fault injection is refused in a deployment.`,
+              ];
+        }),
+    });
+  }
+}
