@@ -27,7 +27,10 @@ export interface PipelineWorkflow {
 /** The substitutions for the ASL's `${Placeholders}`: one per task function, from the one table. */
 export function definitionSubstitutions(steps: Record<StepFunction, PipelineLambda>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(FUNCTION_PLACEHOLDERS).map(([placeholder, name]) => [placeholder, steps[name].functionArn]),
+    Object.entries(FUNCTION_PLACEHOLDERS).map(([placeholder, name]) => [
+      placeholder,
+      steps[name].functionArn,
+    ]),
   );
 }
 
