@@ -1,4 +1,4 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerImage, Duration, RemovalPolicy, Stack, Token, type CfnResource } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -7,6 +7,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { buildSync } from 'esbuild';
 import { CONSOLE_BUILD_OPTIONS, CONSOLE_DIR, CONSOLE_STATIC_FILES } from '../console/build-options.js';
+import {
+  CONSOLE_RESPONSE_HEADERS,
+  consoleDocumentCsp,
+  HSTS_MAX_AGE_SECONDS,
+  withDocumentCsp,
+  type ConsoleOrigins,
+} from '../console/security-headers.js';
 import { Construct, type IConstruct } from 'constructs';
 import { acknowledge } from './nag-packs.js';
 
@@ -30,8 +37,10 @@ export interface ConsoleHostingProps {
 /**
  * The web console on AWS: static files in a private bucket (no public access, TLS only), served
  * only through CloudFront with Origin Access Control, HTTPS only, with strict security headers
- * and a CSP that lets the page talk to nothing but its API and S3. The console carries no
- * secret: `config.json`, written at deploy time, names only the API URL.
+ * and a CSP that lets the page connect to nothing but its API, its bucket's upload endpoint and
+ * its sign-in token endpoint, each by exact origin (console/security-headers.ts, the same function
+ * the local runtime uses). The console carries no secret: `config.json`, written at deploy time,
+ * names only the API URL and the hosted UI.
  */
 export class ConsoleHosting extends Construct {
   readonly bucket: s3.Bucket;
@@ -60,26 +69,16 @@ export class ConsoleHosting extends Construct {
       'NIST.800.53.R5-S3DefaultEncryptionKMS',
       "Holds only the console's static files, which CloudFront serves to any visitor: nothing in it is secret, and SSE-KMS would need CloudFront granted the use of a key for no gain.",
     );
-    const region = Stack.of(this).region;
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Airlock console: strict security headers',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
-          contentSecurityPolicy: [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            // The API (API Gateway) and the presigned uploads (S3) are the only other parties.
-            `connect-src 'self' https://*.execute-api.${region}.amazonaws.com https://*.amazonaws.com`,
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-            "form-action 'none'",
-          ].join('; '),
+          // The directives that name no other party; index.html adds connect-src (deploy()).
+          contentSecurityPolicy: CONSOLE_RESPONSE_HEADERS['content-security-policy'] ?? '',
           override: true,
         },
         strictTransportSecurity: {
-          accessControlMaxAge: Duration.days(365),
+          accessControlMaxAge: Duration.seconds(HSTS_MAX_AGE_SECONDS),
           includeSubdomains: true,
           override: true,
         },
@@ -123,8 +122,19 @@ export class ConsoleHosting extends Construct {
     );
   }
 
-  /** Deploys the console files plus config.json naming the API (resolved at deploy time). */
-  deploy(apiUrl: string, hostedUi?: { authorizeUrl: string; tokenUrl: string; clientId: string }): void {
+  /**
+   * Deploys the console files plus config.json naming the API, and index.html carrying the
+   * document's CSP with the exact origins the console talks to (both resolved at deploy time).
+   */
+  deploy(
+    apiUrl: string,
+    origins: ConsoleOrigins,
+    hostedUi?: { authorizeUrl: string; tokenUrl: string; clientId: string },
+  ): void {
+    const indexHtml = withDocumentCsp(
+      readFileSync(join(CONSOLE_DIR, 'index.html'), 'utf8'),
+      consoleDocumentCsp(origins),
+    );
     const deployment = new s3deploy.BucketDeployment(this, 'Files', {
       destinationBucket: this.bucket,
       distribution: this.distribution,
@@ -136,13 +146,15 @@ export class ConsoleHosting extends Construct {
               tryBundle(outputDir: string): boolean {
                 const result = buildSync(CONSOLE_BUILD_OPTIONS);
                 writeFileSync(join(outputDir, 'app.js'), result.outputFiles[0]?.text ?? '');
-                for (const file of CONSOLE_STATIC_FILES)
-                  copyFileSync(join(CONSOLE_DIR, file), join(outputDir, file));
+                for (const file of CONSOLE_STATIC_FILES) {
+                  if (file !== 'index.html') copyFileSync(join(CONSOLE_DIR, file), join(outputDir, file));
+                }
                 return true;
               },
             },
           },
         }),
+        s3deploy.Source.data('index.html', indexHtml),
         s3deploy.Source.jsonData('config.json', {
           apiUrl,
           ...(hostedUi

@@ -31,6 +31,8 @@ export interface ApiServerOptions {
   health: () => Promise<{ ok: boolean; parts: Record<string, boolean> }>;
   /** Extra unauthenticated GET routes (console, OpenAPI), by path. */
   staticRoutes?: Record<string, { contentType: string; body: () => Promise<Buffer | string> }>;
+  /** Headers of every static route: the console's security headers, as CloudFront sends them. */
+  staticHeaders?: Record<string, string>;
   /**
    * The runtime's own routes, for its operator and its tests (loopback only, never from a
    * browser): `GET /_local/iam` (what the local IAM checked and denied) and
@@ -98,6 +100,7 @@ export async function startApiServer(
     const staticRoute = request.method === 'GET' ? options.staticRoutes?.[url.pathname] : undefined;
     if (staticRoute) {
       response.writeHead(200, {
+        ...(options.staticHeaders ?? {}),
         'content-type': staticRoute.contentType,
         'cache-control': 'no-cache',
         ...(cors ?? {}),

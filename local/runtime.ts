@@ -4,6 +4,7 @@ import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { startApiServer } from './api-server.js';
+import { CONSOLE_RESPONSE_HEADERS } from '../console/security-headers.js';
 import { consoleRoutes } from './console-assets.js';
 import { openApiStaticRoute } from './openapi-route.js';
 import { makeVerifier } from './auth.js';
@@ -231,7 +232,13 @@ export async function startRuntime(
         invoke: (name, event) => functions.invokeOperatorFunction(name, event),
       },
       allowedOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`, ...settings.allowedOrigins],
-      staticRoutes: { ...(await consoleRoutes()), ...openApiStaticRoute() },
+      // The console's headers and CSP as CloudFront and the deployment serve them: locally the API
+      // is the page's own origin and uploads go to this S3 endpoint.
+      staticRoutes: {
+        ...(await consoleRoutes({ api: 'self', uploads: new URL(s3Endpoint).origin })),
+        ...openApiStaticRoute(),
+      },
+      staticHeaders: { ...CONSOLE_RESPONSE_HEADERS },
       health: async () => {
         const parts = {
           dynamodb: await dynamoClient.send(new ListTablesCommand({})).then(

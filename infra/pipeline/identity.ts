@@ -25,6 +25,8 @@ export interface PipelineIdentity {
   readonly issuer: JwtIssuerProps;
   /** Only with a console. */
   readonly hostedUi?: HostedUi;
+  /** The hosted UI's origin (its token endpoint is the console's one cross-origin sign-in call). */
+  readonly hostedUiOrigin?: string;
 }
 
 /**
@@ -105,5 +107,5 @@ export function buildIdentity(
     tokenUrl: `${domain.baseUrl()}/oauth2/token`,
     clientId: client.userPoolClientId,
   };
-  return { userPool, client, issuer, hostedUi };
+  return { userPool, client, issuer, hostedUi, hostedUiOrigin: domain.baseUrl() };
 }

@@ -126,11 +126,13 @@ export class UploadPipeline extends Construct {
 
     // --- HTTP API, behind the given JWT issuer or a new user pool -------------------------
     let issuer = props.jwtIssuer;
+    let hostedUiOrigin: string | undefined;
     if (issuer === undefined) {
       const identity = buildIdentity(this, { removalPolicy, ...(consoleUrl ? { consoleUrl } : {}) });
       this.userPool = identity.userPool;
       this.userPoolClient = identity.client;
       this.hostedUi = identity.hostedUi;
+      hostedUiOrigin = identity.hostedUiOrigin;
       issuer = identity.issuer;
     }
     const api = buildApi(this, {
@@ -143,7 +145,16 @@ export class UploadPipeline extends Construct {
     });
     this.api = api.api;
     this.apiStage = api.stage;
-    this.console?.deploy(this.apiStage.url, this.hostedUi);
+    this.console?.deploy(
+      this.apiStage.url,
+      {
+        // As HttpApi.apiEndpoint is made, spelled out so that the CSP can check it is one origin.
+        api: `https://${this.api.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`,
+        uploads: `https://${this.bucket.bucketRegionalDomainName}`,
+        ...(hostedUiOrigin === undefined ? {} : { auth: hostedUiOrigin }),
+      },
+      this.hostedUi,
+    );
 
     this.functions = {
       ...api.functions,
