@@ -77,7 +77,7 @@ export interface RunningClamd {
 }
 
 const CLAMD = existsSync('/usr/sbin/clamd') ? '/usr/sbin/clamd' : 'clamd';
-const TEST_DATABASE_DIR = fileURLToPath(new URL('./clamav-db/', import.meta.url));
+export const TEST_DATABASE_DIR = fileURLToPath(new URL('./clamav-db/', import.meta.url));
 /** sun_path holds 108 bytes on Linux, its terminating NUL included. */
 const MAX_SOCKET_PATH_BYTES = 107;
 const RESTART_DELAYS_MS = [250, 1_000, 5_000, 15_000];
@@ -211,14 +211,16 @@ export function hasMachineDatabase(dir: string): boolean {
   return ['main', 'daily'].every((name) => files.includes(`${name}.cvd`) || files.includes(`${name}.cld`));
 }
 
-interface TestDatabaseManifest {
+export interface TestDatabaseManifest {
   name: string;
   version: string;
   publishedAt: string;
   files: Record<string, string>;
-  signatures: Array<{ name: string; detects: string }>;
+  /** `marker`: the text a signature matches, for tests to put into files (EICAR's is built by the tests). */
+  signatures: Array<{ name: string; detects: string; marker?: string }>;
 }
 
+/** The shipped test database: its files (with their SHA-256), version and signatures. */
 export function readTestDatabaseManifest(): TestDatabaseManifest {
   return JSON.parse(readFileSync(join(TEST_DATABASE_DIR, 'manifest.json'), 'utf8')) as TestDatabaseManifest;
 }
