@@ -20,6 +20,8 @@ export interface ClamdLimits {
    * alert. With both equal, such a member always overruns MaxScanSize, which the outer file has
    * already started to fill: that raises Heuristics.Limits.Exceeded.MaxScanSize (AlertExceedsMax),
    * never a clean answer. A multiple of 8 KiB, the unit in which clamd writes inflated data.
+   * clamd reads each part of a DOCX or XLSX twice (its OOXML parser, then its ZIP scan), so such
+   * a file may unpack to about half of this before it is refused as over the limit.
    */
   maxScanBytes: number;
   /** MaxRecursion: archives within archives (a DOCX inside a ZIP is two levels). */
@@ -88,6 +90,10 @@ export function missingClamd(): boolean {
 }
 
 export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
+  const machineDatabaseDir = options.machineDatabaseDir ?? '/var/lib/clamav';
+  if (options.database === 'machine' && !hasMachineDatabase(machineDatabaseDir)) {
+    throw new Error(`No ClamAV database in ${machineDatabaseDir} (main and daily): run freshclam on a connected machine.`);
+  }
   if (missingClamd()) {
     throw new Error(
       'ClamAV is not installed (no clamd). Run "bash local/setup-clamav.sh" as root on Debian/Ubuntu, ' +
@@ -108,7 +114,7 @@ export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
   rmSync(dirs.tmp, { recursive: true, force: true }); // scan files a killed clamd left behind
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
 
-  const database = chooseDatabase(options.database ?? 'auto', options.machineDatabaseDir ?? '/var/lib/clamav', dirs.db);
+  const database = chooseDatabase(options.database ?? 'auto', machineDatabaseDir, dirs.db);
   const socketPath = join(dirs.run, 'clamd.sock');
   const address: ClamdAddress =
     Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH_BYTES
@@ -226,11 +232,7 @@ export function readTestDatabaseManifest(): TestDatabaseManifest {
 }
 
 function chooseDatabase(choice: DatabaseChoice, machineDir: string, copyDir: string): ClamdDatabase {
-  const machine = hasMachineDatabase(machineDir);
-  if (choice === 'machine' && !machine) {
-    throw new Error(`No ClamAV database in ${machineDir} (main and daily): run freshclam on a connected machine.`);
-  }
-  if (choice !== 'test' && machine) {
+  if (choice !== 'test' && hasMachineDatabase(machineDir)) {
     return { kind: 'machine', dir: machineDir, label: { name: 'ClamAV', version: 'unknown' }, description: 'machine' };
   }
   // A copy under the data dir: clamd reads only what it is given, and nothing else lands beside it.

@@ -22,6 +22,7 @@ jest.setTimeout(60_000);
 let dir: string;
 let clamd: RunningClamd;
 let scanner: ClamdScanner;
+const startupLog: string[] = [];
 
 const manifest = readTestDatabaseManifest();
 /** clamd appends .UNOFFICIAL to the names of signatures it did not get from ClamAV. */
@@ -36,13 +37,35 @@ const threats = (result: MalwareScanResult) => result.scanResultDetails.threats?
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'airlock-clamd-'));
-  clamd = await startClamd({ dir, database: 'test' });
+  // 'auto' on a machine without a ClamAV database: the shipped one, and the log says so.
+  clamd = await startClamd({
+    dir,
+    database: 'auto',
+    machineDatabaseDir: join(dir, 'no-machine-database'),
+    log: (line) => startupLog.push(line),
+  });
   scanner = clamd.scanner();
 });
 
 afterAll(async () => {
   await clamd?.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('clamd start-up', () => {
+  it('says which database it runs with: the shipped one when the machine has none', () => {
+    // Arrange
+    const expected =
+      `database: ${manifest.name} v${manifest.version} (${manifest.signatures.length} signatures: ` +
+      `${manifest.signatures.map((signature) => signature.detects).join(', ')}; no machine database in ${join(dir, 'no-machine-database')})`;
+
+    // Act
+    const lines = startupLog.filter((line) => line.includes('database:'));
+
+    // Assert
+    expect(lines).toEqual([expect.stringContaining(expected)]);
+    expect(clamd.database.kind).toBe('test');
+  });
 });
 
 describe('clamd finds', () => {

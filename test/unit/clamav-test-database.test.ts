@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readTestDatabaseManifest, TEST_DATABASE_DIR } from '../../local/clamd.js';
+import { hasMachineDatabase, readTestDatabaseManifest, startClamd, TEST_DATABASE_DIR } from '../../local/clamd.js';
 import { eicar } from '../fixtures/malware-samples.js';
 
 /** The .ndb lines (Name:TargetType:Offset:HexSignature) of the shipped database. */
@@ -77,5 +78,39 @@ describe('the shipped ClamAV test database', () => {
         bytes: expected.get(signature.name),
       });
     }
+  });
+});
+
+describe("the machine's ClamAV database", () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'clamav-db-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const files = (...names: string[]) => names.forEach((name) => writeFileSync(join(dir, name), ''));
+
+  it.each([
+    [['main.cvd', 'daily.cvd'], true],
+    [['main.cvd', 'daily.cld', 'bytecode.cvd'], true],
+    [['main.cld', 'daily.cld'], true],
+    [['main.cvd'], false],
+    [['daily.cld', 'bytecode.cvd'], false],
+    [['freshclam.dat'], false],
+    [[], false],
+  ])('is there with %j: %s (main and daily, as downloaded or updated)', (names, expected) => {
+    // Arrange
+    files(...names);
+
+    // Act
+    const present = hasMachineDatabase(dir);
+
+    // Assert
+    expect(present).toBe(expected);
+  });
+
+  it('is required when asked for, with a clear error when missing', async () => {
+    // Act
+    const starting = startClamd({ dir: join(dir, 'clamd'), database: 'machine', machineDatabaseDir: join(dir, 'none') });
+
+    // Assert
+    await expect(starting).rejects.toThrow(/No ClamAV database in .*none.*freshclam/);
   });
 });
