@@ -1,8 +1,20 @@
 import { createServer } from 'node:net';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClamdScanner, type ClamdAddress, type ClamdScannerOptions } from '../functions/adapters/clamd-scanner.js';
+import {
+  ClamdScanner,
+  type ClamdAddress,
+  type ClamdScannerOptions,
+} from '../functions/adapters/clamd-scanner.js';
 import { killLeftovers, startProcess, stopProcess, type ManagedProcess } from './processes.js';
 
 /**
@@ -92,7 +104,9 @@ export function missingClamd(): boolean {
 export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
   const machineDatabaseDir = options.machineDatabaseDir ?? '/var/lib/clamav';
   if (options.database === 'machine' && !hasMachineDatabase(machineDatabaseDir)) {
-    throw new Error(`No ClamAV database in ${machineDatabaseDir} (main and daily): run freshclam on a connected machine.`);
+    throw new Error(
+      `No ClamAV database in ${machineDatabaseDir} (main and daily): run freshclam on a connected machine.`,
+    );
   }
   if (missingClamd()) {
     throw new Error(
@@ -103,7 +117,11 @@ export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
   const log = options.log ?? (() => undefined);
   const limits = { ...CLAMD_LIMITS, ...options.limits };
   checkLimits(limits);
-  const dirs = { run: join(options.dir, 'run'), tmp: join(options.dir, 'tmp'), db: join(options.dir, 'database') };
+  const dirs = {
+    run: join(options.dir, 'run'),
+    tmp: join(options.dir, 'tmp'),
+    db: join(options.dir, 'database'),
+  };
   mkdirSync(options.dir, { recursive: true });
   const conf = join(options.dir, 'clamd.conf');
   const pidFile = join(options.dir, 'daemons.json');
@@ -136,7 +154,12 @@ export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
     let exited = false;
     void process_.exited.then(() => (exited = true));
     const deadline = started + (options.startTimeoutMs ?? 300_000);
-    while (!(await probe.ping().then(() => true, () => false))) {
+    while (
+      !(await probe.ping().then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (exited || Date.now() > deadline) {
         await stopProcess(process_, 2_000);
         if (current === process_) current = undefined;
@@ -160,7 +183,10 @@ export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
     log(`${why}; starting it again in ${delay} ms`);
     relaunch = setTimeout(() => {
       relaunch = undefined;
-      if (!stopping) launch().catch((error: unknown) => relaunchLater(`clamd did not come back: ${(error as Error).message}`));
+      if (!stopping)
+        launch().catch((error: unknown) =>
+          relaunchLater(`clamd did not come back: ${(error as Error).message}`),
+        );
     }, delay);
   };
 
@@ -190,7 +216,8 @@ export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
     engineVersion: version.engine,
     limits,
     pid: () => current?.child.pid,
-    scanner: (scannerOptions = {}) => new ClamdScanner({ ...scannerOptions, address, database: database.label }),
+    scanner: (scannerOptions = {}) =>
+      new ClamdScanner({ ...scannerOptions, address, database: database.label }),
     restart: async () => {
       await halt();
       await launch();
@@ -233,13 +260,19 @@ export function readTestDatabaseManifest(): TestDatabaseManifest {
 
 function chooseDatabase(choice: DatabaseChoice, machineDir: string, copyDir: string): ClamdDatabase {
   if (choice !== 'test' && hasMachineDatabase(machineDir)) {
-    return { kind: 'machine', dir: machineDir, label: { name: 'ClamAV', version: 'unknown' }, description: 'machine' };
+    return {
+      kind: 'machine',
+      dir: machineDir,
+      label: { name: 'ClamAV', version: 'unknown' },
+      description: 'machine',
+    };
   }
   // A copy under the data dir: clamd reads only what it is given, and nothing else lands beside it.
   const manifest = readTestDatabaseManifest();
   rmSync(copyDir, { recursive: true, force: true });
   mkdirSync(copyDir, { recursive: true });
-  for (const file of Object.keys(manifest.files)) copyFileSync(join(TEST_DATABASE_DIR, file), join(copyDir, file));
+  for (const file of Object.keys(manifest.files))
+    copyFileSync(join(TEST_DATABASE_DIR, file), join(copyDir, file));
   const why = choice === 'test' ? 'as asked' : `no machine database in ${machineDir}`;
   return {
     kind: 'test',
@@ -313,10 +346,13 @@ DetectPUA no
 }
 
 function startFailure(dir: string): string {
-  const tail = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '');
+  const tail = (file: string) =>
+    existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '';
   let hint = '';
   try {
-    if (readFileSync('/sys/kernel/security/apparmor/profiles', 'utf8').includes('/usr/sbin/clamd (enforce)')) {
+    if (
+      readFileSync('/sys/kernel/security/apparmor/profiles', 'utf8').includes('/usr/sbin/clamd (enforce)')
+    ) {
       hint =
         "\nAppArmor confines /usr/sbin/clamd to Debian's paths: allow the data dir in " +
         '/etc/apparmor.d/local/usr.sbin.clamd (e.g. "<dataDir>/** rwk,") and reload the profile.';

@@ -107,9 +107,13 @@ export class ClamdScanner {
   private connect(): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const address = this.options.address;
-      const socket = 'socketPath' in address ? connect(address.socketPath) : connect(address.port, address.host);
+      const socket =
+        'socketPath' in address ? connect(address.socketPath) : connect(address.port, address.host);
       const timer = setTimeout(
-        () => socket.destroy(new TransientError(`clamd did not accept a connection within ${this.connectTimeoutMs} ms.`)),
+        () =>
+          socket.destroy(
+            new TransientError(`clamd did not accept a connection within ${this.connectTimeoutMs} ms.`),
+          ),
         this.connectTimeoutMs,
       );
       socket.once('connect', () => {

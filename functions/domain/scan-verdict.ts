@@ -19,7 +19,8 @@ export type EngineVerdict =
 
 /** GuardDuty's scan status: COMPLETED, SKIPPED (not scanned: unsupported, access denied), FAILED. */
 export type ScanStatus = 'COMPLETED' | 'SKIPPED' | 'FAILED';
-export type ScanResultStatus = 'NO_THREATS_FOUND' | 'THREATS_FOUND' | 'UNSUPPORTED' | 'ACCESS_DENIED' | 'FAILED';
+export type ScanResultStatus =
+  'NO_THREATS_FOUND' | 'THREATS_FOUND' | 'UNSUPPORTED' | 'ACCESS_DENIED' | 'FAILED';
 
 /** The outcome of scanning one exact object version. */
 export interface MalwareScanResult {
@@ -162,7 +163,10 @@ export function decideScan(result: MalwareScanResult): ScanDecision {
     const name = result.unscannable ? ` (${result.unscannable.engineName})` : '';
     return {
       kind: 'REJECT',
-      reason: { code: 'NOT_FULLY_SCANNED', message: `The file could not be fully scanned: ${UNSCANNABLE_WORDS[reason]}${name}.` },
+      reason: {
+        code: 'NOT_FULLY_SCANNED',
+        message: `The file could not be fully scanned: ${UNSCANNABLE_WORDS[reason]}${name}.`,
+      },
     };
   }
   return { kind: 'FAIL', message: `The scan did not complete (${scanStatus}, ${scanResultStatus}).` };
@@ -172,12 +176,14 @@ export function decideScan(result: MalwareScanResult): ScanDecision {
  * clamd's VERSION reply: `ClamAV 1.4.6/27830/Sat Nov 28 09:24:02 2026` with a daily database,
  * plain `ClamAV 1.4.6` with none (the shipped test database has no version clamd knows).
  */
-export function parseClamdVersion(
-  reply: string,
-): { engine: string; database?: { version: string; publishedAt?: string; published: string } } {
+export function parseClamdVersion(reply: string): {
+  engine: string;
+  database?: { version: string; publishedAt?: string; published: string };
+} {
   const text = reply.replace(/\0/g, '').trim();
   const match = /^ClamAV ([^/\s]+)(?:\/(\d+)\/(.+))?$/.exec(text);
-  if (!match) throw new Error(`clamd sent an unexpected VERSION reply: ${JSON.stringify(text.slice(0, 200))}`);
+  if (!match)
+    throw new Error(`clamd sent an unexpected VERSION reply: ${JSON.stringify(text.slice(0, 200))}`);
   const [, engine, version, published] = match as unknown as [string, string, string?, string?];
   if (version === undefined || published === undefined) return { engine };
   // A ctime date in clamd's time zone, which is this machine's: Date reads it as local time.

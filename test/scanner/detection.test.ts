@@ -71,7 +71,9 @@ describe('clamd start-up', () => {
 describe('clamd finds', () => {
   it('EICAR as a .txt file, naming its signature, the engine and the database', async () => {
     // Arrange
-    const engine = /^ClamAV (\S+)/.exec(execFileSync('/usr/sbin/clamd', ['--version'], { encoding: 'utf8' }))![1];
+    const engine = /^ClamAV (\S+)/.exec(
+      execFileSync('/usr/sbin/clamd', ['--version'], { encoding: 'utf8' }),
+    )![1];
 
     // Act
     const result = await scan(malware.eicar());
@@ -89,7 +91,9 @@ describe('clamd finds', () => {
 
   it('EICAR inside a ZIP inside a DOCX, from the same single read that validation makes', async () => {
     // Arrange: a valid DOCX that carries an embedded archive, as documents with attachments do.
-    const docx = malware.docxWith({ 'word/embeddings/attachment.zip': malware.zip({ 'readme.txt': malware.eicar() }) });
+    const docx = malware.docxWith({
+      'word/embeddings/attachment.zip': malware.zip({ 'readme.txt': malware.eicar() }),
+    });
     const session = await scanner.open();
 
     // Act
@@ -99,7 +103,11 @@ describe('clamd finds', () => {
     const result = await session.end();
 
     // Assert
-    expect(facts).toMatchObject({ size: docx.length, sha256: samples.sha256Hex(docx), detectedMime: samples.MIME.docx });
+    expect(facts).toMatchObject({
+      size: docx.length,
+      sha256: samples.sha256Hex(docx),
+      detectedMime: samples.MIME.docx,
+    });
     expect(threats(result)).toEqual([EICAR]);
   });
 
@@ -176,7 +184,11 @@ describe('clamd passes', () => {
 
 describe('clamd refuses to call clean', () => {
   it.each([
-    ['an encrypted ZIP', () => malware.encryptedZip({ 'notes.txt': strToU8('secret notes') }, 'pw'), 'Heuristics.Encrypted.Zip'],
+    [
+      'an encrypted ZIP',
+      () => malware.encryptedZip({ 'notes.txt': strToU8('secret notes') }, 'pw'),
+      'Heuristics.Encrypted.Zip',
+    ],
     ['an encrypted DOCX', () => malware.encryptedDocx('pw'), 'Heuristics.Encrypted.Zip'],
     ['an encrypted PDF', () => malware.encryptedPdf(), 'Heuristics.Encrypted.PDF'],
   ])('%s: UNSUPPORTED, because it is encrypted', async (_name, build, engineName) => {
@@ -196,7 +208,10 @@ describe('clamd refuses to call clean', () => {
     const result = await scan(malware.nestedZip(CLAMD_LIMITS.maxRecursion + 2));
 
     // Assert
-    expect(result.unscannable).toEqual({ reason: 'LIMIT_EXCEEDED', engineName: 'Heuristics.Limits.Exceeded.MaxRecursion' });
+    expect(result.unscannable).toEqual({
+      reason: 'LIMIT_EXCEEDED',
+      engineName: 'Heuristics.Limits.Exceeded.MaxRecursion',
+    });
   });
 
   it('a stream one byte over its StreamMaxLength: UNSUPPORTED, over the limit', async () => {
@@ -214,7 +229,13 @@ describe('clamd refuses to call clean', () => {
 });
 
 /** `total` zero bytes in 64 KiB chunks, made as they are read (nothing held whole). */
-async function* zeros(total: number): AsyncGenerator<Buffer> {
+function zeros(total: number): Readable {
   const chunk = Buffer.alloc(64 * 1024);
-  for (let sent = 0; sent < total; sent += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, total - sent));
+  return Readable.from(
+    (function* () {
+      for (let sent = 0; sent < total; sent += chunk.length) {
+        yield chunk.subarray(0, Math.min(chunk.length, total - sent));
+      }
+    })(),
+  );
 }

@@ -25,7 +25,10 @@ const scan = (bytes: Buffer) => clamd.scanner().scan(Readable.from(malware.chunk
 const status = (result: MalwareScanResult) => result.scanResultDetails.scanResultStatus;
 
 /** Polls with a deadline until `attempt` succeeds; every failure on the way must be transient. */
-async function retryUntilAnswered<T>(attempt: () => Promise<T>, timeoutMs = 30_000): Promise<{ value: T; failures: number }> {
+async function retryUntilAnswered<T>(
+  attempt: () => Promise<T>,
+  timeoutMs = 30_000,
+): Promise<{ value: T; failures: number }> {
   const deadline = Date.now() + timeoutMs;
   for (let failures = 0; ; failures++) {
     try {
@@ -58,7 +61,10 @@ describe('clamd at its size limits', () => {
 
     // Assert
     expect(docx.length).toBeLessThan(LIMITS.streamMaxBytes!);
-    expect(result.unscannable).toEqual({ reason: 'LIMIT_EXCEEDED', engineName: 'Heuristics.Limits.Exceeded.MaxScanSize' });
+    expect(result.unscannable).toEqual({
+      reason: 'LIMIT_EXCEEDED',
+      engineName: 'Heuristics.Limits.Exceeded.MaxScanSize',
+    });
   });
 
   it('never calls clean a DOCX with EICAR beyond the point where clamd cuts an inflated part', async () => {
@@ -134,9 +140,13 @@ describe('clamd through failures', () => {
   it('left behind by a runtime killed outright: the next start ends it and takes over the socket', async () => {
     // Arrange: another process starts clamd in a dir of its own, then dies with SIGKILL.
     const otherDir = mkdtempSync(join(tmpdir(), 'airlock-clamd-'));
-    const holder = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support/hold-clamd.ts'), otherDir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const holder = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'support/hold-clamd.ts'), otherDir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const leftover = await new Promise<number>((resolve, reject) => {
       holder.stdout.on('data', (data: Buffer) => {
         const match = /ready (\d+)/.exec(data.toString());

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasMachineDatabase, readTestDatabaseManifest, startClamd, TEST_DATABASE_DIR } from '../../local/clamd.js';
+import {
+  hasMachineDatabase,
+  readTestDatabaseManifest,
+  startClamd,
+  TEST_DATABASE_DIR,
+} from '../../local/clamd.js';
 import { eicar } from '../fixtures/malware-samples.js';
 
 /** The .ndb lines (Name:TargetType:Offset:HexSignature) of the shipped database. */
@@ -26,7 +31,9 @@ describe('the shipped ClamAV test database', () => {
     const actual = Object.fromEntries(
       Object.keys(manifest.files).map((file) => [
         file,
-        createHash('sha256').update(readFileSync(join(TEST_DATABASE_DIR, file))).digest('hex'),
+        createHash('sha256')
+          .update(readFileSync(join(TEST_DATABASE_DIR, file)))
+          .digest('hex'),
       ]),
     );
 
@@ -39,7 +46,9 @@ describe('the shipped ClamAV test database', () => {
     const manifest = readTestDatabaseManifest();
 
     // Act
-    const signatureFiles = readdirSync(TEST_DATABASE_DIR).filter((file) => /\.(ndb|hdb|ldb|hsb|cdb)$/.test(file));
+    const signatureFiles = readdirSync(TEST_DATABASE_DIR).filter((file) =>
+      /\.(ndb|hdb|ldb|hsb|cdb)$/.test(file),
+    );
 
     // Assert
     expect(signatureFiles.sort()).toEqual(Object.keys(manifest.files).sort());
@@ -71,7 +80,12 @@ describe('the shipped ClamAV test database', () => {
 
     // Assert
     for (const signature of signatures) {
-      expect({ name: signature.name, target: signature.target, offset: signature.offset, bytes: signature.bytes }).toEqual({
+      expect({
+        name: signature.name,
+        target: signature.target,
+        offset: signature.offset,
+        bytes: signature.bytes,
+      }).toEqual({
         name: signature.name,
         target: '0',
         offset: '*',
@@ -108,7 +122,11 @@ describe("the machine's ClamAV database", () => {
 
   it('is required when asked for, with a clear error when missing', async () => {
     // Act
-    const starting = startClamd({ dir: join(dir, 'clamd'), database: 'machine', machineDatabaseDir: join(dir, 'none') });
+    const starting = startClamd({
+      dir: join(dir, 'clamd'),
+      database: 'machine',
+      machineDatabaseDir: join(dir, 'none'),
+    });
 
     // Assert
     await expect(starting).rejects.toThrow(/No ClamAV database in .*none.*freshclam/);

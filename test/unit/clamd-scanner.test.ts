@@ -27,7 +27,11 @@ let behaviour: Behaviour;
 
 const socketPath = () => join(dir, 'clamd.sock');
 const scanner = (options: { replyTimeoutMs?: number } = {}) =>
-  new ClamdScanner({ address: { socketPath: socketPath() }, database: { name: 'Fake DB', version: '7' }, ...options });
+  new ClamdScanner({
+    address: { socketPath: socketPath() },
+    database: { name: 'Fake DB', version: '7' },
+    ...options,
+  });
 
 /** Parses `zINSTREAM\0` and the frames that follow as they arrive; answers VERSION itself. */
 function serve(socket: Socket): void {
@@ -161,7 +165,8 @@ describe('ClamdScanner (INSTREAM protocol)', () => {
   it('keeps an early answer (the stream limit) and drops what the reader still sends', async () => {
     // Arrange: clamd refuses after the first frame and closes, as it does past StreamMaxLength.
     behaviour = (socket, received, event) => {
-      if (event === 'frame' && received.frames.length === 1) socket.end('INSTREAM size limit exceeded. ERROR\0');
+      if (event === 'frame' && received.frames.length === 1)
+        socket.end('INSTREAM size limit exceeded. ERROR\0');
     };
     const session = await scanner().open();
 
@@ -172,7 +177,10 @@ describe('ClamdScanner (INSTREAM protocol)', () => {
     const result = await session.end();
 
     // Assert
-    expect(result.unscannable).toEqual({ reason: 'LIMIT_EXCEEDED', engineName: 'INSTREAM size limit exceeded' });
+    expect(result.unscannable).toEqual({
+      reason: 'LIMIT_EXCEEDED',
+      engineName: 'INSTREAM size limit exceeded',
+    });
     expect(result.scanResultDetails.scanResultStatus).toBe('UNSUPPORTED');
   });
 
@@ -211,7 +219,10 @@ describe('ClamdScanner (INSTREAM protocol)', () => {
     const scanning = scanner({ replyTimeoutMs: 200 }).scan(Readable.from([Buffer.from('x')]));
 
     // Assert
-    await expect(scanning).rejects.toMatchObject({ name: 'TransientError', message: expect.stringMatching(/200 ms/) });
+    await expect(scanning).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringMatching(/200 ms/),
+    });
   });
 
   it('fails transiently on an ERROR reply, and never returns it as a result', async () => {
@@ -249,7 +260,9 @@ describe('ClamdScanner (INSTREAM protocol)', () => {
     const session = await scanner().open();
 
     // Act
-    for await (const chunk of session.tee(Readable.from([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]))) {
+    for await (const chunk of session.tee(
+      Readable.from([Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]),
+    )) {
       if (chunk.length > 0) break;
     }
 
@@ -273,15 +286,17 @@ describe('ClamdScanner (INSTREAM protocol)', () => {
     });
     let pulled = 0;
     const chunk = Buffer.alloc(64 * 1024);
-    async function* object() {
-      for (let i = 0; i < 1024; i++) {
-        pulled += chunk.length;
-        yield chunk;
-      }
-    }
+    const object = Readable.from(
+      (function* () {
+        for (let i = 0; i < 1024; i++) {
+          pulled += chunk.length;
+          yield chunk;
+        }
+      })(),
+    );
     const session = await scanner().open();
     const reading = (async () => {
-      for await (const _ of session.tee(object())) {
+      for await (const _ of session.tee(object)) {
         // the validator would hash it here
       }
     })();

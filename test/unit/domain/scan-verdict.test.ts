@@ -43,11 +43,27 @@ describe('parseClamdReply', () => {
   it.each([
     ['stream: Heuristics.Encrypted.Zip FOUND\0', 'ENCRYPTED', 'Heuristics.Encrypted.Zip'],
     ['stream: Heuristics.Encrypted.PDF FOUND\0', 'ENCRYPTED', 'Heuristics.Encrypted.PDF'],
-    ['stream: Heuristics.Limits.Exceeded.MaxScanSize FOUND\0', 'LIMIT_EXCEEDED', 'Heuristics.Limits.Exceeded.MaxScanSize'],
-    ['stream: Heuristics.Limits.Exceeded.MaxRecursion FOUND\0', 'LIMIT_EXCEEDED', 'Heuristics.Limits.Exceeded.MaxRecursion'],
-    ['stream: Heuristics.Limits.Exceeded.MaxScanTime FOUND\0', 'LIMIT_EXCEEDED', 'Heuristics.Limits.Exceeded.MaxScanTime'],
+    [
+      'stream: Heuristics.Limits.Exceeded.MaxScanSize FOUND\0',
+      'LIMIT_EXCEEDED',
+      'Heuristics.Limits.Exceeded.MaxScanSize',
+    ],
+    [
+      'stream: Heuristics.Limits.Exceeded.MaxRecursion FOUND\0',
+      'LIMIT_EXCEEDED',
+      'Heuristics.Limits.Exceeded.MaxRecursion',
+    ],
+    [
+      'stream: Heuristics.Limits.Exceeded.MaxScanTime FOUND\0',
+      'LIMIT_EXCEEDED',
+      'Heuristics.Limits.Exceeded.MaxScanTime',
+    ],
     ['INSTREAM size limit exceeded. ERROR\0', 'LIMIT_EXCEEDED', 'INSTREAM size limit exceeded'],
-    ['stream: Heuristics.Broken.Media.PNG.EOFReadingChunk FOUND\0', 'UNSUPPORTED', 'Heuristics.Broken.Media.PNG.EOFReadingChunk'],
+    [
+      'stream: Heuristics.Broken.Media.PNG.EOFReadingChunk FOUND\0',
+      'UNSUPPORTED',
+      'Heuristics.Broken.Media.PNG.EOFReadingChunk',
+    ],
   ])('reads %j as a file the engine could not fully scan', (reply, reason, signature) => {
     // Act
     const verdict = parseClamdReply(reply);
@@ -68,7 +84,7 @@ describe('parseClamdReply', () => {
   });
 
   it.each([
-    ['stream: Can\'t allocate memory ERROR\0'],
+    ["stream: Can't allocate memory ERROR\0"],
     ['COMMAND READ TIMED OUT\0'],
     ['UNKNOWN COMMAND\0'],
     [''],
@@ -143,7 +159,10 @@ describe('decideScan', () => {
 
   it('rejects a detection as MALWARE_DETECTED, naming the signatures', () => {
     // Arrange
-    const infected = toScanResult({ kind: 'INFECTED', signatures: ['Eicar-Signature', 'Other.Name'] }, context);
+    const infected = toScanResult(
+      { kind: 'INFECTED', signatures: ['Eicar-Signature', 'Other.Name'] },
+      context,
+    );
 
     // Act
     const decision = decideScan(infected);
@@ -169,12 +188,18 @@ describe('decideScan', () => {
     // Assert
     expect(decision).toEqual({
       kind: 'REJECT',
-      reason: { code: 'NOT_FULLY_SCANNED', message: `The file could not be fully scanned: ${words} (Engine.Name).` },
+      reason: {
+        code: 'NOT_FULLY_SCANNED',
+        message: `The file could not be fully scanned: ${words} (Engine.Name).`,
+      },
     });
   });
 
   it.each([
-    ['a FAILED scan', { scanStatus: 'FAILED', scanResultDetails: { scanResultStatus: 'FAILED', threats: null } }],
+    [
+      'a FAILED scan',
+      { scanStatus: 'FAILED', scanResultDetails: { scanResultStatus: 'FAILED', threats: null } },
+    ],
     [
       'ACCESS_DENIED',
       { scanStatus: 'SKIPPED', scanResultDetails: { scanResultStatus: 'ACCESS_DENIED', threats: null } },
