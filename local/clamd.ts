@@ -84,7 +84,7 @@ export interface RunningClamd {
   /** The running daemon's pid (changes when it is restarted). */
   pid(): number | undefined;
   /** A scanner for this daemon, naming its database in results. */
-  scanner(options?: Omit<ClamdScannerOptions, 'address' | 'database'>): ClamdScanner;
+  scanner(options?: Omit<ClamdScannerOptions, 'address' | 'database' | 'streamMaxBytes'>): ClamdScanner;
   /** Stops clamd and starts it again; resolves once it answers PING. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -217,7 +217,12 @@ export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
     limits,
     pid: () => current?.child.pid,
     scanner: (scannerOptions = {}) =>
-      new ClamdScanner({ ...scannerOptions, address, database: database.label }),
+      new ClamdScanner({
+        ...scannerOptions,
+        address,
+        database: database.label,
+        streamMaxBytes: limits.streamMaxBytes,
+      }),
     restart: async () => {
       await halt();
       await launch();

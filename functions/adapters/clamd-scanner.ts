@@ -10,6 +10,22 @@ import {
 /** Where clamd listens: its LocalSocket, or TCPSocket on loopback. */
 export type ClamdAddress = { socketPath: string } | { host: string; port: number };
 
+/**
+ * An address as one string, for an environment variable: `unix:/path/to/clamd.sock` or
+ * `tcp://127.0.0.1:3310`.
+ */
+export function formatClamdAddress(address: ClamdAddress): string {
+  return 'socketPath' in address ? `unix:${address.socketPath}` : `tcp://${address.host}:${address.port}`;
+}
+
+export function parseClamdAddress(value: string): ClamdAddress {
+  if (value.startsWith('unix:/')) return { socketPath: value.slice('unix:'.length) };
+  const tcp = /^tcp:\/\/([^:/]+):(\d{1,5})$/.exec(value);
+  const port = Number(tcp?.[2]);
+  if (tcp && port >= 1 && port <= 65535) return { host: tcp[1] as string, port };
+  throw new Error(`Not a clamd address (unix:/path or tcp://host:port): ${JSON.stringify(value)}.`);
+}
+
 /** The database to name in results when clamd's VERSION names none (a database without a daily). */
 export interface DatabaseLabel {
   name: string;
@@ -25,6 +41,11 @@ export interface ClamdScannerOptions {
   replyTimeoutMs?: number;
   /** Named in results when VERSION names no database. */
   database?: DatabaseLabel;
+  /**
+   * clamd's StreamMaxLength, when known. The stream then stops one byte past it and waits for
+   * clamd's refusal: sending on after clamd has answered and closed can lose its answer.
+   */
+  streamMaxBytes?: number;
   now?: () => Date;
 }
 
@@ -83,7 +104,8 @@ export class ClamdScanner {
     // Asked on its own connection alongside the scan: the engine and database that judged.
     const version = this.version();
     version.catch(() => undefined);
-    return new ScanSession(socket, this.replyTimeoutMs, async (reply, bytes) => {
+    const limits = { replyTimeoutMs: this.replyTimeoutMs, streamMaxBytes: this.options.streamMaxBytes };
+    return new ScanSession(socket, limits, async (reply, bytes) => {
       const verdict = parseClamdReply(reply);
       if (verdict.kind === 'ERROR') throw new TransientError(verdict.message);
       const { engine, database } = await version;
@@ -153,15 +175,18 @@ export class ScanSession {
   private bytes = 0;
   private replyParts: Buffer[] = [];
   private replied = false;
+  /** The stream went one byte past clamd's limit: nothing more is sent, its refusal is awaited. */
+  private overLimit = false;
   private ended = false;
   private failure: Error | undefined;
   private readonly closed: Promise<void>;
 
   constructor(
     private readonly socket: Socket,
-    private readonly replyTimeoutMs: number,
+    private readonly limits: { replyTimeoutMs: number; streamMaxBytes?: number | undefined },
     private readonly judge: (reply: string, bytes: number) => Promise<MalwareScanResult>,
   ) {
+    const { replyTimeoutMs } = limits;
     socket.on('data', (data: Buffer) => {
       this.replyParts.push(data);
       if (data.includes(0)) this.replied = true;
@@ -179,9 +204,14 @@ export class ScanSession {
   /** Sends one chunk (framed), resolving when the socket can take more. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.ended) throw new Error('This scan session has ended.');
-    for (let offset = 0; offset < chunk.length; offset += MAX_FRAME_BYTES) {
-      if (this.replied || this.socket.destroyed) return; // answered early, or gone: end() says which
-      const frame = chunk.subarray(offset, offset + MAX_FRAME_BYTES);
+    for (let offset = 0; offset < chunk.length;) {
+      // Answered early, gone, or past the limit: end() says which.
+      if (this.replied || this.socket.destroyed || this.overLimit) return;
+      const room = (this.limits.streamMaxBytes ?? Infinity) - this.bytes;
+      // One byte past the limit, in a frame of its own: clamd refuses it on reading its length.
+      if (room <= 0) this.overLimit = true;
+      const frame = chunk.subarray(offset, offset + (this.overLimit ? 1 : Math.min(MAX_FRAME_BYTES, room)));
+      offset += frame.length;
       const header = Buffer.allocUnsafe(4);
       header.writeUInt32BE(frame.length);
       this.socket.cork();
@@ -197,7 +227,12 @@ export class ScanSession {
   async end(): Promise<MalwareScanResult> {
     if (this.ended) throw new Error('This scan session has ended.');
     this.ended = true;
-    if (!this.replied && !this.socket.destroyed) this.socket.end(END_OF_STREAM);
+    if (this.overLimit) {
+      // Never the end of stream here: a clamd with a larger limit would scan a truncated file.
+      this.socket.setTimeout(Math.min(this.limits.replyTimeoutMs, 10_000));
+    } else if (!this.replied && !this.socket.destroyed) {
+      this.socket.end(END_OF_STREAM);
+    }
     await this.closed;
     const reply = Buffer.concat(this.replyParts).toString('utf8');
     if (reply.includes('\0')) return this.judge(reply, this.bytes);

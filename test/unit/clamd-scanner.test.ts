@@ -3,7 +3,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ClamdScanner } from '../../functions/adapters/clamd-scanner.js';
+import {
+  ClamdScanner,
+  formatClamdAddress,
+  parseClamdAddress,
+} from '../../functions/adapters/clamd-scanner.js';
 
 /**
  * The INSTREAM client against a scripted clamd on a unix socket: the framing on the wire, replies
@@ -26,7 +30,7 @@ let sessions: Received[] = [];
 let behaviour: Behaviour;
 
 const socketPath = () => join(dir, 'clamd.sock');
-const scanner = (options: { replyTimeoutMs?: number } = {}) =>
+const scanner = (options: { replyTimeoutMs?: number; streamMaxBytes?: number } = {}) =>
   new ClamdScanner({
     address: { socketPath: socketPath() },
     database: { name: 'Fake DB', version: '7' },
@@ -184,6 +188,41 @@ describe('ClamdScanner (INSTREAM protocol)', () => {
     expect(result.scanResultDetails.scanResultStatus).toBe('UNSUPPORTED');
   });
 
+  it("stops one byte past clamd's StreamMaxLength, in a frame of its own, and reads clamd's refusal", async () => {
+    // Arrange: clamd refuses on reading the length that takes the stream past 100 bytes.
+    behaviour = (socket, received, event) => {
+      const total = received.frames.reduce((sum, frame) => sum + frame.length, 0);
+      if (event === 'frame' && total > 100) socket.end('INSTREAM size limit exceeded. ERROR\0');
+    };
+    const chunks = [Buffer.alloc(60, 1), Buffer.alloc(60, 2), Buffer.alloc(60, 3)];
+
+    // Act
+    const result = await scanner({ streamMaxBytes: 100 }).scan(Readable.from(chunks));
+
+    // Assert
+    expect(sessions[0]!.frames.map((frame) => frame.length)).toEqual([60, 40, 1]);
+    expect(Buffer.concat(sessions[0]!.frames).equals(Buffer.concat(chunks).subarray(0, 101))).toBe(true);
+    expect(sessions[0]!.terminated).toBe(false);
+    expect(result.unscannable).toEqual({
+      reason: 'LIMIT_EXCEEDED',
+      engineName: 'INSTREAM size limit exceeded',
+    });
+  });
+
+  it('never ends a stream it cut at the limit: a clamd that does not refuse it gives no verdict', async () => {
+    // Arrange: a clamd whose real limit is larger than the scanner was told.
+    behaviour = answer('stream: OK\0');
+
+    // Act
+    const scanning = scanner({ streamMaxBytes: 100, replyTimeoutMs: 300 }).scan(
+      Readable.from([Buffer.alloc(500)]),
+    );
+
+    // Assert
+    await expect(scanning).rejects.toMatchObject({ name: 'TransientError' });
+    expect(sessions[0]!.terminated).toBe(false);
+  });
+
   it('fails transiently when clamd is not there', async () => {
     // Arrange
     await new Promise((resolve) => server.close(resolve));
@@ -313,5 +352,35 @@ describe('ClamdScanner (INSTREAM protocol)', () => {
     expect(pulled).toBeLessThan(8 * 1024 * 1024);
     session.abort();
     await reading.catch(() => undefined);
+  });
+});
+
+describe('clamd addresses as one string (for the environment)', () => {
+  it.each([
+    [{ socketPath: '/var/airlock/clamav/run/clamd.sock' }, 'unix:/var/airlock/clamav/run/clamd.sock'],
+    [{ host: '127.0.0.1', port: 3310 }, 'tcp://127.0.0.1:3310'],
+  ])('writes %j as %s and reads it back', (address, text) => {
+    // Act
+    const written = formatClamdAddress(address);
+
+    // Assert
+    expect(written).toBe(text);
+    expect(parseClamdAddress(written)).toEqual(address);
+  });
+
+  it.each([
+    '',
+    'unix:relative.sock',
+    '/var/run/clamd.sock',
+    'tcp://127.0.0.1',
+    'tcp://127.0.0.1:0',
+    'tcp://127.0.0.1:70000',
+    'http://127.0.0.1:3310',
+  ])('refuses %j', (text) => {
+    // Act
+    const parse = () => parseClamdAddress(text);
+
+    // Assert
+    expect(parse).toThrow(/Not a clamd address/);
   });
 });
