@@ -51,8 +51,21 @@ const chunks = (bytes: Buffer): Readable =>
     })(),
   );
 
-const rssKiB = (pid: number | 'self') =>
-  Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+/** A memory figure of a process (this one by default) from /proc, in KiB. */
+const statusKiB = (field: 'VmRSS' | 'VmHWM', pid: number | 'self' = 'self') =>
+  Number(
+    new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ??
+      Number.NaN,
+  );
+/** Resets this process's peak RSS mark (Linux): the next VmHWM is the peak from now on. */
+function resetPeak(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-scan-'));
 const startedAt = Date.now();
@@ -120,6 +133,14 @@ try {
     };
   }
 
+  // 4. Our process's memory while 64 MiB go through validation and the scan (peak RSS growth).
+  const big = csv(64 * MiB);
+  const peakReset = resetPeak();
+  const before = statusKiB('VmRSS');
+  await validateAndScan(big);
+  const peakGrowthMiB = (statusKiB('VmHWM') - before) / 1024;
+
+  const clamdPid = clamd.pid();
   const report = {
     at: new Date().toISOString(),
     engine: clamd.engineVersion,
@@ -130,7 +151,8 @@ try {
       added: distribution(added),
     },
     throughputMiBps: throughput,
-    clamd: { startupMs, rssMiB: rssKiB(clamd.pid()!) / 1024 },
+    clamd: { startupMs, rssMiB: clamdPid === undefined ? Number.NaN : statusKiB('VmRSS', clamdPid) / 1024 },
+    validateAndScan64MiBPeakGrowthMiB: peakReset ? peakGrowthMiB : null,
     goal: 'a warm engine adds ≤ 50 ms at p95 for 100 KiB',
   };
   const ms = (value: number) => value.toFixed(2);
@@ -149,6 +171,10 @@ try {
       `  ${size.padEnd(7)} validate ${figures.validate!.toFixed(0)}  scan ${figures.scan!.toFixed(0)}  validate + scan ${figures.validateAndScan!.toFixed(0)}`,
     );
   }
+  if (peakReset)
+    console.log(
+      `\nPeak RSS growth of this process, 64 MiB validated and scanned: ${peakGrowthMiB.toFixed(1)} MiB`,
+    );
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
 } finally {
   await clamd.stop();
