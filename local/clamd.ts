@@ -11,7 +11,9 @@ import {
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  CLAMD_ENV,
   ClamdScanner,
+  formatClamdAddress,
   type ClamdAddress,
   type ClamdScannerOptions,
 } from '../functions/adapters/clamd-scanner.js';
@@ -231,6 +233,20 @@ export async function startClamd(options: ClamdOptions): Promise<RunningClamd> {
       stopping = true;
       await halt();
     },
+  };
+}
+
+/**
+ * The environment variables that point the pipeline's functions at this clamd (the local runtime
+ * sets them with the others; `clamdScannerOptionsFrom` reads them back).
+ */
+export function clamdEnvironment(
+  clamd: Pick<RunningClamd, 'address' | 'limits' | 'database'>,
+): Record<string, string> {
+  return {
+    [CLAMD_ENV.address]: formatClamdAddress(clamd.address),
+    [CLAMD_ENV.streamMaxBytes]: String(clamd.limits.streamMaxBytes),
+    [CLAMD_ENV.database]: JSON.stringify(clamd.database.label),
   };
 }
 

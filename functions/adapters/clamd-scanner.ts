@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { TransientError } from '../commons/errors.js';
+import { ConfigurationError, TransientError } from '../commons/errors.js';
 import {
   parseClamdReply,
   parseClamdVersion,
@@ -24,6 +24,58 @@ export function parseClamdAddress(value: string): ClamdAddress {
   const port = Number(tcp?.[2]);
   if (tcp && port >= 1 && port <= 65535) return { host: tcp[1] as string, port };
   throw new Error(`Not a clamd address (unix:/path or tcp://host:port): ${JSON.stringify(value)}.`);
+}
+
+/**
+ * The environment that points a function at clamd. The local runtime sets it (local/clamd.ts,
+ * `clamdEnvironment`); AWS never does, where GuardDuty scans instead.
+ */
+export const CLAMD_ENV = {
+  /** `unix:/path/clamd.sock` or `tcp://127.0.0.1:port`: scanning is on when this is set. */
+  address: 'CLAMD_ADDRESS',
+  /** clamd's StreamMaxLength in bytes. */
+  streamMaxBytes: 'CLAMD_STREAM_MAX_BYTES',
+  /** JSON `{name, version, publishedAt?}`: the database to name when clamd's VERSION names none. */
+  database: 'CLAMD_DATABASE',
+} as const;
+
+/**
+ * Scanner options from those variables' values (read by the functions' checked env reader);
+ * undefined when no address is set. A malformed value is a ConfigurationError.
+ */
+export function clamdScannerOptionsFrom(values: {
+  address?: string | undefined;
+  streamMaxBytes?: string | undefined;
+  database?: string | undefined;
+}): ClamdScannerOptions | undefined {
+  if (values.address === undefined) return undefined;
+  try {
+    const streamMaxBytes = values.streamMaxBytes === undefined ? undefined : Number(values.streamMaxBytes);
+    if (streamMaxBytes !== undefined && !(Number.isSafeInteger(streamMaxBytes) && streamMaxBytes > 0)) {
+      throw new Error(`${CLAMD_ENV.streamMaxBytes} must be a positive integer.`);
+    }
+    const database = values.database === undefined ? undefined : (JSON.parse(values.database) as unknown);
+    if (database !== undefined && !isDatabaseLabel(database)) {
+      throw new Error(`${CLAMD_ENV.database} must be JSON {name, version, publishedAt?}.`);
+    }
+    return {
+      address: parseClamdAddress(values.address),
+      ...(streamMaxBytes !== undefined ? { streamMaxBytes } : {}),
+      ...(database !== undefined ? { database } : {}),
+    };
+  } catch (error) {
+    throw new ConfigurationError(`clamd settings: ${(error as Error).message}`);
+  }
+}
+
+function isDatabaseLabel(value: unknown): value is DatabaseLabel {
+  if (typeof value !== 'object' || value === null) return false;
+  const { name, version, publishedAt } = value as Record<string, unknown>;
+  return (
+    typeof name === 'string' &&
+    typeof version === 'string' &&
+    (publishedAt === undefined || typeof publishedAt === 'string')
+  );
 }
 
 /** The database to name in results when clamd's VERSION names none (a database without a daily). */

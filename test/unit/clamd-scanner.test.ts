@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
+  CLAMD_ENV,
   ClamdScanner,
+  clamdScannerOptionsFrom,
   formatClamdAddress,
   parseClamdAddress,
 } from '../../functions/adapters/clamd-scanner.js';
+import { clamdEnvironment } from '../../local/clamd.js';
 
 /**
  * The INSTREAM client against a scripted clamd on a unix socket: the framing on the wire, replies
@@ -382,5 +385,73 @@ describe('clamd addresses as one string (for the environment)', () => {
 
     // Assert
     expect(parse).toThrow(/Not a clamd address/);
+  });
+});
+
+describe('clamd settings through the environment (local runtime → functions)', () => {
+  const running = {
+    address: { socketPath: '/data/clamav/run/clamd.sock' },
+    limits: {
+      streamMaxBytes: 64 * 1024 * 1024,
+      maxScanBytes: 512 * 1024 * 1024,
+      maxRecursion: 16,
+      maxFiles: 10_000,
+      maxScanTimeMs: 120_000,
+    },
+    database: {
+      kind: 'test' as const,
+      dir: '/data/clamav/database',
+      label: { name: 'Airlock test database', version: '1', publishedAt: '2026-11-29T00:00:00Z' },
+      description: 'test',
+    },
+  };
+
+  it('carries the address, the stream limit and the database label to the scanner', () => {
+    // Arrange
+    const env = clamdEnvironment(running);
+
+    // Act
+    const options = clamdScannerOptionsFrom({
+      address: env[CLAMD_ENV.address],
+      streamMaxBytes: env[CLAMD_ENV.streamMaxBytes],
+      database: env[CLAMD_ENV.database],
+    });
+
+    // Assert
+    expect(options).toEqual({
+      address: running.address,
+      streamMaxBytes: running.limits.streamMaxBytes,
+      database: running.database.label,
+    });
+  });
+
+  it('means no scanner when no address is set (AWS)', () => {
+    // Act
+    const options = clamdScannerOptionsFrom({ streamMaxBytes: '100' });
+
+    // Assert
+    expect(options).toBeUndefined();
+  });
+
+  it.each([
+    [{ address: 'clamd.sock' }],
+    [{ address: 'unix:/x.sock', streamMaxBytes: '-1' }],
+    [{ address: 'unix:/x.sock', streamMaxBytes: '1.5' }],
+    [{ address: 'unix:/x.sock', database: '{"name":"x"}' }],
+    [{ address: 'unix:/x.sock', database: 'not json' }],
+  ])('refuses %j at cold start', (values) => {
+    // Act
+    let thrown: unknown;
+    try {
+      clamdScannerOptionsFrom(values);
+    } catch (error) {
+      thrown = error;
+    }
+
+    // Assert
+    expect(thrown).toMatchObject({
+      name: 'ConfigurationError',
+      message: expect.stringMatching(/^clamd settings: /),
+    });
   });
 });
