@@ -18,6 +18,8 @@ export default {
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     // Synthesizes the CDK stack (bundling skipped) and asserts on the template.
     { ...shared, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    // Against a real clamd that each test file starts in a temporary dir (local/clamd.ts); no Ceph.
+    { ...shared, displayName: 'scanner', testMatch: ['<rootDir>/test/scanner/**/*.test.ts'] },
     // Against a real local runtime (RadosGW, dynalite, the executor) that globalSetup starts.
     {
       ...shared,

@@ -18,8 +18,10 @@ export function startProcess(
   const log = createWriteStream(logFile, { flags: 'a' });
   // Own process group: a Ctrl-C in the terminal reaches the runtime, which stops daemons in order.
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Both streams into one file: neither may end it while the other still writes (write after end).
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.once('close', () => log.end());
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
