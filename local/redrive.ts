@@ -29,7 +29,11 @@ export class LocalExecutionsClient implements ExecutionGateway {
   }
 }
 
-/** Redrives the FAILED uploads (all, or those named) of the runtime that `settings` describe. */
+/**
+ * Redrives the FAILED uploads (all, or those named) of the runtime that `settings` describe. The
+ * handler answers a cursor (or the named ids left) when its budget runs out; an operator at the
+ * command line wants them all, so this goes on until there is nothing left.
+ */
 export async function redriveLocal(settings: LocalSettings, uploadIds?: string[]): Promise<RedriveReport> {
   const { s3Endpoint } = JSON.parse(readFileSync(join(settings.dataDir, 'runtime.json'), 'utf8')) as {
     s3Endpoint: string;
@@ -50,9 +54,20 @@ export async function redriveLocal(settings: LocalSettings, uploadIds?: string[]
     executions: new LocalExecutionsClient(`http://127.0.0.1:${settings.routerPort}`),
     bucket: settings.bucket,
     now: () => new Date(),
-    batchSize: 1000,
+    pageSize: settings.sweep.pageSize,
+    concurrency: settings.sweep.concurrency,
+    budgetMs: 25_000, // as the deployed function's (REDRIVE_TIME_BUDGET_SECONDS)
   }));
-  return redrive(uploadIds && uploadIds.length > 0 ? { uploadIds } : {});
+  const total: RedriveReport = { redriven: [], skipped: [] };
+  let next: { uploadIds?: string[]; cursor?: string } = uploadIds && uploadIds.length > 0 ? { uploadIds } : {};
+  for (;;) {
+    const report = await redrive(next);
+    total.redriven.push(...report.redriven);
+    total.skipped.push(...report.skipped);
+    if (report.cursor !== undefined) next = { cursor: report.cursor };
+    else if (report.remaining !== undefined) next = { uploadIds: report.remaining };
+    else return total;
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

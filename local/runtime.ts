@@ -149,18 +149,18 @@ export async function startRuntime(
 
     const { makeSweeperHandler } = await import('../functions/sweeper.js');
     const { UploadStore } = await import('../functions/adapters/upload-store.js');
+    const { SweepStateStore } = await import('../functions/adapters/sweep-state.js');
     const { ObjectStore } = await import('../functions/adapters/object-store.js');
     const sweep = makeSweeperHandler(() => ({
       store: new UploadStore(settings.table, dynamoClient),
+      sweepState: new SweepStateStore(settings.table, dynamoClient),
       objects: new ObjectStore(s3),
       executions: executor,
       bucket: settings.bucket,
       now: () => new Date(),
       processingTimeoutMs: settings.processingTimeoutMs,
-      expiryGraceMs: 5_000,
-      lostEventAfterMs: settings.lostEventAfterMs,
-      batchSize: 100,
       uploadTtlMs: settings.uploadUrlTtlSeconds * 1000,
+      sweep: settings.sweep, // budget, page size, lost-event delay, grace (AIRLOCK_SWEEP_*)
     }));
     let sweeping: Promise<unknown> | undefined;
     const timer = setInterval(() => {
@@ -168,7 +168,7 @@ export async function startRuntime(
       sweeping = sweep()
         .catch((error: unknown) => onError('reconciler run failed', error))
         .finally(() => (sweeping = undefined));
-    }, settings.reconcileIntervalMs);
+    }, settings.sweep.intervalMs);
     stops.push(async () => {
       clearInterval(timer);
       await sweeping;

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SweepSettings } from '../functions/commons/sweep-settings.js';
+import { readSweepSettings } from './sweep-settings.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -16,8 +18,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * | AIRLOCK_CEPH_MON_PORT            | 16789                   |
  * | AIRLOCK_S3_ENDPOINT              | (RadosGW started here)  |
  * | AIRLOCK_S3_ACCESS_KEY_ID / AIRLOCK_S3_SECRET_ACCESS_KEY | local RGW user |
- * | AIRLOCK_RECONCILE_INTERVAL_MS    | 1000                    |
- * | AIRLOCK_LOST_EVENT_AFTER_MS      | 1500                    |
+ * | AIRLOCK_SWEEP_CADENCE and the reconciler's other settings | see local/sweep-settings.ts |
  * | AIRLOCK_MAX_CONCURRENT_EXECUTIONS| 16                      |
  * | AIRLOCK_PROCESSING_TIMEOUT_MS    | 600000 (10 minutes)     |
  * | AIRLOCK_FAULTS                   | off (see functions/commons/faults.ts) |
@@ -36,13 +37,12 @@ export interface LocalSettings {
   region: string;
   bucket: string;
   table: string;
-  reconcileIntervalMs: number;
   /**
-   * A PENDING upload whose object has been in quarantine this long without an execution gets one
-   * started by the reconciler. Debian's RadosGW (Ceph 16) sends no notification for POST uploads,
-   * so locally this is how POST uploads are picked up.
+   * The reconciler (the sweeper on a timer): interval, budget, page size, lost-event delay. Debian's
+   * RadosGW (Ceph 16) sends no notification for POST uploads, so locally the lost-event path is
+   * how POST uploads are picked up.
    */
-  lostEventAfterMs: number;
+  sweep: SweepSettings;
   maxConcurrentExecutions: number;
   /** Upload grants' lifetime (seconds); short values make expiry testable. */
   uploadUrlTtlSeconds: number;
@@ -84,8 +84,7 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
     region: 'us-east-1',
     bucket: env.AIRLOCK_BUCKET ?? 'airlock-local',
     table: env.AIRLOCK_TABLE ?? 'airlock-local',
-    reconcileIntervalMs: positiveInt(env, 'AIRLOCK_RECONCILE_INTERVAL_MS', 1000),
-    lostEventAfterMs: positiveInt(env, 'AIRLOCK_LOST_EVENT_AFTER_MS', 1500),
+    sweep: readSweepSettings(env),
     maxConcurrentExecutions: positiveInt(env, 'AIRLOCK_MAX_CONCURRENT_EXECUTIONS', 16),
     uploadUrlTtlSeconds: Math.min(positiveInt(env, 'AIRLOCK_UPLOAD_URL_TTL_SECONDS', 900), 900),
     processingTimeoutMs: positiveInt(env, 'AIRLOCK_PROCESSING_TIMEOUT_MS', 10 * 60_000),
