@@ -104,7 +104,9 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
         ? namedLane(store, request.uploadIds, pageSize, redrive)
         : {
             name: 'failed',
-            ...(request.cursor !== undefined ? { startKey: decodeStatusCursor(request.cursor, 'FAILED') } : {}),
+            ...(request.cursor !== undefined
+              ? { startKey: decodeStatusCursor(request.cursor, 'FAILED') }
+              : {}),
             read: (startKey?: Record<string, unknown>) =>
               store.pageByStatus({
                 status: 'FAILED',

@@ -8,7 +8,12 @@ import {
 } from './commons/maintenance.js';
 import { intEnv } from './commons/env.js';
 import { logger } from './commons/logger.js';
-import { DEPLOYED_SWEEP, SWEEP_ENV, SWEEP_SAFETY_MARGIN_MS, type SweepSettings } from './commons/sweep-settings.js';
+import {
+  DEPLOYED_SWEEP,
+  SWEEP_ENV,
+  SWEEP_SAFETY_MARGIN_MS,
+  type SweepSettings,
+} from './commons/sweep-settings.js';
 import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
 import type { SweepStateStore } from './adapters/sweep-state.js';
@@ -200,8 +205,16 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       report.failed++;
     };
 
-    const page = (status: UploadStatus, from: string, to: string, newestFirst: boolean) => (startKey?: PageKey) =>
-      store.pageByStatus({ status, from, to, newestFirst, limit: sweep.pageSize, ...(startKey ? { startKey } : {}) });
+    const page =
+      (status: UploadStatus, from: string, to: string, newestFirst: boolean) => (startKey?: PageKey) =>
+        store.pageByStatus({
+          status,
+          from,
+          to,
+          newestFirst,
+          limit: sweep.pageSize,
+          ...(startKey ? { startKey } : {}),
+        });
     // A cursor outside this run's range (the range moved on) would be refused: start afresh.
     const resumeWithin = (name: string, from: string, to: string): { startKey?: PageKey } => {
       const key = lease.cursors[name];
@@ -209,17 +222,23 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       return key !== undefined && at !== undefined && at >= from && at <= to ? { startKey: key } : {};
     };
 
-    // PENDING_UPLOAD from both ends: each side stops where the other has been.
+    // PENDING_UPLOAD from both ends. Each side reads up to where the other has been in this run
+    // (bounds are inclusive, so the one record at the meeting point is left to the side that had
+    // it first); the oldest-first side resumes where the previous run left it.
     const bottomStart = resumeWithin('pending:oldest', EARLIEST, pendingBefore);
-    let reachedFromTop = pendingBefore;
-    let reachedFromBottom = sortKeyOf(bottomStart.startKey) ?? EARLIEST;
+    let topReached: string | undefined; // the lowest key the newest-first side handled
+    let bottomReached: string | undefined; // the highest key the oldest-first side handled
     const pendingNewest: Lane<UploadRecord> = {
       name: 'pending:newest',
       read: async (startKey) => {
-        if ((sortKeyOf(startKey) ?? pendingBefore) < reachedFromBottom) return undefined;
-        const found = await page('PENDING_UPLOAD', reachedFromBottom, pendingBefore, true)(startKey);
-        reachedFromTop = lastSortKey(found.items) ?? reachedFromBottom;
-        return found;
+        const lower = bottomReached ?? sortKeyOf(bottomStart.startKey) ?? EARLIEST;
+        if ((sortKeyOf(startKey) ?? pendingBefore) < lower) return undefined; // the sides met
+        const found = await page('PENDING_UPLOAD', lower, pendingBefore, true)(startKey);
+        const items = found.items.filter(
+          (record) => bottomReached === undefined || statusSortKey(record) > bottomReached,
+        );
+        topReached = lastSortKey(items) ?? lower;
+        return { ...found, items };
       },
       handle: sweepPending,
     };
@@ -227,10 +246,14 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       name: 'pending:oldest',
       ...bottomStart,
       read: async (startKey) => {
-        if ((sortKeyOf(startKey) ?? EARLIEST) > reachedFromTop) return undefined;
-        const found = await page('PENDING_UPLOAD', EARLIEST, reachedFromTop, false)(startKey);
-        reachedFromBottom = lastSortKey(found.items) ?? reachedFromTop;
-        return found;
+        const upper = topReached ?? pendingBefore;
+        if ((sortKeyOf(startKey) ?? EARLIEST) > upper) return undefined; // the sides met
+        const found = await page('PENDING_UPLOAD', EARLIEST, upper, false)(startKey);
+        const items = found.items.filter(
+          (record) => topReached === undefined || statusSortKey(record) < topReached,
+        );
+        bottomReached = lastSortKey(items) ?? upper;
+        return { ...found, items };
       },
       handle: sweepPending,
     };
@@ -276,7 +299,9 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
     } finally {
       await sweepState
         .releaseLease({ until: leaseUntil, at: now().toISOString(), cursors })
-        .catch((error: unknown) => logger.error('sweep: lease not released; it lapses', { error: error as Error }));
+        .catch((error: unknown) =>
+          logger.error('sweep: lease not released; it lapses', { error: error as Error }),
+        );
     }
     logger.info('sweep done', { ...report });
     if (stoppedBy !== undefined) throw stoppedBy;
@@ -302,8 +327,7 @@ const defaultDeps = lazy((): SweeperDeps => {
     uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
     sweep: {
       ...DEPLOYED_SWEEP,
-      budgetMs:
-        intEnv(SWEEP_ENV.budgetSeconds, DEPLOYED_SWEEP.budgetMs / 1000, { min: 1, max: 900 }) * 1000,
+      budgetMs: intEnv(SWEEP_ENV.budgetSeconds, DEPLOYED_SWEEP.budgetMs / 1000, { min: 1, max: 900 }) * 1000,
       pageSize: intEnv(SWEEP_ENV.pageSize, DEPLOYED_SWEEP.pageSize, { min: 1, max: 1000 }),
       concurrency: intEnv(SWEEP_ENV.concurrency, DEPLOYED_SWEEP.concurrency, { min: 1, max: 64 }),
     },

@@ -59,7 +59,8 @@ export async function redriveLocal(settings: LocalSettings, uploadIds?: string[]
     budgetMs: 25_000, // as the deployed function's (REDRIVE_TIME_BUDGET_SECONDS)
   }));
   const total: RedriveReport = { redriven: [], skipped: [] };
-  let next: { uploadIds?: string[]; cursor?: string } = uploadIds && uploadIds.length > 0 ? { uploadIds } : {};
+  let next: { uploadIds?: string[]; cursor?: string } =
+    uploadIds && uploadIds.length > 0 ? { uploadIds } : {};
   for (;;) {
     const report = await redrive(next);
     total.redriven.push(...report.redriven);

@@ -58,7 +58,11 @@ export class SweepStateStore {
    * Leaves `cursors` for the next run and gives the lease back, if this run still holds it:
    * false when its lease ran out and another run took over (whose cursors then win).
    */
-  async releaseLease(params: { until: string; at: string; cursors: Record<string, IndexKey> }): Promise<boolean> {
+  async releaseLease(params: {
+    until: string;
+    at: string;
+    cursors: Record<string, IndexKey>;
+  }): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({

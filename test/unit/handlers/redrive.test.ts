@@ -23,7 +23,9 @@ function redrive(executions: FakeExecutions) {
     executions,
     bucket: BUCKET,
     now: () => NOW,
-    batchSize: 100,
+    pageSize: 100,
+    concurrency: 4,
+    budgetMs: 25_000,
   }));
 }
 
@@ -47,7 +49,7 @@ describe('redrive', () => {
     // Assert
     expect(report).toEqual({ redriven: [UPLOAD_ID], skipped: [] });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
-      ExpressionAttributeValues: { ':status': 'FAILED', ':before': NOW.toISOString() },
+      ExpressionAttributeValues: { ':status': 'FAILED', ':from': '0000', ':to': NOW.toISOString() },
     });
     expect(executions.started).toEqual([
       {
@@ -117,5 +119,28 @@ describe('redrive', () => {
     // Assert
     expect(report).toEqual({ redriven: [], skipped: [] });
     expect(executions.started).toEqual([]);
+  });
+
+  it('refuses a cursor it did not make, ids with a cursor, and too many ids, with clear errors', async () => {
+    // Arrange
+    const executions = new FakeExecutions();
+    const otherStatus = Buffer.from(
+      JSON.stringify({ pk: 'UPLOAD#x', sk: 'RECORD', statusKey: 'PROCESSED', updatedKey: 'x' }),
+    ).toString('base64url');
+    // Act / Assert
+    await expect(redrive(executions)({ cursor: 'not-a-cursor' })).rejects.toMatchObject({
+      name: 'BadRequestError',
+      code: 'INVALID_CURSOR',
+    });
+    await expect(redrive(executions)({ cursor: otherStatus })).rejects.toMatchObject({
+      code: 'INVALID_CURSOR',
+    });
+    await expect(redrive(executions)({ uploadIds: [UPLOAD_ID], cursor: otherStatus })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+    await expect(
+      redrive(executions)({ uploadIds: Array.from({ length: 1001 }, (_, i) => `id-${i}`) }),
+    ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 0);
   });
 });
