@@ -9,6 +9,7 @@ import {
 import { intEnv } from './commons/env.js';
 import { logger } from './commons/logger.js';
 import {
+  DEPLOYED_PROCESSING_TIMEOUT_MS,
   DEPLOYED_SWEEP,
   SWEEP_ENV,
   SWEEP_SAFETY_MARGIN_MS,
@@ -323,7 +324,9 @@ const defaultDeps = lazy((): SweeperDeps => {
   const { config, ...adapters } = maintenanceAdapters();
   return {
     ...adapters,
-    processingTimeoutMs: intEnv('PROCESSING_TIMEOUT_SECONDS', 3600, { min: 60, max: 86_400 }) * 1000,
+    processingTimeoutMs:
+      intEnv('PROCESSING_TIMEOUT_SECONDS', DEPLOYED_PROCESSING_TIMEOUT_MS / 1000, { min: 60, max: 86_400 }) *
+      1000,
     uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
     sweep: {
       ...DEPLOYED_SWEEP,

@@ -27,6 +27,9 @@ const MINUTE = 60_000;
 export const DEPLOYED_SWEEPER_TIMEOUT_MS = 5 * MINUTE;
 export const SWEEP_SAFETY_MARGIN_MS = 30_000;
 
+/** A PROCESSING upload whose execution ended without an outcome is failed after this (infra's default). */
+export const DEPLOYED_PROCESSING_TIMEOUT_MS = 60 * MINUTE;
+
 /** What AWS runs: every 5 minutes, for at most 4.5 minutes, pages of 100. */
 export const DEPLOYED_SWEEP: SweepSettings = {
   intervalMs: 5 * MINUTE,

@@ -8,6 +8,7 @@ import { REPO_ROOT } from '../../local/settings.js';
 import { startSuiteRuntime, type SuiteRuntime } from './harness.js';
 import type { PartResult, SuiteOptions } from './part.js';
 import { runAuditCompleteness } from './audit.js';
+import { cadenceEnv, runBacklog, scaledCadence } from './backlog.js';
 import { runDuplicates } from './duplicates.js';
 import { runFaults } from './faults.js';
 import { runHostileCorpus } from './hostile.js';
@@ -17,21 +18,26 @@ import { runLoad } from './load.js';
 import type { SentJob } from './workload.js';
 
 /**
- * `npm run test:reliability [-- --quick] [--json <file>] [--no-readme]`
+ * `npm run test:reliability [-- --quick] [--only load,backlog,…] [--json <file>] [--no-readme]`
  *
  * Starts a local runtime (with fault injection switched on, rates at zero until a part raises
  * them) and tries to break Airlock: load, faults, duplicates, hostile input, isolation, the
  * infrastructure checks and the audit trail's completeness. Prints a summary table, writes a JSON
- * report, and (a full run that passed) writes the figures into the README. Exits 1 on any failure.
+ * report, and (a full run of every part that passed) writes the figures into the README. `--only`
+ * runs the parts named (infrastructure, load, duplicates, hostile, isolation, faults, backlog,
+ * audit). Exits 1 on any failure.
  */
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
     'no-readme': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
+const only = values.only?.split(',').map((name) => name.trim());
+const wanted = (name: string) => only === undefined || only.includes(name);
 const reportPath = resolve(
   values.json ?? join(REPO_ROOT, quick ? 'test-results' : 'reports', 'reliability.json'),
 );
@@ -42,6 +48,11 @@ const options: SuiteOptions = { quick, log };
 const sizes = quick
   ? { loadUploads: 120, loadClients: 32, faultUploads: 24, duplicateUploads: 12, outageSeconds: 35 }
   : { loadUploads: 1000, loadClients: 32, faultUploads: 120, duplicateUploads: 60, outageSeconds: 70 };
+// The deployed sweep cadence ÷60 (5 min → 5 s, grants 15 min → 15 s, the same page size).
+const cadence = scaledCadence(60);
+const backlogSizes = quick
+  ? { grants: 600, minUploads: 30, maxUploads: 120, paceMs: 150, clients: 8 }
+  : { grants: 10_000, minUploads: 300, maxUploads: 3000, paceMs: 50, clients: 16 };
 
 const results: PartResult[] = [];
 const allSent: SentJob[] = [];
@@ -55,8 +66,10 @@ process.once('SIGINT', () => void stopRuntime().then(() => process.exit(130)));
 process.once('SIGTERM', () => void stopRuntime().then(() => process.exit(143)));
 
 try {
-  log('infrastructure: cdk-nag packs…');
-  results.push(await runInfrastructure(options));
+  if (wanted('infrastructure')) {
+    log('infrastructure: cdk-nag packs…');
+    results.push(await runInfrastructure(options));
+  }
   log('starting the local runtime (fault injection on, all rates 0)…');
   runtime = await startSuiteRuntime(quick ? 'quick' : 'full', {
     AIRLOCK_FAULTS: 'steps=0,router=0',
@@ -69,19 +82,34 @@ try {
   });
   const target = runtime;
   const record = (sent: SentJob[]) => allSent.push(...sent);
-  for (const part of [
-    () => runLoad(target, { ...options, uploads: sizes.loadUploads, clients: sizes.loadClients, record }),
-    () => runDuplicates(target, { ...options, uploads: sizes.duplicateUploads, record }),
-    () => runHostileCorpus(target, options),
-    () => runIsolation(target, options),
-    () =>
-      runFaults(target, {
-        ...options,
-        uploads: sizes.faultUploads,
-        outageSeconds: sizes.outageSeconds,
-        record,
-      }),
-  ]) {
+  for (const [name, part] of [
+    [
+      'load',
+      () => runLoad(target, { ...options, uploads: sizes.loadUploads, clients: sizes.loadClients, record }),
+    ],
+    ['duplicates', () => runDuplicates(target, { ...options, uploads: sizes.duplicateUploads, record })],
+    ['hostile', () => runHostileCorpus(target, options)],
+    ['isolation', () => runIsolation(target, options)],
+    [
+      'faults',
+      () =>
+        runFaults(target, {
+          ...options,
+          uploads: sizes.faultUploads,
+          outageSeconds: sizes.outageSeconds,
+          record,
+        }),
+    ],
+    [
+      'backlog',
+      async () => {
+        log(`relaunching the runtime at the deployed sweep cadence ÷${cadence.factor}…`);
+        await target.relaunch(cadenceEnv(cadence));
+        return runBacklog(target, { ...options, ...backlogSizes, cadence, record });
+      },
+    ],
+  ] as const) {
+    if (!wanted(name)) continue;
     const produced: PartResult | PartResult[] = await part();
     for (const result of Array.isArray(produced) ? produced : [produced]) {
       results.push(result);
@@ -89,7 +117,7 @@ try {
       for (const line of result.failures.slice(0, 20)) log(`  ✗ ${line}`);
     }
   }
-  results.push(await runAuditCompleteness(target, { ...options, sent: allSent }));
+  if (wanted('audit')) results.push(await runAuditCompleteness(target, { ...options, sent: allSent }));
 } catch (error) {
   results.push({
     id: 'suite',
@@ -121,7 +149,7 @@ for (const result of results.filter((r) => !r.passed)) {
   console.log(`\n${result.id}:`);
   for (const line of result.failures.slice(0, 50)) console.log(`  ✗ ${line}`);
 }
-if (passed && !quick && !values['no-readme']) {
+if (passed && !quick && only === undefined && !values['no-readme']) {
   await writeReadme(results, report.date);
   console.log('README.md: reliability figures updated');
 }
