@@ -7,7 +7,7 @@ import { DEPLOYED_SWEEP, REDRIVE_BUDGET_ENV } from './commons/sweep-settings.js'
 import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
 import { decodeStatusCursor, encodeStatusCursor } from './adapters/sweep-state.js';
-import type { UploadStore } from './adapters/upload-store.js';
+import { statusIndexKey, type UploadStore } from './adapters/upload-store.js';
 import { quarantineKey, type UploadRecord } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
 
@@ -115,6 +115,7 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
                 limit: pageSize,
                 ...(startKey ? { startKey } : {}),
               }),
+            keyOf: (record: UploadRecord) => statusIndexKey(record, 'FAILED'),
             handle: redrive,
           };
     const rotation = await workInRotation([lane], {
@@ -181,6 +182,7 @@ function namedLane(
         ...(next < uploadIds.length ? { lastKey: { next } } : {}),
       };
     },
+    keyOf: (record: UploadRecord) => ({ next: uploadIds.indexOf(record.uploadId) + 1 }),
     handle,
   };
 }

@@ -18,7 +18,7 @@ import {
 import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
 import type { SweepStateStore } from './adapters/sweep-state.js';
-import { statusSortKey, TABLE_KEYS, type UploadStore } from './adapters/upload-store.js';
+import { statusIndexKey, statusSortKey, TABLE_KEYS, type UploadStore } from './adapters/upload-store.js';
 import { quarantineKey, type UploadRecord, type UploadStatus } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
 import { transitionTime } from './domain/transitions.js';
@@ -241,6 +241,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         topReached = lastSortKey(items) ?? lower;
         return { ...found, items };
       },
+      keyOf: (record) => statusIndexKey(record, 'PENDING_UPLOAD'),
       handle: sweepPending,
     };
     const pendingOldest: Lane<UploadRecord> = {
@@ -256,6 +257,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         bottomReached = lastSortKey(items) ?? upper;
         return { ...found, items };
       },
+      keyOf: (record) => statusIndexKey(record, 'PENDING_UPLOAD'),
       handle: sweepPending,
     };
     const lanes: Array<Lane<UploadRecord>> = [
@@ -265,12 +267,14 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         name: 'processing',
         ...resumeWithin('processing', EARLIEST, processingBefore),
         read: page('PROCESSING', EARLIEST, processingBefore, false),
+        keyOf: (record) => statusIndexKey(record, 'PROCESSING'),
         handle: sweepStalled,
       },
       ...(['PROCESSED', 'REJECTED'] as const).map((status) => ({
         name: `strays:${status}`,
         ...resumeWithin(`strays:${status}`, strayFrom, strayTo),
         read: page(status, strayFrom, strayTo, false),
+        keyOf: (record: UploadRecord) => statusIndexKey(record, status),
         handle: sweepStrays,
       })),
     ];

@@ -377,6 +377,19 @@ export function statusSortKey(record: Pick<UploadRecord, 'updatedAt' | 'uploadId
   return `${record.updatedAt}#${record.uploadId}`;
 }
 
+/** The byStatus position of a record as a query of `status` read it (to resume just after it). */
+export function statusIndexKey(
+  record: Pick<UploadRecord, 'updatedAt' | 'uploadId'>,
+  status: UploadStatus,
+): Record<string, string> {
+  return {
+    pk: uploadPk(record.uploadId),
+    sk: RECORD_SK,
+    [TABLE_KEYS.byStatus.partitionKey]: status,
+    [TABLE_KEYS.byStatus.sortKey]: statusSortKey(record),
+  };
+}
+
 /** `EVENT#<at>#<action>`, plus the version for discards (several versions may be discarded). */
 export function auditSortKey(event: Pick<AuditEvent, 'at' | 'action' | 'versionId'>): string {
   const suffix = event.action === 'DISCARDED' && event.versionId ? `#${event.versionId}` : '';
@@ -422,4 +435,3 @@ function decodeCursor(cursor: string, owner: string): Record<string, unknown> {
   if ((key as Record<string, unknown>)[TABLE_KEYS.byOwner.partitionKey] !== owner) throw invalid;
   return key as Record<string, unknown>;
 }
-

@@ -127,7 +127,11 @@ const SETTINGS: SweepSettings = {
 const PER_RUN = SETTINGS.budgetMs / COST_MS;
 
 function sweeper(executions: FakeExecutions) {
-  return makeSweeperHandler(() => ({
+  return makeSweeperHandler(() => sweeperDeps(executions));
+}
+
+function sweeperDeps(executions: FakeExecutions) {
+  return {
     store,
     sweepState: new SweepStateStore(tableName, client),
     objects: newObjectStore(),
@@ -137,7 +141,7 @@ function sweeper(executions: FakeExecutions) {
     processingTimeoutMs: 30 * MINUTE,
     uploadTtlMs: 15 * MINUTE,
     sweep: SETTINGS,
-  }));
+  };
 }
 
 /** Runs the sweeper once per interval until `done` or `maxRuns`; the reports of each run. */
@@ -243,6 +247,35 @@ describe('sweeper paging (dynalite)', () => {
     },
     SLOW,
   );
+
+  it(
+    'stops within a page when its budget runs out, and the next run goes on right after the last upload it handled',
+    async () => {
+      // Arrange: budget for 25 checks with pages of 10; 30 running uploads, then a stalled one
+      const running = new Set(Array.from({ length: 30 }, (_, index) => `exec-${idOf('01RUNNING', index)}`));
+      const executions = new (class extends FakeExecutions {
+        override isRunning(executionId: string) {
+          nowMs += COST_MS;
+          return super.isRunning(executionId);
+        }
+      })(running);
+      await seedMany('01RUNNING', 30, T0 - 3 * 60 * MINUTE, 'PROCESSING', (id) => ({
+        executionId: `exec-${id}`,
+      }));
+      await seed('01STALLED', T0 - 2 * 60 * MINUTE, 'PROCESSING', { executionId: 'exec-gone' });
+      const run = makeSweeperHandler(() => ({
+        ...sweeperDeps(executions),
+        sweep: { ...SETTINGS, budgetMs: 25 * COST_MS },
+      }));
+      // Act
+      const first = await run();
+      nowMs += SETTINGS.intervalMs;
+      const second = await run();
+      // Assert: 25 in the first run (mid-page), the 5 after them and the stalled one in the second
+      expect([first.stillRunning, first.failed, second.stillRunning, second.failed]).toEqual([25, 0, 5, 1]);
+    },
+    SLOW,
+  );
 });
 
 describe('redrive paging (dynalite)', () => {
@@ -255,14 +288,14 @@ describe('redrive paging (dynalite)', () => {
       now: clock,
       pageSize: 20,
       concurrency: 1,
-      budgetMs: 100, // less than one page: one page per invocation
+      budgetMs: 15 * COST_MS, // 15 checks per invocation with pages of 20: it stops within pages
     }));
   }
 
   it(
     'answers a cursor when its budget runs out, and the next invocation goes on past the skipped ones',
     async () => {
-      // Arrange: a page and a half of FAILED uploads whose bytes are gone, then one that can be redriven
+      // Arrange: two budgets' worth of FAILED uploads whose bytes are gone, then one that can be redriven
       await seedMany('01GONE', 30, T0 - 60 * MINUTE, 'FAILED', () => ({ versionId: 'v1' }));
       await seed('01REDRIVABLE', T0 - 30 * MINUTE, 'FAILED', { versionId: 'v1' });
       quarantine.add('quarantine/01REDRIVABLE');
@@ -276,8 +309,9 @@ describe('redrive paging (dynalite)', () => {
       expect(
         reports.map((report) => [report.redriven, report.skipped.length, report.cursor !== undefined]),
       ).toEqual([
-        [[], 20, true],
-        [['01REDRIVABLE'], 10, false],
+        [[], 15, true],
+        [[], 15, true],
+        [['01REDRIVABLE'], 0, false],
       ]);
       const skipped = reports.flatMap((report) => report.skipped.map((entry) => entry.uploadId));
       expect(new Set(skipped).size).toBe(30);
