@@ -45,6 +45,8 @@ export interface Lane<T> {
    * asking (e.g. it met another lane working the same range from the other end).
    */
   read(startKey: PageKey | undefined): Promise<{ items: T[]; lastKey?: PageKey } | undefined>;
+  /** The position just after `item`, for a run that stops within a page. */
+  keyOf(item: T): PageKey;
   handle(item: T): Promise<void>;
 }
 
@@ -54,18 +56,21 @@ export interface RotationResult {
   /** Every lane reached its end before the deadline. */
   complete: boolean;
   pages: number;
+  /** Items handled (failed ones included). */
+  handled: number;
   /** Items whose handling threw: logged, left for a later pass. */
   errors: number;
-  /** Set when a whole page failed (a dependency is down): the run stopped there. */
+  /** Set when every item of a page failed (a dependency is down): the run stopped there. */
   stoppedBy?: unknown;
 }
 
 /**
  * Works through `lanes` in rotation, one page of each in turn, until every lane reached its end
  * or the deadline passed, so that no lane (no status, no end of a range) waits for another to
- * finish. The deadline is checked before each page but the first; a page once read is finished, `concurrency`
- * items at a time. One failing item is logged and skipped; a page whose every item failed stops
- * the run, and that lane's position stays before the page so that the next run reads it again.
+ * finish. Items are taken in order, `concurrency` at a time, and none is started after the
+ * deadline (but the run's first): a run ends within one item's time of its budget, and the lane
+ * goes on after the last item it handled. One failing item is logged and skipped; a page whose
+ * every item failed stops the run, its lane's position left before it for the next run.
  */
 export async function workInRotation<T>(
   lanes: ReadonlyArray<Lane<T>>,
@@ -76,14 +81,14 @@ export async function workInRotation<T>(
     onError: (item: T, lane: string, error: unknown) => void;
   },
 ): Promise<RotationResult> {
-  const result: RotationResult = { positions: {}, complete: false, pages: 0, errors: 0 };
+  const result: RotationResult = { positions: {}, complete: false, pages: 0, handled: 0, errors: 0 };
   const open = new Set(lanes);
+  const overdue = () => result.handled > 0 && options.clock() >= options.deadline;
   for (const lane of lanes) result.positions[lane.name] = lane.startKey;
   while (open.size > 0) {
     for (const lane of lanes) {
       if (!open.has(lane)) continue;
-      // The first page is always read, so that every run makes progress.
-      if (result.pages > 0 && options.clock() >= options.deadline) return result;
+      if (overdue()) return result;
       const page = await lane.read(result.positions[lane.name]);
       if (page === undefined) {
         result.positions[lane.name] = undefined;
@@ -91,11 +96,20 @@ export async function workInRotation<T>(
         continue;
       }
       result.pages++;
-      const failures = await settleAll(page.items, options.concurrency, lane.handle.bind(lane));
+      const { done, failures } = await settleInOrder(page.items, options.concurrency, overdue, (item) => {
+        result.handled++;
+        return lane.handle(item);
+      });
       result.errors += failures.length;
       for (const { item, error } of failures) options.onError(item, lane.name, error);
-      if (page.items.length > 0 && failures.length === page.items.length) {
+      // Every item failed, enough of them to tell: a dependency is down.
+      if (done > 0 && done >= Math.min(page.items.length, options.concurrency) && failures.length === done) {
         result.stoppedBy = failures[0]?.error;
+        return result;
+      }
+      if (done < page.items.length) {
+        const last = page.items[done - 1];
+        if (last !== undefined) result.positions[lane.name] = lane.keyOf(last);
         return result;
       }
       result.positions[lane.name] = page.lastKey;
@@ -106,22 +120,26 @@ export async function workInRotation<T>(
   return result;
 }
 
-/** Runs `work` over `items`, at most `limit` at a time; returns the items that threw. */
-async function settleAll<T>(
+/**
+ * Runs `work` over `items` in order, at most `limit` at a time, starting none once `stop()` says
+ * so: the items done are always a prefix. Returns its length and the items that threw.
+ */
+async function settleInOrder<T>(
   items: readonly T[],
   limit: number,
+  stop: () => boolean,
   work: (item: T) => Promise<void>,
-): Promise<Array<{ item: T; error: unknown }>> {
+): Promise<{ done: number; failures: Array<{ item: T; error: unknown }> }> {
   const failures: Array<{ item: T; error: unknown }> = [];
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !stop()) {
       const item = items[next++] as T;
       await work(item).catch((error: unknown) => failures.push({ item, error }));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return failures;
+  return { done: next, failures };
 }
 
 /**
