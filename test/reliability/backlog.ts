@@ -59,13 +59,16 @@ export interface BacklogOptions extends SuiteOptions {
   cadence: ScaledCadence;
   /** Abandoned grants in the backlog. */
   grants: number;
-  /** New uploads keep arriving until the backlog is drained, at least this many, at most `maxUploads`. */
+  /**
+   * New uploads: at least `minUploads`; with `untilDrained`, more keep arriving until the backlog
+   * is drained (at most `maxUploads`).
+   */
   minUploads: number;
   maxUploads: number;
+  untilDrained: boolean;
   /** One new upload every `paceMs`, from `clients` clients. */
   paceMs: number;
   clients: number;
-  record: (sent: SentJob[]) => void;
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,6 +84,8 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
  *   plus three intervals), whatever the size of the backlog;
  * - `backlog`: every grant of the backlog ends EXPIRED with a complete trail; how long the drain
  *   took and in how many sweeper runs (the figure).
+ * It runs on a runtime of its own, started with `cadenceEnv(cadence)`: its uploads and trails are
+ * checked here (verifyUploads checks each trail), not by the audit part.
  */
 export async function runBacklog(target: RuntimeTarget, options: BacklogOptions): Promise<PartResult[]> {
   const { sweep, factor } = options.cadence;
@@ -139,7 +144,6 @@ export async function runBacklog(target: RuntimeTarget, options: BacklogOptions)
       })();
       const stream = await sendStream(target, options, () => drained);
       await watch;
-      options.record(stream.sent);
 
       // 3. The backlog's verdict: every grant EXPIRED, each with the trail ISSUED → EXPIRED.
       const records = await mapLimit(ids, 16, (id) => store.get(id));
@@ -270,7 +274,8 @@ async function sendStream(target: RuntimeTarget, options: BacklogOptions, done: 
   const inFlight = new Set<Promise<void>>();
   const deadline = Date.now() + (options.quick ? 3 : 15) * 60_000;
   for (let index = 0; index < jobs.length; index++) {
-    if ((done() && index >= options.minUploads) || Date.now() > deadline) break;
+    const enough = index >= options.minUploads && (done() || !options.untilDrained);
+    if (enough || Date.now() > deadline) break;
     const job = jobs[index]!;
     const client = clients[index % clients.length]!;
     const sending: Promise<void> = sendJob(target, client.token, client.owner, job, deadline).then(

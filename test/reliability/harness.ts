@@ -13,11 +13,6 @@ export interface SuiteRuntime extends RuntimeTarget {
   kill(): void;
   /** Starts the runtime again on the same data dir and ports; waits for /health. */
   restart(): Promise<void>;
-  /**
-   * Stops the runtime (SIGTERM, its daemons included) and starts it again on the same data dir
-   * and ports with `env` added to its settings: e.g. the deployed sweep cadence, scaled.
-   */
-  relaunch(env: Record<string, string>): Promise<void>;
   /** SIGTERM, waits for it and its Ceph daemons to exit, then removes the data dir. */
   stop(): Promise<void>;
 }
@@ -49,13 +44,7 @@ export async function startSuiteRuntime(
       launched.child.kill('SIGKILL');
     },
     restart: async () => {
-      launched = await launchRuntime(runtime.spec);
-      runtime.pid = launched.pid;
-    },
-    relaunch: async (extra) => {
-      await stopRuntime(runtime.pid, dataDir);
-      runtime.spec = { ...runtime.spec, env: { ...runtime.spec.env, ...extra } };
-      launched = await launchRuntime(runtime.spec);
+      launched = await launchRuntime(spec);
       runtime.pid = launched.pid;
     },
     stop: async () => {
