@@ -279,7 +279,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       })),
     ];
 
-    let stoppedBy: unknown;
+    let stoppedBy: Error | undefined;
     let cursors = lease.cursors; // kept as they were if the run breaks off
     try {
       const rotation = await workInRotation(lanes, {

@@ -61,7 +61,7 @@ export interface RotationResult {
   /** Items whose handling threw: logged, left for a later pass. */
   errors: number;
   /** Set when every item of a page failed (a dependency is down): the run stopped there. */
-  stoppedBy?: unknown;
+  stoppedBy?: Error;
 }
 
 /**
@@ -104,7 +104,8 @@ export async function workInRotation<T>(
       for (const { item, error } of failures) options.onError(item, lane.name, error);
       // Every item failed, enough of them to tell: a dependency is down.
       if (done > 0 && done >= Math.min(page.items.length, options.concurrency) && failures.length === done) {
-        result.stoppedBy = failures[0]?.error;
+        const first = failures[0]?.error;
+        result.stoppedBy = first instanceof Error ? first : new Error(String(first));
         return result;
       }
       if (done < page.items.length) {
