@@ -52,7 +52,7 @@ const sizes = quick
 const cadence = scaledCadence(60);
 const backlogSizes = quick
   ? { grants: 400, minUploads: 30, maxUploads: 30, untilDrained: false, paceMs: 100, clients: 8 }
-  : { grants: 10_000, minUploads: 300, maxUploads: 3000, untilDrained: true, paceMs: 50, clients: 16 };
+  : { grants: 10_000, minUploads: 300, maxUploads: 3000, untilDrained: true, paceMs: 200, clients: 16 };
 
 const results: PartResult[] = [];
 const allSent: SentJob[] = [];
