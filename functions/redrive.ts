@@ -28,7 +28,10 @@ export interface RedriveDeps {
 export interface RedriveReport {
   /** FAILED uploads whose claimed version is still in quarantine: an execution was started. */
   redriven: string[];
-  /** FAILED uploads that cannot be redriven (no claimed version, or its bytes are gone). */
+  /**
+   * FAILED uploads that cannot be redriven (no claimed version, or its bytes are gone), or whose
+   * redrive failed this time (`failed: <error name>`: name them in a later invocation).
+   */
   skipped: Array<{ uploadId: string; why: string }>;
   /**
    * Present when the budget ran out before the last FAILED upload: invoke again with
@@ -122,8 +125,10 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
       deadline: runDeadline(started, budgetMs, context, REDRIVE_MARGIN_MS),
       clock: () => now().getTime(),
       concurrency,
-      onError: (record, _lane, error) =>
-        logger.error('redrive: upload failed', { uploadId: record.uploadId, error: error as Error }),
+      onError: (record, _lane, error) => {
+        logger.error('redrive: upload failed', { uploadId: record.uploadId, error: error as Error });
+        report.skipped.push({ uploadId: record.uploadId, why: `failed: ${(error as Error).name}` });
+      },
     });
     if (rotation.stoppedBy !== undefined) throw rotation.stoppedBy;
     const position = rotation.positions[lane.name];

@@ -6,6 +6,7 @@ import { makeRedriveHandler } from '../../../functions/redrive.js';
 import {
   BUCKET,
   FakeExecutions,
+  OTHER_UPLOAD_ID,
   UPLOAD_ID,
   newObjectStore,
   newUploadStore,
@@ -142,5 +143,40 @@ describe('redrive', () => {
       redrive(executions)({ uploadIds: Array.from({ length: 1001 }, (_, i) => `id-${i}`) }),
     ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 0);
+  });
+
+  it('reports an upload whose redrive failed among the skipped, and goes on with the others', async () => {
+    // Arrange: two FAILED uploads; starting the first one's execution fails
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        recordItem({ status: 'FAILED', versionId: 'v1' }),
+        recordItem({ uploadId: OTHER_UPLOAD_ID, status: 'FAILED', versionId: 'v1' }),
+      ],
+    });
+    s3.on(ListObjectVersionsCommand).callsFake((input: { Prefix: string }) => ({
+      Versions: [{ Key: input.Prefix, VersionId: 'v1', Size: 1 }],
+    }));
+    const executions = new (class extends FakeExecutions {
+      override start(input: unknown, dedupeKey: string) {
+        if (dedupeKey.startsWith(`quarantine/${UPLOAD_ID}@`))
+          return Promise.reject(Object.assign(new Error('throttled'), { name: 'TransientError' }));
+        return super.start(input, dedupeKey);
+      }
+    })();
+    // Act
+    const report = await redrive(executions)();
+    // Assert
+    expect(report).toEqual({
+      redriven: [OTHER_UPLOAD_ID],
+      skipped: [{ uploadId: UPLOAD_ID, why: 'failed: TransientError' }],
+    });
+  });
+
+  it('fails the invocation when every upload of a page fails (a dependency is down)', async () => {
+    // Arrange
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: 'v1' })] });
+    s3.on(ListObjectVersionsCommand).rejects(new Error('S3 is away'));
+    // Act / Assert
+    await expect(redrive(new FakeExecutions())()).rejects.toMatchObject({ name: 'DependencyError' });
   });
 });
