@@ -1,10 +1,14 @@
 import { lazy } from './commons/config.js';
-import { maintenanceAdapters } from './commons/maintenance.js';
+import { InvalidCursorError, InvalidRequestError } from './domain/errors.js';
+import { intEnv } from './commons/env.js';
 import { logger } from './commons/logger.js';
+import { maintenanceAdapters, runDeadline, workInRotation } from './commons/maintenance.js';
+import { DEPLOYED_REDRIVE_BUDGET_MS, DEPLOYED_SWEEP, REDRIVE_BUDGET_ENV } from './commons/sweep-settings.js';
 import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
-import type { UploadStore } from './adapters/upload-store.js';
-import { quarantineKey } from './domain/model.js';
+import { decodeStatusCursor, encodeStatusCursor } from './adapters/sweep-state.js';
+import { statusIndexKey, type UploadStore } from './adapters/upload-store.js';
+import { quarantineKey, type UploadRecord } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
 
 export interface RedriveDeps {
@@ -13,41 +17,59 @@ export interface RedriveDeps {
   executions: ExecutionGateway;
   bucket: string;
   now: () => Date;
-  /** FAILED records handled per run. */
-  batchSize: number;
+  /** FAILED records per query page. */
+  pageSize: number;
+  /** Records of a page redriven at the same time. */
+  concurrency: number;
+  /** How long one invocation may work before it answers with a cursor to continue from. */
+  budgetMs: number;
 }
 
 export interface RedriveReport {
   /** FAILED uploads whose claimed version is still in quarantine: an execution was started. */
   redriven: string[];
-  /** FAILED uploads that cannot be redriven (no claimed version, or its bytes are gone). */
+  /**
+   * FAILED uploads that cannot be redriven (no claimed version, or its bytes are gone), or whose
+   * redrive failed this time (`failed: <error name>`: name them in a later invocation).
+   */
   skipped: Array<{ uploadId: string; why: string }>;
+  /**
+   * Present when the budget ran out before the last FAILED upload: invoke again with
+   * `{"cursor": "<this>"}` to go on from there.
+   */
+  cursor?: string;
+  /** Named uploads the budget did not reach: invoke again with these as `uploadIds`. */
+  remaining?: string[];
 }
+
+/** Uploads one invocation may name; more are refused (never silently dropped). */
+export const MAX_NAMED_UPLOADS = 1000;
+/** Margin kept from the function's own timeout for the page in progress and the answer. */
+const REDRIVE_MARGIN_MS = 3_000;
 
 /**
  * Redrive: starts a new execution for each FAILED upload, on the very version it claimed (or, if
- * it failed before any claim, the first version in quarantine). A
- * FAILED upload keeps its quarantine version (the release runs only after an outcome), and
- * Claim accepts FAILED → PROCESSING for the same version, so the pipeline resumes from the
- * start and every step is idempotent. One execution per failure: the execution name derives
- * from the version and the time the upload failed, so running the redrive twice starts nothing
- * more. An operator action: run it once the cause (an outage, a bad deployment) is gone.
+ * it failed before any claim, the first version in quarantine). A FAILED upload keeps its
+ * quarantine version (the release runs only after an outcome), and Claim accepts FAILED →
+ * PROCESSING for the same version, so the pipeline resumes from the start and every step is
+ * idempotent. One execution per failure: the execution name derives from the version and the
+ * time the upload failed, so running the redrive twice starts nothing more. An operator action:
+ * run it once the cause (an outage, a bad deployment) is gone.
+ *
+ * Without ids it pages through every FAILED upload, oldest first, from `cursor` (or the start),
+ * until the end or its time budget; then it answers `cursor` to continue from. Uploads it skips
+ * stay FAILED, and the cursor moves past them, so that they never hold the rest back.
  */
 export function makeRedriveHandler(deps: () => RedriveDeps) {
-  return async (event?: { uploadIds?: unknown }): Promise<RedriveReport> => {
-    const { store, objects, executions, bucket, now, batchSize } = deps();
-    const only = Array.isArray(event?.uploadIds)
-      ? new Set(event.uploadIds.filter((id): id is string => typeof id === 'string'))
-      : undefined;
+  return async (
+    event?: { uploadIds?: unknown; cursor?: unknown },
+    context?: { getRemainingTimeInMillis?: () => number },
+  ): Promise<RedriveReport> => {
+    const { store, objects, executions, bucket, now, pageSize, concurrency, budgetMs } = deps();
+    const request = parseRequest(event);
     const report: RedriveReport = { redriven: [], skipped: [] };
-    // Named uploads are read one by one (any age); otherwise the oldest FAILED, a batch per run.
-    const failed =
-      only === undefined
-        ? await store.listByStatus('FAILED', now().toISOString(), batchSize)
-        : (await Promise.all([...only].slice(0, batchSize).map((id) => store.get(id)))).filter(
-            (record): record is NonNullable<typeof record> => record?.status === 'FAILED',
-          );
-    for (const record of failed) {
+
+    const redrive = async (record: UploadRecord) => {
       const key = quarantineKey(record.uploadId);
       // An upload that failed before its claim (e.g. DynamoDB away through all of Claim's
       // retries) names no version: it is redriven on the first one in quarantine, as the
@@ -60,7 +82,7 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
           uploadId: record.uploadId,
           why: record.versionId === undefined ? 'nothing in quarantine' : 'the claimed version is gone',
         });
-        continue;
+        return;
       }
       const versionId = version.versionId;
       const input = objectCreatedEvent({
@@ -75,15 +97,111 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
       });
       await executions.start(input, `${key}@${versionId}#redrive@${record.updatedAt}`);
       report.redriven.push(record.uploadId);
-    }
-    logger.info('redrive done', { redriven: report.redriven.length, skipped: report.skipped.length });
+    };
+
+    const started = now().getTime();
+    const upTo = now().toISOString();
+    // Named uploads are read one by one, whatever their age; otherwise every FAILED one, by page.
+    const lane =
+      request.uploadIds !== undefined
+        ? namedLane(store, request.uploadIds, pageSize, redrive)
+        : {
+            name: 'failed',
+            ...(request.cursor !== undefined
+              ? { startKey: decodeStatusCursor(request.cursor, 'FAILED') }
+              : {}),
+            read: (startKey?: Record<string, unknown>) =>
+              store.pageByStatus({
+                status: 'FAILED',
+                from: '0000',
+                to: upTo,
+                limit: pageSize,
+                ...(startKey ? { startKey } : {}),
+              }),
+            keyOf: (record: UploadRecord) => statusIndexKey(record, 'FAILED'),
+            handle: redrive,
+          };
+    const rotation = await workInRotation([lane], {
+      deadline: runDeadline(started, budgetMs, context, REDRIVE_MARGIN_MS),
+      clock: () => now().getTime(),
+      concurrency,
+      onError: (record, _lane, error) => {
+        logger.error('redrive: upload failed', { uploadId: record.uploadId, error: error as Error });
+        report.skipped.push({ uploadId: record.uploadId, why: `failed: ${(error as Error).name}` });
+      },
+    });
+    if (rotation.stoppedBy !== undefined) throw rotation.stoppedBy;
+    const position = rotation.positions[lane.name];
+    if (position !== undefined && request.uploadIds !== undefined)
+      report.remaining = request.uploadIds.slice(Number(position.next));
+    else if (position !== undefined) report.cursor = encodeStatusCursor(position);
+    logger.info('redrive done', {
+      redriven: report.redriven.length,
+      skipped: report.skipped.length,
+      errors: rotation.errors,
+      more: report.cursor !== undefined || report.remaining !== undefined,
+    });
     return report;
+  };
+}
+
+function parseRequest(event: { uploadIds?: unknown; cursor?: unknown } | undefined): {
+  uploadIds?: string[];
+  cursor?: string;
+} {
+  const { uploadIds, cursor } = event ?? {};
+  if (uploadIds !== undefined && cursor !== undefined)
+    throw new InvalidRequestError({ issues: ['Give either uploadIds or a cursor, not both.'] });
+  if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidCursorError();
+  if (uploadIds === undefined) return cursor === undefined ? {} : { cursor };
+  if (
+    !Array.isArray(uploadIds) ||
+    uploadIds.length > MAX_NAMED_UPLOADS ||
+    uploadIds.some((id) => typeof id !== 'string')
+  ) {
+    throw new InvalidRequestError({
+      issues: [`uploadIds must be an array of at most ${MAX_NAMED_UPLOADS} upload ids.`],
+    });
+  }
+  return { uploadIds: [...new Set(uploadIds as string[])] };
+}
+
+/** The named uploads, a page of ids at a time, keeping those that are FAILED. */
+function namedLane(
+  store: UploadStore,
+  uploadIds: string[],
+  pageSize: number,
+  handle: (record: UploadRecord) => Promise<void>,
+) {
+  return {
+    name: 'named',
+    read: async (startKey?: Record<string, unknown>) => {
+      const from = typeof startKey?.next === 'number' ? startKey.next : 0;
+      const ids = uploadIds.slice(from, from + pageSize);
+      const records = await Promise.all(ids.map((id) => store.get(id)));
+      const next = from + ids.length;
+      return {
+        items: records.filter((record): record is UploadRecord => record?.status === 'FAILED'),
+        ...(next < uploadIds.length ? { lastKey: { next } } : {}),
+      };
+    },
+    keyOf: (record: UploadRecord) => ({ next: uploadIds.indexOf(record.uploadId) + 1 }),
+    handle,
   };
 }
 
 const defaultDeps = lazy((): RedriveDeps => {
   const { store, objects, executions, bucket, now } = maintenanceAdapters();
-  return { store, objects, executions, bucket, now, batchSize: 100 };
+  return {
+    store,
+    objects,
+    executions,
+    bucket,
+    now,
+    pageSize: DEPLOYED_SWEEP.pageSize,
+    concurrency: DEPLOYED_SWEEP.concurrency,
+    budgetMs: intEnv(REDRIVE_BUDGET_ENV, DEPLOYED_REDRIVE_BUDGET_MS / 1000, { min: 1, max: 900 }) * 1000,
+  };
 });
 
 export const handler = makeRedriveHandler(defaultDeps);

@@ -3,6 +3,8 @@ import { makeDynamoDbClient, makeS3Client, readConfig } from '../functions/commo
 import { StepFunctionsGateway } from '../functions/adapters/execution-gateway.js';
 import { ObjectStore } from '../functions/adapters/object-store.js';
 import { UploadStore } from '../functions/adapters/upload-store.js';
+import { SweepStateStore } from '../functions/adapters/sweep-state.js';
+import type { RedriveDeps } from '../functions/redrive.js';
 import type { SweeperDeps } from '../functions/sweeper.js';
 import type { ApiHandler } from './api-server.js';
 import { localFunctionArn, type TaskFunctionName, type TaskHandler } from './executor.js';
@@ -20,11 +22,10 @@ export interface LocalFunctionsOptions {
   stateMachineArn: string;
   /** The Step Functions client of the sweeper and the redrive. */
   stepFunctions: SFNClient;
-  /** The sweeper's local timings (the reconciler runs every second, not every 5 minutes). */
-  sweeper: Pick<
-    SweeperDeps,
-    'processingTimeoutMs' | 'expiryGraceMs' | 'lostEventAfterMs' | 'batchSize' | 'uploadTtlMs'
-  >;
+  /** The sweeper's local timings (the reconciler's cadence: fast by default, or the deployed one scaled). */
+  sweeper: Pick<SweeperDeps, 'processingTimeoutMs' | 'uploadTtlMs' | 'sweep'>;
+  /** The redrive's paging: as the deployed function's (page size, concurrency, budget). */
+  redrive: Pick<RedriveDeps, 'pageSize' | 'concurrency' | 'budgetMs'>;
 }
 
 export interface LocalFunctions {
@@ -105,8 +106,10 @@ export async function loadFunctions(
   // adapters are the same, over the same instrumented clients, with local timings.
   const maintenance = () => {
     const config = readConfig();
+    const dynamoDb = makeDynamoDbClient(config);
     return {
-      store: new UploadStore(options.table, makeDynamoDbClient(config)),
+      store: new UploadStore(options.table, dynamoDb),
+      sweepState: new SweepStateStore(options.table, dynamoDb),
       objects: new ObjectStore(makeS3Client(config)),
       executions: new StepFunctionsGateway(options.stateMachineArn, options.stepFunctions),
       bucket: options.bucket,
@@ -121,7 +124,7 @@ export async function loadFunctions(
   );
   const redriveHandler = as(
     'redrive',
-    redrive.makeRedriveHandler(() => ({ ...adapters(), batchSize: 100 })),
+    redrive.makeRedriveHandler(() => ({ ...adapters(), ...options.redrive })),
   );
 
   return {

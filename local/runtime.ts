@@ -5,6 +5,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { startApiServer } from './api-server.js';
 import { CONSOLE_RESPONSE_HEADERS } from '../console/security-headers.js';
+import { DEPLOYED_REDRIVE_BUDGET_MS } from '../functions/commons/sweep-settings.js';
 import { consoleRoutes } from './console-assets.js';
 import { openApiStaticRoute } from './openapi-route.js';
 import { makeVerifier } from './auth.js';
@@ -129,10 +130,13 @@ export async function startRuntime(
       stepFunctions,
       sweeper: {
         processingTimeoutMs: settings.processingTimeoutMs,
-        expiryGraceMs: 5_000,
-        lostEventAfterMs: settings.lostEventAfterMs,
-        batchSize: settings.sweepBatchSize,
         uploadTtlMs: settings.uploadUrlTtlSeconds * 1000,
+        sweep: settings.sweep, // budget, page size, lost-event delay, grace (AIRLOCK_SWEEP_*)
+      },
+      redrive: {
+        pageSize: settings.sweep.pageSize,
+        concurrency: settings.sweep.concurrency,
+        budgetMs: DEPLOYED_REDRIVE_BUDGET_MS,
       },
     });
     const onError = (message: string, error: unknown) => log(`${message}: ${(error as Error).message}`);
@@ -216,7 +220,7 @@ export async function startRuntime(
         .sweep()
         .catch((error: unknown) => onError('reconciler run failed', error))
         .finally(() => (sweeping = undefined));
-    }, settings.reconcileIntervalMs);
+    }, settings.sweep.intervalMs);
     stops.push(async () => {
       clearInterval(timer);
       await sweeping;

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { configPath, loadAirlockConfig, type AirlockSettings } from '../config/airlock-config.js';
 import { settingsEnvironment } from '../functions/commons/env-names.js';
 import { UPLOAD_URL_TTL_BOUNDS } from '../functions/commons/setting-bounds.js';
+import type { SweepSettings } from '../functions/commons/sweep-settings.js';
+import { readSweepSettings } from './sweep-settings.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -23,8 +25,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * | AIRLOCK_CEPH_MON_PORT            | 16789                   |
  * | AIRLOCK_S3_ENDPOINT              | (RadosGW started here)  |
  * | AIRLOCK_S3_ACCESS_KEY_ID / AIRLOCK_S3_SECRET_ACCESS_KEY | local RGW user |
- * | AIRLOCK_RECONCILE_INTERVAL_MS    | 1000                    |
- * | AIRLOCK_LOST_EVENT_AFTER_MS      | 1500                    |
+ * | AIRLOCK_SWEEP_CADENCE and the reconciler's other settings | see local/sweep-settings.ts |
  * | AIRLOCK_MAX_CONCURRENT_EXECUTIONS| 16                      |
  * | AIRLOCK_FAULTS                   | off (see functions/commons/faults.ts) |
  *
@@ -50,16 +51,11 @@ export interface LocalSettings {
   bucket: string;
   table: string;
   /**
-   * How often the reconciler (the sweeper's handler) runs. Much shorter than a deployment's
-   * sweepIntervalMinutes on purpose: locally it also stands in for event delivery (below).
+   * The reconciler (the sweeper on a timer): interval, budget, page size, lost-event delay. Debian's
+   * RadosGW (Ceph 16) sends no notification for POST uploads, so locally the lost-event path is
+   * how POST uploads are picked up.
    */
-  reconcileIntervalMs: number;
-  /**
-   * A PENDING upload whose object has been in quarantine this long without an execution gets one
-   * started by the reconciler. Debian's RadosGW (Ceph 16) sends no notification for POST uploads,
-   * so locally this is how POST uploads are picked up.
-   */
-  lostEventAfterMs: number;
+  sweep: SweepSettings;
   maxConcurrentExecutions: number;
   /** The validated configuration file, every default applied. */
   config: AirlockSettings;
@@ -67,8 +63,6 @@ export interface LocalSettings {
   uploadUrlTtlSeconds: number;
   /** A PROCESSING upload whose execution ended without an outcome is marked FAILED after this. */
   processingTimeoutMs: number;
-  /** Uploads the reconciler handles per status per run (the file's sweepBatchSize). */
-  sweepBatchSize: number;
   /** Browser origins allowed by CORS besides the runtime's own (the file's allowedOrigins). */
   allowedOrigins: string[];
   /**
@@ -129,8 +123,8 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
     region: 'us-east-1',
     bucket: env.AIRLOCK_BUCKET ?? 'airlock-local',
     table: env.AIRLOCK_TABLE ?? 'airlock-local',
-    reconcileIntervalMs: positiveInt(env, 'AIRLOCK_RECONCILE_INTERVAL_MS', 1000),
-    lostEventAfterMs: positiveInt(env, 'AIRLOCK_LOST_EVENT_AFTER_MS', 1500),
+    // The reconciler's cadence (AIRLOCK_SWEEP_*); its page size is the file's sweepBatchSize unless overridden.
+    sweep: readSweepSettings(env, config.sweepBatchSize),
     maxConcurrentExecutions: positiveInt(env, 'AIRLOCK_MAX_CONCURRENT_EXECUTIONS', 16),
     config,
     uploadUrlTtlSeconds,
@@ -139,7 +133,6 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
       'AIRLOCK_PROCESSING_TIMEOUT_MS',
       config.processingTimeoutSeconds * 1000,
     ),
-    sweepBatchSize: config.sweepBatchSize,
     allowedOrigins: config.allowedOrigins,
     functionEnvironment: { ...environment.shared, ...environment.sweeper },
   };

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { ConfigurationError, TransientError } from '../commons/errors.js';
+import { TransientError } from '../commons/errors.js';
+import { ConfigurationError } from '../domain/errors.js';
 import {
   parseClamdReply,
   parseClamdVersion,

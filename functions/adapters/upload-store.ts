@@ -19,6 +19,7 @@ import { errorName, toPipelineError } from './aws-errors.js';
  *   audit event     pk=UPLOAD#<id>  sk=EVENT#<at>#<action>[#<versionId>]   (put once, never changed)
  *   GSI byOwner     ownerKey=<owner>         createdKey=<createdAt>#<id>   (a caller's uploads, newest first)
  *   GSI byStatus    statusKey=<status>       updatedKey=<updatedAt>#<id>   (sweeper, auditors)
+ *   sweeper state   pk=SWEEPER      sk=STATE   (its lease and cursors: adapters/sweep-state.ts)
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
@@ -303,21 +304,35 @@ export class UploadStore {
     return { items, ...(lastKey ? { lastKey } : {}) };
   }
 
-  /** Records of one status last changed before `before` (for the sweeper), oldest first. */
-  async listByStatus(status: UploadStatus, before: string, limit: number): Promise<UploadRecord[]> {
+  /**
+   * One page of records of one status whose `updatedKey` ("<updatedAt>#<id>") lies within [from, to],
+   * oldest first unless `newestFirst`, after `startKey`: one Query, so that the caller decides
+   * between pages whether to go on (the sweeper's and redrive's paging).
+   */
+  async pageByStatus(query: {
+    status: UploadStatus;
+    from: string;
+    to: string;
+    newestFirst?: boolean;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown> }> {
     const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
-    const out = await this.send('Query(byStatus)', () =>
+    const out = await this.send('Query(byStatus page)', () =>
       this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: indexName,
-          KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} < :before`,
-          ExpressionAttributeValues: { ':status': status, ':before': before },
-          Limit: limit,
+          KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
+          ExpressionAttributeValues: { ':status': query.status, ':from': query.from, ':to': query.to },
+          ScanIndexForward: query.newestFirst !== true,
+          Limit: query.limit,
+          ExclusiveStartKey: query.startKey,
         }),
       ),
     );
-    return (out.Items ?? []).map(fromItem);
+    const lastKey = out.LastEvaluatedKey;
+    return { items: (out.Items ?? []).map(fromItem), ...(lastKey ? { lastKey } : {}) };
   }
 
   private async conditionalUpdate(
@@ -352,9 +367,27 @@ export class UploadStore {
       ownerKey: record.owner,
       createdKey: `${record.createdAt}#${record.uploadId}`,
       statusKey: record.status,
-      updatedKey: `${record.updatedAt}#${record.uploadId}`,
+      updatedKey: statusSortKey(record),
     };
   }
+}
+
+/** A record's sort key in the byStatus index: where queries by status find it, and page from. */
+export function statusSortKey(record: Pick<UploadRecord, 'updatedAt' | 'uploadId'>): string {
+  return `${record.updatedAt}#${record.uploadId}`;
+}
+
+/** The byStatus position of a record as a query of `status` read it (to resume just after it). */
+export function statusIndexKey(
+  record: Pick<UploadRecord, 'updatedAt' | 'uploadId'>,
+  status: UploadStatus,
+): Record<string, string> {
+  return {
+    pk: uploadPk(record.uploadId),
+    sk: RECORD_SK,
+    [TABLE_KEYS.byStatus.partitionKey]: status,
+    [TABLE_KEYS.byStatus.sortKey]: statusSortKey(record),
+  };
 }
 
 /** `EVENT#<at>#<action>`, plus the version for discards (several versions may be discarded). */

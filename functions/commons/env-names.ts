@@ -20,6 +20,12 @@ export const ENV_NAMES = {
   processingTimeoutSeconds: 'PROCESSING_TIMEOUT_SECONDS',
   /** Sweeper: uploads handled per status per run (SWEEP_BATCH_SIZE_BOUNDS). */
   sweepBatchSize: 'SWEEP_BATCH_SIZE',
+  /** Sweeper: how long one run may work, seconds (the deployment derives it from the interval and timeout). */
+  sweepTimeBudgetSeconds: 'SWEEP_TIME_BUDGET_SECONDS',
+  /** Sweeper: records of one page handled at the same time. */
+  sweepConcurrency: 'SWEEP_CONCURRENCY',
+  /** Redrive: how long one invocation may work before it answers a cursor, seconds. */
+  redriveTimeBudgetSeconds: 'REDRIVE_TIME_BUDGET_SECONDS',
   /** Sweeper and redrive: the pipeline state machine they start executions of. */
   stateMachineArn: 'STATE_MACHINE_ARN',
   /** An S3-compatible endpoint (local runtime). */

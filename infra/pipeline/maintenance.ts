@@ -5,6 +5,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../functions/adapters/upload-store.js';
+import {
+  DEPLOYED_REDRIVE_BUDGET_MS,
+  DEPLOYED_REDRIVE_TIMEOUT_MS,
+  DEPLOYED_SWEEPER_TIMEOUT_MS,
+  SWEEP_SAFETY_MARGIN_MS,
+} from '../../functions/commons/sweep-settings.js';
 import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-names.js';
 import { QUARANTINE_PREFIX } from '../../functions/domain/model.js';
 import { acknowledge } from '../nag-packs.js';
@@ -38,8 +44,12 @@ export function buildMaintenance(scope: Construct, props: PipelineMaintenancePro
   const sweeper = new PipelineLambda(scope, 'sweeper', {
     invoker: 'schedule',
     defaults,
-    timeout: Duration.minutes(5),
+    timeout: Duration.millis(DEPLOYED_SWEEPER_TIMEOUT_MS),
   });
+  // A run stops with a margin before both its timeout and the next run, leaving its cursors.
+  const sweepBudgetMs =
+    Math.min(settings.sweepInterval.toMilliseconds(), DEPLOYED_SWEEPER_TIMEOUT_MS) - SWEEP_SAFETY_MARGIN_MS;
+  sweeper.addEnvironment(ENV_NAMES.sweepTimeBudgetSeconds, String(Math.floor(sweepBudgetMs / 1000)));
   storage.grantItems(sweeper, ['dynamodb:Query'], byStatus);
   storage.grantItems(sweeper, ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
   storage.grantListVersions(sweeper, QUARANTINE_PREFIX);
@@ -77,7 +87,12 @@ export function buildMaintenance(scope: Construct, props: PipelineMaintenancePro
 
   // Redrive lists FAILED uploads (or reads those named by id) and checks their version is still
   // in quarantine/: no writes. No schedule, rule or API route invokes it.
-  const redrive = new PipelineLambda(scope, 'redrive', { invoker: 'operator', defaults });
+  const redrive = new PipelineLambda(scope, 'redrive', {
+    invoker: 'operator',
+    defaults,
+    timeout: Duration.millis(DEPLOYED_REDRIVE_TIMEOUT_MS),
+  });
+  redrive.addEnvironment(ENV_NAMES.redriveTimeBudgetSeconds, String(DEPLOYED_REDRIVE_BUDGET_MS / 1000));
   storage.grantItems(redrive, ['dynamodb:Query'], byStatus);
   storage.grantItems(redrive, ['dynamodb:GetItem']); // uploads named by id are read directly
   storage.grantListVersions(redrive, QUARANTINE_PREFIX);

@@ -9,7 +9,8 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * The short version of `npm run test:reliability`: every part (load, duplicates, hostile input,
- * isolation, each fault, cdk-nag, audit completeness) with small counts, against its own runtime.
+ * isolation, each fault, the backlog at the deployed sweep cadence scaled down, cdk-nag, audit
+ * completeness) with small counts, against its own runtime.
  */
 describe('reliability suite (quick)', () => {
   it(
@@ -50,6 +51,8 @@ describe('reliability suite (quick)', () => {
         'faults.dynamodb-outage',
         'faults.dynamodb-outage-mid',
         'faults.sigkill',
+        'load.aws-cadence',
+        'backlog',
         'audit',
       ]);
       const figures = Object.fromEntries(report.parts.map((part) => [part.id, part.figures]));
@@ -57,6 +60,13 @@ describe('reliability suite (quick)', () => {
       expect(Number(figures['faults.transient']?.injectedFaults)).toBeGreaterThan(0);
       expect(Number(figures['faults.delivery']?.deliveriesRefused)).toBeGreaterThan(0);
       expect(Number(figures['faults.dynamodb-outage-mid']?.claimedWhenItWent)).toBeGreaterThan(0);
+      expect(figures['load.aws-cadence']).toMatchObject({
+        lost: 0,
+        stuck: 0,
+        promotedTwice: 0,
+        wrongOutcomes: 0,
+      });
+      expect(figures.backlog?.expiredBacklog).toBe(figures.backlog?.grants);
       expect(figures.audit).toMatchObject({ trailsWithGaps: 0, secretsInTable: 0, secretsInLogs: 0 });
       expect(output).toContain('PASSED');
     },

@@ -8,6 +8,7 @@ import { REPO_ROOT } from '../../local/settings.js';
 import { startSuiteRuntime, type IamTotals, type SuiteRuntime } from './harness.js';
 import type { PartResult, SuiteOptions } from './part.js';
 import { runAuditCompleteness } from './audit.js';
+import { cadenceEnv, runBacklog, scaledCadence } from './backlog.js';
 import { runDuplicates } from './duplicates.js';
 import { runFaults } from './faults.js';
 import { runHostileCorpus } from './hostile.js';
@@ -17,21 +18,26 @@ import { runLoad } from './load.js';
 import type { SentJob } from './workload.js';
 
 /**
- * `npm run test:reliability [-- --quick] [--json <file>] [--no-readme]`
+ * `npm run test:reliability [-- --quick] [--only load,backlog,…] [--json <file>] [--no-readme]`
  *
  * Starts a local runtime (with fault injection switched on, rates at zero until a part raises
  * them) and tries to break Airlock: load, faults, duplicates, hostile input, isolation, the
  * infrastructure checks and the audit trail's completeness. Prints a summary table, writes a JSON
- * report, and (a full run that passed) writes the figures into the README. Exits 1 on any failure.
+ * report, and (a full run of every part that passed) writes the figures into the README. `--only`
+ * runs the parts named (infrastructure, load, duplicates, hostile, isolation, faults, backlog,
+ * audit). Exits 1 on any failure.
  */
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
     'no-readme': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
+const only = values.only?.split(',').map((name) => name.trim());
+const wanted = (name: string) => only === undefined || only.includes(name);
 const reportPath = resolve(
   values.json ?? join(REPO_ROOT, quick ? 'test-results' : 'reports', 'reliability.json'),
 );
@@ -42,23 +48,43 @@ const options: SuiteOptions = { quick, log };
 const sizes = quick
   ? { loadUploads: 120, loadClients: 32, faultUploads: 24, duplicateUploads: 12, outageSeconds: 35 }
   : { loadUploads: 1000, loadClients: 32, faultUploads: 120, duplicateUploads: 60, outageSeconds: 70 };
+// The deployed sweep cadence ÷60 (5 min → 5 s, grants 15 min → 15 s, the same page size).
+const cadence = scaledCadence(60);
+const backlogSizes = quick
+  ? { grants: 400, minUploads: 30, maxUploads: 30, untilDrained: false, paceMs: 100, clients: 8 }
+  : { grants: 10_000, minUploads: 300, maxUploads: 3000, untilDrained: true, paceMs: 200, clients: 16 };
 
 const results: PartResult[] = [];
 const allSent: SentJob[] = [];
 let runtime: SuiteRuntime | undefined;
-/** What the local IAM checked against the synthesized policies while the suite ran. */
+/** What the local IAM checked against the synthesized policies while the suite ran (every runtime). */
 let iam: IamTotals | undefined;
+// The backlog part has its own runtime, at the deployed cadence: it starts beside the first part.
+let cadenceRuntime: Promise<SuiteRuntime> | undefined;
 const stopRuntime = async () => {
-  const running = runtime;
+  const running = [runtime, await cadenceRuntime?.catch(() => undefined)];
   runtime = undefined;
-  if (running) iam = await running.stop();
+  cadenceRuntime = undefined;
+  for (const each of running) {
+    const totals = await each?.stop();
+    if (totals) iam = iam === undefined ? totals : addIamTotals(iam, totals);
+  }
 };
 process.once('SIGINT', () => void stopRuntime().then(() => process.exit(130)));
 process.once('SIGTERM', () => void stopRuntime().then(() => process.exit(143)));
 
 try {
-  log('infrastructure: cdk-nag packs…');
-  results.push(await runInfrastructure(options));
+  if (wanted('backlog')) {
+    cadenceRuntime = startSuiteRuntime(`${quick ? 'quick' : 'full'}-cadence`, {
+      ...cadenceEnv(cadence),
+      AIRLOCK_LOG_LEVEL: 'INFO',
+    });
+    cadenceRuntime.catch(() => undefined); // awaited (and reported) by the part
+  }
+  if (wanted('infrastructure')) {
+    log('infrastructure: cdk-nag packs…');
+    results.push(await runInfrastructure(options));
+  }
   log('starting the local runtime (fault injection on, all rates 0)…');
   runtime = await startSuiteRuntime(quick ? 'quick' : 'full', {
     AIRLOCK_FAULTS: 'steps=0,router=0',
@@ -71,19 +97,33 @@ try {
   });
   const target = runtime;
   const record = (sent: SentJob[]) => allSent.push(...sent);
-  for (const part of [
-    () => runLoad(target, { ...options, uploads: sizes.loadUploads, clients: sizes.loadClients, record }),
-    () => runDuplicates(target, { ...options, uploads: sizes.duplicateUploads, record }),
-    () => runHostileCorpus(target, options),
-    () => runIsolation(target, options),
-    () =>
-      runFaults(target, {
-        ...options,
-        uploads: sizes.faultUploads,
-        outageSeconds: sizes.outageSeconds,
-        record,
-      }),
-  ]) {
+  for (const [name, part] of [
+    [
+      'load',
+      () => runLoad(target, { ...options, uploads: sizes.loadUploads, clients: sizes.loadClients, record }),
+    ],
+    ['duplicates', () => runDuplicates(target, { ...options, uploads: sizes.duplicateUploads, record })],
+    ['hostile', () => runHostileCorpus(target, options)],
+    ['isolation', () => runIsolation(target, options)],
+    [
+      'faults',
+      () =>
+        runFaults(target, {
+          ...options,
+          uploads: sizes.faultUploads,
+          outageSeconds: sizes.outageSeconds,
+          record,
+        }),
+    ],
+    [
+      'backlog',
+      async () => {
+        log(`backlog: its runtime runs the deployed sweep cadence ÷${cadence.factor}`);
+        return runBacklog(await cadenceRuntime!, { ...options, ...backlogSizes, cadence });
+      },
+    ],
+  ] as const) {
+    if (!wanted(name)) continue;
     const produced: PartResult | PartResult[] = await part();
     for (const result of Array.isArray(produced) ? produced : [produced]) {
       results.push(result);
@@ -91,7 +131,7 @@ try {
       for (const line of result.failures.slice(0, 20)) log(`  ✗ ${line}`);
     }
   }
-  results.push(await runAuditCompleteness(target, { ...options, sent: allSent }));
+  if (wanted('audit')) results.push(await runAuditCompleteness(target, { ...options, sent: allSent }));
 } catch (error) {
   results.push({
     id: 'suite',
@@ -128,11 +168,25 @@ for (const result of results.filter((r) => !r.passed)) {
   console.log(`\n${result.id}:`);
   for (const line of result.failures.slice(0, 50)) console.log(`  ✗ ${line}`);
 }
-if (passed && !quick && !values['no-readme']) {
+if (passed && !quick && only === undefined && !values['no-readme']) {
   await writeReadme(results, report.date, iam);
   console.log('README.md: reliability figures updated');
 }
 process.exit(passed ? 0 : 1);
+
+function addIamTotals(a: IamTotals, b: IamTotals): IamTotals {
+  const sum = (x: { checked: number; denied: number }, y: { checked: number; denied: number }) => ({
+    checked: x.checked + y.checked,
+    denied: x.denied + y.denied,
+  });
+  return {
+    runtimes: a.runtimes + b.runtimes,
+    sdkCalls: sum(a.sdkCalls, b.sdkCalls),
+    presignedGrants: sum(a.presignedGrants, b.presignedGrants),
+    serviceCalls: sum(a.serviceCalls, b.serviceCalls),
+    denials: [...a.denials, ...b.denials],
+  };
+}
 
 /** One line per part: verdict, what it tried, its figures. */
 function summaryTable(parts: PartResult[]): string {

@@ -43,6 +43,8 @@ export interface SentJob extends Job {
   retries: number;
   /** The grant the API returned (a PUT grant stays usable until it expires: overwrites). */
   grant: Grant;
+  /** When S3 answered the upload (epoch ms): where an upload's latency starts. */
+  sentAt: number;
 }
 
 const VALID = [
@@ -128,7 +130,13 @@ async function withRetry<T>(
 }
 
 /** One client: creates each upload through the API and sends its bytes to S3, as a browser does. */
-async function sendJob(target: RuntimeTarget, token: string, owner: string, job: Job, deadline: number) {
+export async function sendJob(
+  target: RuntimeTarget,
+  token: string,
+  owner: string,
+  job: Job,
+  deadline: number,
+) {
   const counter = { retries: 0 };
   const created = await createGrant(target, token, job, deadline, counter);
   return sendGrant(created, owner, job, deadline, counter);
@@ -198,6 +206,7 @@ async function sendGrant(
     uploadStatus: sent.status,
     retries: counter.retries,
     grant,
+    sentAt: Date.now(),
     ...(sent.versionId ? { versionId: sent.versionId } : {}),
   };
   return result;

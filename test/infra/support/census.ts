@@ -19,6 +19,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { StepFunctionsGateway } from '../../../functions/adapters/execution-gateway.js';
+import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
 import { installLocalHooks, type GrantToSign } from '../../../functions/commons/local-hooks.js';
 import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
 import { makeClaimHandler } from '../../../functions/claim.js';
@@ -44,6 +45,7 @@ import {
   TABLE_NAME,
   UPLOAD_ID,
   conditionalCheckFailed,
+  newDynamoDbClient,
   newObjectStore,
   newPresigner,
   newUploadStore,
@@ -71,6 +73,7 @@ const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
 
 const store = newUploadStore();
+const sweepState = new SweepStateStore(TABLE_NAME, newDynamoDbClient());
 const objects = newObjectStore();
 const presigner = newPresigner();
 const executions = new StepFunctionsGateway(STATE_MACHINE_ARN, new SFNClient({ region: 'us-east-1' }));
@@ -207,12 +210,18 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       objects,
       executions,
       bucket: BUCKET,
+      sweepState,
       now: () => NOW,
       processingTimeoutMs: 60_000,
-      expiryGraceMs: 1_000,
-      lostEventAfterMs: 1_000,
-      batchSize: 10,
       uploadTtlMs: 3_600_000,
+      sweep: {
+        intervalMs: 60_000,
+        budgetMs: 60_000,
+        pageSize: 10,
+        concurrency: 2,
+        lostEventAfterMs: 1_000,
+        expiryGraceMs: 1_000,
+      },
     }));
     // A lost event and a stray version (their object is in quarantine), then an expiry (none is).
     s3.on(ListObjectVersionsCommand).resolves(versions());
@@ -231,7 +240,9 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       executions,
       bucket: BUCKET,
       now: () => NOW,
-      batchSize: 10,
+      pageSize: 10,
+      concurrency: 2,
+      budgetMs: 60_000,
     }));
     await handler({}); // the oldest FAILED uploads
     await handler({ uploadIds: [UPLOAD_ID] }); // named ones

@@ -26,8 +26,8 @@ const clientConfig = {
   credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
 };
 
-export const newUploadStore = (): UploadStore =>
-  new UploadStore(TABLE_NAME, new DynamoDBClient(clientConfig));
+export const newDynamoDbClient = (): DynamoDBClient => new DynamoDBClient(clientConfig);
+export const newUploadStore = (): UploadStore => new UploadStore(TABLE_NAME, newDynamoDbClient());
 
 /** Configured as the functions' own S3 client is (functions/commons/config.ts). */
 export const newS3Client = (): S3Client =>

@@ -6,6 +6,7 @@ import { makeRedriveHandler } from '../../../functions/redrive.js';
 import {
   BUCKET,
   FakeExecutions,
+  OTHER_UPLOAD_ID,
   UPLOAD_ID,
   newObjectStore,
   newUploadStore,
@@ -23,7 +24,9 @@ function redrive(executions: FakeExecutions) {
     executions,
     bucket: BUCKET,
     now: () => NOW,
-    batchSize: 100,
+    pageSize: 100,
+    concurrency: 4,
+    budgetMs: 25_000,
   }));
 }
 
@@ -47,7 +50,7 @@ describe('redrive', () => {
     // Assert
     expect(report).toEqual({ redriven: [UPLOAD_ID], skipped: [] });
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
-      ExpressionAttributeValues: { ':status': 'FAILED', ':before': NOW.toISOString() },
+      ExpressionAttributeValues: { ':status': 'FAILED', ':from': '0000', ':to': NOW.toISOString() },
     });
     expect(executions.started).toEqual([
       {
@@ -117,5 +120,63 @@ describe('redrive', () => {
     // Assert
     expect(report).toEqual({ redriven: [], skipped: [] });
     expect(executions.started).toEqual([]);
+  });
+
+  it('refuses a cursor it did not make, ids with a cursor, and too many ids, with clear errors', async () => {
+    // Arrange
+    const executions = new FakeExecutions();
+    const otherStatus = Buffer.from(
+      JSON.stringify({ pk: 'UPLOAD#x', sk: 'RECORD', statusKey: 'PROCESSED', updatedKey: 'x' }),
+    ).toString('base64url');
+    // Act / Assert
+    await expect(redrive(executions)({ cursor: 'not-a-cursor' })).rejects.toMatchObject({
+      name: 'InvalidCursorError',
+      code: 'INVALID_CURSOR',
+    });
+    await expect(redrive(executions)({ cursor: otherStatus })).rejects.toMatchObject({
+      code: 'INVALID_CURSOR',
+    });
+    await expect(redrive(executions)({ uploadIds: [UPLOAD_ID], cursor: otherStatus })).rejects.toMatchObject({
+      code: 'INVALID_REQUEST',
+    });
+    await expect(
+      redrive(executions)({ uploadIds: Array.from({ length: 1001 }, (_, i) => `id-${i}`) }),
+    ).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 0);
+  });
+
+  it('reports an upload whose redrive failed among the skipped, and goes on with the others', async () => {
+    // Arrange: two FAILED uploads; starting the first one's execution fails
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        recordItem({ status: 'FAILED', versionId: 'v1' }),
+        recordItem({ uploadId: OTHER_UPLOAD_ID, status: 'FAILED', versionId: 'v1' }),
+      ],
+    });
+    s3.on(ListObjectVersionsCommand).callsFake((input: { Prefix: string }) => ({
+      Versions: [{ Key: input.Prefix, VersionId: 'v1', Size: 1 }],
+    }));
+    const executions = new (class extends FakeExecutions {
+      override start(input: unknown, dedupeKey: string) {
+        if (dedupeKey.startsWith(`quarantine/${UPLOAD_ID}@`))
+          return Promise.reject(Object.assign(new Error('throttled'), { name: 'TransientError' }));
+        return super.start(input, dedupeKey);
+      }
+    })();
+    // Act
+    const report = await redrive(executions)();
+    // Assert
+    expect(report).toEqual({
+      redriven: [OTHER_UPLOAD_ID],
+      skipped: [{ uploadId: UPLOAD_ID, why: 'failed: TransientError' }],
+    });
+  });
+
+  it('fails the invocation when every upload of a page fails (a dependency is down)', async () => {
+    // Arrange
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: 'v1' })] });
+    s3.on(ListObjectVersionsCommand).rejects(new Error('S3 is away'));
+    // Act / Assert
+    await expect(redrive(new FakeExecutions())()).rejects.toMatchObject({ name: 'DependencyError' });
   });
 });

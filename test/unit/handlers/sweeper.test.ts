@@ -2,12 +2,15 @@ import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { makeSweeperHandler } from '../../../functions/sweeper.js';
+import { makeSweeperHandler, type SweeperDeps } from '../../../functions/sweeper.js';
+import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 import {
   BUCKET,
+  TABLE_NAME,
   UPLOAD_ID,
   conditionalCheckFailed,
+  newDynamoDbClient,
   newObjectStore,
   newUploadStore,
   recordItem,
@@ -18,20 +21,41 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
 const NOW = new Date('2025-03-01T13:00:00.000Z');
 
-function sweeper(executions: FakeExecutions) {
-  return makeSweeperHandler(() => ({
+const SWEEP_STATE_KEY = { pk: 'SWEEPER', sk: 'STATE' };
+
+function sweeperDeps(executions: FakeExecutions, now = () => NOW): SweeperDeps {
+  return {
     store: newUploadStore(),
+    sweepState: new SweepStateStore(TABLE_NAME, newDynamoDbClient()),
     objects: newObjectStore(),
     executions,
     bucket: BUCKET,
-    now: () => NOW,
+    now,
     processingTimeoutMs: 30 * 60_000,
-    expiryGraceMs: 60_000,
-    lostEventAfterMs: 5 * 60_000,
-    batchSize: 100,
     uploadTtlMs: 15 * 60_000,
-  }));
+    sweep: {
+      intervalMs: 5 * 60_000,
+      budgetMs: 4.5 * 60_000,
+      pageSize: 100,
+      concurrency: 4,
+      lostEventAfterMs: 5 * 60_000,
+      expiryGraceMs: 60_000,
+    },
+  };
 }
+
+function sweeper(executions: FakeExecutions) {
+  return makeSweeperHandler(() => sweeperDeps(executions));
+}
+
+/** The sweeper's lease is free and the previous run left these cursors. */
+function arrangeLease(cursors: Record<string, Record<string, string>> = {}): void {
+  ddb.on(UpdateCommand, { Key: SWEEP_STATE_KEY }).resolves({ Attributes: { ...SWEEP_STATE_KEY, cursors } });
+}
+
+/** UpdateItem calls on upload records (not on the sweeper's own state item). */
+const recordUpdates = () =>
+  ddb.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key?.pk !== SWEEP_STATE_KEY.pk);
 
 /** byStatus answers: these records for PENDING_UPLOAD, those for PROCESSING, those for PROCESSED. */
 function arrangeRecords(
@@ -57,6 +81,7 @@ beforeEach(() => {
   s3.reset();
   ddb.on(PutCommand).resolves({});
   s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
+  arrangeLease();
 });
 
 describe('sweeper', () => {
@@ -64,10 +89,18 @@ describe('sweeper', () => {
     // Arrange
     arrangeRecords([{ expiresAt: '2025-03-01T12:14:00.000Z' }], []);
     ddb.on(UpdateCommand).resolves({ Attributes: recordItem({ status: 'EXPIRED' }) });
+    arrangeLease();
     // Act
     const report = await sweeper(new FakeExecutions())();
     // Assert
-    expect(report).toEqual({ expired: 1, restarted: 0, failed: 0, stillRunning: 0, strays: 0 });
+    expect(report).toMatchObject({
+      expired: 1,
+      restarted: 0,
+      failed: 0,
+      stillRunning: 0,
+      strays: 0,
+      errors: 0,
+    });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' },
       ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
@@ -108,7 +141,7 @@ describe('sweeper', () => {
     // Act
     const report = await sweeper(executions)();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 1, failed: 0, stillRunning: 0, strays: 0 });
+    expect(report).toMatchObject({ expired: 0, restarted: 1, failed: 0, stillRunning: 0, strays: 0 });
     expect(executions.started).toEqual([
       {
         dedupeKey: `quarantine/${UPLOAD_ID}@v1#${Math.floor(NOW.getTime() / (30 * 60_000))}`,
@@ -121,7 +154,7 @@ describe('sweeper', () => {
         }),
       },
     ]);
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+    expect(recordUpdates()).toHaveLength(0);
   });
 
   it('starts another execution for a lost event in the next processing window (the first may have ended unclaimed)', async () => {
@@ -131,19 +164,7 @@ describe('sweeper', () => {
       Versions: [{ Key: `quarantine/${UPLOAD_ID}`, VersionId: 'v1', Size: 1 }],
     });
     const executions = new FakeExecutions();
-    const at = (time: string) =>
-      makeSweeperHandler(() => ({
-        store: newUploadStore(),
-        objects: newObjectStore(),
-        executions,
-        bucket: BUCKET,
-        now: () => new Date(time),
-        processingTimeoutMs: 30 * 60_000,
-        expiryGraceMs: 60_000,
-        lostEventAfterMs: 5 * 60_000,
-        batchSize: 100,
-        uploadTtlMs: 15 * 60_000,
-      }));
+    const at = (time: string) => makeSweeperHandler(() => sweeperDeps(executions, () => new Date(time)));
     // Act: twice in one window, then once in the next
     await at('2025-03-01T13:00:00.000Z')();
     await at('2025-03-01T13:10:00.000Z')();
@@ -188,8 +209,8 @@ describe('sweeper', () => {
     // Act
     const report = await sweeper(new FakeExecutions())();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 0, strays: 0 });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+    expect(report).toMatchObject({ expired: 0, restarted: 0, failed: 0, stillRunning: 0, strays: 0 });
+    expect(recordUpdates()).toHaveLength(0);
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 0);
   });
 
@@ -197,6 +218,7 @@ describe('sweeper', () => {
     // Arrange
     arrangeRecords([{ expiresAt: '2025-03-01T12:14:00.000Z' }], []);
     ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+    arrangeLease();
     // Act
     const report = await sweeper(new FakeExecutions())();
     // Assert
@@ -214,10 +236,11 @@ describe('sweeper', () => {
     ddb
       .on(UpdateCommand)
       .resolves({ Attributes: recordItem({ status: 'FAILED', previousStatus: 'PROCESSING' }) });
+    arrangeLease();
     // Act
     const report = await sweeper(new FakeExecutions())();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 0, failed: 1, stillRunning: 0, strays: 0 });
+    expect(report).toMatchObject({ expired: 0, restarted: 0, failed: 1, stillRunning: 0, strays: 0 });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression: 'attribute_exists(pk) AND (#status = :processing AND executionId = :executionId)',
       ExpressionAttributeValues: expect.objectContaining({
@@ -236,7 +259,68 @@ describe('sweeper', () => {
     // Act
     const report = await sweeper(new FakeExecutions(new Set([executionId])))();
     // Assert
-    expect(report).toEqual({ expired: 0, restarted: 0, failed: 0, stillRunning: 1, strays: 0 });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 0);
+    expect(report).toMatchObject({ expired: 0, restarted: 0, failed: 0, stillRunning: 1, strays: 0 });
+    expect(recordUpdates()).toHaveLength(0);
+  });
+
+  it('does nothing while another run holds the lease', async () => {
+    // Arrange
+    arrangeRecords([{ expiresAt: '2025-03-01T12:14:00.000Z' }], []);
+    ddb.on(UpdateCommand, { Key: SWEEP_STATE_KEY }).rejects(conditionalCheckFailed());
+    // Act
+    const report = await sweeper(new FakeExecutions())();
+    // Assert
+    expect(report).toMatchObject({ leaseHeld: true, expired: 0, pages: 0 });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 0);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: SWEEP_STATE_KEY,
+      ConditionExpression: 'attribute_not_exists(#lease) OR #lease < :at',
+      ExpressionAttributeValues: expect.objectContaining({ ':at': NOW.toISOString() }),
+    });
+  });
+
+  it('takes a lease that outlives its budget by a tenth, and gives it back with its cursors', async () => {
+    // Arrange
+    arrangeRecords([], []);
+    // Act
+    await sweeper(new FakeExecutions())();
+    // Assert: budget 4.5 min + 27 s
+    const until = new Date(NOW.getTime() + 4.5 * 60_000 + 27_000).toISOString();
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: SWEEP_STATE_KEY,
+      ExpressionAttributeValues: expect.objectContaining({ ':until': until }),
+      ReturnValues: 'ALL_OLD',
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: SWEEP_STATE_KEY,
+      ConditionExpression: '#lease = :until',
+      ExpressionAttributeValues: expect.objectContaining({ ':until': until, ':cursors': {} }),
+    });
+  });
+
+  it('resumes the oldest-first queries where the previous run left them, and drops a cursor the range has left', async () => {
+    // Arrange: a PROCESSING cursor inside its range, a PROCESSED one older than the stray window
+    const processingCursor = {
+      pk: `UPLOAD#${UPLOAD_ID}`,
+      sk: 'RECORD',
+      statusKey: 'PROCESSING',
+      updatedKey: `2025-03-01T11:00:00.000Z#${UPLOAD_ID}`,
+    };
+    const staleStrayCursor = {
+      pk: `UPLOAD#${UPLOAD_ID}`,
+      sk: 'RECORD',
+      statusKey: 'PROCESSED',
+      updatedKey: `2025-03-01T09:00:00.000Z#${UPLOAD_ID}`,
+    };
+    arrangeRecords([], []);
+    arrangeLease({ processing: processingCursor, 'strays:PROCESSED': staleStrayCursor });
+    // Act
+    await sweeper(new FakeExecutions())();
+    // Assert
+    const queries = ddb.commandCalls(QueryCommand).map((call) => call.args[0].input);
+    const byStatus = (status: string) =>
+      queries.filter((query) => query.ExpressionAttributeValues?.[':status'] === status);
+    expect(byStatus('PROCESSING').map((query) => query.ExclusiveStartKey)).toEqual([processingCursor]);
+    expect(byStatus('PROCESSED').map((query) => query.ExclusiveStartKey)).toEqual([undefined]);
   });
 });
