@@ -9,8 +9,9 @@ import {
 import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
 import { logger } from './commons/logger.js';
 import { Presigner } from './adapters/presigner.js';
-import { UploadStore } from './adapters/upload-store.js';
-import type { UploadRecord } from './domain/model.js';
+import { UploadStore, type NewUpload } from './adapters/upload-store.js';
+import { abandonedRecordExpiry } from './domain/audit-trail.js';
+import { issuedEvent } from './domain/transition-events.js';
 import { checkDeclaredType, type TypePolicy } from './domain/type-policy.js';
 import { postGrant, putGrant, putHeaders } from './domain/upload-grant.js';
 import { newUploadId } from './domain/upload-id.js';
@@ -21,25 +22,28 @@ export interface CreateUploadDeps {
   presigner: Presigner;
   policy: TypePolicy;
   uploadTtlSeconds: number;
+  /** An abandoned record may be deleted (DynamoDB TTL) this long after its grant expired. */
+  abandonedRecordRetentionSeconds: number;
   now: () => Date;
 }
 
 /**
- * POST /uploads: checks the declaration against the type policy, records PENDING_UPLOAD with its
- * audit event, and returns a presigned POST (or PUT) pinned to quarantine/<uploadId>.
+ * POST /uploads: checks the declaration against the type policy, records PENDING_UPLOAD holding
+ * its ISSUED event (one write), and returns a presigned POST (or PUT) pinned to
+ * quarantine/<uploadId>.
  */
 export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
   return apiHandler(async (event) => {
     const caller = callerFrom(event);
     const request = parseCreateUploadRequest(decodeJsonBody(event.body, event.isBase64Encoded));
-    const { store, presigner, policy, uploadTtlSeconds, now } = deps();
+    const { store, presigner, policy, uploadTtlSeconds, abandonedRecordRetentionSeconds, now } = deps();
     checkDeclaredType(policy, request.contentType, request.size);
 
     const createdAt = now();
     const uploadId = newUploadId(createdAt.getTime());
     logger.appendKeys({ uploadId });
     const expiresAt = new Date(createdAt.getTime() + uploadTtlSeconds * 1000).toISOString();
-    const record: UploadRecord = {
+    const pending: NewUpload = {
       uploadId,
       owner: caller.sub,
       status: 'PENDING_UPLOAD',
@@ -52,16 +56,12 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
       updatedAt: createdAt.toISOString(),
       expiresAt,
     };
-    await store.createPending(record);
-    await store.appendAudit({
-      uploadId,
-      at: record.createdAt,
-      actor: { type: 'user', id: caller.sub },
-      action: 'ISSUED',
-      from: null,
-      to: 'PENDING_UPLOAD',
-      reasons: [],
-    });
+    // TTL backstop: the sweeper expires it long before (and sets the TTL again from then).
+    const record = await store.createPending(
+      pending,
+      issuedEvent(uploadId, caller.sub, pending.createdAt),
+      abandonedRecordExpiry(expiresAt, abandonedRecordRetentionSeconds),
+    );
 
     const grantInput = {
       uploadId,
@@ -107,6 +107,7 @@ const defaultDeps = lazy((): CreateUploadDeps => {
     presigner: new Presigner(config.bucketName, makeS3Client(config)),
     policy: config.typePolicy,
     uploadTtlSeconds: config.uploadUrlTtlSeconds,
+    abandonedRecordRetentionSeconds: config.abandonedRecordRetentionSeconds,
     now: () => new Date(),
   };
 });

@@ -10,8 +10,9 @@ export interface GetUploadEventsDeps {
 }
 
 /**
- * GET /uploads/{id}/events: the immutable audit trail, oldest first. Owners and auditors only;
- * auditors may also read the trail of objects that had no upload (UNSOLICITED).
+ * GET /uploads/{id}/events: the immutable audit trail, oldest first, numbered from 1 (`seq`).
+ * Owners and auditors only; auditors may also read the trail of objects that had no upload
+ * (UNSOLICITED). One consistent read of the upload's item: the record holds its trail.
  */
 export function makeGetUploadEventsHandler(deps: () => GetUploadEventsDeps) {
   return apiHandler(async (event) => {
@@ -20,10 +21,9 @@ export function makeGetUploadEventsHandler(deps: () => GetUploadEventsDeps) {
     if (uploadId === '' || uploadId.length > 1024) throw new NotFoundError();
     logger.appendKeys({ uploadId });
     const { store } = deps();
-    const record = await store.get(uploadId);
+    const { record, events } = await store.pageEvents(uploadId);
     const allowed = record === undefined ? isAuditor(caller) : canRead(caller, record);
     if (!allowed) throw new NotFoundError();
-    const events = await store.listAudit(uploadId);
     if (record === undefined && events.length === 0) throw new NotFoundError();
     return jsonResponse(200, { uploadId, events: events.map(toAuditEventView) });
   });

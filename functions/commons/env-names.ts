@@ -16,6 +16,8 @@ export const ENV_NAMES = {
   downloadUrlTtlSeconds: 'DOWNLOAD_URL_TTL_SECONDS',
   /** The type policy as JSON, replacing the built-in one. */
   typePolicy: 'TYPE_POLICY',
+  /** create-upload and sweeper: an abandoned record may be deleted (TTL) after this, days. */
+  abandonedRecordRetentionDays: 'ABANDONED_RECORD_RETENTION_DAYS',
   /** Sweeper: a PROCESSING upload whose execution ended is FAILED after this, seconds. */
   processingTimeoutSeconds: 'PROCESSING_TIMEOUT_SECONDS',
   /** Sweeper: uploads handled per status per run (SWEEP_BATCH_SIZE_BOUNDS). */
@@ -52,6 +54,7 @@ export interface FunctionSettings {
   readonly typePolicy: TypePolicy;
   readonly processingTimeoutSeconds: number;
   readonly sweepBatchSize: number;
+  readonly abandonedRecordRetentionDays: number;
 }
 
 /** The functions' environment variables that carry the settings, by who reads them. */
@@ -73,6 +76,7 @@ export function settingsEnvironment(settings: FunctionSettings): SettingsEnviron
       [ENV_NAMES.uploadUrlTtlSeconds]: String(settings.uploadUrlTtlSeconds),
       [ENV_NAMES.downloadUrlTtlSeconds]: String(settings.downloadUrlTtlSeconds),
       [ENV_NAMES.typePolicy]: JSON.stringify(settings.typePolicy),
+      [ENV_NAMES.abandonedRecordRetentionDays]: String(settings.abandonedRecordRetentionDays),
     },
     sweeper: {
       [ENV_NAMES.processingTimeoutSeconds]: String(settings.processingTimeoutSeconds),

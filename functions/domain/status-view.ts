@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditEvent, Reason, UploadRecord, UploadStatus } from './model.js';
+import type { Reason, RecordedEvent, UploadRecord, UploadStatus } from './model.js';
 import { TERMINAL_STATUSES } from './model.js';
 
 /** Seconds a poller should wait before asking again while an upload is not terminal. */
@@ -98,10 +98,10 @@ export function retryAfterSeconds(status: UploadStatus): number | undefined {
   return TERMINAL_STATUSES.has(status) ? undefined : RETRY_AFTER_SECONDS[status];
 }
 
-/** The public shape of an audit event. */
-export type AuditEventView = Omit<AuditEvent, 'uploadId'>;
+/** The public shape of an audit event: its number in the trail, and what happened. */
+export type AuditEventView = Omit<RecordedEvent, 'uploadId'>;
 
-export function toAuditEventView(event: AuditEvent): AuditEventView {
+export function toAuditEventView(event: RecordedEvent): AuditEventView {
   const { uploadId: _uploadId, ...view } = event;
   return view;
 }

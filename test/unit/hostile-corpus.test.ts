@@ -30,6 +30,7 @@ const deps: CreateUploadDeps = {
   presigner: newPresigner(),
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: 600,
+  abandonedRecordRetentionSeconds: 90 * 86_400,
   now: () => new Date('2025-03-01T12:00:00.000Z'),
 };
 const handler = makeCreateUploadHandler(() => deps);

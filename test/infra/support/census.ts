@@ -107,6 +107,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       presigner,
       policy: DEFAULT_TYPE_POLICY,
       uploadTtlSeconds: 900,
+      abandonedRecordRetentionSeconds: 90 * 86_400,
       now: () => NOW,
     }));
     for (const method of ['POST', 'PUT']) {
@@ -214,6 +215,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       now: () => NOW,
       processingTimeoutMs: 60_000,
       uploadTtlMs: 3_600_000,
+      abandonedRecordRetentionSeconds: 90 * 86_400,
       sweep: {
         intervalMs: 60_000,
         budgetMs: 60_000,

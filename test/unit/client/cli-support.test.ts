@@ -42,6 +42,7 @@ describe('CSV (audit export)', () => {
     };
     const events: AuditEvent[] = [
       {
+        seq: 1,
         at: 't0',
         actor: { type: 'user' as const, id: 'alice' },
         action: 'ISSUED',
@@ -50,6 +51,7 @@ describe('CSV (audit export)', () => {
         reasons: [],
       },
       {
+        seq: 2,
         at: 't2',
         actor: { type: 'system' as const, id: 'record-outcome' },
         action: 'REJECTED',

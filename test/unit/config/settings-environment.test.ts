@@ -12,6 +12,7 @@ describe('settingsEnvironment', () => {
       },
       processingTimeoutSeconds: 4321,
       sweepBatchSize: 7,
+      abandonedRecordRetentionDays: 45,
     };
     const { shared, sweeper } = settingsEnvironment(settings);
     const env = { TABLE_NAME: 'uploads', BUCKET_NAME: 'uploads', ...shared, ...sweeper };
@@ -27,6 +28,7 @@ describe('settingsEnvironment', () => {
       typePolicy: config.typePolicy,
       processingTimeoutSeconds: sweeperConfig.processingTimeoutSeconds,
       sweepBatchSize: sweeperConfig.batchSize,
+      abandonedRecordRetentionDays: config.abandonedRecordRetentionSeconds / 86_400,
     }).toEqual(settings);
   });
 
@@ -37,9 +39,10 @@ describe('settingsEnvironment', () => {
       typePolicy: {},
       processingTimeoutSeconds: 3600,
       sweepBatchSize: 100,
+      abandonedRecordRetentionDays: 90,
     });
     expect([Object.keys(shared).sort(), Object.keys(sweeper).sort()]).toEqual([
-      ['DOWNLOAD_URL_TTL_SECONDS', 'TYPE_POLICY', 'UPLOAD_URL_TTL_SECONDS'],
+      ['ABANDONED_RECORD_RETENTION_DAYS', 'DOWNLOAD_URL_TTL_SECONDS', 'TYPE_POLICY', 'UPLOAD_URL_TTL_SECONDS'],
       ['PROCESSING_TIMEOUT_SECONDS', 'SWEEP_BATCH_SIZE'],
     ]);
   });

@@ -29,6 +29,7 @@ const s3 = mockClient(S3Client);
 
 const NOW = new Date('2025-03-01T12:00:00.000Z');
 const TTL_SECONDS = 600;
+const RETENTION_SECONDS = 90 * 86_400;
 const SUB = 'user-alice';
 
 const deps: CreateUploadDeps = {
@@ -36,6 +37,7 @@ const deps: CreateUploadDeps = {
   presigner: newPresigner(),
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: TTL_SECONDS,
+  abandonedRecordRetentionSeconds: RETENTION_SECONDS,
   now: () => NOW,
 };
 const handler = makeCreateUploadHandler(() => deps);

@@ -21,6 +21,7 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
 const NOW = new Date('2025-03-01T13:00:00.000Z');
 
+const RETENTION_SECONDS = 90 * 86_400;
 const SWEEP_STATE_KEY = { pk: 'SWEEPER', sk: 'STATE' };
 
 function sweeperDeps(executions: FakeExecutions, now = () => NOW): SweeperDeps {
@@ -33,6 +34,7 @@ function sweeperDeps(executions: FakeExecutions, now = () => NOW): SweeperDeps {
     now,
     processingTimeoutMs: 30 * 60_000,
     uploadTtlMs: 15 * 60_000,
+    abandonedRecordRetentionSeconds: RETENTION_SECONDS,
     sweep: {
       intervalMs: 5 * 60_000,
       budgetMs: 4.5 * 60_000,

@@ -46,6 +46,7 @@ const createUpload = makeCreateUploadHandler(() => ({
   presigner,
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: 600,
+  abandonedRecordRetentionSeconds: 90 * 86_400,
   now: () => NOW,
 }));
 const getUpload = makeGetUploadHandler(() => ({

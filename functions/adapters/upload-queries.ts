@@ -1,0 +1,218 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { InvalidCursorError } from '../domain/errors.js';
+import type { RecordedEvent, UploadRecord, UploadStatus } from '../domain/model.js';
+import { toPipelineError } from './aws-errors.js';
+import {
+  decodeEventsCursor,
+  decodeOwnerCursor,
+  encodeCursor,
+  encodeEventsCursor,
+  RECORD_SK,
+  recordFromItem,
+  TABLE_KEYS,
+  UNSOLICITED_SK,
+  uploadPk,
+} from './table-layout.js';
+
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export interface ListQuery {
+  owner: string;
+  status?: UploadStatus;
+  limit: number;
+  cursor?: string;
+}
+
+/** One page of a trail, and the record it belongs to (none for an unsolicited object's key). */
+export interface EventsPage {
+  record?: UploadRecord;
+  events: RecordedEvent[];
+  cursor?: string;
+}
+
+/** The reads of the uploads table (layout: table-layout.ts); UploadStore adds the writes. */
+export class UploadQueries {
+  protected readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    protected readonly tableName: string,
+    client: DynamoDBClient = new DynamoDBClient({}),
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async get(uploadId: string): Promise<UploadRecord | undefined> {
+    const out = await this.send('GetItem(upload)', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: uploadPk(uploadId), sk: RECORD_SK },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item ? recordFromItem(out.Item) : undefined;
+  }
+
+  /**
+   * One page of a trail, oldest first, and the record it belongs to: one consistent Query of the
+   * upload's partition (its record, or the trail of an object key with no upload).
+   */
+  async pageEvents(uploadId: string, page: { limit?: number; cursor?: string } = {}): Promise<EventsPage> {
+    const after = page.cursor === undefined ? 0 : decodeEventsCursor(page.cursor, uploadId);
+    const out = await this.send('Query(trail)', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': uploadPk(uploadId) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const items = out.Items ?? [];
+    const recordItemFound = items.find((item) => item.sk === RECORD_SK);
+    const trailItem = recordItemFound ?? items.find((item) => item.sk === UNSOLICITED_SK);
+    const all = ((trailItem?.events as RecordedEvent[] | undefined) ?? []).map((event) => ({
+      ...event,
+      uploadId,
+    }));
+    if (after > all.length) throw new InvalidCursorError();
+    const end = page.limit === undefined ? all.length : Math.min(all.length, after + page.limit);
+    return {
+      ...(recordItemFound ? { record: recordFromItem(recordItemFound) } : {}),
+      events: all.slice(after, end),
+      ...(end < all.length ? { cursor: encodeEventsCursor(uploadId, end) } : {}),
+    };
+  }
+
+  /** An upload's whole trail, oldest first. */
+  async listAudit(uploadId: string): Promise<RecordedEvent[]> {
+    return (await this.pageEvents(uploadId)).events;
+  }
+
+  /** A caller's uploads, newest first, optionally of one status, with an opaque cursor. */
+  async listByOwner(query: ListQuery): Promise<Page<UploadRecord>> {
+    const { indexName, partitionKey } = TABLE_KEYS.byOwner;
+    const startKey = query.cursor === undefined ? undefined : decodeOwnerCursor(query.cursor, query.owner);
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: indexName,
+      KeyConditionExpression: `${partitionKey} = :owner`,
+      ExpressionAttributeValues: { ':owner': query.owner },
+      ScanIndexForward: false,
+      Limit: query.limit,
+    };
+    if (query.status !== undefined) {
+      input.FilterExpression = '#status = :status';
+      input.ExpressionAttributeNames = { '#status': 'status' };
+      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':status': query.status };
+    }
+    // A filter may thin out a page: keep reading until the page is full or the index ends.
+    const items: UploadRecord[] = [];
+    let next = startKey;
+    let lastKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send('Query(byOwner)', () =>
+        this.doc.send(
+          new QueryCommand({ ...input, Limit: query.limit - items.length, ExclusiveStartKey: next }),
+        ),
+      );
+      for (const item of out.Items ?? []) items.push(recordFromItem(item));
+      lastKey = out.LastEvaluatedKey;
+      next = lastKey;
+    } while (items.length < query.limit && lastKey !== undefined);
+    return { items, ...(lastKey ? { cursor: encodeCursor(lastKey) } : {}) };
+  }
+
+  /**
+   * Records of one status whose last change is within [from, to], oldest first, optionally of one
+   * owner: the auditors' cross-owner query. Pages with DynamoDB's own LastEvaluatedKey.
+   */
+  async listByStatusBetween(query: {
+    status: UploadStatus;
+    from: string;
+    to: string;
+    owner?: string;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown> }> {
+    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
+    const items: UploadRecord[] = [];
+    let next = query.startKey;
+    let lastKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send('Query(byStatus range)', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: indexName,
+            KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
+            ExpressionAttributeValues: {
+              ':status': query.status,
+              ':from': query.from,
+              // updatedKey is "<updatedAt>#<id>": extend `to` past any id of that instant.
+              ':to': `${query.to}#~`,
+              ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
+            },
+            ...(query.owner !== undefined ? { FilterExpression: 'ownerKey = :owner' } : {}),
+            Limit: query.limit - items.length,
+            ExclusiveStartKey: next,
+          }),
+        ),
+      );
+      for (const item of out.Items ?? []) items.push(recordFromItem(item));
+      lastKey = out.LastEvaluatedKey;
+      next = lastKey;
+    } while (items.length < query.limit && lastKey !== undefined);
+    return { items, ...(lastKey ? { lastKey } : {}) };
+  }
+
+  /**
+   * One page of records of one status whose `updatedKey` ("<updatedAt>#<id>") lies within [from, to],
+   * oldest first unless `newestFirst`, after `startKey`: one Query, so that the caller decides
+   * between pages whether to go on (the sweeper's and redrive's paging).
+   */
+  async pageByStatus(query: {
+    status: UploadStatus;
+    from: string;
+    to: string;
+    newestFirst?: boolean;
+    limit: number;
+    startKey?: Record<string, unknown>;
+  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown> }> {
+    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
+    const out = await this.send('Query(byStatus page)', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: indexName,
+          KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
+          ExpressionAttributeValues: { ':status': query.status, ':from': query.from, ':to': query.to },
+          ScanIndexForward: query.newestFirst !== true,
+          Limit: query.limit,
+          ExclusiveStartKey: query.startKey,
+        }),
+      ),
+    );
+    const lastKey = out.LastEvaluatedKey;
+    return { items: (out.Items ?? []).map(recordFromItem), ...(lastKey ? { lastKey } : {}) };
+  }
+
+  protected async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw toPipelineError(operation, error);
+    }
+  }
+}
