@@ -90,12 +90,11 @@ const FAILED: Partial<UploadRecord> = {
   failure: { error: 'DependencyError', cause: 'internal cause, never returned' },
 };
 
-/** An audit event as the table stores it. */
-const eventItem = (event: AuditEvent): Record<string, unknown> => ({
-  pk: `UPLOAD#${event.uploadId}`,
-  sk: `EVENT#${event.at}#${event.action}`,
-  entity: 'AuditEvent',
-  ...event,
+/** An item of the table holding a trail: its events numbered from 1. */
+const withTrail = (item: Record<string, unknown>, events: AuditEvent[]) => ({
+  ...item,
+  trailHead: { seq: events.length, at: events.at(-1)?.at },
+  events: events.map((event, index) => ({ ...event, seq: index + 1 })),
 });
 
 const TRAIL: AuditEvent[] = [
@@ -419,8 +418,7 @@ const CASES: Case[] = [
     status: 200,
     name: "the owner's trail",
     arrange: () => {
-      storedRecord(REJECTED);
-      ddb.on(QueryCommand).resolves({ Items: TRAIL.map(eventItem) });
+      ddb.on(QueryCommand).resolves({ Items: [withTrail(recordItem(REJECTED), TRAIL)] });
     },
     event: withId(UPLOAD_ID),
   },
@@ -429,8 +427,8 @@ const CASES: Case[] = [
     status: 200,
     name: "an auditor reading an unsolicited object's trail (null statuses)",
     arrange: () => {
-      ddb.on(GetCommand).resolves({});
-      ddb.on(QueryCommand).resolves({ Items: [eventItem(DISCARDED)] });
+      const key = { pk: `UPLOAD#${UNSOLICITED_ID}`, sk: 'UNSOLICITED' };
+      ddb.on(QueryCommand).resolves({ Items: [withTrail(key, [DISCARDED])] });
     },
     event: withId(UNSOLICITED_ID, { sub: 'auditor-1', groups: AUDITORS }),
   },
@@ -446,7 +444,7 @@ const CASES: Case[] = [
     status: 404,
     code: 'NOT_FOUND',
     name: "another user's trail",
-    arrange: () => storedRecord(),
+    arrange: () => ddb.on(QueryCommand).resolves({ Items: [withTrail(recordItem({}), TRAIL)] }),
     event: withId(UPLOAD_ID, { sub: 'user-mallory' }),
   },
   {
@@ -454,7 +452,7 @@ const CASES: Case[] = [
     status: 503,
     code: 'SERVICE_UNAVAILABLE',
     name: 'DynamoDB throttling',
-    arrange: () => ddb.on(GetCommand).rejects(throttling()),
+    arrange: () => ddb.on(QueryCommand).rejects(throttling()),
     event: withId(UPLOAD_ID),
   },
 
