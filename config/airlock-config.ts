@@ -99,7 +99,7 @@ export const AIRLOCK_CONFIG_SCHEMA = z
     abandonedRecordRetentionDays: wholeNumber(
       ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
       'days',
-      'An abandoned upload (its grant never used, or expired) keeps its record and audit trail this long after its grant expired; then DynamoDB\'s TTL may delete them. At least the promised 30 days',
+      "An abandoned upload (its grant never used, or expired) keeps its record and audit trail this long after its grant expired; then DynamoDB's TTL may delete them. At least the promised 30 days",
     ),
     rejectedRetentionDays: wholeNumber(
       REJECTED_RETENTION_DAYS_BOUNDS,

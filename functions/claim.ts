@@ -56,7 +56,8 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
         const plan = discardPlan(trail, object.versionId);
         if (plan === 'ALREADY_LISTED') return discarded(reason); // a retried step
         const event = discardEvent(reason, undefined, nextEventTime(now(), trail.trailHead));
-        if ((await store.discardUnsolicited({ trail, event, plan })) !== 'TRAIL_MOVED') return discarded(reason);
+        if ((await store.discardUnsolicited({ trail, event, plan })) !== 'TRAIL_MOVED')
+          return discarded(reason);
       }
       throw new TransitionConflictError(`The discard lost ${MAX_CLAIM_ATTEMPTS} races in a row.`);
     };

@@ -188,7 +188,10 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         report.stillRunning++;
         return;
       }
-      const failure = { error: 'ProcessingStalled', cause: 'The execution ended without recording an outcome.' };
+      const failure = {
+        error: 'ProcessingStalled',
+        cause: 'The execution ended without recording an outcome.',
+      };
       const result = await store.recordOutcome({
         record,
         outcome: 'FAILED',

@@ -53,7 +53,7 @@ export function startTtlReaper(options: {
           await doc.send(
             new DeleteCommand({
               TableName: options.table,
-              Key: { pk: item.pk, sk: item.sk },
+              Key: { pk: item.pk as string, sk: item.sk as string },
               ConditionExpression: '#ttl <= :now AND #ttl >= :oldest',
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,

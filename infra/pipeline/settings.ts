@@ -61,7 +61,8 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     const value = duration ?? Duration.days(bounds.default);
     const count = value.toDays({ integral: false });
     if (!Number.isInteger(count) || count < bounds.min || count > (bounds.max ?? Infinity)) {
-      const range = bounds.max === undefined ? `at least ${bounds.min}` : `from ${bounds.min} to ${bounds.max}`;
+      const range =
+        bounds.max === undefined ? `at least ${bounds.min}` : `from ${bounds.min} to ${bounds.max}`;
       fail(`${name} must be a whole number of days, ${range}.`);
     }
     return value;

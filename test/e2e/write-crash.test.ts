@@ -60,12 +60,13 @@ async function crashAt(point: string, trigger: () => Promise<unknown>): Promise<
   const dying = child!;
   const exited = once(dying, 'exit') as Promise<[number | null, string | null]>;
   void trigger().catch(() => undefined); // the request may die with the runtime
+  let timer: NodeJS.Timeout | undefined;
   const [, signal] = await Promise.race([
     exited,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`the runtime did not crash at ${point}`)), 90_000),
-    ),
-  ]);
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the runtime did not crash at ${point}`)), 90_000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   ({ child, pid } = await launchRuntime(spec));
   return { signal };
 }
@@ -73,7 +74,7 @@ async function crashAt(point: string, trigger: () => Promise<unknown>): Promise<
 /** The trail is complete: ISSUED first, each change from where the last one ended, seq 1..n. */
 function expectCompleteTrail(events: AuditEventView[], actions: string[], finalStatus: string): void {
   expect(events.map((event) => event.action)).toEqual(actions);
-  expect(events.map((event) => (event as { seq?: number }).seq)).toEqual(events.map((_, index) => index + 1));
+  expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
   let status: string | null = null;
   for (const event of events) {
     if (event.action === 'DISCARDED') continue;
@@ -96,7 +97,12 @@ async function waitForStatus(token: string, uploadId: string, status: string): P
 
 describe('a crash at every write boundary leaves every trail complete', () => {
   const pdf = samples.pdf();
-  const request = { fileName: 'crash.pdf', contentType: samples.MIME.pdf, size: pdf.length, method: 'PUT' as const };
+  const request = {
+    fileName: 'crash.pdf',
+    contentType: samples.MIME.pdf,
+    size: pdf.length,
+    method: 'PUT' as const,
+  };
 
   it('issuance: the record and its ISSUED event are one write (the grant never reached the client)', async () => {
     // Arrange

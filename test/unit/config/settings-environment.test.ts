@@ -42,7 +42,12 @@ describe('settingsEnvironment', () => {
       abandonedRecordRetentionDays: 90,
     });
     expect([Object.keys(shared).sort(), Object.keys(sweeper).sort()]).toEqual([
-      ['ABANDONED_RECORD_RETENTION_DAYS', 'DOWNLOAD_URL_TTL_SECONDS', 'TYPE_POLICY', 'UPLOAD_URL_TTL_SECONDS'],
+      [
+        'ABANDONED_RECORD_RETENTION_DAYS',
+        'DOWNLOAD_URL_TTL_SECONDS',
+        'TYPE_POLICY',
+        'UPLOAD_URL_TTL_SECONDS',
+      ],
       ['PROCESSING_TIMEOUT_SECONDS', 'SWEEP_BATCH_SIZE'],
     ]);
   });

@@ -93,7 +93,11 @@ async function seed(
     expiresAt: new Date(createdAtMs + 15 * MINUTE).toISOString(),
     ...extra,
   };
-  await store.createPending(record, issuedEvent(id, record.owner, createdAt), Math.ceil(createdAtMs / 1000) + 86_400);
+  await store.createPending(
+    record,
+    issuedEvent(id, record.owner, createdAt),
+    Math.ceil(createdAtMs / 1000) + 86_400,
+  );
 }
 
 const idOf = (prefix: string, index: number) => `${prefix}${String(index).padStart(6, '0')}`;
