@@ -303,6 +303,10 @@ export interface components {
         AuditEvent: {
             /** @description The event's number in its upload's trail: 1 for the first, then without a gap. Each status change and its event are one write. */
             seq: number;
+            /** @description The `hash` of the event before it in the trail; null for the first (seq 1). */
+            prevHash: string | null;
+            /** @description Lowercase hex SHA-256 of the RFC 8785 canonical JSON of the event as stored: these fields with `uploadId` added and `hash` left out. README "Verifying the audit trail". */
+            hash: string;
             /** Format: date-time */
             at: string;
             actor: components["schemas"]["AuditActor"];

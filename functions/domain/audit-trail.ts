@@ -1,9 +1,12 @@
+import { sealEvent } from './audit-chain.js';
 import type { AuditEvent, Reason, RecordedEvent, TrailHead, UploadRecord } from './model.js';
 
 /**
  * An upload's audit trail lives in its record: each status change and its event are one
  * conditional write of that one item, so the trail is complete by construction. Every writer
- * appends through `appendEvent`, the one place that numbers an event (and, later, chains it).
+ * appends through `appendEvent`, the one place that numbers an event and chains it to the one
+ * before by hash. Chaining costs no read: the writer has read the record (its trailHead holds the
+ * last hash) and conditions its write on that head.
  */
 
 /** Listed DISCARDED events per trail; further discards are only counted (`unlistedDiscards`). */
@@ -33,16 +36,30 @@ export interface Append {
 
 /**
  * Appends `event` to the trail whose head is `head` (undefined for a new trail): numbers it one
- * after the head and bounds what it holds. Its time must be after the head's (transitionTime
- * gives such a time), so that the trail reads oldest first by time as well as by number.
+ * after the head, bounds what it holds and chains it to the head's hash. Its time must be after
+ * the head's (transitionTime gives such a time), so that the trail reads oldest first by time as
+ * well as by number.
  */
 export function appendEvent(head: TrailHead | undefined, event: AuditEvent): Append {
   if (head !== undefined && !(event.at > head.at)) {
     throw new RangeError(`An event at ${event.at} cannot follow the trail's last event at ${head.at}.`);
   }
   const seq = (head?.seq ?? 0) + 1;
-  const recorded: RecordedEvent = { ...event, reasons: boundReasons(event.reasons), seq };
-  return { event: recorded, head: { seq, at: event.at }, expected: head };
+  const recorded = sealEvent({
+    uploadId: event.uploadId,
+    at: event.at,
+    actor: { type: event.actor.type, id: event.actor.id },
+    action: event.action,
+    from: event.from,
+    to: event.to,
+    reasons: boundReasons(event.reasons),
+    // Stored as hashed: an absent field is absent, never undefined.
+    ...(event.versionId === undefined ? {} : { versionId: event.versionId }),
+    ...(event.executionId === undefined ? {} : { executionId: event.executionId }),
+    seq,
+    prevHash: head?.hash ?? null,
+  });
+  return { event: recorded, head: { seq, at: event.at, hash: recorded.hash }, expected: head };
 }
 
 /** When the next event of a trail happens: now, but strictly after the trail's last event. */
@@ -69,15 +86,18 @@ export function canRedrive(record: Pick<UploadRecord, 'trailHead'>): boolean {
   return record.trailHead.seq <= REDRIVE_CEILING;
 }
 
+/** Reasons as stored: bounded, and well-formed text (RFC 8785 refuses a lone surrogate). */
 function boundReasons(reasons: Reason[]): Reason[] {
-  return reasons.slice(0, MAX_EVENT_REASONS).map((reason) =>
-    reason.message.length <= MAX_REASON_MESSAGE_LENGTH
-      ? reason
-      : {
-          ...reason,
-          message: `${reason.message.slice(0, MAX_REASON_MESSAGE_LENGTH - 1).replace(/[\ud800-\udbff]$/, '')}…`,
-        },
-  );
+  return reasons.slice(0, MAX_EVENT_REASONS).map((reason) => {
+    const message = reason.message.toWellFormed();
+    return {
+      code: reason.code,
+      message:
+        message.length <= MAX_REASON_MESSAGE_LENGTH
+          ? message
+          : `${message.slice(0, MAX_REASON_MESSAGE_LENGTH - 1).replace(/[\ud800-\udbff]$/, '')}…`,
+    };
+  });
 }
 
 /** The retention of abandoned records: the epoch second at which DynamoDB's TTL may delete one. */

@@ -86,10 +86,11 @@ export interface UploadRecord {
   unlistedDiscards?: number;
 }
 
-/** The last event of a trail: its number and time. */
+/** The last event of a trail: its number, time and hash (functions/domain/audit-chain.ts). */
 export interface TrailHead {
   seq: number;
   at: string;
+  hash: string;
 }
 
 /** One immutable entry of an upload's audit trail. Never holds a URL, signature or token. */
@@ -105,9 +106,16 @@ export interface AuditEvent {
   executionId?: string;
 }
 
-/** An event as the trail holds it: numbered from 1 within its upload, without a gap. */
+/**
+ * An event as the trail holds it: numbered from 1 within its upload, without a gap, and chained
+ * to the event before it by hash (functions/domain/audit-chain.ts).
+ */
 export interface RecordedEvent extends AuditEvent {
   seq: number;
+  /** The hash of the event before it; null for the first. */
+  prevHash: string | null;
+  /** SHA-256 (hex) of this event's canonical JSON without `hash`. */
+  hash: string;
 }
 
 export type AuditAction =

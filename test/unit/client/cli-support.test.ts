@@ -43,6 +43,8 @@ describe('CSV (audit export)', () => {
     const events: AuditEvent[] = [
       {
         seq: 1,
+        prevHash: null,
+        hash: 'a'.repeat(64),
         at: 't0',
         actor: { type: 'user' as const, id: 'alice' },
         action: 'ISSUED',
@@ -52,6 +54,8 @@ describe('CSV (audit export)', () => {
       },
       {
         seq: 2,
+        prevHash: 'a'.repeat(64),
+        hash: 'b'.repeat(64),
         at: 't2',
         actor: { type: 'system' as const, id: 'record-outcome' },
         action: 'REJECTED',

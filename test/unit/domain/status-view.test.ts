@@ -1,3 +1,4 @@
+import { FAKE_HEAD_HASH } from '../../support/trail-fixtures.js';
 import type { RecordedEvent, UploadRecord, UploadStatus } from '../../../functions/domain/model.js';
 import { UPLOAD_STATUSES } from '../../../functions/domain/model.js';
 import {
@@ -34,7 +35,7 @@ function fullRecord(status: UploadStatus, overrides: Partial<UploadRecord> = {})
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:05.000Z',
     expiresAt: '2025-01-01T00:15:00.000Z',
-    trailHead: { seq: 2, at: '2025-01-01T00:00:05.000Z' },
+    trailHead: { seq: 2, at: '2025-01-01T00:00:05.000Z', hash: FAKE_HEAD_HASH },
     versionId: VERSION_ID,
     sequencer: '0062E99A88DC407460',
     executionId: EXECUTION_ID,
@@ -109,7 +110,7 @@ describe('toUploadView', () => {
       method: 'POST',
       createdAt: '2025-01-01T00:00:00.000Z',
       updatedAt: '2025-01-01T00:00:00.000Z',
-      trailHead: { seq: 1, at: '2025-01-01T00:00:00.000Z' },
+      trailHead: { seq: 1, at: '2025-01-01T00:00:00.000Z', hash: FAKE_HEAD_HASH },
       expiresAt: '2025-01-01T00:15:00.000Z',
     };
 
@@ -291,6 +292,8 @@ describe('toAuditEventView', () => {
     // Arrange
     const event: RecordedEvent = {
       seq: 2,
+      prevHash: 'a'.repeat(64),
+      hash: 'b'.repeat(64),
       uploadId: '01JBZ8Q6W0V8M2YQH3KX5T7N9R',
       at: '2025-01-01T00:00:05.000Z',
       actor: { type: 'system', id: 'claim' },
@@ -308,6 +311,8 @@ describe('toAuditEventView', () => {
     // Assert
     expect(view).toStrictEqual({
       seq: 2,
+      prevHash: 'a'.repeat(64),
+      hash: 'b'.repeat(64),
       at: '2025-01-01T00:00:05.000Z',
       actor: { type: 'system', id: 'claim' },
       action: 'CLAIMED',

@@ -1,3 +1,4 @@
+import { FAKE_HEAD_HASH } from '../../support/trail-fixtures.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 import { REDRIVE_CEILING } from '../../../functions/domain/audit-trail.js';
 import {
@@ -27,7 +28,7 @@ function record(overrides: Partial<UploadRecord> = {}): UploadRecord {
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     expiresAt: '2025-01-01T00:15:00.000Z',
-    trailHead: { seq: 1, at: '2025-01-01T00:00:00.000Z' },
+    trailHead: { seq: 1, at: '2025-01-01T00:00:00.000Z', hash: FAKE_HEAD_HASH },
     ...overrides,
   };
 }
@@ -272,7 +273,7 @@ describe('decideClaim', () => {
       status: 'FAILED',
       versionId: VERSION,
       executionId: EXECUTION,
-      trailHead: { seq, at: '2025-01-01T00:05:00.000Z' },
+      trailHead: { seq, at: '2025-01-01T00:05:00.000Z', hash: FAKE_HEAD_HASH },
     });
 
     // Act

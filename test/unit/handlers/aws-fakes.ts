@@ -1,3 +1,4 @@
+import { FAKE_HEAD_HASH } from '../../support/trail-fixtures.js';
 import type { ExecutionGateway } from '../../../functions/adapters/execution-gateway.js';
 import {
   DynamoDBClient,
@@ -99,7 +100,7 @@ export function uploadRecord(overrides: Partial<UploadRecord> = {}): UploadRecor
     createdAt: '2025-03-01T11:59:00.000Z',
     updatedAt: '2025-03-01T11:59:00.000Z',
     expiresAt: '2025-03-01T12:14:00.000Z',
-    trailHead: { seq: 1, at: '2025-03-01T11:59:00.000Z' },
+    trailHead: { seq: 1, at: '2025-03-01T11:59:00.000Z', hash: FAKE_HEAD_HASH },
     ...overrides,
   };
 }

@@ -1,3 +1,4 @@
+import { formatHash } from '../../support/trail-fixtures.js';
 import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
@@ -136,21 +137,21 @@ describe('POST /uploads with method POST', () => {
     const created = jsonBody<CreatedBody>(await handler(createEvent(body)));
     // Assert
     expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
-    expect(putItem(0)).toMatchObject({
-      trailHead: { seq: 1, at: NOW.toISOString() },
-      events: [
-        {
-          seq: 1,
-          uploadId: created.uploadId,
-          at: NOW.toISOString(),
-          actor: { type: 'user', id: SUB },
-          action: 'ISSUED',
-          from: null,
-          to: 'PENDING_UPLOAD',
-          reasons: [],
-        },
-      ],
-    });
+    const issued = {
+      seq: 1,
+      prevHash: null,
+      uploadId: created.uploadId,
+      at: NOW.toISOString(),
+      actor: { type: 'user' as const, id: SUB },
+      action: 'ISSUED' as const,
+      from: null,
+      to: 'PENDING_UPLOAD' as const,
+      reasons: [],
+    };
+    // The chain starts at issuance: no event before it, hashed as the format says.
+    const hash = formatHash(issued);
+    expect(putItem(0)).toMatchObject({ trailHead: { seq: 1, at: NOW.toISOString(), hash } });
+    expect(putItem(0).events).toEqual([{ ...issued, hash }]);
   });
 
   it('lets DynamoDB delete the record (TTL) once it has been abandoned for the retention after its expiry', async () => {

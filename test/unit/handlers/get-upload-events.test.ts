@@ -1,3 +1,4 @@
+import { FAKE_HEAD_HASH } from '../../support/trail-fixtures.js';
 import 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -21,7 +22,10 @@ const eventsEvent = (options: { id?: string; sub?: string; groups?: string[] } =
 
 /** The upload's item as the table stores it: the record holding its trail. */
 const recordWithTrail = (record: Partial<UploadRecord>, events: AuditEvent[]) => ({
-  ...recordItem({ ...record, trailHead: { seq: events.length, at: events.at(-1)?.at ?? '' } }),
+  ...recordItem({
+    ...record,
+    trailHead: { seq: events.length, at: events.at(-1)?.at ?? '', hash: FAKE_HEAD_HASH },
+  }),
   events: events.map((event, index) => ({ ...event, seq: index + 1 })),
 });
 
@@ -71,7 +75,7 @@ const unsolicitedItem = (key: string) => ({
   pk: `UPLOAD#${key}`,
   sk: 'UNSOLICITED',
   entity: 'Unsolicited',
-  trailHead: { seq: 1, at: DISCARDED.at },
+  trailHead: { seq: 1, at: DISCARDED.at, hash: FAKE_HEAD_HASH },
   discardedVersions: ['v-9'],
   events: [{ ...DISCARDED, uploadId: key, seq: 1 }],
 });

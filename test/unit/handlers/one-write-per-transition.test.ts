@@ -1,3 +1,4 @@
+import { FAKE_HEAD_HASH } from '../../support/trail-fixtures.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -81,7 +82,7 @@ const PROCESSING: Partial<UploadRecord> = {
   status: 'PROCESSING',
   versionId: VERSION_ID,
   executionId: EXECUTION_ID,
-  trailHead: { seq: 2, at: '2025-03-01T12:00:00.000Z' },
+  trailHead: { seq: 2, at: '2025-03-01T12:00:00.000Z', hash: FAKE_HEAD_HASH },
 };
 
 const TRANSITIONS: Array<[string, () => Promise<unknown>]> = [
@@ -114,7 +115,7 @@ const TRANSITIONS: Array<[string, () => Promise<unknown>]> = [
       stored({
         status: 'FAILED',
         versionId: VERSION_ID,
-        trailHead: { seq: 3, at: '2025-03-01T12:00:00.000Z' },
+        trailHead: { seq: 3, at: '2025-03-01T12:00:00.000Z', hash: FAKE_HEAD_HASH },
       });
       await claim(claimInput());
     },

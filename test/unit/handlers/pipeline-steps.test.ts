@@ -1,3 +1,4 @@
+import { FAKE_HEAD_HASH, formatHash } from '../../support/trail-fixtures.js';
 import 'aws-sdk-client-mock-jest';
 import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -122,7 +123,7 @@ describe('Claim', () => {
     status: 'PENDING_UPLOAD',
     size: PDF.length,
     declaredSha256: PDF_SHA256,
-    trailHead: { seq: 1, at: ISSUED_AT },
+    trailHead: { seq: 1, at: ISSUED_AT, hash: FAKE_HEAD_HASH },
   };
 
   const claimSucceeds = (before: Partial<UploadRecord> = PENDING) =>
@@ -158,18 +159,21 @@ describe('Claim', () => {
       ':updatedAt': NOW.toISOString(),
       ':head': { seq: 2, at: NOW.toISOString() },
     });
-    expect(appended(update)).toEqual({
+    // Chained to the head the write was conditioned on (the record as read).
+    const expected = {
       seq: 2,
+      prevHash: FAKE_HEAD_HASH,
       uploadId: UPLOAD_ID,
       at: NOW.toISOString(),
-      actor: { type: 'system', id: 'claim' },
-      action: 'CLAIMED',
-      from: 'PENDING_UPLOAD',
-      to: 'PROCESSING',
+      actor: { type: 'system' as const, id: 'claim' },
+      action: 'CLAIMED' as const,
+      from: 'PENDING_UPLOAD' as const,
+      to: 'PROCESSING' as const,
       reasons: [],
       versionId: VERSION_ID,
       executionId: EXECUTION_ID,
-    });
+    };
+    expect(appended(update)).toEqual({ ...expected, hash: formatHash(expected) });
     expect(update.ReturnValues).toBe('ALL_NEW');
   });
 
@@ -204,7 +208,7 @@ describe('Claim', () => {
   it("writes the claim strictly after the trail's last event when the clock lags behind it", async () => {
     // Arrange
     const later = '2025-03-01T12:00:30.000Z';
-    const record = { ...PENDING, updatedAt: later, trailHead: { seq: 1, at: later } };
+    const record = { ...PENDING, updatedAt: later, trailHead: { seq: 1, at: later, hash: FAKE_HEAD_HASH } };
     ddb.on(GetCommand).resolves({ Item: recordItem(record) });
     claimSucceeds(record);
     // Act
@@ -292,7 +296,7 @@ describe('Claim', () => {
       status: 'PROCESSED' as const,
       versionId: 'older-version',
       executionId: OTHER_EXECUTION_ID,
-      trailHead: { seq: 3, at: '2025-03-01T12:00:09.000Z' },
+      trailHead: { seq: 3, at: '2025-03-01T12:00:09.000Z', hash: FAKE_HEAD_HASH },
     };
     ddb.on(GetCommand).resolves({ Item: recordItem(processed) });
     ddb.on(UpdateCommand).resolves({ Attributes: recordItem(processed) });
@@ -364,7 +368,7 @@ describe('Claim', () => {
       ...PENDING,
       status: 'FAILED' as const,
       versionId: VERSION_ID,
-      trailHead: { seq: 3, at: ISSUED_AT },
+      trailHead: { seq: 3, at: ISSUED_AT, hash: FAKE_HEAD_HASH },
     };
     ddb.on(GetCommand).resolves({ Item: recordItem(failed) });
     claimSucceeds(failed);
@@ -392,7 +396,7 @@ describe('Claim', () => {
         ...PENDING,
         status: 'FAILED',
         versionId: VERSION_ID,
-        trailHead: { seq: REDRIVE_CEILING + 1, at: ISSUED_AT },
+        trailHead: { seq: REDRIVE_CEILING + 1, at: ISSUED_AT, hash: FAKE_HEAD_HASH },
       }),
     });
     // Act
@@ -407,7 +411,7 @@ describe('Claim', () => {
     const expired = {
       ...PENDING,
       status: 'EXPIRED' as const,
-      trailHead: { seq: 2, at: '2025-03-01T12:00:02.000Z' },
+      trailHead: { seq: 2, at: '2025-03-01T12:00:02.000Z', hash: FAKE_HEAD_HASH },
     };
     ddb.on(GetCommand).resolves({ Item: recordItem(expired) });
     claimSucceeds(expired);
@@ -872,7 +876,7 @@ describe('RecordOutcome', () => {
     versionId: VERSION_ID,
     executionId: EXECUTION_ID,
     updatedAt: CLAIMED_AT,
-    trailHead: { seq: 2, at: CLAIMED_AT },
+    trailHead: { seq: 2, at: CLAIMED_AT, hash: FAKE_HEAD_HASH },
   };
   const facts = { size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' };
   const processedInput = {
@@ -918,24 +922,31 @@ describe('RecordOutcome', () => {
       ':storedKey': `clean/${UPLOAD_ID}`,
     });
     expect(update.ExpressionAttributeValues).not.toHaveProperty(':pending');
-    expect(appended(update)).toEqual({
+    // Chained to the head the write was conditioned on (the record as read).
+    const expected = {
       seq: 3,
+      prevHash: FAKE_HEAD_HASH,
       uploadId: UPLOAD_ID,
       at: NOW.toISOString(),
-      actor: { type: 'system', id: 'record' },
-      action: 'PROCESSED',
-      from: 'PROCESSING',
-      to: 'PROCESSED',
+      actor: { type: 'system' as const, id: 'record' },
+      action: 'PROCESSED' as const,
+      from: 'PROCESSING' as const,
+      to: 'PROCESSED' as const,
       reasons: [],
       versionId: VERSION_ID,
       executionId: EXECUTION_ID,
-    });
+    };
+    expect(appended(update)).toEqual({ ...expected, hash: formatHash(expected) });
   });
 
   it("records the outcome strictly after the trail's last event when the clock lags behind it", async () => {
     // Arrange
     const late = '2025-03-01T12:05:00.000Z';
-    outcomeWritten('PROCESSED', { ...PROCESSING, updatedAt: late, trailHead: { seq: 2, at: late } });
+    outcomeWritten('PROCESSED', {
+      ...PROCESSING,
+      updatedAt: late,
+      trailHead: { seq: 2, at: late, hash: FAKE_HEAD_HASH },
+    });
     // Act
     await handler({ ...processedInput, claimedAt: late });
     // Assert
@@ -959,7 +970,10 @@ describe('RecordOutcome', () => {
 
   it('reads again and appends after a discard that moved the trail on meanwhile', async () => {
     // Arrange: the first read is stale by one DISCARDED event
-    const moved = { ...PROCESSING, trailHead: { seq: 3, at: '2025-03-01T12:00:08.000Z' } };
+    const moved = {
+      ...PROCESSING,
+      trailHead: { seq: 3, at: '2025-03-01T12:00:08.000Z', hash: FAKE_HEAD_HASH },
+    };
     ddb
       .on(GetCommand)
       .resolvesOnce({ Item: recordItem(PROCESSING) })
@@ -1046,7 +1060,7 @@ describe('RecordOutcome', () => {
     const pending = {
       ...PROCESSING,
       status: 'PENDING_UPLOAD' as const,
-      trailHead: { seq: 1, at: CLAIMED_AT },
+      trailHead: { seq: 1, at: CLAIMED_AT, hash: FAKE_HEAD_HASH },
     };
     outcomeWritten('FAILED', pending);
     // Act

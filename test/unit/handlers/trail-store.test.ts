@@ -1,3 +1,4 @@
+import { verifyTrail } from '../../../functions/domain/audit-chain.js';
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
@@ -158,7 +159,10 @@ describe('the trail in the record', () => {
       [3, 'PROCESSED', 'PROCESSING', 'PROCESSED'],
     ]);
     const record = await store.get('01TRAIL');
-    expect(record?.trailHead).toEqual({ seq: 3, at: events[2]?.at });
+    expect(record?.trailHead).toEqual({ seq: 3, at: events[2]?.at, hash: events[2]?.hash });
+    // Chained from issuance: each event names the hash of the one before it.
+    expect(events.map((event) => event.prevHash)).toEqual([null, events[0]?.hash, events[1]?.hash]);
+    expect(verifyTrail('01TRAIL', events)).toMatchObject({ verdict: 'verified', events: 3 });
     expect(record?.updatedAt).toBe(events[2]?.at);
   });
 

@@ -370,6 +370,8 @@ describe('the OpenAPI document: the domain it describes', () => {
   };
   const AUDIT_EVENT_FIELDS: Record<keyof AuditEventView, true> = {
     seq: true,
+    prevHash: true,
+    hash: true,
     at: true,
     actor: true,
     action: true,

@@ -1,3 +1,4 @@
+import { chainTrail } from '../../support/trail-fixtures.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -91,11 +92,10 @@ const FAILED: Partial<UploadRecord> = {
 };
 
 /** An item of the table holding a trail: its events numbered from 1. */
-const withTrail = (item: Record<string, unknown>, events: AuditEvent[]) => ({
-  ...item,
-  trailHead: { seq: events.length, at: events.at(-1)?.at },
-  events: events.map((event, index) => ({ ...event, seq: index + 1 })),
-});
+const withTrail = (item: Record<string, unknown>, events: AuditEvent[]) => {
+  const trail = chainTrail(events);
+  return { ...item, trailHead: trail.head, events: trail.events };
+};
 
 const TRAIL: AuditEvent[] = [
   {
