@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AirlockClient, UPLOAD_STATUSES, type UploadMethod, type UploadStatus } from '../client/index.js';
 import { auditExportCommand, parseInstant, type AuditFormat } from './audit.js';
+import { auditVerifyCommand } from './audit-verify.js';
 import { eventsCommand, listCommand, statusCommand } from './commands.js';
 import {
   EXIT,
@@ -38,6 +39,7 @@ const OPTIONS = {
   format: { type: 'string' },
   group: { type: 'string', multiple: true },
   ttl: { type: 'string' },
+  export: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -97,6 +99,23 @@ within [from, to], with its full audit trail, to stdout:
   ndjson  one line per upload: its view (with owner) plus "events".
 Instants: ISO 8601 (a bare date is midnight UTC), or "now".`,
   },
+  'audit verify': {
+    options: ['export', 'from', 'to', 'owner'],
+    help: `Usage: airlock audit verify --export <file.ndjson>
+       airlock audit verify [--from <instant>] [--to <instant>] [--owner <user>]
+
+Checks every upload's audit trail against its hash chain (README "Verifying the audit trail"):
+each event must hash to its "hash", name the one before it in "prevHash" (null for the first)
+and carry the next "seq". Reports each trail as verified, modified, deleted, inserted or
+reordered, with its first broken link.
+  --export <file>   offline, from "airlock audit export --format ndjson" (no API, no token);
+                    the summary names the file's SHA-256
+  otherwise         online, through the API (auditors), every upload last changed within
+                    [--from, --to] (default: from 1970-01-01 to now), optionally one --owner's
+--json prints the summary as JSON (format airlock-audit-verification/1).
+Exit code 0 when every trail verified; 1 when any did not (or a line of the export is not an
+upload with its trail); 2 usage error (or an unreadable file); 3 network or API error.`,
+  },
   token: {
     options: ['group', 'ttl'],
     help: `Usage: airlock token [user] [--group <group>]... [--ttl <seconds>]
@@ -117,6 +136,7 @@ Commands:
   list                  list uploads, newest first
   events <uploadId>     show an upload's audit trail
   audit export          export uploads with their full audit trails (auditors; csv or ndjson)
+  audit verify          check every trail's hash chain, offline (--export) or through the API
   token [user]          print a bearer token of the local runtime
 
 Global options:
@@ -129,8 +149,8 @@ Global options:
   --debug          show stack traces with errors
   -h, --help       this help; "airlock <command> --help" for a command's
 
-Exit codes: 0 success; 1 a file was rejected, failed, expired or refused; 2 usage error;
-3 network or API error (or a wait that timed out).`;
+Exit codes: 0 success; 1 a file was rejected, failed, expired or refused (audit verify: a
+trail did not verify); 2 usage error; 3 network or API error (or a wait that timed out).`;
 
 export interface CliEnvironment {
   argv: string[];
@@ -150,7 +170,8 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
     const args = first === 'audit' ? rest.slice(1) : rest;
 
     if (command === undefined || command === 'help') {
-      const topic = command === 'help' ? (args[0] === 'audit' ? 'audit export' : args[0]) : undefined;
+      const topic =
+        command === 'help' ? (args[0] === 'audit' ? `audit ${args[1] ?? 'export'}` : args[0]) : undefined;
       const help = topic !== undefined ? COMMANDS[topic]?.help : MAIN_HELP;
       if (help === undefined) throw new UsageError(`unknown command "${topic}"`);
       if (command === undefined && !values.help) {
@@ -163,7 +184,9 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
     const spec = COMMANDS[command];
     if (spec === undefined) {
       throw new UsageError(
-        first === 'audit' ? 'the audit command is "airlock audit export"' : `unknown command "${command}"`,
+        first === 'audit'
+          ? 'the audit commands are "airlock audit export" and "airlock audit verify"'
+          : `unknown command "${command}"`,
       );
     }
     if (values.help) {
@@ -179,6 +202,22 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
 
     const apiUrl = resolveApiUrl(values.api, env);
     if (command === 'token') return await tokenCommand(stdout, apiUrl, args, values, env);
+    if (command === 'audit verify' && values.export !== undefined) {
+      // Offline: the export file is all it reads; no API, no token.
+      noArgs(args, command);
+      if (values.from !== undefined || values.to !== undefined || values.owner !== undefined) {
+        throw new UsageError('audit verify takes --export, or --from/--to/--owner (online), not both');
+      }
+      const offline: Context = {
+        client: new AirlockClient({ baseUrl: apiUrl, token: () => Promise.reject(new Error('offline')) }),
+        apiUrl,
+        stdout,
+        stderr,
+        json: values.json === true,
+        debug,
+      };
+      return await auditVerifyCommand(offline, { kind: 'export', path: values.export });
+    }
 
     const client = new AirlockClient({ baseUrl: apiUrl, token: tokenSource(values.token, apiUrl, env) });
     const ctx: Context = { client, apiUrl, stdout, stderr, json: values.json === true, debug };
@@ -207,6 +246,14 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
         });
       case 'events':
         return await eventsCommand(ctx, oneId(args, command));
+      case 'audit verify':
+        noArgs(args, command);
+        return await auditVerifyCommand(ctx, {
+          kind: 'api',
+          from: parseInstant(values.from ?? '1970-01-01', 'from'),
+          to: parseInstant(values.to ?? 'now', 'to'),
+          ...(values.owner !== undefined ? { owner: values.owner } : {}),
+        });
       default: {
         noArgs(args, command);
         if (values.from === undefined || values.to === undefined) {

@@ -164,7 +164,11 @@ export class UploadQueries {
               ':to': `${query.to}#~`,
               ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
             },
-            ...(query.owner !== undefined ? { FilterExpression: 'ownerKey = :owner' } : {}),
+            // `owner`, not `ownerKey`: the byStatus index projects the record's fields, not the
+            // other index's key.
+            ...(query.owner !== undefined
+              ? { FilterExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } }
+              : {}),
             Limit: query.limit - items.length,
             ExclusiveStartKey: next,
           }),

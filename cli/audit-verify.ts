@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import {
+  TRAIL_VERDICTS,
+  verifyTrail,
+  type TrailReport,
+  type TrailVerdict,
+} from '../functions/domain/audit-chain.js';
+import { EXIT, UsageError, emit, mapConcurrent, type Context } from './context.js';
+
+/** Where the trails come from: an export file (offline) or the API (online). */
+export type VerifySource =
+  { kind: 'export'; path: string } | { kind: 'api'; from: string; to: string; owner?: string };
+
+/** A line of the export that is not an upload with a trail. */
+export interface UnreadableLine {
+  line: number;
+  problem: string;
+}
+
+/** What `airlock audit verify` found: the summary an auditor attaches to a report. */
+export interface VerificationSummary {
+  format: 'airlock-audit-verification/1';
+  verifiedAt: string;
+  source:
+    | { kind: 'export'; path: string; sha256: string; lines: number }
+    | { kind: 'api'; url: string; from: string; to: string; owner?: string };
+  uploads: number;
+  events: number;
+  verdicts: Record<TrailVerdict, number>;
+  /** Every trail that did not verify, with its first broken link. */
+  problems: TrailReport[];
+  unreadableLines: UnreadableLine[];
+  result: 'VERIFIED' | 'FAILED';
+}
+
+const EVENTS_CONCURRENCY = 8;
+const PAGE_SIZE = 100;
+const MAX_LISTED_UNREADABLE = 100;
+
+/**
+ * `airlock audit verify`: checks every trail's hash chain, offline from an NDJSON export or
+ * online through the API, and prints a summary. Exit 0 when everything verified, 1 when any
+ * trail (or line) did not.
+ */
+export async function auditVerifyCommand(
+  ctx: Context,
+  source: VerifySource,
+  now = new Date(),
+): Promise<number> {
+  const tally = new Tally();
+  let summarySource: VerificationSummary['source'];
+  if (source.kind === 'export') {
+    const read = await readExport(source.path, tally);
+    summarySource = { kind: 'export', path: source.path, ...read };
+  } else {
+    for await (const page of ctx.client.auditUploads({
+      from: source.from,
+      to: source.to,
+      limit: PAGE_SIZE,
+    })) {
+      const trails = await mapConcurrent(page.items, EVENTS_CONCURRENCY, (upload) =>
+        ctx.client.getEvents(upload.uploadId),
+      );
+      page.items.forEach((upload, index) => tally.trail(upload.uploadId, trails[index] ?? []));
+    }
+    const { kind: _kind, ...window } = source;
+    summarySource = { kind: 'api', url: ctx.apiUrl, ...window };
+  }
+  const summary = tally.summary(summarySource, now);
+  await emit(ctx.stdout, ctx.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));
+  return summary.result === 'VERIFIED' ? EXIT.OK : EXIT.NOT_PROCESSED;
+}
+
+class Tally {
+  private uploads = 0;
+  private events = 0;
+  private readonly verdicts = Object.fromEntries(TRAIL_VERDICTS.map((verdict) => [verdict, 0])) as Record<
+    TrailVerdict,
+    number
+  >;
+  private readonly problems: TrailReport[] = [];
+  private readonly unreadable: UnreadableLine[] = [];
+  private unreadableCount = 0;
+
+  /** A trail as the API shows it: its events without their upload id, which the hash covers. */
+  trail(uploadId: string, events: readonly unknown[]): void {
+    const stored = events.map((event) =>
+      typeof event === 'object' && event !== null ? { ...event, uploadId } : event,
+    );
+    const report = verifyTrail(uploadId, stored);
+    this.uploads++;
+    this.events += events.length;
+    this.verdicts[report.verdict]++;
+    if (report.verdict !== 'verified') this.problems.push(report);
+  }
+
+  unreadableLine(line: number, problem: string): void {
+    this.unreadableCount++;
+    if (this.unreadable.length < MAX_LISTED_UNREADABLE) this.unreadable.push({ line, problem });
+  }
+
+  summary(source: VerificationSummary['source'], now: Date): VerificationSummary {
+    const failed = this.problems.length > 0 || this.unreadableCount > 0;
+    return {
+      format: 'airlock-audit-verification/1',
+      verifiedAt: now.toISOString(),
+      source,
+      uploads: this.uploads,
+      events: this.events,
+      verdicts: { ...this.verdicts },
+      problems: [...this.problems],
+      unreadableLines: [...this.unreadable],
+      result: failed ? 'FAILED' : 'VERIFIED',
+    };
+  }
+}
+
+/** Reads an NDJSON export line by line (constant memory), hashing the file as it goes. */
+async function readExport(path: string, tally: Tally): Promise<{ sha256: string; lines: number }> {
+  const hash = createHash('sha256');
+  const stream = createReadStream(path);
+  stream.on('data', (chunk) => hash.update(chunk));
+  let lines = 0;
+  try {
+    for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+      lines++;
+      if (text.trim() === '') continue;
+      let upload: unknown;
+      try {
+        upload = JSON.parse(text);
+      } catch {
+        tally.unreadableLine(lines, 'not JSON');
+        continue;
+      }
+      const { uploadId, events } = (upload ?? {}) as { uploadId?: unknown; events?: unknown };
+      if (typeof uploadId !== 'string' || !Array.isArray(events)) {
+        tally.unreadableLine(lines, 'not an upload with "uploadId" and "events"');
+        continue;
+      }
+      tally.trail(uploadId, events);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') {
+      throw new UsageError(`cannot read the export ${path} (${code})`, { hint: false });
+    }
+    throw error;
+  }
+  return { sha256: hash.digest('hex'), lines };
+}
+
+/** The summary as text: what was checked, the tally, then each trail that did not verify. */
+export function renderSummary(summary: VerificationSummary): string {
+  const source =
+    summary.source.kind === 'export'
+      ? `export ${summary.source.path} (${summary.source.lines} lines, sha256 ${summary.source.sha256})`
+      : `API ${summary.source.url}, uploads${summary.source.owner !== undefined ? ` of ${summary.source.owner}` : ''} last changed from ${summary.source.from} to ${summary.source.to}`;
+  const out = [
+    'Airlock audit trail verification',
+    `verified at: ${summary.verifiedAt}`,
+    `source:      ${source}`,
+    `uploads:     ${summary.uploads}`,
+    `events:      ${summary.events}`,
+    `trails:      ${TRAIL_VERDICTS.map((verdict) => `${verdict} ${summary.verdicts[verdict]}`).join(', ')}`,
+  ];
+  if (summary.problems.length > 0) out.push('', 'trails that did not verify (first broken link):');
+  for (const problem of summary.problems) {
+    const link = problem.firstBrokenLink;
+    out.push(
+      `  ${problem.uploadId}  ${problem.verdict.toUpperCase()}  at seq ${link?.seq ?? '?'}: ${link?.problem ?? ''}`,
+    );
+  }
+  if (summary.unreadableLines.length > 0) out.push('', 'lines that are not an upload with its trail:');
+  for (const line of summary.unreadableLines) out.push(`  line ${line.line}: ${line.problem}`);
+  out.push('', `result: ${summary.result}`);
+  return `${out.join('\n')}\n`;
+}
