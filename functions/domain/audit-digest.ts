@@ -125,7 +125,12 @@ export function verifyDigestChain(
       continue;
     }
     if (!signatureHolds(digest, key)) {
-      reports.push({ number: digest.number, name, verdict: 'altered', problem: 'the signature does not verify' });
+      reports.push({
+        number: digest.number,
+        name,
+        verdict: 'altered',
+        problem: 'the signature does not verify',
+      });
       continue;
     }
     if (previous !== undefined) {
@@ -138,7 +143,12 @@ export function verifyDigestChain(
         digest.previous.signature === previous.signature &&
         digest.periodStart === previous.periodEnd;
       if (!follows && digest.number === previous.number + 1) {
-        reports.push({ number: digest.number, name, verdict: 'altered', problem: 'it does not follow the digest before it' });
+        reports.push({
+          number: digest.number,
+          name,
+          verdict: 'altered',
+          problem: 'it does not follow the digest before it',
+        });
         continue;
       }
     }

@@ -89,7 +89,7 @@ function forge(event: StoredEvent): StoredEvent {
   const hash = createHash('sha256')
     .update(canonicalize(content) ?? '')
     .digest('hex');
-  return { ...content, hash } as StoredEvent;
+  return { ...content, hash };
 }
 
 describe('airlock audit verify', () => {
