@@ -84,7 +84,7 @@ export function nextDigest(params: {
 export const digestKey = (prefix: string, digest: Pick<UnsignedDigest, 'periodEnd'>): string =>
   `${prefix}${digest.periodEnd}.json`;
 
-export const DIGEST_VERDICTS = ['verified', 'altered', 'missing', 'unsigned'] as const;
+export const DIGEST_VERDICTS = ['verified', 'altered', 'missing'] as const;
 export type DigestVerdict = (typeof DIGEST_VERDICTS)[number];
 
 export interface DigestReport {
@@ -118,12 +118,22 @@ export function verifyDigestChain(
   const parsed = read
     .map(({ name, content }) => ({ name, digest: asDigest(content) }))
     .sort((a, b) => (a.digest?.number ?? 0) - (b.digest?.number ?? 0));
+  // The last digest read (its number), and the last that verified (to check the link to it).
+  let lastNumber: number | undefined;
   let previous: Digest | undefined;
   for (const { name, digest } of parsed) {
     if (digest === undefined) {
       reports.push({ number: 0, name, verdict: 'altered', problem: 'not a digest' });
       continue;
     }
+    if (lastNumber !== undefined) {
+      for (let number = lastNumber + 1; number < digest.number; number++) {
+        reports.push({ number, name: '', verdict: 'missing', problem: `digest ${number} is not there` });
+      }
+    }
+    const follows =
+      previous === undefined || digest.number !== previous.number + 1 || followsFrom(digest, previous);
+    lastNumber = digest.number;
     if (!signatureHolds(digest, key)) {
       reports.push({
         number: digest.number,
@@ -131,26 +141,18 @@ export function verifyDigestChain(
         verdict: 'altered',
         problem: 'the signature does not verify',
       });
+      previous = undefined;
       continue;
     }
-    if (previous !== undefined) {
-      for (let number = previous.number + 1; number < digest.number; number++) {
-        reports.push({ number, name: '', verdict: 'missing', problem: `digest ${number} is not there` });
-      }
-      const follows =
-        digest.number === previous.number + 1 &&
-        digest.previous?.hash === digestHash(previous) &&
-        digest.previous.signature === previous.signature &&
-        digest.periodStart === previous.periodEnd;
-      if (!follows && digest.number === previous.number + 1) {
-        reports.push({
-          number: digest.number,
-          name,
-          verdict: 'altered',
-          problem: 'it does not follow the digest before it',
-        });
-        continue;
-      }
+    if (!follows) {
+      reports.push({
+        number: digest.number,
+        name,
+        verdict: 'altered',
+        problem: 'it does not name the digest before it (hash, signature, period)',
+      });
+      previous = undefined;
+      continue;
     }
     reports.push({ number: digest.number, name, verdict: 'verified' });
     for (const entry of digest.uploads) {
@@ -160,6 +162,14 @@ export function verifyDigestChain(
     previous = digest;
   }
   return { digests: reports, anchors, chainIntact: reports.every((report) => report.verdict === 'verified') };
+}
+
+function followsFrom(digest: Digest, previous: Digest): boolean {
+  return (
+    digest.previous?.hash === digestHash(previous) &&
+    digest.previous.signature === previous.signature &&
+    digest.periodStart === previous.periodEnd
+  );
 }
 
 function signatureHolds(digest: Digest, key: KeyObject): boolean {
