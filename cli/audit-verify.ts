@@ -1,5 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DIGEST_VERDICTS,
+  verifyDigestChain,
+  type DigestChainReport,
+  type DigestEntry,
+  type DigestReport,
+  type DigestVerdict,
+} from '../functions/domain/audit-digest.js';
 import { createInterface } from 'node:readline';
 import {
   TRAIL_VERDICTS,
@@ -10,8 +20,15 @@ import {
 import { EXIT, UsageError, emit, mapConcurrent, type Context } from './context.js';
 
 /** Where the trails come from: an export file (offline) or the API (online). */
+/** Digests to check the trails against: a directory of digest files and the public key (PEM). */
+export interface DigestSource {
+  dir: string;
+  publicKeyPath: string;
+}
+
 export type VerifySource =
-  { kind: 'export'; path: string } | { kind: 'api'; from: string; to: string; owner?: string };
+  | { kind: 'export'; path: string; digests?: DigestSource }
+  | { kind: 'api'; from: string; to: string; owner?: string };
 
 /** A line of the export that is not an upload with a trail. */
 export interface UnreadableLine {
@@ -32,6 +49,13 @@ export interface VerificationSummary {
   /** Every trail that did not verify, with its first broken link. */
   problems: TrailReport[];
   unreadableLines: UnreadableLine[];
+  /** When digests were given: each one's verdict, and whether the chain holds. */
+  digests?: {
+    files: number;
+    verdicts: Record<DigestVerdict, number>;
+    chainIntact: boolean;
+    problems: DigestReport[];
+  };
   result: 'VERIFIED' | 'FAILED';
 }
 
@@ -49,7 +73,8 @@ export async function auditVerifyCommand(
   source: VerifySource,
   now = new Date(),
 ): Promise<number> {
-  const tally = new Tally();
+  const digests = source.kind === 'export' && source.digests ? await readDigests(source.digests) : undefined;
+  const tally = new Tally(digests?.anchors);
   let summarySource: VerificationSummary['source'];
   if (source.kind === 'export') {
     const read = await readExport(source.path, tally);
@@ -68,7 +93,7 @@ export async function auditVerifyCommand(
     const { kind: _kind, ...window } = source;
     summarySource = { kind: 'api', url: ctx.apiUrl, ...window };
   }
-  const summary = tally.summary(summarySource, now);
+  const summary = tally.summary(summarySource, now, digests);
   await emit(ctx.stdout, ctx.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));
   return summary.result === 'VERIFIED' ? EXIT.OK : EXIT.NOT_PROCESSED;
 }
@@ -83,15 +108,23 @@ class Tally {
   private readonly problems: TrailReport[] = [];
   private readonly unreadable: UnreadableLine[] = [];
   private unreadableCount = 0;
+  private readonly seen = new Set<string>();
+
+  /** `anchors`: the head each upload had in its latest verified digest. */
+  constructor(private readonly anchors?: ReadonlyMap<string, DigestEntry>) {}
 
   /** A trail as the API shows it: its events without their upload id, which the hash covers. */
   trail(uploadId: string, events: readonly unknown[]): void {
     const stored = events.map((event) =>
       typeof event === 'object' && event !== null ? { ...event, uploadId } : event,
     );
-    const report = verifyTrail(uploadId, stored);
+    this.seen.add(uploadId);
+    this.count(verifyTrail(uploadId, stored, this.anchors?.get(uploadId)), events.length);
+  }
+
+  private count(report: TrailReport, events: number): void {
     this.uploads++;
-    this.events += events.length;
+    this.events += events;
     this.verdicts[report.verdict]++;
     if (report.verdict !== 'verified') this.problems.push(report);
   }
@@ -101,8 +134,16 @@ class Tally {
     if (this.unreadable.length < MAX_LISTED_UNREADABLE) this.unreadable.push({ line, problem });
   }
 
-  summary(source: VerificationSummary['source'], now: Date): VerificationSummary {
-    const failed = this.problems.length > 0 || this.unreadableCount > 0;
+  summary(
+    source: VerificationSummary['source'],
+    now: Date,
+    digests?: DigestChainReport & { files: number },
+  ): VerificationSummary {
+    // A trail a digest names that the export does not hold: deleted whole.
+    for (const [uploadId, anchor] of this.anchors ?? []) {
+      if (!this.seen.has(uploadId)) this.count(verifyTrail(uploadId, [], anchor), 0);
+    }
+    const failed = this.problems.length > 0 || this.unreadableCount > 0 || digests?.chainIntact === false;
     return {
       format: 'airlock-audit-verification/1',
       verifiedAt: now.toISOString(),
@@ -112,8 +153,72 @@ class Tally {
       verdicts: { ...this.verdicts },
       problems: [...this.problems],
       unreadableLines: [...this.unreadable],
+      ...(digests ? { digests: digestSummary(digests) } : {}),
       result: failed ? 'FAILED' : 'VERIFIED',
     };
+  }
+}
+
+function digestSummary(
+  report: DigestChainReport & { files: number },
+): NonNullable<VerificationSummary['digests']> {
+  const verdicts = Object.fromEntries(DIGEST_VERDICTS.map((verdict) => [verdict, 0])) as Record<
+    DigestVerdict,
+    number
+  >;
+  for (const digest of report.digests) verdicts[digest.verdict]++;
+  return {
+    files: report.files,
+    verdicts,
+    chainIntact: report.chainIntact,
+    problems: report.digests.filter((digest) => digest.verdict !== 'verified'),
+  };
+}
+
+/** Every `*.json` of the digest directory, checked against the public key. */
+async function readDigests(source: DigestSource): Promise<DigestChainReport & { files: number }> {
+  const publicKey = await readOrRefuse(source.publicKeyPath, 'the public key');
+  const names = (await listOrRefuse(source.dir)).filter((name) => name.endsWith('.json')).sort();
+  const read = await Promise.all(
+    names.map(async (name) => {
+      const text = await readOrRefuse(join(source.dir, name), 'a digest');
+      try {
+        return { name, content: JSON.parse(text) as unknown };
+      } catch {
+        return { name, content: undefined };
+      }
+    }),
+  );
+  try {
+    return { ...verifyDigestChain(read, publicKey), files: names.length };
+  } catch {
+    throw new UsageError(`${source.publicKeyPath} is not a PEM public key`, { hint: false });
+  }
+}
+
+async function readOrRefuse(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `cannot read ${what} ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        hint: false,
+      },
+    );
+  }
+}
+
+async function listOrRefuse(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    throw new UsageError(
+      `cannot read the digest directory ${dir} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        hint: false,
+      },
+    );
   }
 }
 
@@ -171,6 +276,18 @@ export function renderSummary(summary: VerificationSummary): string {
     out.push(
       `  ${problem.uploadId}  ${problem.verdict.toUpperCase()}  at seq ${link?.seq ?? '?'}: ${link?.problem ?? ''}`,
     );
+  }
+  if (summary.digests !== undefined) {
+    const { files, verdicts, chainIntact } = summary.digests;
+    out.push(
+      '',
+      `digests:     ${files} files; ${DIGEST_VERDICTS.map((verdict) => `${verdict} ${verdicts[verdict]}`).join(', ')}; chain ${chainIntact ? 'intact' : 'BROKEN'}`,
+    );
+    for (const digest of summary.digests.problems) {
+      out.push(
+        `  digest ${digest.number} ${digest.name}  ${digest.verdict.toUpperCase()}: ${digest.problem ?? ''}`,
+      );
+    }
   }
   if (summary.unreadableLines.length > 0) out.push('', 'lines that are not an upload with its trail:');
   for (const line of summary.unreadableLines) out.push(`  line ${line.line}: ${line.problem}`);

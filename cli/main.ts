@@ -40,6 +40,8 @@ const OPTIONS = {
   group: { type: 'string', multiple: true },
   ttl: { type: 'string' },
   export: { type: 'string' },
+  digests: { type: 'string' },
+  'public-key': { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -100,8 +102,8 @@ within [from, to], with its full audit trail, to stdout:
 Instants: ISO 8601 (a bare date is midnight UTC), or "now".`,
   },
   'audit verify': {
-    options: ['export', 'from', 'to', 'owner'],
-    help: `Usage: airlock audit verify --export <file.ndjson>
+    options: ['export', 'digests', 'public-key', 'from', 'to', 'owner'],
+    help: `Usage: airlock audit verify --export <file.ndjson> [--digests <dir> --public-key <pem>]
        airlock audit verify [--from <instant>] [--to <instant>] [--owner <user>]
 
 Checks every upload's audit trail against its hash chain (README "Verifying the audit trail"):
@@ -110,6 +112,9 @@ and carry the next "seq". Reports each trail as verified, modified, deleted, ins
 reordered, with its first broken link.
   --export <file>   offline, from "airlock audit export --format ndjson" (no API, no token);
                     the summary names the file's SHA-256
+  --digests <dir>   with --export and --public-key: the signed digests (*.json) to check, and
+                    to check each trail against (its head then; a trail they name that the
+                    export lacks is deleted)
   otherwise         online, through the API (auditors), every upload last changed within
                     [--from, --to] (default: from 1970-01-01 to now), optionally one --owner's
 --json prints the summary as JSON (format airlock-audit-verification/1).
@@ -216,7 +221,14 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
         json: values.json === true,
         debug,
       };
-      return await auditVerifyCommand(offline, { kind: 'export', path: values.export });
+      if ((values.digests === undefined) !== (values['public-key'] === undefined)) {
+        throw new UsageError('audit verify takes --digests and --public-key together');
+      }
+      const digests =
+        values.digests !== undefined && values['public-key'] !== undefined
+          ? { digests: { dir: values.digests, publicKeyPath: values['public-key'] } }
+          : {};
+      return await auditVerifyCommand(offline, { kind: 'export', path: values.export, ...digests });
     }
 
     const client = new AirlockClient({ baseUrl: apiUrl, token: tokenSource(values.token, apiUrl, env) });
@@ -248,6 +260,9 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
         return await eventsCommand(ctx, oneId(args, command));
       case 'audit verify':
         noArgs(args, command);
+        if (values.digests !== undefined || values['public-key'] !== undefined) {
+          throw new UsageError('--digests and --public-key go with --export (offline)');
+        }
         return await auditVerifyCommand(ctx, {
           kind: 'api',
           from: parseInstant(values.from ?? '1970-01-01', 'from'),
