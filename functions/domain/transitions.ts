@@ -67,7 +67,7 @@ export function decideClaim(
       return record.executionId === executionId ? { kind: 'RELEASE' } : { kind: 'DUPLICATE' };
     case 'EXPIRED':
       // An EXPIRED record was never claimed: this is the first version to arrive.
-      return { kind: 'DISCARD', reason: { code: 'UPLOAD_EXPIRED', message: 'The upload had expired before this object was processed.' } };
+      return { kind: 'CLAIM', from: 'EXPIRED', action: 'LATE_UPLOAD' };
   }
 }
 

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { readLocalSettings } from '../../local/settings.js';
 import * as samples from '../fixtures/samples.js';
@@ -16,6 +16,7 @@ import {
   pollUntil,
   s3For,
   tokenFor,
+  upload,
   waitForOutcome,
   type Grant,
   type UploadView,
@@ -173,14 +174,22 @@ describe('an upload whose transfer outlasts its grant (issue 13, item 11)', () =
 });
 
 describe('abandoned records (issue 13, item 10)', () => {
-  it('an EXPIRED record is deleted, trail and all, once its TTL passes; one whose TTL has not passed stays', async () => {
-    // Arrange: two grants nobody uses, expired by the sweeper
+  it('an EXPIRED record is deleted, trail and all, once its TTL passes; one whose TTL has not passed, and a processed one, stay', async () => {
+    // Arrange: two grants nobody uses, expired by the sweeper, and one used at once
     const token = await tokenFor(runtime(), 'abandoned');
     const request = { fileName: 'never.pdf', contentType: samples.MIME.pdf, size: 10 };
     const [gone, kept] = [
       await createUpload(runtime(), token, request),
       await createUpload(runtime(), token, request),
     ];
+    const pdf = samples.pdf();
+    const used = await createUpload(runtime(), token, {
+      fileName: 'used.pdf',
+      contentType: samples.MIME.pdf,
+      size: pdf.length,
+    });
+    expect((await upload(used.upload, pdf)).status).toBeLessThan(300);
+    expect((await waitForOutcome(runtime(), token, used.uploadId, 60_000)).status).toBe('PROCESSED');
     for (const { uploadId } of [gone!, kept!]) {
       await pollUntil(
         `${uploadId} to expire`,
@@ -204,6 +213,16 @@ describe('abandoned records (issue 13, item 10)', () => {
         ExpressionAttributeValues: { ':past': { N: String(Math.floor(Date.now() / 1000) - 1) } },
       }),
     );
+    // A processed record carries no TTL at all: no time makes DynamoDB delete it.
+    const processedItem = await dynamo.send(
+      new GetItemCommand({
+        TableName: table,
+        Key: { pk: { S: `UPLOAD#${used.uploadId}` }, sk: { S: 'RECORD' } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(processedItem.Item?.status?.S).toBe('PROCESSED');
+    expect(processedItem.Item).not.toHaveProperty('ttl');
     dynamo.destroy();
 
     // Act: the runtime deletes it as DynamoDB would, within its scan interval (1 s here)
@@ -225,5 +244,6 @@ describe('abandoned records (issue 13, item 10)', () => {
       'ISSUED',
       'EXPIRED',
     ]);
+    expect(await statusOf(token, used.uploadId)).toBe('PROCESSED');
   });
 });
