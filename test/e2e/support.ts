@@ -39,6 +39,9 @@ export interface RuntimeInfo extends RuntimeSpec {
   apiUrl: string;
   pid: number;
   startupMs: number;
+  /** A browser client app's origin listed in the shared runtime's allowedOrigins, and its port. */
+  clientAppOrigin: string;
+  clientAppPort: number;
 }
 
 export function sharedRuntime(): RuntimeInfo {

@@ -218,7 +218,7 @@ describe('the local runtime reads the same file', () => {
     expect(settings).toMatchObject({
       uploadUrlTtlSeconds: 600,
       processingTimeoutMs: 1_800_000,
-      sweepBatchSize: 25,
+      sweep: expect.objectContaining({ pageSize: 25 }) as unknown,
       allowedOrigins: ['https://app.example.com'],
     });
     expect(settings.functionEnvironment).toMatchObject({
