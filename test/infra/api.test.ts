@@ -180,6 +180,11 @@ describe('Cognito user pool (default)', () => {
     expect(policy.PasswordPolicy.MinimumLength).toBeGreaterThanOrEqual(12);
   });
 
+  test('sign-in requires a second factor (TOTP, not SMS): auditors, who read everything, use MFA', () => {
+    expect(userPool['MfaConfiguration']).toBe('ON');
+    expect(userPool['EnabledMfas']).toEqual(['SOFTWARE_TOKEN_MFA']);
+  });
+
   test('there is an "auditors" group in the pool', () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolGroup', {
       GroupName: 'auditors',
