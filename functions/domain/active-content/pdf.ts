@@ -74,7 +74,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export class PdfActiveContentScanner implements ActiveContentScanner {
   private readonly log = new FindingLog();
-  private readonly budget = new InflateBudget(MAX_PDF_INFLATED_BYTES);
+  private readonly budget: InflateBudget;
   private readonly objects = new ObjectKinds();
   private readonly openActionTargets: Array<{ number: number; where: string }> = [];
   /** The last bytes before the next chunk: not yet scanned (at most LOOK_AHEAD) and LOOK_BEHIND more. */
@@ -88,6 +88,10 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
   private usesObjectStreams = false;
   private encrypted = false;
   private undecodedFilter: string | undefined;
+
+  constructor(private readonly maxInflatedBytes = MAX_PDF_INFLATED_BYTES) {
+    this.budget = new InflateBudget(maxInflatedBytes);
+  }
 
   async push(chunk: Buffer): Promise<void> {
     await this.process(chunk, false);
@@ -145,7 +149,7 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
     if (!stream.inflater.stopped) await stream.inflater.finish();
     stream.names.finish();
     if (stream.inflater.overBudget) {
-      this.log.cannotCheck(`its compressed streams inflate to more than ${MAX_PDF_INFLATED_BYTES} bytes`);
+      this.log.cannotCheck(`its compressed streams inflate to more than ${this.maxInflatedBytes} bytes`);
     }
   }
 
