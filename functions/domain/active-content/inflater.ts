@@ -21,6 +21,7 @@ export class Inflater {
   damaged = false;
   /** Compressed bytes taken so far. */
   consumed = 0;
+  private aborted = false;
 
   constructor(
     kind: 'zlib' | 'raw',
@@ -49,7 +50,7 @@ export class Inflater {
 
   /** Inflation stopped: the stream ended, was damaged, or went over budget. */
   get stopped(): boolean {
-    return this.ended || this.damaged || this.overBudget;
+    return this.ended || this.damaged || this.overBudget || this.aborted;
   }
 
   /**
@@ -85,6 +86,7 @@ export class Inflater {
 
   /** Frees zlib's memory; no more output. */
   abort(): void {
+    this.aborted = true;
     this.engine.destroy();
   }
 }

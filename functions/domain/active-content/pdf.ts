@@ -24,6 +24,7 @@ const NAME_CHECKS: Readonly<Record<string, ActiveContentCheck>> = {
   EmbeddedFile: 'pdf.embedded-file',
   EmbeddedFiles: 'pdf.embedded-file',
   EF: 'pdf.embedded-file',
+  FileAttachment: 'pdf.embedded-file',
   XFA: 'pdf.xfa',
   RichMedia: 'pdf.rich-media',
 };
@@ -56,6 +57,13 @@ for (const name of [
 const SLASH = 0x2f;
 const OBJ = Buffer.from('obj', 'latin1');
 const STREAM = Buffer.from('stream', 'latin1');
+const ENDSTREAM = Buffer.from('endstream', 'latin1');
+/**
+ * Inside a stream's data (images, fonts, compressed bytes) only names this long count: random
+ * bytes spell `/AA ` about once in 270 MiB, `/Launch ` about never. The short names (/JS, /AA,
+ * /EF) count in the file's syntax and in inflated object streams.
+ */
+const MIN_NAME_IN_DATA = 4;
 /** Bytes after a token that must have arrived before it is looked at: a name and what follows it. */
 const LOOK_AHEAD = MAX_NAME_BYTES + 112;
 /** Bytes before `obj` that its header check looks at: "<number> <generation> ". */
@@ -66,11 +74,13 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * Finds a PDF's active content in one pass, in constant memory: the names of the checks
- * (`/JS`, `/JavaScript`, `/Launch`, `/AA`, `/EmbeddedFile(s)`, `/EF`, `/XFA`, `/RichMedia`,
- * and `/OpenAction` unless it is a destination), written plainly or with `#xx` escapes, across
- * chunk boundaries, in the file's bytes and in every stream compressed with zlib (FlateDecode:
- * object streams, where dictionaries hide, and all others), inflated as the bytes stream past,
- * within MAX_PDF_INFLATED_BYTES. Names inside the compressed bytes themselves are not names.
+ * (`/JS`, `/JavaScript`, `/Launch`, `/AA`, `/EmbeddedFile(s)`, `/EF`, `/FileAttachment`, `/XFA`,
+ * `/RichMedia`, and `/OpenAction` unless it is a destination), written plainly or with `#xx`
+ * escapes, across chunk boundaries, in the file's syntax and in every zlib (FlateDecode) stream
+ * whose inflated bytes read as PDF syntax (an object stream starts with integers), inflated as
+ * the bytes stream past, within MAX_PDF_INFLATED_BYTES. A stream's data runs from `stream` to
+ * `endstream`, or to an object header inside it (where a reader sent there by the
+ * cross-reference would read an object): in it, only long names count.
  */
 export class PdfActiveContentScanner implements ActiveContentScanner {
   private readonly log = new FindingLog();
@@ -84,7 +94,8 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
   private next = 0;
   /** The object whose header came last. */
   private object: number | undefined;
-  private stream: { inflater: Inflater; names: DecodedNames } | undefined;
+  /** Inside a stream's data: its inflater (zlib data read as syntax so far), and the names in what it inflates. */
+  private stream: { inflater: Inflater | undefined; names: DecodedNames } | undefined;
   private usesObjectStreams = false;
   private encrypted = false;
   private undecodedFilter: string | undefined;
@@ -119,7 +130,7 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
   }
 
   abort(): void {
-    this.stream?.inflater.abort();
+    this.stream?.inflater?.abort();
     this.stream = undefined;
   }
 
@@ -130,9 +141,17 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
     let at = Math.max(0, this.next - base);
     while (at < window.length) {
       if (this.stream !== undefined) {
-        at += await this.stream.inflater.write(window.subarray(at));
-        if (!this.stream.inflater.stopped) break;
+        const { end, resume } = this.scanData(window, at, final);
+        const { inflater, names } = this.stream;
+        if (inflater !== undefined && end > at) {
+          await inflater.write(window.subarray(at, end));
+          // Not an object stream: no need to inflate the rest.
+          if (!names.readsSyntax) inflater.abort();
+        }
+        at = end;
+        if (resume === undefined) break;
         await this.endStream();
+        at = resume;
       } else {
         at = this.scan(window, base, at, final);
         if (this.stream === undefined) break;
@@ -146,9 +165,11 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
     const stream = this.stream;
     if (stream === undefined) return;
     this.stream = undefined;
-    if (!stream.inflater.stopped) await stream.inflater.finish();
-    stream.names.finish();
-    if (stream.inflater.overBudget) {
+    const { inflater, names } = stream;
+    if (inflater !== undefined && !inflater.stopped && names.readsSyntax) await inflater.finish();
+    inflater?.abort();
+    names.finish();
+    if (inflater?.overBudget === true) {
       this.log.cannotCheck(`its compressed streams inflate to more than ${this.maxInflatedBytes} bytes`);
     }
   }
@@ -175,7 +196,7 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
         this.onName(window, slash, final);
         slash = find(SLASH, slash + 1);
       } else if (first === obj) {
-        this.onObj(window, base, obj);
+        this.onObj(window, obj);
         obj = find(OBJ, obj + OBJ.length);
       } else {
         const dataAt = this.onStream(window, stream);
@@ -183,6 +204,33 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
         stream = find(STREAM, stream + STREAM.length);
       }
     }
+  }
+
+  /**
+   * A stream's data in `window[from, …)`: long names count, and it ends at `endstream` or an
+   * object header. Returns how far the data goes in the window, and where the syntax resumes
+   * (undefined while the data goes on).
+   */
+  private scanData(window: Buffer, from: number, final: boolean): { end: number; resume?: number } {
+    const limit = final ? window.length : Math.max(from, window.length - LOOK_AHEAD);
+    const find = (token: Buffer | number, after: number): number => {
+      const found = window.indexOf(token, after);
+      return found < 0 || found >= limit ? Infinity : found;
+    };
+    for (let slash = find(SLASH, from); slash !== Infinity; slash = find(SLASH, slash + 1)) {
+      if (FIRST_BYTES[window[slash + 1] ?? 0] !== 1) continue;
+      const found = nameAt(window, slash, final);
+      if (found !== undefined && found.name.length >= MIN_NAME_IN_DATA) {
+        this.onFoundName(window, found, `in the data of a stream of object ${this.object ?? '?'}`);
+      }
+    }
+    const end = find(ENDSTREAM, from);
+    let header = find(OBJ, from);
+    while (header < end && objectHeaderAt(window, header) === undefined)
+      header = find(OBJ, header + OBJ.length);
+    if (header < end) return { end: header, resume: header };
+    if (end !== Infinity) return { end, resume: end + ENDSTREAM.length };
+    return { end: limit };
   }
 
   private where(): string {
@@ -194,45 +242,47 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
     const found = nameAt(window, at, final);
     if (found === undefined) return;
     const { name } = found;
+    this.onFoundName(window, found, this.where());
+  }
+
+  private onFoundName(
+    window: Buffer,
+    found: { name: string; raw: string; end: number },
+    where: string,
+  ): void {
+    const { name } = found;
     if (OBJECT_STREAM_NAMES.has(name)) this.usesObjectStreams = true;
     else if (name === 'Encrypt') this.encrypted = true;
     else if (UNDECODED_FILTERS.has(name)) this.undecodedFilter ??= name;
-    else noteName(this, window, found, this.where());
+    else noteName(this, window, found, where);
   }
 
   /** An object header, "<number> <generation> obj": what the object is (an array or not). */
-  private onObj(window: Buffer, base: number, at: number): void {
-    if (isRegular(window[at + OBJ.length])) return;
-    let before = at - 1;
-    const skip = (test: (byte: number | undefined) => boolean, most: number): number => {
-      let count = 0;
-      while (count < most && before >= 0 && test(window[before])) {
-        before--;
-        count++;
-      }
-      return count;
-    };
-    if (skip(isWhite, 8) === 0 || skip(isDigit, 5) === 0 || skip(isWhite, 8) === 0) return;
-    const numberEnd = before + 1;
-    if (skip(isDigit, 10) === 0) return;
-    if (before >= 0 ? isRegular(window[before]) : base !== 0) return;
-    const number = Number(window.toString('latin1', before + 1, numberEnd));
+  private onObj(window: Buffer, at: number): void {
+    const number = objectHeaderAt(window, at);
+    if (number === undefined) return;
     this.object = number;
     const first = skipWhiteAndComments(window, at + OBJ.length);
     this.objects.record(number, window[first] === 0x5b);
   }
 
-  /** The `stream` keyword: when zlib data follows its end of line, inflates it from there. */
+  /**
+   * The `stream` keyword after a dictionary (`>>`) and before an end of line: the data starts.
+   * When it is zlib data, it is inflated, and read as syntax if it looks like an object stream.
+   */
   private onStream(window: Buffer, at: number): number | undefined {
-    const before = window[at - 1];
-    if (before !== undefined && !isWhite(before) && before !== 0x3e) return undefined;
+    let before = at - 1;
+    while (isWhite(window[before])) before--;
+    if (window[before] !== 0x3e || window[before - 1] !== 0x3e) return undefined;
     let dataAt = at + STREAM.length;
     if (window[dataAt] === 0x0d) dataAt++;
     if (window[dataAt] === 0x0a) dataAt++;
-    if (dataAt === at + STREAM.length || !isZlibHeader(window[dataAt], window[dataAt + 1])) return undefined;
-    const where = `in the compressed stream of object ${this.object ?? '?'}`;
-    const names = new DecodedNames(this, where);
-    this.stream = { inflater: new Inflater('zlib', this.budget, (bytes) => names.push(bytes)), names };
+    if (dataAt === at + STREAM.length) return undefined;
+    const names = new DecodedNames(this, `in the compressed stream of object ${this.object ?? '?'}`);
+    const inflater = isZlibHeader(window[dataAt], window[dataAt + 1])
+      ? new Inflater('zlib', this.budget, (bytes) => names.push(bytes))
+      : undefined;
+    this.stream = { inflater, names };
     return dataAt;
   }
 
@@ -247,6 +297,24 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
       this.openActionTargets.push({ number, where });
     else this.found('pdf.open-action', `/OpenAction ${where}`);
   }
+}
+
+/** The object number of the header "<number> <generation> obj" whose `obj` is at `at`, if it is one. */
+function objectHeaderAt(window: Buffer, at: number): number | undefined {
+  if (isRegular(window[at + OBJ.length])) return undefined;
+  let before = at - 1;
+  const skip = (test: (byte: number | undefined) => boolean, most: number): number => {
+    let count = 0;
+    while (count < most && before >= 0 && test(window[before])) {
+      before--;
+      count++;
+    }
+    return count;
+  };
+  if (skip(isWhite, 8) === 0 || skip(isDigit, 5) === 0 || skip(isWhite, 8) === 0) return undefined;
+  const numberEnd = before + 1;
+  if (skip(isDigit, 10) === 0 || isRegular(window[before])) return undefined;
+  return Number(window.toString('latin1', before + 1, numberEnd));
 }
 
 /**
@@ -275,9 +343,24 @@ function noteName(
   else scanner.found('pdf.open-action', `${spelled} ${where}, with an action`);
 }
 
-/** The names in a stream's inflated bytes, across the pieces zlib hands over. */
+/** Inflated bytes looked at, at most, to tell PDF syntax (an object stream) from other data. */
+const SYNTAX_SNIFF_BYTES = 1024;
+/** An object stream starts with its first pair of integers (after whitespace and comments, as readers lex it). */
+const OBJECT_STREAM_START =
+  /^(?:[\0\t\n\f\r ]|%[^\r\n]*[\r\n])*[+-]?\d+(?:[\0\t\n\f\r ]|%[^\r\n]*[\r\n])+[+-]?\d+[\0\t\n\f\r %]/;
+const UNDECIDED =
+  /^(?:[\0\t\n\f\r ]|%[^\r\n]*[\r\n])*(?:%[^\r\n]*|[+-]?\d*(?:(?:[\0\t\n\f\r ]|%[^\r\n]*[\r\n])+(?:[+-]?\d*|%[^\r\n]*))?)$/;
+
+/**
+ * The names in a stream's inflated bytes, across the pieces zlib hands over, when those bytes
+ * read as PDF syntax: an object stream (which holds dictionaries) starts with integers. Images,
+ * fonts and content streams are not read (nor inflated further): their names are not objects'.
+ */
 class DecodedNames {
   private keep: Buffer = EMPTY;
+  private start: Buffer | undefined = EMPTY;
+  /** Still inflating for names: syntax, or not yet told. */
+  readsSyntax = true;
 
   constructor(
     private readonly scanner: PdfActiveContentScanner,
@@ -285,10 +368,32 @@ class DecodedNames {
   ) {}
 
   push(bytes: Buffer): void {
+    if (!this.readsSyntax) return;
+    if (this.start !== undefined) {
+      this.start = Buffer.concat([this.start, bytes]);
+      const text = this.start.toString('latin1', 0, SYNTAX_SNIFF_BYTES);
+      if (!OBJECT_STREAM_START.test(text)) {
+        // Undecided only while a prefix of an object stream's start, within the sniffed bytes.
+        if (this.start.length >= SYNTAX_SNIFF_BYTES || !UNDECIDED.test(text)) {
+          this.readsSyntax = this.start.length >= SYNTAX_SNIFF_BYTES && UNDECIDED.test(text);
+          if (!this.readsSyntax) return;
+        } else {
+          return;
+        }
+      }
+      bytes = this.start;
+      this.start = undefined;
+    }
     this.scan(bytes, false);
   }
 
   finish(): void {
+    if (!this.readsSyntax) return;
+    if (this.start !== undefined) {
+      const text = this.start.toString('latin1');
+      if (!OBJECT_STREAM_START.test(text)) return;
+      this.scan(this.start, false);
+    }
     this.scan(EMPTY, true);
   }
 

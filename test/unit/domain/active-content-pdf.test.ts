@@ -35,7 +35,6 @@ const EXPECTED: Record<keyof typeof PDF_WITH, ActiveContentCheck[]> = {
   javascript: ['pdf.javascript'],
   'javascript-hex-escaped': ['pdf.javascript'],
   'javascript-in-object-stream': ['pdf.javascript'],
-  'javascript-in-compressed-stream': ['pdf.javascript'],
   launch: ['pdf.launch'],
   'open-action': ['pdf.open-action'],
   'open-action-direct': ['pdf.open-action'],
