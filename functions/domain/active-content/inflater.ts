@@ -26,18 +26,19 @@ export class Inflater {
   constructor(
     kind: 'zlib' | 'raw',
     private readonly budget: InflateBudget,
-    private readonly onOutput: (bytes: Buffer) => void,
+    /** Gets each inflated piece; returns false when it wants no more (inflation stops at once). */
+    private readonly onOutput: (bytes: Buffer) => boolean | void,
   ) {
     this.engine = kind === 'zlib' ? createInflate() : createInflateRaw();
     this.engine.on('data', (bytes: Buffer) => {
-      if (this.overBudget || this.damaged) return;
+      if (this.overBudget || this.damaged || this.aborted) return;
       if (bytes.length > this.budget.left) {
         this.overBudget = true;
         this.engine.destroy();
         return;
       }
       this.budget.left -= bytes.length;
-      this.onOutput(bytes);
+      if (this.onOutput(bytes) === false) this.abort();
     });
     // Always listened to: an unhandled 'error' event would throw out of the step.
     this.engine.on('error', () => {
@@ -59,6 +60,7 @@ export class Inflater {
    */
   async write(input: Buffer): Promise<number> {
     if (this.stopped || input.length === 0) return 0;
+    if (this.engine.destroyed) return 0;
     const before = this.engine.bytesWritten;
     await new Promise<void>((resolve) => {
       const onError = () => resolve();
@@ -71,7 +73,7 @@ export class Inflater {
     const taken = this.engine.bytesWritten - before;
     this.consumed += taken;
     // zlib left input unread although it had room for output: the compressed stream ended.
-    if (taken < input.length && !this.damaged && !this.overBudget) this.ended = true;
+    if (taken < input.length && !this.damaged && !this.overBudget && !this.aborted) this.ended = true;
     return taken;
   }
 

@@ -367,7 +367,13 @@ class DecodedNames {
     private readonly where: string,
   ) {}
 
-  push(bytes: Buffer): void {
+  /** Returns false once the bytes are known not to be syntax: no need to inflate more. */
+  push(bytes: Buffer): boolean {
+    this.take(bytes);
+    return this.readsSyntax;
+  }
+
+  private take(bytes: Buffer): void {
     if (!this.readsSyntax) return;
     if (this.start !== undefined) {
       this.start = Buffer.concat([this.start, bytes]);
