@@ -241,7 +241,6 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
     if (FIRST_BYTES[window[at + 1] ?? 0] !== 1) return;
     const found = nameAt(window, at, final);
     if (found === undefined) return;
-    const { name } = found;
     this.onFoundName(window, found, this.where());
   }
 
