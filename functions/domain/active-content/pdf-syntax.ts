@@ -95,3 +95,21 @@ export class ObjectKinds {
     return ((this.arrays[number >> 3] ?? 0) & bit) !== 0 && ((this.others[number >> 3] ?? 0) & bit) === 0;
   }
 }
+
+/** The object number of the header "<number> <generation> obj" whose `obj` is at `at`, if it is one. */
+export function objectHeaderAt(window: Buffer, at: number): number | undefined {
+  if (isRegular(window[at + 3])) return undefined;
+  let before = at - 1;
+  const skip = (test: (byte: number | undefined) => boolean, most: number): number => {
+    let count = 0;
+    while (count < most && before >= 0 && test(window[before])) {
+      before--;
+      count++;
+    }
+    return count;
+  };
+  if (skip(isWhite, 8) === 0 || skip(isDigit, 5) === 0 || skip(isWhite, 8) === 0) return undefined;
+  const numberEnd = before + 1;
+  if (skip(isDigit, 10) === 0 || isRegular(window[before])) return undefined;
+  return Number(window.toString('latin1', before + 1, numberEnd));
+}

@@ -1,12 +1,11 @@
 import { FindingLog, type ActiveContentCheck, type ActiveContentReport } from './checks.js';
 import { InflateBudget, Inflater } from './inflater.js';
 import {
-  isDigit,
-  isRegular,
   isWhite,
   isZlibHeader,
   MAX_NAME_BYTES,
   nameAt,
+  objectHeaderAt,
   ObjectKinds,
   skipWhiteAndComments,
 } from './pdf-syntax.js';
@@ -296,24 +295,6 @@ export class PdfActiveContentScanner implements ActiveContentScanner {
       this.openActionTargets.push({ number, where });
     else this.found('pdf.open-action', `/OpenAction ${where}`);
   }
-}
-
-/** The object number of the header "<number> <generation> obj" whose `obj` is at `at`, if it is one. */
-function objectHeaderAt(window: Buffer, at: number): number | undefined {
-  if (isRegular(window[at + OBJ.length])) return undefined;
-  let before = at - 1;
-  const skip = (test: (byte: number | undefined) => boolean, most: number): number => {
-    let count = 0;
-    while (count < most && before >= 0 && test(window[before])) {
-      before--;
-      count++;
-    }
-    return count;
-  };
-  if (skip(isWhite, 8) === 0 || skip(isDigit, 5) === 0 || skip(isWhite, 8) === 0) return undefined;
-  const numberEnd = before + 1;
-  if (skip(isDigit, 10) === 0 || isRegular(window[before])) return undefined;
-  return Number(window.toString('latin1', before + 1, numberEnd));
 }
 
 /**
