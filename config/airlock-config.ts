@@ -50,7 +50,7 @@ const typePolicySchema = z
     }
   })
   .describe(
-    'The allowed content types, replacing the built-in policy: {"<type>": {"maxBytes": n, "detect": {"kind": "magic", "mimes": [...]} or {"kind": "text"}, "extensions": [...]}}. Default: the built-in policy (README).',
+    'The allowed content types, replacing the built-in policy: {"<type>": {"maxBytes": n, "detect": {"kind": "magic", "mimes": [...]} or {"kind": "text"}, "extensions": [...], "activeContent": {"allow": ["pdf.javascript", ...]}}}; every active-content check that applies to a type refuses unless allowed there. Default: the built-in policy (README).',
   );
 
 /** The schema of airlock.config.json. Every field is optional; omitted ones take the default. */

@@ -22,6 +22,7 @@ export const REASON_TEXT: Record<string, string> = {
   ALREADY_PROCESSED: 'A file was already uploaded for this upload.',
   UPLOAD_EXPIRED: 'No file arrived before the upload expired.',
   PROCESSING_FAILED: 'Processing failed; it will be retried.',
+  ACTIVE_CONTENT: 'The file holds active content (macros, scripts, embedded objects) that is not accepted.',
 };
 
 const $ = <T extends HTMLElement>(id: string): T => {

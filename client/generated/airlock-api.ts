@@ -156,7 +156,7 @@ export interface components {
         /** @description A SHA-256 digest as 64 lowercase hex characters, as `sha256sum` prints it. */
         Sha256Hex: string;
         /** @enum {string} */
-        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED";
+        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED" | "ACTIVE_CONTENT";
         /** @description Why an upload was refused, failed or expired, or why an object was discarded. */
         Reason: {
             code: components["schemas"]["ReasonCode"];
@@ -750,7 +750,7 @@ type ReadonlyArray<T> = [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const uploadStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadStatus"]> = ["PENDING_UPLOAD", "PROCESSING", "PROCESSED", "REJECTED", "FAILED", "EXPIRED"];
-export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED"];
+export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED", "ACTIVE_CONTENT"];
 export const createUploadRequestMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateUploadRequest"]["method"]> = ["POST", "PUT"];
 export const postUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PostUploadGrant"]["method"]> = ["POST"];
 export const putUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PutUploadGrant"]["method"]> = ["PUT"];
