@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { makeGetUploadHandler, type GetUploadDeps } from '../../../functions/get-upload.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
-import { apiEvent, jsonBody, responseHeader, type ErrorBody } from './api-events.js';
+import { apiEvent, bearerHeader, jsonBody, responseHeader, type ErrorBody } from './api-events.js';
 import {
   BUCKET,
   OTHER_UPLOAD_ID,
@@ -113,11 +113,17 @@ describe('GET /uploads/{id} access', () => {
     expect(jsonBody<UploadBody>(result).uploadId).toBe(UPLOAD_ID);
   });
 
-  it('shows an auditor whose groups claim is the string "[auditors]"', async () => {
+  it('shows an auditor whose groups claim is the HTTP API string "[auditors]" (read back through the token)', async () => {
     // Arrange
     stored();
     // Act
-    const result = await handler(getEvent({ sub: 'auditor-carol', groups: '[auditors]' }));
+    const result = await handler(
+      getEvent({
+        sub: 'auditor-carol',
+        groups: '[auditors]',
+        headers: { authorization: bearerHeader({ sub: 'auditor-carol', 'cognito:groups': ['auditors'] }) },
+      }),
+    );
     // Assert
     expect(result.statusCode).toBe(200);
   });
@@ -126,7 +132,15 @@ describe('GET /uploads/{id} access', () => {
     // Arrange
     stored();
     // Act
-    const result = await handler(getEvent({ sub: 'auditor-carol', groups: '[staff auditors]' }));
+    const result = await handler(
+      getEvent({
+        sub: 'auditor-carol',
+        groups: '[staff auditors]',
+        headers: {
+          authorization: bearerHeader({ sub: 'auditor-carol', 'cognito:groups': ['staff', 'auditors'] }),
+        },
+      }),
+    );
     // Assert
     expect(result.statusCode).toBe(200);
   });
