@@ -4,6 +4,7 @@
  * trails and export CSV. Plain DOM; no secrets in the bundle (the token is entered at sign-in
  * and kept in sessionStorage only).
  */
+import { auditCsvHeader, auditCsvRows } from '../client/audit-csv.js';
 import { contentTypeFor } from '../client/index.js';
 import { ConsoleApi, type AuditEvent, type AuditUploadView, type UploadView } from './api.js';
 import { authorizeUrl, createVerifier, exchangeCode, type OAuthConfig } from './oauth.js';
@@ -236,31 +237,14 @@ async function openTrail(uploadId: string): Promise<void> {
   $('trail').hidden = false;
 }
 
-/** CSV of every matching upload's full trail: one row per audit event. */
+/**
+ * CSV of every matching upload's full trail, one row per audit event: the same writer and columns
+ * as `airlock audit export --format csv`, so names and owners that look like formulas are defused.
+ */
 async function exportCsv(): Promise<void> {
-  const quote = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-  const rows = [
-    ['uploadId', 'owner', 'fileName', 'status', 'at', 'action', 'from', 'to', 'reasons', 'versionId'],
-  ];
-  for (const upload of lastResults) {
-    for (const event of await api!.getEvents(upload.uploadId)) {
-      rows.push([
-        upload.uploadId,
-        upload.owner,
-        upload.fileName,
-        upload.status,
-        event.at,
-        event.action,
-        event.from ?? '',
-        event.to ?? '',
-        event.reasons.map((reason) => reason.code).join(';'),
-        event.versionId ?? '',
-      ]);
-    }
-  }
-  const blob = new Blob([rows.map((row) => row.map(quote).join(',')).join('\r\n') + '\r\n'], {
-    type: 'text/csv',
-  });
+  let text = auditCsvHeader();
+  for (const upload of lastResults) text += auditCsvRows(upload, await api!.getEvents(upload.uploadId));
+  const blob = new Blob([text], { type: 'text/csv' });
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
   link.download = `airlock-audit-${new Date().toISOString().slice(0, 19)}.csv`;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import * as samples from '../fixtures/samples.js';
 import { REPO_ROOT } from '../../local/settings.js';
-import { sharedRuntime, tokenFor, uniqueUser } from './support.js';
+import { createUpload, sharedRuntime, tokenFor, uniqueUser } from './support.js';
 
 /**
  * The web console in a real browser (Debian's Chromium driven by playwright-core), against the
@@ -141,9 +141,40 @@ describe('web console', () => {
     const csv = readFileSync(await (await download).path(), 'utf8')
       .trim()
       .split(/\r\n/);
-    expect(csv[0]).toBe('uploadId,owner,fileName,status,at,action,from,to,reasons,versionId');
+    expect(csv[0]).toBe(
+      'uploadId,owner,fileName,status,at,action,from,to,reasons,versionId,actor,executionId',
+    );
     expect(csv.slice(1).map((line) => line.split(',')[5])).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
     expect(csv.slice(1).every((line) => line.includes(owner))).toBe(true);
+    await page.close();
+  });
+});
+
+describe('web console CSV export', () => {
+  it('neutralizes a file name and an owner a spreadsheet would run as formulas', async () => {
+    // Arrange: an owner whose id and file name are formulas (both are the caller's own input).
+    const owner = uniqueUser('@owner');
+    const fileName = '=HYPERLINK("http://x","y")';
+    const created = await createUpload(runtime, await tokenFor(runtime, owner), {
+      fileName,
+      contentType: 'text/csv',
+      size: 10,
+    });
+    const page = await browser.newPage({ acceptDownloads: true });
+    await signIn(page, await tokenFor(runtime, uniqueUser('auditor'), ['auditors']));
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByLabel('Owner').fill(owner);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await waitForCount(page, '#audit-table tbody tr', 1);
+    // Act
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = readFileSync(await (await download).path(), 'utf8');
+    // Assert: the row of the ISSUED event, as RFC 4180 quotes it, with each formula behind a "'".
+    const row = csv.split('\r\n').find((line) => line.startsWith(created.uploadId));
+    expect(row).toBeDefined();
+    expect(row).toContain(`,'${owner},"'=HYPERLINK(""http://x"",""y"")",PENDING_UPLOAD,`);
+    expect(csv).not.toMatch(/(^|,|\r\n)"?[=+\-@]/);
     await page.close();
   });
 });
