@@ -3,7 +3,13 @@ import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
 import { NotFoundError } from './commons/http-errors.js';
 import { logger } from './commons/logger.js';
 import { UploadStore } from './adapters/upload-store.js';
-import { canRead, isAuditor, toAuditEventView } from './domain/status-view.js';
+import {
+  audienceOf,
+  auditorFailureView,
+  canRead,
+  isAuditor,
+  toAuditEventView,
+} from './domain/status-view.js';
 
 export interface GetUploadEventsDeps {
   store: UploadStore;
@@ -25,7 +31,13 @@ export function makeGetUploadEventsHandler(deps: () => GetUploadEventsDeps) {
     if (!allowed) throw new NotFoundError();
     const events = await store.listAudit(uploadId);
     if (record === undefined && events.length === 0) throw new NotFoundError();
-    return jsonResponse(200, { uploadId, events: events.map(toAuditEventView) });
+    const audience = audienceOf(caller);
+    const failure = audience === 'auditor' ? auditorFailureView(record?.failure) : undefined;
+    return jsonResponse(200, {
+      uploadId,
+      events: events.map((event) => toAuditEventView(event, audience)),
+      ...(failure ? { failure } : {}),
+    });
   });
 }
 

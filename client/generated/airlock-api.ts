@@ -309,13 +309,18 @@ export interface components {
             reasons: components["schemas"]["Reason"][];
             /** @description The S3 object version concerned. */
             versionId?: string;
-            /** @description The state machine execution that made the change. */
+            /** @description An opaque reference to the state machine execution that made the change (the execution's name). Never an ARN: no account, region or state machine name. */
             executionId?: string;
         };
         UploadEvents: {
             uploadId: string;
-            /** @description Oldest first. */
+            /** @description Oldest first. A `PROCESSING_FAILED` reason carries the generic message for owners; auditors also get the error's name in it. */
             events: components["schemas"]["AuditEvent"][];
+            /** @description Auditors only, while the upload holds a failure: the error's name and its cause, scrubbed (a Lambda error's type and message without its stack; no ARN, account id or code path; at most 500 characters). */
+            failure?: {
+                error: string;
+                cause: string;
+            };
         };
         Health: {
             /** @enum {string} */
