@@ -9,11 +9,13 @@ import type {
   AuditUploadsOptions,
   AuditUploadView,
   CreatedUpload,
+  EventPagesOptions,
   CreateUploadRequest,
   ListUploadsOptions,
   Page,
   RequestOptions,
   UploadFileOptions,
+  UploadEvents,
   UploadGrant,
   UploadResult,
   UploadSnapshot,
@@ -166,10 +168,37 @@ export class AirlockClient {
     });
   }
 
-  /** `GET /uploads/{id}/events`: the audit trail, oldest first. */
+  /**
+   * `GET /uploads/{id}/events`, a page at a time (at most `limit` events, default and cap 100),
+   * oldest first, following `cursor` until the last page. Auditors' pages also carry `failure`.
+   */
+  async *eventPages(
+    uploadId: string,
+    options: EventPagesOptions = {},
+  ): AsyncGenerator<UploadEvents, void, undefined> {
+    let cursor = options.cursor;
+    const seen = new Set<string>();
+    for (;;) {
+      const params = new URLSearchParams();
+      if (options.limit !== undefined) params.set('limit', String(options.limit));
+      if (cursor !== undefined) params.set('cursor', cursor);
+      const qs = params.toString();
+      const path = `${uploadPath(uploadId)}/events${qs ? `?${qs}` : ''}`;
+      const response = await this.transport.request('GET', path, { signal: options.signal });
+      const page = await this.transport.decode(response, isUploadEvents, 'an events list');
+      yield page;
+      if (page.cursor === undefined || page.cursor === '') return;
+      if (seen.has(page.cursor)) throw invalidResponse(response.status, 'the same cursor came back twice');
+      seen.add(page.cursor);
+      cursor = page.cursor;
+    }
+  }
+
+  /** `GET /uploads/{id}/events`: the whole audit trail, oldest first (every page). */
   async getEvents(uploadId: string, options: RequestOptions = {}): Promise<AuditEvent[]> {
-    const response = await this.transport.request('GET', `${uploadPath(uploadId)}/events`, options);
-    return (await this.transport.decode(response, isUploadEvents, 'an events list')).events;
+    const events: AuditEvent[] = [];
+    for await (const page of this.eventPages(uploadId, options)) events.push(...page.events);
+    return events;
   }
 
   /**

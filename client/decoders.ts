@@ -38,8 +38,11 @@ export const isUploadView: Guard<ResponseBody<'getUpload', 200>> = (value): valu
 
 export const isUploadEvents: Guard<ResponseBody<'getUploadEvents', 200>> = (
   value,
-): value is { uploadId: string; events: AuditEvent[] } =>
-  isRecord(value) && Array.isArray(value.events) && value.events.every(isRecord);
+): value is { uploadId: string; events: AuditEvent[]; cursor?: string } =>
+  isRecord(value) &&
+  Array.isArray(value.events) &&
+  value.events.every(isRecord) &&
+  (value.cursor === undefined || isString(value.cursor));
 
 export const isAuditUploadView: Guard<AuditUploadView> = (value): value is AuditUploadView =>
   isRecord(value) && isString(value.owner) && isUploadView(value);

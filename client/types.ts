@@ -22,6 +22,8 @@ export type Actor = Schemas['AuditActor'];
 export type AuditAction = Schemas['AuditAction'];
 /** One immutable entry of an upload's audit trail (`GET /uploads/{id}/events`). */
 export type AuditEvent = Schemas['AuditEvent'];
+/** A page of `GET /uploads/{id}/events`: events oldest first, `cursor` while more follow. */
+export type UploadEvents = Schemas['UploadEvents'];
 /** A presigned upload: POST (form fields, then the file) or PUT (exactly these headers). */
 export type UploadGrant = Schemas['UploadGrant'];
 export type PostUploadGrant = Schemas['PostUploadGrant'];
@@ -104,6 +106,14 @@ export interface ListUploadsOptions {
   limit?: number;
   /** Auditors only: another owner's uploads. */
   owner?: string;
+  /** Resume from a cursor of an earlier page. */
+  cursor?: string;
+  signal?: AbortSignal;
+}
+
+export interface EventPagesOptions {
+  /** Events per page, 1-100 (the API defaults to 100). */
+  limit?: number;
   /** Resume from a cursor of an earlier page. */
   cursor?: string;
   signal?: AbortSignal;

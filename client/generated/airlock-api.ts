@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * List the caller's uploads
-         * @description The caller's uploads, newest first, a page at a time. Auditors may add `owner` to list anyone's; for anyone else an `owner` other than themselves is `400 INVALID_QUERY`. Unknown query parameters are `400 INVALID_QUERY` too. The list never carries download URLs: ask `GET /uploads/{id}` for one.
+         * @description The caller's uploads, newest first, a page at a time. Each request evaluates at most 1,000 uploads: with a sparse `status` filter a page may hold fewer than `limit` items, or none, and still carry a `cursor`; follow it until it is absent. Auditors may add `owner` to list anyone's; for anyone else an `owner` other than themselves is `400 INVALID_QUERY`. Unknown query parameters are `400 INVALID_QUERY` too. The list never carries download URLs: ask `GET /uploads/{id}` for one.
          */
         get: operations["listUploads"];
         put?: never;
@@ -63,7 +63,7 @@ export interface paths {
         };
         /**
          * Get an upload's audit trail
-         * @description The immutable audit trail of one upload, oldest first: who did what, when, from which status to which, and why. Owners and auditors only (`404` for anyone else). Auditors may also read the trail of an object that had no upload (`UNSOLICITED`), whose id is then the key's last part and need not be a ULID.
+         * @description The immutable audit trail of one upload, oldest first, a page at a time: at most `limit` events (at most 100), then `cursor` for the next page. Each page costs one bounded read. Owners and auditors only (`404` for anyone else). Auditors may also read the trail of an object that had no upload (`UNSOLICITED`), whose id is then the key's last part and need not be a ULID. Unknown query parameters and a `limit` out of range are `400 INVALID_QUERY`; a cursor of another upload is `400 INVALID_CURSOR`.
          */
         get: operations["getUploadEvents"];
         put?: never;
@@ -83,7 +83,7 @@ export interface paths {
         };
         /**
          * List every owner's uploads (auditors)
-         * @description For the `auditors` group: every upload whose last change (`updatedAt`) falls within [`from`, `to`] (by default the last 30 days up to now), optionally of one status and one owner, each with its `owner`, a page at a time. Items are grouped by status (in the order of `UploadStatus`), oldest change first within each. Callers outside the group get `403 FORBIDDEN` whatever the query: the route itself is privileged, and refusing it reveals no upload id. Unknown parameters, bad times, `from` after `to` or values out of range are `400 INVALID_QUERY`.
+         * @description For the `auditors` group: every upload whose last change (`updatedAt`) falls within [`from`, `to`] (by default the last 30 days up to now), optionally of one status and one owner, each with its `owner`, a page at a time. Items are grouped by status (in the order of `UploadStatus`), oldest change first within each. Each request evaluates at most 1,000 uploads: with a sparse `owner` filter a page may hold fewer than `limit` items, or none, and still carry a `cursor`. Callers outside the group get `403 FORBIDDEN` whatever the query: the route itself is privileged, and refusing it reveals no upload id. Unknown parameters, bad times, `from` after `to` or values out of range are `400 INVALID_QUERY`.
          */
         get: operations["listAuditUploads"];
         put?: never;
@@ -316,6 +316,8 @@ export interface components {
             uploadId: string;
             /** @description Oldest first. A `PROCESSING_FAILED` reason carries the generic message for owners; auditors also get the error's name in it. */
             events: components["schemas"]["AuditEvent"][];
+            /** @description Pass as `cursor` for the next page of events; absent on the last page. */
+            cursor?: string;
             /** @description Auditors only, while the upload holds a failure: the error's name and its cause, scrubbed (a Lambda error's type and message without its stack; no ARN, account id or code path; at most 500 characters). */
             failure?: {
                 error: string;
@@ -456,6 +458,8 @@ export interface components {
         StatusQuery: components["schemas"]["UploadStatus"];
         /** @description Page size. */
         LimitQuery: number;
+        /** @description Events per page. */
+        EventsLimitQuery: number;
         /** @description Page size. */
         AuditLimitQuery: number;
         /** @description The `cursor` of the previous page, as returned (opaque). A cursor from another query is `400 INVALID_CURSOR`. */
@@ -508,7 +512,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page. `cursor` is present when there may be more. */
+            /** @description One page (possibly short, or empty, under a sparse filter). `cursor` is present when there may be more. */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
@@ -628,7 +632,12 @@ export interface operations {
     };
     getUploadEvents: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Events per page. */
+                limit?: components["parameters"]["EventsLimitQuery"];
+                /** @description The `cursor` of the previous page, as returned (opaque). A cursor from another query is `400 INVALID_CURSOR`. */
+                cursor?: components["parameters"]["CursorQuery"];
+            };
             header?: never;
             path: {
                 /** @description The upload id (a ULID), or for auditors the id of an unsolicited object's trail. */
@@ -638,7 +647,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The trail, oldest first. */
+            /** @description One page of the trail, oldest first. `cursor` is present when more events follow. */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
@@ -648,6 +657,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadEvents"];
                 };
             };
+            400: components["responses"]["BadQuery"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];

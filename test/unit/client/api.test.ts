@@ -68,6 +68,47 @@ describe('AirlockClient: requests', () => {
     expect(requests[0]!.url).toBe('http://api.test/v1/uploads/a%2Fb%3Fc/events');
   });
 
+  it('reads the whole trail across pages, following cursor (issue 13 item 8)', async () => {
+    // Arrange
+    const event = (at: string) => ({
+      at,
+      actor: { type: 'system', id: 'claim' },
+      action: 'CLAIMED',
+      from: null,
+      to: null,
+      reasons: [],
+    });
+    const { client, requests } = clientWith([
+      json(200, { uploadId: 'u1', events: [event('t1'), event('t2')], cursor: 'c/1' }),
+      json(200, { uploadId: 'u1', events: [event('t3')] }),
+    ]);
+    // Act
+    const events = await client.getEvents('u1');
+    // Assert
+    expect(events.map((e) => e.at)).toEqual(['t1', 't2', 't3']);
+    expect(requests.map((r) => r.url)).toEqual([
+      'http://api.test/v1/uploads/u1/events',
+      'http://api.test/v1/uploads/u1/events?cursor=c%2F1',
+    ]);
+  });
+
+  it('pages events with a limit and stops when a cursor repeats', async () => {
+    // Arrange
+    const { client, requests } = clientWith([
+      json(200, { uploadId: 'u1', events: [], cursor: 'same' }),
+      json(200, { uploadId: 'u1', events: [], cursor: 'same' }),
+    ]);
+    // Act
+    const pages = async () => {
+      for await (const _page of client.eventPages('u1', { limit: 5 })) {
+        // read every page
+      }
+    };
+    // Assert
+    await expect(pages()).rejects.toMatchObject({ code: 'INVALID_RESPONSE' });
+    expect(requests[0]!.url).toBe('http://api.test/v1/uploads/u1/events?limit=5');
+  });
+
   it('refuses a base URL that is not http(s)', () => {
     // Arrange
     const make = () => new AirlockClient({ baseUrl: 'localhost:3000', token: 't' });

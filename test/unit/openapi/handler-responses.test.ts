@@ -435,6 +435,32 @@ const CASES: Case[] = [
   },
   {
     route: 'GET /uploads/{id}/events',
+    status: 200,
+    name: "an auditor's first page of a failed upload's trail, with a cursor and the failure",
+    arrange: () => {
+      storedRecord({ status: 'FAILED', failure: { error: 'States.Timeout', cause: 'Task timed out.' } });
+      ddb.on(QueryCommand).resolves({ Items: TRAIL.map(eventItem) });
+    },
+    event: withId(UPLOAD_ID, { sub: 'auditor-1', groups: AUDITORS, queryStringParameters: { limit: '1' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/events',
+    status: 400,
+    code: 'INVALID_QUERY',
+    name: 'a limit over 100',
+    arrange: () => storedRecord(),
+    event: withId(UPLOAD_ID, { queryStringParameters: { limit: '500' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/events',
+    status: 400,
+    code: 'INVALID_CURSOR',
+    name: 'a cursor this trail did not give',
+    arrange: () => storedRecord(),
+    event: withId(UPLOAD_ID, { queryStringParameters: { cursor: 'bm90LWEtY3Vyc29y' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/events',
     status: 401,
     code: 'UNAUTHORIZED',
     name: 'a caller without sub',
