@@ -46,7 +46,8 @@ export interface FileResult {
   size?: number;
   contentType?: string;
   detectedType?: string;
-  download?: { url: string; expiresAt: string };
+  /** PROCESSED only: the link to GET /uploads/{id}/download (`airlock download <uploadId>`). */
+  download?: { url: string };
   error?: { code: string; message: string };
 }
 

@@ -1,4 +1,11 @@
-import { isAuditUploadView, isCreatedUpload, isPageOf, isUploadEvents, isUploadView } from './decoders.js';
+import {
+  isAuditUploadView,
+  isCreatedUpload,
+  isPageOf,
+  isSignedDownload,
+  isUploadEvents,
+  isUploadView,
+} from './decoders.js';
 import { AirlockApiError, AirlockNetworkError, AirlockTimeoutError } from './errors.js';
 import { uploadFile } from './s3-upload.js';
 import { isTerminal } from './statuses.js';
@@ -14,6 +21,7 @@ import type {
   ListUploadsOptions,
   Page,
   RequestOptions,
+  SignedDownload,
   UploadFileOptions,
   UploadEvents,
   UploadGrant,
@@ -79,6 +87,16 @@ export class AirlockClient {
   async getUpload(uploadId: string, options: RequestOptions = {}): Promise<UploadView> {
     const response = await this.transport.request('GET', uploadPath(uploadId), options);
     return this.transport.decode(response, isUploadView, 'an upload');
+  }
+
+  /**
+   * `GET /uploads/{id}/download` as JSON: a freshly signed, short-lived (at most 5 minutes) GET of
+   * a PROCESSED upload's file. Ask right before fetching it: the URL is not meant to be kept.
+   * 404 NOT_FOUND for any other status.
+   */
+  async getDownload(uploadId: string, options: RequestOptions = {}): Promise<SignedDownload> {
+    const response = await this.transport.request('GET', `${uploadPath(uploadId)}/download`, options);
+    return this.transport.decode(response, isSignedDownload, 'a signed download');
   }
 
   /**

@@ -12,10 +12,13 @@ export type UploadStatus = Schemas['UploadStatus'];
 export type ReasonCode = Schemas['ReasonCode'];
 export type Reason = Schemas['Reason'];
 /**
- * `GET /uploads/{id}` (and the items of `GET /uploads`). `download` is present exactly when
- * PROCESSED; the document says so with if/then, which no TypeScript type can, so it stays optional.
+ * `GET /uploads/{id}` (and the items of `GET /uploads`). `download` (a stable link to the
+ * download route, not a signed URL) is present exactly when PROCESSED; the document says so with
+ * if/then, which no TypeScript type can, so it stays optional.
  */
 export type UploadView = Schemas['UploadStatusView'];
+/** `GET /uploads/{id}/download` as JSON: a fresh presigned GET of the file and when it expires. */
+export type SignedDownload = Schemas['SignedDownload'];
 /** An item of `GET /audit/uploads`: the upload view with its owner. */
 export type AuditUploadView = Schemas['AuditUpload'];
 export type Actor = Schemas['AuditActor'];

@@ -8,6 +8,7 @@ import {
   type AuditEvent,
   type AuditUploadView,
   type CreatedUpload,
+  type SignedDownload,
   type UploadGrant,
   type UploadStatus,
   type UploadView,
@@ -88,6 +89,11 @@ export class ConsoleApi {
     const view = snapshot.upload;
     if (snapshot.etag) this.etags.set(uploadId, { etag: snapshot.etag, view });
     return { view, ...retry };
+  }
+
+  /** A fresh download URL of a PROCESSED upload (GET /uploads/{id}/download), to use at once. */
+  async downloadUrl(uploadId: string): Promise<SignedDownload> {
+    return await this.client.getDownload(uploadId);
   }
 
   async getEvents(uploadId: string): Promise<AuditEvent[]> {

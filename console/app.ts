@@ -1,6 +1,6 @@
 /**
  * The Airlock web console: upload many files with real per-file progress, follow each one's
- * status and audit trail until its outcome, download processed files; auditors search, read
+ * status and audit trail until its outcome, download processed files (signed on click); auditors search, read
  * trails and export CSV. Plain DOM; no secrets in the bundle (the token is entered at sign-in
  * and kept in sessionStorage only).
  */
@@ -159,12 +159,30 @@ function renderOutcome(card: HTMLElement, view: UploadView): void {
     }),
   );
   if (view.status === 'PROCESSED' && view.download) {
+    // Signed on click: the page never holds a URL that may have expired by the time it is used.
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'download';
+    button.textContent = `Download ${view.fileName}`;
+    button.addEventListener('click', () => void startDownload(card, view.uploadId));
+    card.append(button);
+  }
+}
+
+/** Asks the API for a fresh download URL and follows it at once (S3 serves it as an attachment). */
+async function startDownload(card: HTMLElement, uploadId: string): Promise<void> {
+  try {
+    const { url } = await api!.downloadUrl(uploadId);
     const link = document.createElement('a');
-    link.className = 'download';
-    link.href = view.download.url;
-    link.textContent = `Download ${view.fileName}`;
-    link.setAttribute('download', '');
-    card.append(link);
+    link.href = url;
+    link.rel = 'noopener';
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    const item = document.createElement('li');
+    item.textContent = (error as Error).message;
+    card.querySelector('.reasons')!.append(item);
   }
 }
 

@@ -1,11 +1,4 @@
-import {
-  apiHandler,
-  callerFrom,
-  decodeJsonBody,
-  header,
-  jsonResponse,
-  type ApiEvent,
-} from './commons/http.js';
+import { apiBaseUrl, apiHandler, callerFrom, decodeJsonBody, jsonResponse } from './commons/http.js';
 import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
 import { logger } from './commons/logger.js';
 import { Presigner } from './adapters/presigner.js';
@@ -84,20 +77,9 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
       size: request.size,
     });
 
-    const statusUrl = `${baseUrl(event)}/uploads/${uploadId}`;
+    const statusUrl = `${apiBaseUrl(event)}/uploads/${uploadId}`;
     return jsonResponse(201, { uploadId, status: record.status, upload, statusUrl }, { location: statusUrl });
   });
-}
-
-/** The API's own origin, as the client addressed it (API Gateway sets domainName and stage). */
-function baseUrl(event: ApiEvent): string {
-  const forwarded = header(event, 'x-forwarded-proto');
-  const proto = forwarded === 'http' ? 'http' : 'https'; // never echo anything else into a URL
-  const stage =
-    event.requestContext.stage && event.requestContext.stage !== '$default'
-      ? `/${event.requestContext.stage}`
-      : '';
-  return `${proto}://${event.requestContext.domainName}${stage}`;
 }
 
 const defaultDeps = lazy((): CreateUploadDeps => {

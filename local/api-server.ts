@@ -45,6 +45,7 @@ export async function startApiServer(
     route('POST', '/uploads', options.handlers.createUpload),
     route('GET', '/uploads', options.handlers.listUploads),
     route('GET', '/uploads/{id}', options.handlers.getUpload),
+    route('GET', '/uploads/{id}/download', options.handlers.getUpload), // the same function on AWS
     route('GET', '/uploads/{id}/events', options.handlers.getUploadEvents),
     route('GET', '/audit/uploads', options.handlers.auditUploads),
   ];

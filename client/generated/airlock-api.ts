@@ -40,9 +40,32 @@ export interface paths {
         };
         /**
          * Get an upload's status
-         * @description The status of one upload, for its owner or an auditor (`404` for anyone else, and for ids that are not ULIDs). A `PROCESSED` upload carries a short-lived (at most 5 minutes) presigned GET of `clean/<uploadId>`, and nothing else ever does. `ETag` changes with the status; `If-None-Match` gets `304`. `Retry-After` (seconds) is sent while the upload is not terminal.
+         * @description The status of one upload, for its owner or an auditor (`404` for anyone else, and for ids that are not ULIDs). A `PROCESSED` upload carries `download.url`, a stable link to `GET /uploads/{id}/download`; the body holds nothing that expires. `ETag` changes with the status; `If-None-Match` gets `304`. `Retry-After` (seconds) is sent while the upload is not terminal.
          */
         get: operations["getUpload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The upload id (a ULID). Anything else is `404`. */
+                id: components["parameters"]["UploadIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a processed upload
+         * @description Signs a fresh presigned GET of `clean/<uploadId>` (valid at most 5 minutes, as an attachment under a safe file name) on every request, for the owner or an auditor of a `PROCESSED` upload; `404` for anything else (other statuses, other owners, ids that are not ULIDs). Answers `303 See Other` with the URL in `Location` (`curl -L` follows it), or `200` with `{url, expiresAt}` when `Accept` names `application/json` (for browsers, which cannot read a cross-origin redirect, and typed clients). Never cached.
+         */
+        get: operations["downloadUpload"];
         put?: never;
         post?: never;
         delete?: never;
@@ -162,8 +185,13 @@ export interface components {
             code: components["schemas"]["ReasonCode"];
             message: string;
         };
-        /** @description A presigned GET of `clean/<uploadId>`, saved as an attachment under a safe name. */
+        /** @description Where to download a `PROCESSED` upload: a stable link to `GET /uploads/{id}/download` (with the bearer token), which signs a fresh short-lived URL on each request. Since API v1.1 it holds no signed URL and no `expiresAt`: a status answer (and its `ETag`, and a `304`) never carries a link that can expire. */
         Download: {
+            /** Format: uri */
+            url: string;
+        };
+        /** @description A presigned GET of `clean/<uploadId>`, valid until `expiresAt` (at most 5 minutes), saved as an attachment under a safe name. Never cached (`Cache-Control: no-store`). */
+        SignedDownload: {
             /** Format: uri */
             url: string;
             /** Format: date-time */
@@ -477,7 +505,7 @@ export interface components {
     headers: {
         /** @description The new upload's status URL (the same as `statusUrl`). */
         Location: string;
-        /** @description A strong validator of the upload's state; stable across answers while the status is unchanged, even though each `PROCESSED` answer carries a freshly signed URL. */
+        /** @description A strong validator of the upload's state; stable across answers while the status is unchanged. The body it stands for holds nothing that expires. */
         ETag: string;
         /** @description Seconds to wait before polling again. Sent exactly while the upload is not terminal (`PENDING_UPLOAD`, `PROCESSING`). */
         RetryAfterPolling: number;
@@ -623,6 +651,49 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadUpload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `application/json` for a `200` with the URL in the body instead of a redirect. */
+                Accept?: string;
+            };
+            path: {
+                /** @description The upload id (a ULID). Anything else is `404`. */
+                id: components["parameters"]["UploadIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `Accept` named `application/json`: the signed URL. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedDownload"];
+                };
+            };
+            /** @description Follow `Location`, a fresh presigned GET of the file. The body holds the same URL. */
+            303: {
+                headers: {
+                    /** @description The presigned GET (at most 5 minutes). */
+                    Location: string;
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedDownload"];
+                };
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];

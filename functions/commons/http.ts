@@ -163,6 +163,24 @@ export function header(event: ApiEvent, name: string): string | undefined {
   return undefined;
 }
 
+/** The API's own origin, as the client addressed it (API Gateway sets domainName and stage). */
+export function apiBaseUrl(event: ApiEvent): string {
+  const forwarded = header(event, 'x-forwarded-proto');
+  const proto = forwarded === 'http' ? 'http' : 'https'; // never echo anything else into a URL
+  const stage =
+    event.requestContext.stage && event.requestContext.stage !== '$default'
+      ? `/${event.requestContext.stage}`
+      : '';
+  return `${proto}://${event.requestContext.domainName}${stage}`;
+}
+
+/** Whether the client's Accept header names `application/json` (a media range, not `*` alone). */
+export function acceptsJson(event: ApiEvent): boolean {
+  return (header(event, 'accept') ?? '')
+    .split(',')
+    .some((range) => range.split(';')[0]?.trim().toLowerCase() === 'application/json');
+}
+
 /**
  * Wraps an API handler: structured logging with the request id, typed errors mapped to the
  * error shape at this edge only. Internal details are logged, never returned.

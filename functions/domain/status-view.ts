@@ -37,7 +37,8 @@ export interface UploadView {
   updatedAt: string;
   expiresAt?: string;
   reasons?: Reason[];
-  download?: { url: string; expiresAt: string };
+  /** PROCESSED only: a stable link to GET /uploads/{id}/download (which signs on request). */
+  download?: { url: string };
 }
 
 export function toUploadView(record: UploadRecord): UploadView {
@@ -81,8 +82,8 @@ function publicReasons(record: UploadRecord): Reason[] {
 }
 
 /**
- * A validator for the record's state, stable across calls even though each PROCESSED response
- * carries a freshly signed download URL.
+ * A validator for the record's state. The status body holds nothing that expires (downloads are
+ * signed by their own route), so one ETag always stands for one body.
  */
 export function entityTag(record: Pick<UploadRecord, 'uploadId' | 'status' | 'updatedAt'>): string {
   const digest = createHash('sha256')

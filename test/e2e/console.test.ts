@@ -83,10 +83,14 @@ describe('web console', () => {
       expect.stringContaining('PROCESSED'),
     ]);
     await page.screenshot({ path: join(SCREENSHOTS, 'uploads-processed.png'), fullPage: true });
-    const link = card.getByRole('link', { name: 'Download report.pdf' });
-    const href = await link.getAttribute('href');
-    const downloaded = Buffer.from(await (await fetch(href!)).arrayBuffer());
-    expect(downloaded.equals(pdf)).toBe(true);
+    // The link is signed on click (GET /uploads/{id}/download), then followed at once.
+    const signed = page.waitForResponse((response) => /\/uploads\/[^/]+\/download$/.test(response.url()));
+    const download = page.waitForEvent('download');
+    await card.getByRole('button', { name: 'Download report.pdf' }).click();
+    expect((await signed).status()).toBe(200);
+    const saved = await download;
+    expect(saved.suggestedFilename()).toBe('report.pdf');
+    expect(readFileSync(await saved.path()).equals(pdf)).toBe(true);
     await page.close();
   });
 
@@ -103,7 +107,7 @@ describe('web console', () => {
     expect(await card.locator('.reasons li[data-code="TYPE_MISMATCH"]').textContent()).toBe(
       'The content of the file does not match its type.',
     );
-    expect(await card.getByRole('link', { name: /Download/ }).count()).toBe(0);
+    expect(await card.getByRole('button', { name: /Download/ }).count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'upload-rejected.png'), fullPage: true });
     await page.close();
   });

@@ -25,6 +25,7 @@ type Route =
   | 'POST /uploads'
   | 'GET /uploads'
   | 'GET /uploads/{id}'
+  | 'GET /uploads/{id}/download'
   | 'GET /uploads/{id}/events'
   | 'GET /audit/uploads'
   | 'GET /health'
@@ -200,8 +201,27 @@ describe('GET /uploads/{id} and GET /uploads/{id}/events against the document', 
       },
     );
     const audited = await api(runtime, `/uploads/${created.uploadId}/events`, { token: auditor });
+    const signed = await api(runtime, `/uploads/${created.uploadId}/download`, {
+      token,
+      headers: { accept: 'application/json' },
+    });
+    const redirected = await fetch(`${runtime.apiUrl}/uploads/${created.uploadId}/download`, {
+      headers: { authorization: `Bearer ${token}` },
+      redirect: 'manual',
+    });
+    const redirect = {
+      status: redirected.status,
+      headers: redirected.headers,
+      text: await redirected.text(),
+      body: undefined,
+    };
+    const pagedTrail = await api(runtime, `/uploads/${created.uploadId}/events?limit=2`, { token });
     // Assert
     expect(sent.status).toBeLessThan(300);
+    expectDocumented('GET /uploads/{id}/download', signed, 200);
+    expectDocumented('GET /uploads/{id}/download', redirect, 303);
+    expectDocumented('GET /uploads/{id}/events', pagedTrail, 200);
+    expect((pagedTrail.body as { cursor?: string }).cursor).toEqual(expect.any(String));
     expectDocumented('GET /uploads/{id}', processed, 200);
     expect(processed.body.status).toBe('PROCESSED');
     expect(processed.headers.get('retry-after')).toBeNull();

@@ -44,6 +44,20 @@ const getEvent = (
     ...(options.headers ? { headers: options.headers } : {}),
   });
 
+/** GET /uploads/{id}/download as the typed client asks it (JSON, not a redirect). */
+const downloadEvent = () =>
+  apiEvent({
+    routeKey: 'GET /uploads/{id}/download',
+    pathParameters: { id: UPLOAD_ID },
+    sub: OWNER,
+    headers: { accept: 'application/json' },
+  });
+
+interface SignedBody {
+  url: string;
+  expiresAt: string;
+}
+
 const stored = (overrides: Partial<UploadRecord> = {}) =>
   ddb.on(GetCommand).resolves({ Item: recordItem(overrides) });
 
@@ -63,7 +77,7 @@ interface UploadBody {
   status: string;
   fileName: string;
   reasons?: Array<{ code: string; message: string }>;
-  download?: { url: string; expiresAt: string };
+  download?: { url: string };
   [key: string]: unknown;
 }
 
@@ -215,13 +229,13 @@ describe('GET /uploads/{id} by status', () => {
     expect(jsonBody<UploadBody>(result).download).toBeUndefined();
   });
 
-  it('gives a PROCESSED upload a download URL for clean/<id> only', async () => {
+  it('signs downloads of a PROCESSED upload for clean/<id> only', async () => {
     // Arrange
     stored(PROCESSED);
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const { download } = jsonBody<UploadBody>(result);
+    const download = jsonBody<SignedBody>(result);
     const url = new URL(download?.url ?? 'invalid:');
     expect(url.hostname).toBe(`${BUCKET}.s3.us-east-1.amazonaws.com`);
     expect(url.pathname).toBe(`/clean/${UPLOAD_ID}`);
@@ -233,9 +247,9 @@ describe('GET /uploads/{id} by status', () => {
     // Arrange
     stored(PROCESSED);
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const url = new URL(jsonBody<UploadBody>(result).download?.url ?? 'invalid:');
+    const url = new URL(jsonBody<SignedBody>(result).url);
     expect(url.searchParams.get('response-content-disposition')).toBe(
       `attachment; filename="Q3 report.pdf"; filename*=UTF-8''Q3%20report.pdf`,
     );
@@ -246,9 +260,9 @@ describe('GET /uploads/{id} by status', () => {
     // Arrange
     stored(PROCESSED);
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const { download } = jsonBody<UploadBody>(result);
+    const download = jsonBody<SignedBody>(result);
     const expires = Number(new URL(download?.url ?? 'invalid:').searchParams.get('X-Amz-Expires'));
     expect(expires).toBeGreaterThan(0);
     expect(expires).toBeLessThanOrEqual(300);
@@ -273,9 +287,9 @@ describe('GET /uploads/{id} by status', () => {
     // Arrange
     stored({ ...PROCESSED, fileName: 'invoice.pdf.exe' });
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const url = new URL(jsonBody<UploadBody>(result).download?.url ?? 'invalid:');
+    const url = new URL(jsonBody<SignedBody>(result).url);
     expect(url.searchParams.get('response-content-disposition')).toContain('filename="invoice.pdf.exe.pdf"');
   });
 

@@ -425,6 +425,7 @@ describe('the OpenAPI document: the domain it describes', () => {
         'PostUploadGrant',
         'PutUploadGrant',
         'Reason',
+        'SignedDownload',
         'Upload',
         'UploadEvents',
         'UploadList',

@@ -161,12 +161,18 @@ const storedRecord = (overrides: Partial<UploadRecord> = {}) =>
   ddb.on(GetCommand).resolves({ Item: recordItem(overrides) });
 
 type Route =
-  'POST /uploads' | 'GET /uploads' | 'GET /uploads/{id}' | 'GET /uploads/{id}/events' | 'GET /audit/uploads';
+  | 'POST /uploads'
+  | 'GET /uploads'
+  | 'GET /uploads/{id}'
+  | 'GET /uploads/{id}/download'
+  | 'GET /uploads/{id}/events'
+  | 'GET /audit/uploads';
 
 const HANDLERS: Record<Route, (event: ApiEvent) => Promise<ApiResult>> = {
   'POST /uploads': createUpload,
   'GET /uploads': listUploads,
   'GET /uploads/{id}': getUpload,
+  'GET /uploads/{id}/download': getUpload,
   'GET /uploads/{id}/events': getUploadEvents,
   'GET /audit/uploads': auditUploads,
 };
@@ -483,6 +489,47 @@ const CASES: Case[] = [
     event: withId(UPLOAD_ID),
   },
 
+  // GET /uploads/{id}/download
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 200,
+    name: 'a PROCESSED upload, asked for as JSON',
+    arrange: () =>
+      storedRecord({ status: 'PROCESSED', sha256: 'a'.repeat(64), detectedType: 'application/pdf' }),
+    event: withId(UPLOAD_ID, { headers: { accept: 'application/json' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 303,
+    name: 'a PROCESSED upload, redirected',
+    arrange: () =>
+      storedRecord({ status: 'PROCESSED', sha256: 'a'.repeat(64), detectedType: 'application/pdf' }),
+    event: withId(UPLOAD_ID),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 401,
+    code: 'UNAUTHORIZED',
+    name: 'a caller without sub',
+    event: withId(UPLOAD_ID, { sub: null }),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 404,
+    code: 'NOT_FOUND',
+    name: 'an upload that is not PROCESSED',
+    arrange: () => storedRecord(),
+    event: withId(UPLOAD_ID),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 503,
+    code: 'SERVICE_UNAVAILABLE',
+    name: 'DynamoDB throttling',
+    arrange: () => ddb.on(GetCommand).rejects(throttling()),
+    event: withId(UPLOAD_ID),
+  },
+
   // GET /audit/uploads
   {
     route: 'GET /audit/uploads',
@@ -590,6 +637,7 @@ describe('responses of the real handlers conform to the OpenAPI document', () =>
     expect(uncovered).toEqual([
       'GET /uploads 500',
       'GET /uploads/{id} 500',
+      'GET /uploads/{id}/download 500',
       'GET /uploads/{id}/events 500',
       'GET /audit/uploads 500',
     ]);
