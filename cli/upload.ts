@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
@@ -53,7 +54,8 @@ export interface FileResult {
 
 type Failure = 'refused' | 'error';
 
-const REFUSAL_STATUSES = new Set([400, 413, 415]);
+/** The API refused the declaration: bad request, too large, type not allowed, over a quota. */
+const REFUSAL_STATUSES = new Set([400, 413, 415, 429]);
 
 /** `airlock upload <files...>`: returns the exit code. */
 export async function uploadCommand(ctx: Context, options: UploadOptions): Promise<number> {
@@ -157,13 +159,16 @@ async function send(
   const local = await openFile(file);
   Object.assign(result, { sha256: local.sha256, size: local.size, contentType });
   progress.stage('requesting an upload');
-  const created = await ctx.client.createUpload({
-    fileName: local.name,
-    contentType,
-    size: local.size,
-    sha256: local.sha256,
-    ...(method ? { method } : {}),
-  });
+  const created = await ctx.client.createUpload(
+    {
+      fileName: local.name,
+      contentType,
+      size: local.size,
+      sha256: local.sha256,
+      ...(method ? { method } : {}),
+    },
+    { idempotencyKey: randomUUID() }, // a retry after a timeout gets this same upload
+  );
   result.uploadId = created.uploadId;
   await ctx.client.uploadFile(created.upload, local.blob, {
     fileName: local.name,

@@ -17,6 +17,7 @@ import type {
   AuditUploadView,
   CreatedUpload,
   EventPagesOptions,
+  CreateUploadOptions,
   CreateUploadRequest,
   ListUploadsOptions,
   Page,
@@ -47,13 +48,39 @@ export class AirlockClient {
     this.baseUrl = this.transport.baseUrl;
   }
 
-  /** `POST /uploads`: records the upload and returns a presigned POST or PUT for its bytes. */
-  async createUpload(request: CreateUploadRequest, options: RequestOptions = {}): Promise<CreatedUpload> {
-    const response = await this.transport.request('POST', '/uploads', {
-      body: request,
-      signal: options.signal,
-    });
-    return this.transport.decode(response, isCreatedUpload, 'a created upload');
+  /**
+   * `POST /uploads`: records the upload and returns a presigned POST or PUT for its bytes. With
+   * `idempotencyKey` (sent as `Idempotency-Key`), a request that got no answer (network error,
+   * 502, 503, 504) is sent again with the same key, up to `retries` times (default 2), and the
+   * API answers the retry with the same upload: never a second one. A refusal, 429
+   * QUOTA_EXCEEDED included (its `retryAfterSeconds` says when), is thrown at once.
+   */
+  async createUpload(
+    request: CreateUploadRequest,
+    options: CreateUploadOptions = {},
+  ): Promise<CreatedUpload> {
+    const { idempotencyKey, signal } = options;
+    const retries = idempotencyKey === undefined ? 0 : (options.retries ?? 2);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.transport.request('POST', '/uploads', {
+          body: request,
+          signal,
+          ...(idempotencyKey !== undefined ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+        });
+        return await this.transport.decode(response, isCreatedUpload, 'a created upload');
+      } catch (error) {
+        const unanswered =
+          error instanceof AirlockNetworkError ||
+          (error instanceof AirlockApiError && [502, 503, 504].includes(error.status));
+        if (!unanswered || attempt >= retries) throw error;
+        const retryAfter = error instanceof AirlockApiError ? error.retryAfterSeconds : undefined;
+        await this.transport.clock.sleep(
+          retryAfter !== undefined ? retryAfter * 1000 : BACKOFF_INITIAL_MS * 2 ** attempt,
+          signal,
+        );
+      }
+    }
   }
 
   /**
@@ -75,9 +102,10 @@ export class AirlockClient {
     request: Omit<CreateUploadRequest, 'size'>,
     options: UploadFileOptions = {},
   ): Promise<CreatedUpload> {
+    // A fresh key per upload: a retried request can only ever make this one upload.
     const created = await this.createUpload(
       { ...request, size: source.size },
-      options.signal ? { signal: options.signal } : {},
+      { idempotencyKey: crypto.randomUUID(), ...(options.signal ? { signal: options.signal } : {}) },
     );
     await this.uploadFile(created.upload, source, { fileName: request.fileName, ...options });
     return created;

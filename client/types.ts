@@ -153,3 +153,13 @@ export interface AirlockClientOptions {
 export interface RequestOptions {
   signal?: AbortSignal;
 }
+
+export interface CreateUploadOptions extends RequestOptions {
+  /**
+   * Sent as `Idempotency-Key` (1-255 visible ASCII characters; a UUID, say): retries of this
+   * request get the same upload. Keys are scoped to the caller and kept 24 hours.
+   */
+  idempotencyKey?: string;
+  /** Retries of a request that got no answer, with the same key (default 2; only with a key). */
+  retries?: number;
+}

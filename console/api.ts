@@ -40,7 +40,10 @@ export class ConsoleApi {
     contentType: string;
     size: number;
   }): Promise<Pick<CreatedUpload, 'uploadId' | 'upload'>> {
-    const created = await this.client.createUpload({ ...request, method: 'PUT' });
+    const created = await this.client.createUpload(
+      { ...request, method: 'PUT' },
+      { idempotencyKey: crypto.randomUUID() }, // a retried request gets this same upload
+    );
     return { uploadId: created.uploadId, upload: created.upload };
   }
 

@@ -67,7 +67,7 @@ export async function startApiServer(
         ...(cors
           ? {
               'access-control-allow-methods': 'GET, POST, OPTIONS',
-              'access-control-allow-headers': 'authorization, content-type, if-none-match',
+              'access-control-allow-headers': 'authorization, content-type, if-none-match, idempotency-key',
               'access-control-max-age': '3600',
             }
           : {}),

@@ -20,6 +20,10 @@ export interface paths {
         /**
          * Ask for an upload
          * @description Checks the declaration against the type policy, records the upload as `PENDING_UPLOAD` (with its `ISSUED` audit event) and returns a presigned POST (default) or PUT pinned to `quarantine/<uploadId>`: exact key, exact `Content-Type`, exactly the declared size, the upload-id metadata and, with a declared `sha256`, the checksum. `contentType` is matched case-insensitively and its parameters are dropped; the pinned value is what the client must send.
+         *
+         *     Per-owner quotas: at most `QUOTA_OPEN_GRANTS` uploads waiting for their bytes (`PENDING_UPLOAD` with a live grant; default 1000) and `QUOTA_BYTES_PER_DAY` declared bytes granted per UTC day (default 10 GiB), enforced atomically; over either, `429 QUOTA_EXCEEDED` with `Retry-After`.
+         *
+         *     With `Idempotency-Key`, a retry of the same request by the same owner within 24 hours gets the same upload (`Idempotent-Replayed: true`), its grant signed again with the same key and conditions and no later expiry, and counts against no quota again.
          */
         post: operations["createUpload"];
         delete?: never;
@@ -371,10 +375,10 @@ export interface components {
             };
         };
         /**
-         * @description Every error code, by status. 400: `INVALID_JSON`, `INVALID_REQUEST` (`details.issues`), `INVALID_QUERY`, `INVALID_CURSOR`. 401: `UNAUTHORIZED`. 403: `FORBIDDEN` (`/audit/uploads` only). 404: `NOT_FOUND`. 413: `FILE_TOO_LARGE` (`details.maxBytes`), `REQUEST_TOO_LARGE`. 415: `UNSUPPORTED_MEDIA_TYPE` (`details.allowed`). 500: `INTERNAL_ERROR`. 503: `SERVICE_UNAVAILABLE`.
+         * @description Every error code, by status. 400: `INVALID_JSON`, `INVALID_REQUEST` (`details.issues`), `INVALID_QUERY`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`. 401: `UNAUTHORIZED`. 403: `FORBIDDEN` (`/audit/uploads` only). 404: `NOT_FOUND`. 409: `IDEMPOTENCY_KEY_USED` (`details.uploadId`). 413: `FILE_TOO_LARGE` (`details.maxBytes`), `REQUEST_TOO_LARGE`. 415: `UNSUPPORTED_MEDIA_TYPE` (`details.allowed`). 422: `IDEMPOTENCY_KEY_MISMATCH`. 429: `QUOTA_EXCEEDED` (`details.quota`). 500: `INTERNAL_ERROR`. 503: `SERVICE_UNAVAILABLE`.
          * @enum {string}
          */
-        ErrorCode: "INVALID_JSON" | "INVALID_REQUEST" | "INVALID_QUERY" | "INVALID_CURSOR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "FILE_TOO_LARGE" | "REQUEST_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "INVALID_JSON" | "INVALID_REQUEST" | "INVALID_QUERY" | "INVALID_CURSOR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "FILE_TOO_LARGE" | "REQUEST_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_USED" | "IDEMPOTENCY_KEY_MISMATCH" | "QUOTA_EXCEEDED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
         /** @description The one error shape of the API. */
         Error: {
             error: {
@@ -406,6 +410,14 @@ export interface components {
         RequestTooLargeError: components["schemas"]["Error"];
         /** @description 415: the declared type is not allowed; `details.allowed` lists the allowed types. */
         UnsupportedMediaTypeError: components["schemas"]["Error"];
+        /** @description 400: `Idempotency-Key` is malformed. */
+        InvalidIdempotencyKeyError: components["schemas"]["Error"];
+        /** @description 409: the key's upload can no longer receive bytes; `details` names it and its status. */
+        IdempotencyKeyUsedError: components["schemas"]["Error"];
+        /** @description 422: the key was used with a different request. */
+        IdempotencyKeyMismatchError: components["schemas"]["Error"];
+        /** @description 429: a per-owner quota is used up; `details` says which, its limit, and when to retry (as `Retry-After`). */
+        QuotaExceededError: components["schemas"]["Error"];
         /** @description 503: a dependency is busy; retry. */
         ServiceUnavailableError: components["schemas"]["Error"];
         /** @description 500: an internal error. */
@@ -480,6 +492,8 @@ export interface components {
         UploadIdPath: string;
         /** @description The upload id (a ULID), or for auditors the id of an unsolicited object's trail. */
         EventsIdPath: string;
+        /** @description A key of the client's choosing (a UUID, say) that makes retries of this request safe: 1–255 visible ASCII characters without quotes or backslashes, bare or as a Structured Field string (`"…"`). Scoped to the caller; kept 24 hours. */
+        IdempotencyKeyHeader: string;
         /** @description An `ETag` from an earlier answer (or `*`); weak comparison. A match gets `304`. */
         IfNoneMatchHeader: string;
         /** @description Only uploads in this status. */
@@ -559,7 +573,10 @@ export interface operations {
     createUpload: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID, say) that makes retries of this request safe: 1–255 visible ASCII characters without quotes or backslashes, bare or as a Structured Field string (`"…"`). Scoped to the caller; kept 24 hours. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyHeader"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -569,10 +586,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The upload is issued. `Location` is the status URL. */
+            /** @description The upload is issued (or, for a retry with the same `Idempotency-Key`, issued again). `Location` is the status URL. */
             201: {
                 headers: {
                     Location: components["headers"]["Location"];
+                    /** @description `true` when this answers a retry with a known `Idempotency-Key`: the upload is the first request's. */
+                    "Idempotent-Replayed"?: "true";
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
                     [name: string]: unknown;
                 };
@@ -580,17 +599,27 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedUpload"];
                 };
             };
-            /** @description `INVALID_JSON`: the body is missing or not JSON. `INVALID_REQUEST`: the body breaks the request rules (`details.issues` says where). */
+            /** @description `INVALID_JSON`: the body is missing or not JSON. `INVALID_REQUEST`: the body breaks the request rules (`details.issues` says where). `INVALID_IDEMPOTENCY_KEY`: `Idempotency-Key` is not 1–255 visible ASCII characters. */
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvalidJsonError"] | components["schemas"]["InvalidRequestError"];
+                    "application/json": components["schemas"]["InvalidJsonError"] | components["schemas"]["InvalidRequestError"] | components["schemas"]["InvalidIdempotencyKeyError"];
                 };
             };
             401: components["responses"]["Unauthorized"];
+            /** @description `IDEMPOTENCY_KEY_USED`: the key's upload (`details.uploadId`, `details.status`) can no longer receive bytes (it moved on from `PENDING_UPLOAD`, or its grant expired). Follow it with `GET /uploads/{id}`, or use a new key for a new upload. */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyUsedError"];
+                };
+            };
             /** @description `FILE_TOO_LARGE`: the declared size is over the type's limit (`details.maxBytes`). `REQUEST_TOO_LARGE`: the request body itself is over 16 KiB (the local server cuts off at 64 KiB before the handler). */
             413: {
                 headers: {
@@ -609,6 +638,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_MISMATCH`: this owner used the key with a different request. */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyMismatchError"];
+                };
+            };
+            /** @description `QUOTA_EXCEEDED`: the owner holds too many open grants (`details.quota` `openGrants`; `Retry-After` until the first of them expires) or was granted the day's bytes (`bytesPerDay`; `Retry-After` until the next UTC day). Nothing was recorded. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterBusy"];
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaExceededError"];
                 };
             };
             500: components["responses"]["InternalError"];
@@ -843,4 +893,4 @@ export const putUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<com
 export const auditActorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditActor"]["type"]> = ["user", "system"];
 export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED"];
 export const healthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["status"]> = ["ok", "unavailable"];
-export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["INVALID_JSON", "INVALID_REQUEST", "INVALID_QUERY", "INVALID_CURSOR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "FILE_TOO_LARGE", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"];
+export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["INVALID_JSON", "INVALID_REQUEST", "INVALID_QUERY", "INVALID_CURSOR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "FILE_TOO_LARGE", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INVALID_IDEMPOTENCY_KEY", "IDEMPOTENCY_KEY_USED", "IDEMPOTENCY_KEY_MISMATCH", "QUOTA_EXCEEDED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"];

@@ -41,6 +41,12 @@ const RECORD_SK = 'RECORD';
 
 const uploadPk = (uploadId: string) => `UPLOAD#${uploadId}`;
 
+/** The key of an upload's record item. */
+export const recordKey = (uploadId: string): { pk: string; sk: string } => ({
+  pk: uploadPk(uploadId),
+  sk: RECORD_SK,
+});
+
 export interface Page<T> {
   items: T[];
   cursor?: string;
@@ -65,17 +71,24 @@ export class UploadStore {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  /** Writes a new PENDING_UPLOAD record; the id is fresh, so an existing item is an error. */
-  async createPending(record: UploadRecord): Promise<void> {
-    await this.send('PutItem(upload)', () =>
-      this.doc.send(
+  /**
+   * Writes a new PENDING_UPLOAD record unless one with its id exists; false then (an idempotent
+   * retry that raced another request with the same key and lost).
+   */
+  async createPending(record: UploadRecord): Promise<boolean> {
+    try {
+      await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: this.toItem(record),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      ),
-    );
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw toPipelineError('PutItem(upload)', error);
+    }
   }
 
   async get(uploadId: string): Promise<UploadRecord | undefined> {

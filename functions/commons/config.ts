@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { intEnv, optionalEnv, requireEnv } from './env.js';
 import { assertFaultsAllowed } from './faults.js';
+import type { QuotaLimits } from '../domain/quota.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain/type-policy.js';
 import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../domain/upload-grant.js';
 
@@ -19,6 +20,8 @@ import { MAX_DOWNLOAD_URL_TTL_SECONDS, MAX_UPLOAD_URL_TTL_SECONDS } from '../dom
  * | S3_ENDPOINT              | S3-compatible endpoint (local runtime)              | AWS |
  * | S3_FORCE_PATH_STYLE      | "true" for path-style addressing                    | false |
  * | DYNAMODB_ENDPOINT        | DynamoDB-compatible endpoint (local runtime)        | AWS |
+ * | QUOTA_OPEN_GRANTS        | uploads an owner may hold in PENDING_UPLOAD, 1–5000 | 1000 |
+ * | QUOTA_BYTES_PER_DAY      | declared bytes granted per owner per UTC day, ≥ 1    | 10 GiB |
  */
 export interface AirlockConfig {
   tableName: string;
@@ -29,7 +32,14 @@ export interface AirlockConfig {
   s3Endpoint?: string;
   s3ForcePathStyle: boolean;
   dynamoDbEndpoint?: string;
+  quotas: QuotaLimits;
 }
+
+/** Per-owner quota settings: name, default and bounds. */
+export const QUOTA_SETTINGS = {
+  openGrants: { env: 'QUOTA_OPEN_GRANTS', default: 1000, min: 1, max: 5000 },
+  bytesPerDay: { env: 'QUOTA_BYTES_PER_DAY', default: 10 * 1024 ** 3, min: 1, max: Number.MAX_SAFE_INTEGER },
+} as const;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig {
   assertFaultsAllowed(env); // fault injection is for the local runtime, never a deployment
@@ -61,6 +71,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
     ...(s3Endpoint ? { s3Endpoint } : {}),
     s3ForcePathStyle: optionalEnv('S3_FORCE_PATH_STYLE', env) === 'true',
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
+    quotas: {
+      openGrants: intEnv(
+        QUOTA_SETTINGS.openGrants.env,
+        QUOTA_SETTINGS.openGrants.default,
+        QUOTA_SETTINGS.openGrants,
+        env,
+      ),
+      bytesPerDay: intEnv(
+        QUOTA_SETTINGS.bytesPerDay.env,
+        QUOTA_SETTINGS.bytesPerDay.default,
+        QUOTA_SETTINGS.bytesPerDay,
+        env,
+      ),
+    },
   };
 }
 

@@ -28,6 +28,10 @@ export const DOMAIN_ERROR_STATUS: Record<DomainErrorName, number> = {
   InvalidCursorError: 400,
   FileTooLargeError: 413,
   TypeNotAllowedError: 415,
+  QuotaExceededError: 429,
+  InvalidIdempotencyKeyError: 400,
+  IdempotencyKeyMismatchError: 422,
+  IdempotencyKeyUsedError: 409,
 };
 
 /** A refusal the client may be told of: a domain error or one of the edge's own. */
@@ -45,7 +49,12 @@ export function statusOf(error: RefusalError): number {
 export function errorResponse(error: unknown): ApiResult {
   if (isRefusal(error)) {
     const { code, message, details } = error;
-    return jsonResponse(statusOf(error), { error: { code, message, ...(details ? { details } : {}) } });
+    const retryAfter = error instanceof DomainError ? error.retryAfterSeconds : undefined;
+    return jsonResponse(
+      statusOf(error),
+      { error: { code, message, ...(details ? { details } : {}) } },
+      retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {},
+    );
   }
   if (error instanceof TransientError) {
     return jsonResponse(

@@ -7,7 +7,7 @@ import { makeCreateUploadHandler, type CreateUploadDeps } from '../../functions/
 import { DEFAULT_TYPE_POLICY } from '../../functions/domain/type-policy.js';
 import { UPLOAD_ID_PATTERN } from '../../functions/domain/upload-id.js';
 import { DEFAULT_SUB, apiEvent, jsonBody } from './handlers/api-events.js';
-import { newPresigner, newUploadStore } from './handlers/aws-fakes.js';
+import { issuanceGuards, newPresigner, newUploadStore } from './handlers/aws-fakes.js';
 import { REQUEST_CATEGORIES, bodyText, loadRequestCases, type HostileRequest } from '../corpus/corpus.js';
 
 /**
@@ -31,6 +31,7 @@ const deps: CreateUploadDeps = {
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: 600,
   now: () => new Date('2025-03-01T12:00:00.000Z'),
+  ...issuanceGuards(),
 };
 const handler = makeCreateUploadHandler(() => deps);
 

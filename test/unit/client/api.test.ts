@@ -40,6 +40,51 @@ describe('AirlockClient: requests', () => {
     expect(JSON.parse(new TextDecoder().decode(requests[0]!.body))).toEqual(request);
   });
 
+  it('retries an unanswered createUpload with the same Idempotency-Key (issue 13 item 9)', async () => {
+    // Arrange
+    const created = {
+      uploadId: '01JUPLOAD',
+      status: 'PENDING_UPLOAD',
+      upload: { method: 'PUT', url: 'http://s3/x', headers: {}, expiresAt: 'later' },
+      statusUrl: 'http://api.test/v1/uploads/01JUPLOAD',
+    };
+    const { client, requests } = clientWith([
+      new TypeError('fetch failed'),
+      json(503, { error: { code: 'SERVICE_UNAVAILABLE', message: 'busy' } }),
+      json(201, created),
+    ]);
+    // Act
+    const result = await client.createUpload(
+      { fileName: 'a.pdf', contentType: 'application/pdf', size: 3 },
+      { idempotencyKey: 'key-123' },
+    );
+    // Assert
+    expect(result.uploadId).toBe('01JUPLOAD');
+    expect(requests.map((r) => r.headers.get('idempotency-key'))).toEqual(['key-123', 'key-123', 'key-123']);
+  });
+
+  it('does not retry createUpload without a key, nor a quota refusal, which carries Retry-After', async () => {
+    // Arrange
+    const quota = () =>
+      new Response(JSON.stringify({ error: { code: 'QUOTA_EXCEEDED', message: 'too many', details: {} } }), {
+        status: 429,
+        headers: { 'content-type': 'application/json', 'retry-after': '120' },
+      });
+    const withoutKey = clientWith([new TypeError('fetch failed')]);
+    const withKey = clientWith([quota()]);
+    const request = { fileName: 'a.pdf', contentType: 'application/pdf', size: 3 };
+    // Act / Assert
+    await expect(withoutKey.client.createUpload(request)).rejects.toMatchObject({
+      name: 'AirlockNetworkError',
+    });
+    await expect(withKey.client.createUpload(request, { idempotencyKey: 'k' })).rejects.toMatchObject({
+      status: 429,
+      code: 'QUOTA_EXCEEDED',
+      retryAfterSeconds: 120,
+    });
+    expect([withoutKey.requests.length, withKey.requests.length]).toEqual([1, 1]);
+  });
+
   it('asks a token function for every request, so tokens can be refreshed', async () => {
     // Arrange
     const fake = fakeFetch([json(200, view('PROCESSING')), json(200, view('PROCESSED'))]);
