@@ -105,7 +105,7 @@ export class AirlockClient {
     // A fresh key per upload: a retried request can only ever make this one upload.
     const created = await this.createUpload(
       { ...request, size: source.size },
-      { idempotencyKey: crypto.randomUUID(), ...(options.signal ? { signal: options.signal } : {}) },
+      { idempotencyKey: newIdempotencyKey(), ...(options.signal ? { signal: options.signal } : {}) },
     );
     await this.uploadFile(created.upload, source, { fileName: request.fileName, ...options });
     return created;
@@ -285,6 +285,16 @@ export class AirlockClient {
       cursor = page.cursor;
     }
   }
+}
+
+/**
+ * A fresh Idempotency-Key: 128 random bits as 32 hex characters. From crypto.getRandomValues,
+ * which (unlike crypto.randomUUID) pages served over plain http have too.
+ */
+export function newIdempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) =>
+    byte.toString(16).padStart(2, '0'),
+  ).join('');
 }
 
 const uploadPath = (uploadId: string): string => `/uploads/${encodeURIComponent(uploadId)}`;

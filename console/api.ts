@@ -5,6 +5,7 @@
  */
 import {
   AirlockClient,
+  newIdempotencyKey,
   type AuditEvent,
   type AuditUploadView,
   type CreatedUpload,
@@ -42,7 +43,7 @@ export class ConsoleApi {
   }): Promise<Pick<CreatedUpload, 'uploadId' | 'upload'>> {
     const created = await this.client.createUpload(
       { ...request, method: 'PUT' },
-      { idempotencyKey: crypto.randomUUID() }, // a retried request gets this same upload
+      { idempotencyKey: newIdempotencyKey() }, // a retried request gets this same upload
     );
     return { uploadId: created.uploadId, upload: created.upload };
   }

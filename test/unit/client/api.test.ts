@@ -5,6 +5,7 @@ import {
   AirlockTimeoutError,
   BACKOFF_MAX_MS,
   contentTypeFor,
+  newIdempotencyKey,
   parseRetryAfter,
 } from '../../../client/index.js';
 import { apiError, fakeClock, fakeFetch, json, view } from './fake-fetch.js';
@@ -61,6 +62,11 @@ describe('AirlockClient: requests', () => {
     // Assert
     expect(result.uploadId).toBe('01JUPLOAD');
     expect(requests.map((r) => r.headers.get('idempotency-key'))).toEqual(['key-123', 'key-123', 'key-123']);
+  });
+
+  it('upload() sends a fresh 32-hex Idempotency-Key per upload', async () => {
+    expect(newIdempotencyKey()).toMatch(/^[0-9a-f]{32}$/);
+    expect(newIdempotencyKey()).not.toBe(newIdempotencyKey());
   });
 
   it('does not retry createUpload without a key, nor a quota refusal, which carries Retry-After', async () => {
