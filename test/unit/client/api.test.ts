@@ -64,7 +64,7 @@ describe('AirlockClient: requests', () => {
     expect(requests.map((r) => r.headers.get('idempotency-key'))).toEqual(['key-123', 'key-123', 'key-123']);
   });
 
-  it('upload() sends a fresh 32-hex Idempotency-Key per upload', () => {
+  it('newIdempotencyKey gives 32 random hex characters', () => {
     expect(newIdempotencyKey()).toMatch(/^[0-9a-f]{32}$/);
     expect(newIdempotencyKey()).not.toBe(newIdempotencyKey());
   });
