@@ -13,6 +13,8 @@ import {
   QUARANTINE_RETENTION_DAYS_BOUNDS,
   quarantineOutlivesProcessing,
   REJECTED_RETENTION_DAYS_BOUNDS,
+  QUOTA_BYTES_PER_DAY_BOUNDS,
+  QUOTA_OPEN_GRANTS_BOUNDS,
   SWEEP_BATCH_SIZE_BOUNDS,
   SWEEP_INTERVAL_MINUTES_BOUNDS,
   UPLOAD_URL_TTL_BOUNDS,
@@ -84,6 +86,16 @@ export const AIRLOCK_CONFIG_SCHEMA = z
       SWEEP_BATCH_SIZE_BOUNDS,
       'uploads',
       'Uploads the sweeper handles per status per run',
+    ),
+    quotaOpenGrants: wholeNumber(
+      QUOTA_OPEN_GRANTS_BOUNDS,
+      'uploads',
+      'Per owner: uploads that may wait for their bytes at once; over it, POST /uploads answers 429 QUOTA_EXCEEDED',
+    ),
+    quotaBytesPerDay: wholeNumber(
+      QUOTA_BYTES_PER_DAY_BOUNDS,
+      'bytes',
+      'Per owner: declared bytes granted per UTC day; over it, POST /uploads answers 429 QUOTA_EXCEEDED',
     ),
     quarantineRetentionDays: wholeNumber(
       QUARANTINE_RETENTION_DAYS_BOUNDS,

@@ -66,6 +66,8 @@ describe('defaults', () => {
       reservedConcurrency: {},
       forensicReaderArns: [],
       removalPolicy: 'retain',
+      quotaOpenGrants: 1000,
+      quotaBytesPerDay: 10 * 1024 ** 3,
     });
   });
 });
