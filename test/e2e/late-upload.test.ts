@@ -190,7 +190,7 @@ describe('abandoned records (issue 13, item 10)', () => {
     });
     expect((await upload(used.upload, pdf)).status).toBeLessThan(300);
     expect((await waitForOutcome(runtime(), token, used.uploadId, 60_000)).status).toBe('PROCESSED');
-    for (const { uploadId } of [gone!, kept!]) {
+    for (const { uploadId } of [gone, kept]) {
       await pollUntil(
         `${uploadId} to expire`,
         async () => ((await statusOf(token, uploadId)) === 'EXPIRED' ? true : undefined),
@@ -207,7 +207,7 @@ describe('abandoned records (issue 13, item 10)', () => {
     await dynamo.send(
       new UpdateItemCommand({
         TableName: table,
-        Key: { pk: { S: `UPLOAD#${gone!.uploadId}` }, sk: { S: 'RECORD' } },
+        Key: { pk: { S: `UPLOAD#${gone.uploadId}` }, sk: { S: 'RECORD' } },
         UpdateExpression: 'SET #ttl = :past',
         ExpressionAttributeNames: { '#ttl': 'ttl' },
         ExpressionAttributeValues: { ':past': { N: String(Math.floor(Date.now() / 1000) - 1) } },
@@ -228,9 +228,9 @@ describe('abandoned records (issue 13, item 10)', () => {
     // Act: the runtime deletes it as DynamoDB would, within its scan interval (1 s here)
     const started = Date.now();
     await pollUntil(
-      `${gone!.uploadId} to be deleted by the TTL emulation`,
+      `${gone.uploadId} to be deleted by the TTL emulation`,
       async () => {
-        const response = await api(runtime(), `/uploads/${gone!.uploadId}`, { token });
+        const response = await api(runtime(), `/uploads/${gone.uploadId}`, { token });
         return response.status === 404 ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
@@ -238,9 +238,9 @@ describe('abandoned records (issue 13, item 10)', () => {
 
     // Assert
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect((await api(runtime(), `/uploads/${gone!.uploadId}/events`, { token })).status).toBe(404);
-    expect(await statusOf(token, kept!.uploadId)).toBe('EXPIRED');
-    expect((await auditTrail(runtime(), token, kept!.uploadId)).map((event) => event.action)).toEqual([
+    expect((await api(runtime(), `/uploads/${gone.uploadId}/events`, { token })).status).toBe(404);
+    expect(await statusOf(token, kept.uploadId)).toBe('EXPIRED');
+    expect((await auditTrail(runtime(), token, kept.uploadId)).map((event) => event.action)).toEqual([
       'ISSUED',
       'EXPIRED',
     ]);

@@ -22,6 +22,7 @@ import {
   newPresigner,
   newUploadStore,
   throttling,
+  issuanceGuards,
 } from './aws-fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -39,6 +40,7 @@ const deps: CreateUploadDeps = {
   uploadTtlSeconds: TTL_SECONDS,
   abandonedRecordRetentionSeconds: RETENTION_SECONDS,
   now: () => NOW,
+  ...issuanceGuards(),
 };
 const handler = makeCreateUploadHandler(() => deps);
 
@@ -161,12 +163,14 @@ describe('POST /uploads with method POST', () => {
     expect(putItem(0).ttl).toBe(expiry + RETENTION_SECONDS);
   });
 
-  it('sends one write to DynamoDB and nothing to S3', async () => {
+  it('counts the quota, then writes the record holding its ISSUED event, and sends nothing else', async () => {
     // Act
     await handler(createEvent(body));
     // Assert
+    const calls = ddb.calls().map((call) => call.args[0]);
+    expect(calls.map((command) => command.constructor.name)).toEqual(['UpdateCommand', 'PutCommand']);
+    expect(String((calls[0]?.input as { Key: { pk: string } }).Key.pk)).toMatch(/^QUOTA#[0-9a-f]{64}$/);
     expect(putItem(0).sk).toBe('RECORD');
-    expect(ddb.calls()).toHaveLength(1);
     expect(s3.calls()).toHaveLength(0);
   });
 
