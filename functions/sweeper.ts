@@ -18,9 +18,10 @@ import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
 import type { SweepStateStore } from './adapters/sweep-state.js';
 import { statusIndexKey, statusSortKey, TABLE_KEYS, type UploadStore } from './adapters/upload-store.js';
+import { abandonedRecordExpiry, nextEventTime } from './domain/audit-trail.js';
 import { quarantineKey, type UploadRecord, type UploadStatus } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
-import { transitionTime } from './domain/transitions.js';
+import { expiredEvent, outcomeEvent, SWEEPER_ACTOR } from './domain/transition-events.js';
 
 export interface SweeperDeps {
   store: UploadStore;
@@ -37,6 +38,8 @@ export interface SweeperDeps {
    * again by a client, or whose event was lost) until its grant can no longer be used.
    */
   uploadTtlMs: number;
+  /** An EXPIRED record may be deleted (DynamoDB TTL) this long after it expired. */
+  abandonedRecordRetentionSeconds: number;
   /** Budget, page size, concurrency, lost-event delay and expiry grace (the schedule is the caller's). */
   sweep: SweepSettings;
 }
@@ -63,7 +66,6 @@ export interface RunContext {
   getRemainingTimeInMillis?: () => number;
 }
 
-const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const;
 /** Below every `updatedKey` ("<ISO time>#<id>"). */
 const EARLIEST = '0000';
 
@@ -75,7 +77,7 @@ const EARLIEST = '0000';
  * - PROCESSING past the bound whose execution no longer runs → FAILED (kept for a redrive).
  * - PROCESSED or REJECTED while the grant may still be used: a stray second version is started,
  *   and Claim discards it.
- * Every status change is audited.
+ * Every status change and its audit event are one write.
  *
  * Paging: each of these queries is a lane, read a page at a time in rotation (one page of each in
  * turn) until the time budget is spent or every lane reached its end, so that no status waits for
@@ -87,8 +89,18 @@ const EARLIEST = '0000';
  */
 export function makeSweeperHandler(deps: () => SweeperDeps) {
   return async (_event?: unknown, context?: RunContext): Promise<SweepReport> => {
-    const { store, sweepState, objects, executions, bucket, now, processingTimeoutMs, uploadTtlMs, sweep } =
-      deps();
+    const {
+      store,
+      sweepState,
+      objects,
+      executions,
+      bucket,
+      now,
+      processingTimeoutMs,
+      uploadTtlMs,
+      abandonedRecordRetentionSeconds,
+      sweep,
+    } = deps();
     const report: SweepReport = {
       expired: 0,
       restarted: 0,
@@ -147,19 +159,13 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         return;
       }
       if (record.expiresAt > expiredBefore) return; // the client may still upload
-      const at = transitionTime(now(), record.updatedAt);
-      const result = await store.expire(record.uploadId, at);
-      if (!result.written) return;
-      await store.appendAudit({
-        uploadId: record.uploadId,
-        at,
-        actor: SWEEPER_ACTOR,
-        action: 'EXPIRED',
-        from: 'PENDING_UPLOAD',
-        to: 'EXPIRED',
-        reasons: [{ code: 'UPLOAD_EXPIRED', message: 'No file was uploaded before the upload expired.' }],
+      const at = nextEventTime(now(), record.trailHead);
+      const result = await store.expire({
+        record,
+        event: expiredEvent(record.uploadId, at),
+        deleteAfter: abandonedRecordExpiry(at, abandonedRecordRetentionSeconds),
       });
-      report.expired++;
+      if (result.written) report.expired++;
     };
 
     // PROCESSED or REJECTED uploads whose grant may still be (or was lately) usable: any version
@@ -182,27 +188,25 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         report.stillRunning++;
         return;
       }
-      const at = transitionTime(now(), record.updatedAt);
+      const failure = {
+        error: 'ProcessingStalled',
+        cause: 'The execution ended without recording an outcome.',
+      };
       const result = await store.recordOutcome({
-        uploadId: record.uploadId,
+        record,
         outcome: 'FAILED',
         guard: { from: ['PROCESSING'], executionId: record.executionId },
-        at,
-        failure: { error: 'ProcessingStalled', cause: 'The execution ended without recording an outcome.' },
+        event: outcomeEvent({
+          record,
+          outcome: 'FAILED',
+          at: nextEventTime(now(), record.trailHead),
+          executionId: record.executionId,
+          failure,
+          actor: SWEEPER_ACTOR,
+        }),
+        failure,
       });
-      if (!result.written) return;
-      await store.appendAudit({
-        uploadId: record.uploadId,
-        at,
-        actor: SWEEPER_ACTOR,
-        action: 'FAILED',
-        from: 'PROCESSING',
-        to: 'FAILED',
-        reasons: [{ code: 'PROCESSING_FAILED', message: 'ProcessingStalled' }],
-        ...(record.versionId ? { versionId: record.versionId } : {}),
-        executionId: record.executionId,
-      });
-      report.failed++;
+      if (result.written) report.failed++;
     };
 
     const page =
@@ -330,6 +334,7 @@ const defaultDeps = lazy((): SweeperDeps => {
     ...adapters,
     processingTimeoutMs: sweeper.processingTimeoutSeconds * 1000,
     uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
+    abandonedRecordRetentionSeconds: config.abandonedRecordRetentionSeconds,
     sweep: {
       ...DEPLOYED_SWEEP,
       budgetMs: intEnv(SWEEP_ENV.budgetSeconds, DEPLOYED_SWEEP.budgetMs / 1000, { min: 1, max: 900 }) * 1000,

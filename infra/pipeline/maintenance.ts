@@ -51,7 +51,8 @@ export function buildMaintenance(scope: Construct, props: PipelineMaintenancePro
     Math.min(settings.sweepInterval.toMilliseconds(), DEPLOYED_SWEEPER_TIMEOUT_MS) - SWEEP_SAFETY_MARGIN_MS;
   sweeper.addEnvironment(ENV_NAMES.sweepTimeBudgetSeconds, String(Math.floor(sweepBudgetMs / 1000)));
   storage.grantItems(sweeper, ['dynamodb:Query'], byStatus);
-  storage.grantItems(sweeper, ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
+  // Each expiry or stall, and its event, is one conditional update of the record (as is its lease).
+  storage.grantItems(sweeper, ['dynamodb:UpdateItem']);
   storage.grantListVersions(sweeper, QUARANTINE_PREFIX);
   sweeper.addEnvironment(ENV_NAMES.stateMachineArn, stateMachine.stateMachineArn);
   for (const [name, value] of Object.entries(settingsEnvironment(settings).sweeper)) {
