@@ -165,6 +165,7 @@ async function irreducibleSample(
     issuedEvent(id, 'bench', created),
     Math.ceil(Date.now() / 1000) + 86_400,
   );
+  if (pending === undefined) throw new Error(`A record ${id} exists already.`);
   const executionId = `arn:aws:states:us-east-1:000000000000:execution:bench:${id}`;
   const claim = claimEvent({
     uploadId: id,

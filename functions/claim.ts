@@ -2,6 +2,7 @@ import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
 import { TransitionConflictError } from './commons/errors.js';
 import { logger } from './commons/logger.js';
 import { taskHandler } from './commons/task.js';
+import { QuotaStore } from './adapters/quota-store.js';
 import { UploadStore } from './adapters/upload-store.js';
 import { discardPlan, nextEventTime } from './domain/audit-trail.js';
 import type { Reason, UploadRecord } from './domain/model.js';
@@ -13,6 +14,8 @@ import { isUploadId } from './domain/upload-id.js';
 export interface ClaimDeps {
   store: UploadStore;
   now: () => Date;
+  /** Gives the owner's open grant back once its upload is claimed. */
+  quotas: Pick<QuotaStore, 'release'>;
 }
 
 /** Lost races to retry before giving up; each loss means another writer changed the record. */
@@ -25,7 +28,7 @@ const MAX_CLAIM_ATTEMPTS = 3;
  */
 export function makeClaimHandler(deps: () => ClaimDeps) {
   return taskHandler('Claim', claimInput, async ({ detail, executionId }): Promise<ClaimResult> => {
-    const { store, now } = deps();
+    const { store, now, quotas } = deps();
     const object = {
       bucket: detail.bucket.name,
       key: detail.object.key,
@@ -101,6 +104,7 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
           return { outcome: 'DUPLICATE', uploadId, object };
         case 'ALREADY_CLAIMED':
           // A retried Claim task: its write (the status and its event) happened.
+          await releaseGrant(quotas, record);
           return claimed(record, object);
         case 'CLAIM': {
           const event = claimEvent({
@@ -121,12 +125,27 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
           });
           if (!result.written) continue; // someone else moved the record: decide again
           if (decision.action === 'LATE_UPLOAD') logger.warn('late upload: claimed after its grant expired');
+          await releaseGrant(quotas, result.record);
           return claimed(result.record, object);
         }
       }
     }
     throw new TransitionConflictError(`The claim lost ${MAX_CLAIM_ATTEMPTS} races in a row.`);
   });
+}
+
+/**
+ * The owner's open grant ends with the claim, a late upload's too (its grant expired; the quota
+ * would also heal it at its limit). Best effort: a lost release only costs the owner a heal at the
+ * quota limit (QuotaStore reads the record then), never the claim.
+ */
+async function releaseGrant(quotas: Pick<QuotaStore, 'release'>, record: UploadRecord): Promise<void> {
+  if (record.previousStatus !== 'PENDING_UPLOAD' && record.previousStatus !== 'EXPIRED') return;
+  try {
+    await quotas.release(record.owner, record.uploadId);
+  } catch (error) {
+    logger.warn('open grant not released; the quota heals it at its limit', { error: (error as Error).name });
+  }
 }
 
 function claimed(record: UploadRecord, object: ClaimResult['object']): ClaimResult {
@@ -145,7 +164,12 @@ function claimed(record: UploadRecord, object: ClaimResult['object']): ClaimResu
 
 const defaultDeps = lazy((): ClaimDeps => {
   const config = readConfig();
-  return { store: new UploadStore(config.tableName, makeDynamoDbClient(config)), now: () => new Date() };
+  const dynamoDb = makeDynamoDbClient(config);
+  return {
+    store: new UploadStore(config.tableName, dynamoDb),
+    now: () => new Date(),
+    quotas: new QuotaStore(config.tableName, dynamoDb),
+  };
 });
 
 export const handler = makeClaimHandler(defaultDeps);

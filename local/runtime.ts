@@ -110,7 +110,7 @@ export async function startRuntime(
     const reaper = startTtlReaper({
       client: dynamoClient,
       table: settings.table,
-      attribute: TABLE_KEYS.timeToLive,
+      attribute: TABLE_KEYS.ttlAttribute,
       intervalMs: settings.ttlScanIntervalMs,
       onError: (message, error) => log(`${message}: ${(error as Error).message}`),
     });

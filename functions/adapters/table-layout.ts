@@ -14,19 +14,28 @@ import type { UploadRecord, UploadStatus } from '../domain/model.js';
  *   sweeper state   pk=SWEEPER            sk=STATE        (its lease and cursors: adapters/sweep-state.ts)
  * The indexes project the record's own fields (INDEX_PROJECTION), never its trail: a status change
  * writes the index items at the record's size, not the trail's. `ttl` (epoch seconds) is
- * DynamoDB's time-to-live attribute: set on abandoned records only (PENDING_UPLOAD, EXPIRED).
+ * DynamoDB's time-to-live attribute: set on abandoned records only (PENDING_UPLOAD, EXPIRED)
+ * among the records; quota counters and Idempotency-Key items (adapters/quota-store.ts,
+ * adapters/idempotency-store.ts) share the table with keys of their own.
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
   byOwner: { indexName: 'byOwner', partitionKey: 'ownerKey', sortKey: 'createdKey' },
   byStatus: { indexName: 'byStatus', partitionKey: 'statusKey', sortKey: 'updatedKey' },
-  timeToLive: 'ttl',
+  /** DynamoDB's TTL attribute (epoch seconds): only items that may expire carry it. */
+  ttlAttribute: 'ttl',
 } as const;
 
 export const RECORD_SK = 'RECORD';
 export const UNSOLICITED_SK = 'UNSOLICITED';
 export const uploadPk = (uploadId: string): string => `UPLOAD#${uploadId}`;
+
+/** The key of an upload's record item. */
+export const recordKey = (uploadId: string): { pk: string; sk: string } => ({
+  pk: uploadPk(uploadId),
+  sk: RECORD_SK,
+});
 
 /**
  * Every field of a record, and whether the indexes carry it. A new field of UploadRecord fails to
@@ -75,7 +84,7 @@ const INTERNAL_ATTRIBUTES = [
   'updatedKey',
   'events',
   'lastUnlistedDiscard',
-  TABLE_KEYS.timeToLive,
+  TABLE_KEYS.ttlAttribute,
 ];
 
 /** The record an item (of the table or of an index) holds. */

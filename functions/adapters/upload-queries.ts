@@ -4,10 +4,12 @@ import {
   GetCommand,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidCursorError } from '../domain/errors.js';
 import type { RecordedEvent, UploadRecord, UploadStatus } from '../domain/model.js';
 import { toPipelineError } from './aws-errors.js';
+import { boundedQuery, READ_BUDGET } from './paging.js';
 import {
   decodeEventsCursor,
   decodeOwnerCursor,
@@ -39,6 +41,24 @@ export interface EventsPage {
   cursor?: string;
 }
 
+/**
+ * A page of a trail read whole: at most `limit` events after the cursor's, and a cursor when more
+ * follow. The cursor is opaque to clients and bound to the upload (InvalidCursorError otherwise).
+ */
+export function pageOfTrail(
+  trail: RecordedEvent[],
+  uploadId: string,
+  page: { limit?: number; cursor?: string },
+): { events: RecordedEvent[]; cursor?: string } {
+  const after = page.cursor === undefined ? 0 : decodeEventsCursor(page.cursor, uploadId);
+  if (after > trail.length) throw new InvalidCursorError();
+  const end = page.limit === undefined ? trail.length : Math.min(trail.length, after + page.limit);
+  return {
+    events: trail.slice(after, end),
+    ...(end < trail.length ? { cursor: encodeEventsCursor(uploadId, end) } : {}),
+  };
+}
+
 /** The reads of the uploads table (layout: table-layout.ts); UploadStore adds the writes. */
 export class UploadQueries {
   protected readonly doc: DynamoDBDocumentClient;
@@ -65,10 +85,10 @@ export class UploadQueries {
 
   /**
    * One page of a trail, oldest first, and the record it belongs to: one consistent Query of the
-   * upload's partition (its record, or the trail of an object key with no upload).
+   * upload's partition (its record, or the trail of an object key with no upload). Without
+   * `page`, the whole trail (at most MAX_TRAIL_EVENTS events: audit-trail.ts).
    */
   async pageEvents(uploadId: string, page: { limit?: number; cursor?: string } = {}): Promise<EventsPage> {
-    const after = page.cursor === undefined ? 0 : decodeEventsCursor(page.cursor, uploadId);
     const out = await this.send('Query(trail)', () =>
       this.doc.send(
         new QueryCommand({
@@ -86,12 +106,9 @@ export class UploadQueries {
       ...event,
       uploadId,
     }));
-    if (after > all.length) throw new InvalidCursorError();
-    const end = page.limit === undefined ? all.length : Math.min(all.length, after + page.limit);
     return {
       ...(recordItemFound ? { record: recordFromItem(recordItemFound) } : {}),
-      events: all.slice(after, end),
-      ...(end < all.length ? { cursor: encodeEventsCursor(uploadId, end) } : {}),
+      ...pageOfTrail(all, uploadId, page),
     };
   }
 
@@ -100,9 +117,13 @@ export class UploadQueries {
     return (await this.pageEvents(uploadId)).events;
   }
 
-  /** A caller's uploads, newest first, optionally of one status, with an opaque cursor. */
+  /**
+   * A caller's uploads, newest first, optionally of one status, with an opaque cursor. With a
+   * status filter, at most READ_BUDGET items are evaluated: a sparse filter may give a short (or
+   * empty) page with a cursor.
+   */
   async listByOwner(query: ListQuery): Promise<Page<UploadRecord>> {
-    const { indexName, partitionKey } = TABLE_KEYS.byOwner;
+    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byOwner;
     const startKey = query.cursor === undefined ? undefined : decodeOwnerCursor(query.cursor, query.owner);
     const input: QueryCommandInput = {
       TableName: this.tableName,
@@ -110,33 +131,28 @@ export class UploadQueries {
       KeyConditionExpression: `${partitionKey} = :owner`,
       ExpressionAttributeValues: { ':owner': query.owner },
       ScanIndexForward: false,
-      Limit: query.limit,
     };
     if (query.status !== undefined) {
       input.FilterExpression = '#status = :status';
       input.ExpressionAttributeNames = { '#status': 'status' };
       input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':status': query.status };
     }
-    // A filter may thin out a page: keep reading until the page is full or the index ends.
-    const items: UploadRecord[] = [];
-    let next = startKey;
-    let lastKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.send('Query(byOwner)', () =>
-        this.doc.send(
-          new QueryCommand({ ...input, Limit: query.limit - items.length, ExclusiveStartKey: next }),
-        ),
-      );
-      for (const item of out.Items ?? []) items.push(recordFromItem(item));
-      lastKey = out.LastEvaluatedKey;
-      next = lastKey;
-    } while (items.length < query.limit && lastKey !== undefined);
-    return { items, ...(lastKey ? { cursor: encodeCursor(lastKey) } : {}) };
+    const page = await boundedQuery(this.queryPage('Query(byOwner)'), input, {
+      limit: query.limit,
+      budget: READ_BUDGET,
+      keyAttributes: ['pk', 'sk', partitionKey, sortKey],
+      ...(startKey ? { startKey } : {}),
+    });
+    return {
+      items: page.items.map(recordFromItem),
+      ...(page.lastKey ? { cursor: encodeCursor(page.lastKey) } : {}),
+    };
   }
 
   /**
    * Records of one status whose last change is within [from, to], oldest first, optionally of one
-   * owner: the auditors' cross-owner query. Pages with DynamoDB's own LastEvaluatedKey.
+   * owner: the auditors' cross-owner query. Evaluates at most `budget` items (the owner filter
+   * may match few of them); `lastKey` is where to go on, `evaluated` what it cost.
    */
   async listByStatusBetween(query: {
     status: UploadStatus;
@@ -144,41 +160,38 @@ export class UploadQueries {
     to: string;
     owner?: string;
     limit: number;
+    /** Items it may evaluate (default READ_BUDGET). */
+    budget?: number;
     startKey?: Record<string, unknown>;
-  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown> }> {
+  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown>; evaluated: number }> {
     const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
-    const items: UploadRecord[] = [];
-    let next = query.startKey;
-    let lastKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.send('Query(byStatus range)', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: indexName,
-            KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
-            ExpressionAttributeValues: {
-              ':status': query.status,
-              ':from': query.from,
-              // updatedKey is "<updatedAt>#<id>": extend `to` past any id of that instant.
-              ':to': `${query.to}#~`,
-              ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
-            },
-            // `owner`, not `ownerKey`: the byStatus index projects the record's fields, not the
-            // other index's key.
-            ...(query.owner !== undefined
-              ? { FilterExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } }
-              : {}),
-            Limit: query.limit - items.length,
-            ExclusiveStartKey: next,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) items.push(recordFromItem(item));
-      lastKey = out.LastEvaluatedKey;
-      next = lastKey;
-    } while (items.length < query.limit && lastKey !== undefined);
-    return { items, ...(lastKey ? { lastKey } : {}) };
+    const page = await boundedQuery(
+      this.queryPage('Query(byStatus range)'),
+      {
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
+        ExpressionAttributeValues: {
+          ':status': query.status,
+          ':from': query.from,
+          // updatedKey is "<updatedAt>#<id>": extend `to` past any id of that instant.
+          ':to': `${query.to}#~`,
+          ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
+        },
+        // `owner`, not `ownerKey`: the byStatus index projects the record's fields, not the
+        // other index's key.
+        ...(query.owner !== undefined
+          ? { FilterExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } }
+          : {}),
+      },
+      {
+        limit: query.limit,
+        budget: query.budget ?? READ_BUDGET,
+        keyAttributes: ['pk', 'sk', partitionKey, sortKey],
+        ...(query.startKey ? { startKey: query.startKey } : {}),
+      },
+    );
+    return { ...page, items: page.items.map(recordFromItem) };
   }
 
   /**
@@ -210,6 +223,10 @@ export class UploadQueries {
     );
     const lastKey = out.LastEvaluatedKey;
     return { items: (out.Items ?? []).map(recordFromItem), ...(lastKey ? { lastKey } : {}) };
+  }
+
+  private queryPage(operation: string): (input: QueryCommandInput) => Promise<QueryCommandOutput> {
+    return (input) => this.send(operation, () => this.doc.send(new QueryCommand(input)));
   }
 
   protected async send<T>(operation: string, call: () => Promise<T>): Promise<T> {

@@ -16,7 +16,8 @@ import {
 } from './table-layout.js';
 import { UploadQueries } from './upload-queries.js';
 
-export { statusIndexKey, statusSortKey, TABLE_KEYS } from './table-layout.js';
+export { recordKey, statusIndexKey, statusSortKey, TABLE_KEYS } from './table-layout.js';
+export { READ_BUDGET } from './paging.js';
 export type { EventsPage, ListQuery, Page } from './upload-queries.js';
 
 export type ConditionalResult = { written: true; record: UploadRecord } | { written: false };
@@ -52,22 +53,30 @@ const STATUS_CHANGE_NAMES = { '#status': 'status' };
  */
 export class UploadStore extends UploadQueries {
   /**
-   * Writes a new PENDING_UPLOAD record holding its ISSUED event: one put, refused if the id exists.
+   * Writes a new PENDING_UPLOAD record holding its ISSUED event: one put, refused if the id exists
+   * (undefined then: an idempotent retry that raced another request with the same key and lost).
    * `deleteAfter` (epoch seconds) lets DynamoDB's TTL remove it should it ever be abandoned
    * without expiring (a backstop: the sweeper expires it long before).
    */
-  async createPending(upload: NewUpload, issued: AuditEvent, deleteAfter: number): Promise<UploadRecord> {
+  async createPending(
+    upload: NewUpload,
+    issued: AuditEvent,
+    deleteAfter: number,
+  ): Promise<UploadRecord | undefined> {
     const { event, head } = appendEvent(undefined, issued);
     const record: UploadRecord = { ...upload, trailHead: head };
-    await this.send('PutItem(upload)', () =>
-      this.doc.send(
+    try {
+      await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: recordItem(record, { events: [event], [TABLE_KEYS.timeToLive]: deleteAfter }),
+          Item: recordItem(record, { events: [event], [TABLE_KEYS.ttlAttribute]: deleteAfter }),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      ),
-    );
+      );
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return undefined;
+      throw toPipelineError('PutItem(upload)', error);
+    }
     crashAfterWrite('crash.create');
     return record;
   }
@@ -99,7 +108,7 @@ export class UploadStore extends UploadQueries {
         executionId: params.executionId,
         ...(params.sequencer ? { sequencer: params.sequencer } : {}),
       },
-      removes: ['failure', TABLE_KEYS.timeToLive],
+      removes: ['failure', TABLE_KEYS.ttlAttribute],
       condition: guard,
       values: { ':from': params.from, ':versionId': params.versionId },
     });
@@ -135,7 +144,7 @@ export class UploadStore extends UploadQueries {
         failure: params.failure,
       },
       // A FAILED upload straight from PENDING_UPLOAD is no longer abandoned: it keeps its record.
-      removes: [TABLE_KEYS.timeToLive],
+      removes: [TABLE_KEYS.ttlAttribute],
       condition: fromPending ? `(${claimedByUs} OR #status = :pending)` : claimedByUs,
       values,
     });
@@ -154,7 +163,7 @@ export class UploadStore extends UploadQueries {
       sets: {
         previousStatus: params.record.status,
         status: 'EXPIRED',
-        [TABLE_KEYS.timeToLive]: params.deleteAfter,
+        [TABLE_KEYS.ttlAttribute]: params.deleteAfter,
       },
       condition: '#status = :pending',
       values: { ':pending': 'PENDING_UPLOAD' },

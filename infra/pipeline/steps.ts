@@ -44,7 +44,7 @@ export function buildSteps(
 
   // Validate is the only reader of quarantine/: it streams the exact version once.
   const validate = step('validate', { memorySize: 1024, timeout: VALIDATE_TIMEOUT });
-  storage.grantObjects(validate, ['s3:GetObject', 's3:GetObjectVersion'], QUARANTINE_PREFIX);
+  storage.grantObjects(validate, ['s3:GetObjectVersion'], QUARANTINE_PREFIX); // named versions only
 
   // Promote and Reject copy the version server-side; GetObject on their own destination is the
   // HEAD that makes each version copied at most once.

@@ -163,9 +163,11 @@ export function buildTable(scope: Construct, { removalPolicy, encryptionKey }: T
     ...(encryptionKey
       ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey }
       : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-    // Only abandoned records (PENDING_UPLOAD, EXPIRED) carry a TTL, set by their writers
-    // (abandonedRecordRetention): every other record and its trail is kept as long as the table.
-    timeToLiveAttribute: TABLE_KEYS.timeToLive,
+    // Only items that carry `ttl` expire: abandoned records (PENDING_UPLOAD, EXPIRED), their
+    // trails with them, no sooner than abandonedRecordRetention after their grant expired; and
+    // Idempotency-Key reservations, after 24 hours. Every other record and its trail is kept as
+    // long as the table (compliance).
+    timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
   });
   acknowledge(
     table,

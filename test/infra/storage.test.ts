@@ -304,7 +304,7 @@ describe('uploads table', () => {
     );
   });
 
-  test("only abandoned records expire: the table's TTL attribute is ttl, which only their writers set", () => {
+  test('TTL is on ttl, which only abandoned records, quota counters and idempotency keys set', () => {
     expect(tableOf(defaults)['TimeToLiveSpecification']).toEqual({ AttributeName: 'ttl', Enabled: true });
   });
 

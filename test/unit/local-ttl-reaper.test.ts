@@ -67,7 +67,7 @@ function reaper(onDelete?: () => Promise<void>) {
   return startTtlReaper({
     client: reaping,
     table,
-    attribute: TABLE_KEYS.timeToLive,
+    attribute: TABLE_KEYS.ttlAttribute,
     intervalMs: 3_600_000, // the test runs the passes itself
     now: () => NOW,
   });

@@ -31,6 +31,7 @@ const putGrant: UploadGrant = {
     'content-type': 'application/pdf',
     'content-length': '11',
     'x-amz-meta-upload-id': '01JUPLOAD',
+    'if-none-match': '*',
   },
   expiresAt: '2025-01-01T00:15:00.000Z',
 };
@@ -252,6 +253,7 @@ describe('upload: createUpload then uploadFile', () => {
       method: 'PUT',
       size: 11,
     });
+    expect(requests[0]!.headers.get('idempotency-key')).toMatch(/^[0-9a-f]{32}$/);
     expect(requests[1]!.body).toEqual(fileBytes);
   });
 

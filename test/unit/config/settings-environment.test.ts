@@ -13,6 +13,8 @@ describe('settingsEnvironment', () => {
       processingTimeoutSeconds: 4321,
       sweepBatchSize: 7,
       abandonedRecordRetentionDays: 45,
+      quotaOpenGrants: 17,
+      quotaBytesPerDay: 12345,
     };
     const { shared, sweeper } = settingsEnvironment(settings);
     const env = { TABLE_NAME: 'uploads', BUCKET_NAME: 'uploads', ...shared, ...sweeper };
@@ -29,6 +31,8 @@ describe('settingsEnvironment', () => {
       processingTimeoutSeconds: sweeperConfig.processingTimeoutSeconds,
       sweepBatchSize: sweeperConfig.batchSize,
       abandonedRecordRetentionDays: config.abandonedRecordRetentionSeconds / 86_400,
+      quotaOpenGrants: config.quotas.openGrants,
+      quotaBytesPerDay: config.quotas.bytesPerDay,
     }).toEqual(settings);
   });
 
@@ -40,11 +44,15 @@ describe('settingsEnvironment', () => {
       processingTimeoutSeconds: 3600,
       sweepBatchSize: 100,
       abandonedRecordRetentionDays: 90,
+      quotaOpenGrants: 1000,
+      quotaBytesPerDay: 1024,
     });
     expect([Object.keys(shared).sort(), Object.keys(sweeper).sort()]).toEqual([
       [
         'ABANDONED_RECORD_RETENTION_DAYS',
         'DOWNLOAD_URL_TTL_SECONDS',
+        'QUOTA_BYTES_PER_DAY',
+        'QUOTA_OPEN_GRANTS',
         'TYPE_POLICY',
         'UPLOAD_URL_TTL_SECONDS',
       ],

@@ -288,7 +288,7 @@ describe('canRead', () => {
 });
 
 describe('toAuditEventView', () => {
-  it('drops only the upload id', () => {
+  it('drops the upload id and names the execution by its name alone', () => {
     // Arrange
     const event: RecordedEvent = {
       seq: 2,
@@ -320,7 +320,7 @@ describe('toAuditEventView', () => {
       to: 'PROCESSING',
       reasons: [],
       versionId: VERSION_ID,
-      executionId: EXECUTION_ID,
+      executionId: 'exec-77',
     });
   });
 });

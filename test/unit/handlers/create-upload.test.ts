@@ -23,6 +23,7 @@ import {
   newPresigner,
   newUploadStore,
   throttling,
+  issuanceGuards,
 } from './aws-fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -40,6 +41,7 @@ const deps: CreateUploadDeps = {
   uploadTtlSeconds: TTL_SECONDS,
   abandonedRecordRetentionSeconds: RETENTION_SECONDS,
   now: () => NOW,
+  ...issuanceGuards(),
 };
 const handler = makeCreateUploadHandler(() => deps);
 
@@ -162,12 +164,14 @@ describe('POST /uploads with method POST', () => {
     expect(putItem(0).ttl).toBe(expiry + RETENTION_SECONDS);
   });
 
-  it('sends one write to DynamoDB and nothing to S3', async () => {
+  it('counts the quota, then writes the record holding its ISSUED event, and sends nothing else', async () => {
     // Act
     await handler(createEvent(body));
     // Assert
+    const calls = ddb.calls().map((call) => call.args[0]);
+    expect(calls.map((command) => command.constructor.name)).toEqual(['UpdateCommand', 'PutCommand']);
+    expect(String((calls[0]?.input as { Key: { pk: string } }).Key.pk)).toMatch(/^QUOTA#[0-9a-f]{64}$/);
     expect(putItem(0).sk).toBe('RECORD');
-    expect(ddb.calls()).toHaveLength(1);
     expect(s3.calls()).toHaveLength(0);
   });
 
@@ -259,6 +263,7 @@ describe('POST /uploads with method PUT', () => {
       'content-type': 'application/pdf',
       'content-length': String(PDF.length),
       'x-amz-meta-upload-id': uploadId,
+      'if-none-match': '*',
       'x-amz-checksum-sha256': Buffer.from(PDF_SHA256, 'hex').toString('base64'),
     });
     const url = new URL(upload.url);
@@ -268,6 +273,7 @@ describe('POST /uploads with method PUT', () => {
       expect.arrayContaining([
         'content-length',
         'content-type',
+        'if-none-match',
         'x-amz-checksum-sha256',
         'x-amz-meta-upload-id',
       ]),
@@ -286,6 +292,7 @@ describe('POST /uploads with method PUT', () => {
       'content-type': 'text/plain',
       'content-length': '42',
       'x-amz-meta-upload-id': uploadId,
+      'if-none-match': '*',
     });
     expect(upload.url).not.toContain('x-amz-checksum-sha256');
   });

@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { makeGetUploadEventsHandler } from '../../../functions/get-upload-events.js';
 import type { AuditEvent, UploadRecord } from '../../../functions/domain/model.js';
 import { apiEvent, jsonBody, type ErrorBody } from './api-events.js';
-import { OWNER, TABLE_NAME, UPLOAD_ID, newUploadStore, recordItem } from './aws-fakes.js';
+import { OTHER_UPLOAD_ID, OWNER, TABLE_NAME, UPLOAD_ID, newUploadStore, recordItem } from './aws-fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -137,6 +137,39 @@ describe('GET /uploads/{id}/events', () => {
       versionId: 'v-1',
       executionId: 'exec-1',
     });
+  });
+
+  it('reads one page per request: `limit` events, and a cursor to the rest', async () => {
+    // Act
+    const first = jsonBody<EventsBody & { cursor?: string }>(
+      await handler({ ...eventsEvent(), queryStringParameters: { limit: '2' } }),
+    );
+    const second = jsonBody<EventsBody & { cursor?: string }>(
+      await handler({ ...eventsEvent(), queryStringParameters: { limit: '2', cursor: first.cursor! } }),
+    );
+    // Assert
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+    expect(first.events.map((event) => [event.seq, event.action])).toEqual([
+      [1, 'ISSUED'],
+      [2, 'CLAIMED'],
+    ]);
+    expect(second.events.map((event) => [event.seq, event.action])).toEqual([[3, 'PROCESSED']]);
+    expect(second.cursor).toBeUndefined();
+  });
+
+  it('refuses a cursor of another upload with 400 INVALID_CURSOR', async () => {
+    // Arrange
+    const { cursor } = jsonBody<{ cursor: string }>(
+      await handler({ ...eventsEvent(), queryStringParameters: { limit: '1' } }),
+    );
+    // Act
+    const result = await handler({
+      ...eventsEvent({ id: OTHER_UPLOAD_ID }),
+      queryStringParameters: { cursor },
+    });
+    // Assert
+    expect(result.statusCode).toBe(400);
+    expect(jsonBody<ErrorBody>(result).error.code).toBe('INVALID_CURSOR');
   });
 
   it('answers 404 NOT_FOUND to another user, showing nothing of the trail', async () => {

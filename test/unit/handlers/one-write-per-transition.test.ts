@@ -1,4 +1,6 @@
 import { FAKE_HEAD_HASH } from '../../support/trail-fixtures.js';
+import { IdempotencyStore } from '../../../functions/adapters/idempotency-store.js';
+import { QuotaStore } from '../../../functions/adapters/quota-store.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -43,11 +45,16 @@ const VERSION_ID = 'v-1';
 const KEY = `quarantine/${UPLOAD_ID}`;
 const store = newUploadStore();
 
-/** Writes to upload records and trails (the sweeper's own lease item is not an upload's). */
+/**
+ * Writes to upload records and trails: the sweeper's own lease item and the owner's quota counter
+ * (QUOTA#, adapters/quota-store.ts) are no upload's.
+ */
 const writes = () =>
-  [...ddb.commandCalls(PutCommand), ...ddb.commandCalls(UpdateCommand)].filter(
-    (call) => (call.args[0].input as { Key?: { pk?: string } }).Key?.pk !== 'SWEEPER',
-  );
+  [...ddb.commandCalls(PutCommand), ...ddb.commandCalls(UpdateCommand)].filter((call) => {
+    const pk = (call.args[0].input as { Key?: { pk?: string } }).Key?.pk ?? '';
+    return pk !== 'SWEEPER' && !pk.startsWith('QUOTA#');
+  });
+const quotas = new QuotaStore(TABLE_NAME, newDynamoDbClient());
 
 /** The record as read, and as an update leaves it (whatever the update's value names). */
 function stored(record: Partial<UploadRecord>) {
@@ -71,7 +78,7 @@ const detail = (versionId = VERSION_ID) => ({
   bucket: { name: BUCKET },
   object: { key: KEY, size: 10, 'version-id': versionId, sequencer: '00A1' },
 });
-const claim = makeClaimHandler(() => ({ store, now: () => NOW }));
+const claim = makeClaimHandler(() => ({ store, now: () => NOW, quotas }));
 const record = makeRecordOutcomeHandler(() => ({ store, now: () => NOW }));
 const claimInput = (versionId?: string) => ({
   detail: detail(versionId),
@@ -97,6 +104,9 @@ const TRANSITIONS: Array<[string, () => Promise<unknown>]> = [
         uploadTtlSeconds: 900,
         abandonedRecordRetentionSeconds: 90 * 86_400,
         now: () => NOW,
+        quotas,
+        quotaLimits: { openGrants: 10, bytesPerDay: 1024 ** 3 },
+        idempotency: new IdempotencyStore(TABLE_NAME, newDynamoDbClient()),
       };
       const body = { fileName: 'a.pdf', contentType: 'application/pdf', size: 10 };
       await makeCreateUploadHandler(() => deps)(apiEvent({ routeKey: 'POST /uploads', body }));

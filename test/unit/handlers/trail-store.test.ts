@@ -82,11 +82,13 @@ function newUpload(id: string, overrides: Partial<NewUpload> = {}): NewUpload {
 
 async function create(id: string, overrides: Partial<NewUpload> = {}): Promise<UploadRecord> {
   const upload = newUpload(id, overrides);
-  return store.createPending(
+  const record = await store.createPending(
     upload,
     issuedEvent(id, upload.owner, upload.createdAt),
     abandonedRecordExpiry(upload.expiresAt, RETENTION_SECONDS),
   );
+  if (record === undefined) throw new Error(`A record ${id} exists already.`);
+  return record;
 }
 
 /** The item as stored, in DynamoDB's own format (for its TTL and its size). */

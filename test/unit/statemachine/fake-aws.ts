@@ -124,6 +124,7 @@ export class FakeAws {
       issuedEvent(record.uploadId, record.owner, record.createdAt),
       Math.ceil(Date.now() / 1000) + 86_400,
     );
+    if (pending === undefined) throw new Error(`A record ${record.uploadId} exists already.`);
     if (record.status === 'PENDING_UPLOAD') return;
     if (record.status !== 'PROCESSING' || !record.versionId || !record.executionId)
       throw new Error('putRecord writes PENDING_UPLOAD, or PROCESSING with a version and an execution.');
