@@ -21,7 +21,8 @@ export interface RecordOutcomeDeps {
 }
 
 /**
- * Record: writes PROCESSED, REJECTED or FAILED with one conditional write, then its audit event.
+ * Record: writes PROCESSED, REJECTED or FAILED with one conditional write (with the scan verdict
+ * when the Scan step gave one), then its audit event.
  * A terminal status is never overwritten: a retried task that finds its own outcome written
  * succeeds; FAILED never replaces another outcome and ends quietly instead.
  */
@@ -47,6 +48,7 @@ export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
       ...(input.facts ? { facts: input.facts } : {}),
       ...(input.storedKey ? { storedKey: input.storedKey } : {}),
       ...(input.reasons ? { reasons: input.reasons } : {}),
+      ...(input.scan ? { scan: input.scan } : {}),
       ...(failure ? { failure } : {}),
     });
 

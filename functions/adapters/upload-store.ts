@@ -8,7 +8,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidCursorError } from '../domain/errors.js';
-import type { AuditEvent, Reason, UploadRecord, UploadStatus } from '../domain/model.js';
+import type { AuditEvent, Reason, ScanSummary, UploadRecord, UploadStatus } from '../domain/model.js';
 import type { OutcomeGuard, Outcome } from '../domain/transitions.js';
 import type { VerdictFacts } from '../domain/verdict.js';
 import { errorName, toPipelineError } from './aws-errors.js';
@@ -124,6 +124,7 @@ export class UploadStore {
     facts?: VerdictFacts;
     storedKey?: string;
     reasons?: Reason[];
+    scan?: ScanSummary;
     failure?: { error: string; cause: string };
   }): Promise<ConditionalResult> {
     // Operands read the item as it was before this update, so previousStatus gets the old status.
@@ -147,6 +148,7 @@ export class UploadStore {
       ['detectedType', params.facts?.detectedType ?? undefined],
       ['storedKey', params.storedKey],
       ['reasons', params.reasons],
+      ['scan', params.scan],
       ['failure', params.failure],
     ];
     for (const [attribute, value] of optional) {
@@ -181,6 +183,36 @@ export class UploadStore {
         ':to': 'EXPIRED',
         ':at': at,
         ':updatedKey': `${at}#${uploadId}`,
+      },
+    });
+  }
+
+  /**
+   * PROCESSED → QUARANTINED: a rescan found a threat in the promoted file. Only from PROCESSED,
+   * so that a repeated detection writes nothing.
+   */
+  async quarantine(params: {
+    uploadId: string;
+    at: string;
+    reasons: Reason[];
+    scan: ScanSummary;
+    storedKey: string;
+  }): Promise<ConditionalResult> {
+    return this.conditionalUpdate('UpdateItem(quarantine)', {
+      Key: { pk: uploadPk(params.uploadId), sk: RECORD_SK },
+      ConditionExpression: 'attribute_exists(pk) AND #status = :processed',
+      UpdateExpression:
+        'SET previousStatus = #status, #status = :to, statusKey = :to, updatedAt = :at, updatedKey = :updatedKey, ' +
+        'reasons = :reasons, scan = :scan, storedKey = :storedKey',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':processed': 'PROCESSED',
+        ':to': 'QUARANTINED',
+        ':at': params.at,
+        ':updatedKey': `${params.at}#${params.uploadId}`,
+        ':reasons': params.reasons,
+        ':scan': params.scan,
+        ':storedKey': params.storedKey,
       },
     });
   }

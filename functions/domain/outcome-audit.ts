@@ -2,6 +2,26 @@ import type { AuditEvent, Reason, UploadRecord } from './model.js';
 
 const RECORD_ACTOR = { type: 'system', id: 'record' } as const;
 const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const;
+const RESCAN_ACTOR = { type: 'system', id: 'rescan' } as const;
+
+/**
+ * The audit event of a quarantine (PROCESSED → QUARANTINED after a rescan found a threat), from
+ * the record alone, so that writing it again after a crash adds nothing.
+ */
+export function quarantineAuditOf(record: UploadRecord): AuditEvent | undefined {
+  if (record.status !== 'QUARANTINED') return undefined;
+  return {
+    uploadId: record.uploadId,
+    at: record.updatedAt,
+    actor: RESCAN_ACTOR,
+    action: 'QUARANTINED',
+    from: record.previousStatus ?? 'PROCESSED',
+    to: 'QUARANTINED',
+    reasons: record.reasons ?? [],
+    ...(record.versionId ? { versionId: record.versionId } : {}),
+    ...(record.scan ? { scan: record.scan } : {}),
+  };
+}
 
 /**
  * The audit event of the outcome a record holds (PROCESSED, REJECTED or FAILED), derived from the
@@ -30,5 +50,6 @@ export function outcomeAuditOf(
     reasons: outcome === 'FAILED' ? [failedReason] : (known.reasons ?? record.reasons ?? []),
     ...(versionId ? { versionId } : {}),
     ...(record.executionId ? { executionId: record.executionId } : {}),
+    ...(record.scan && outcome !== 'FAILED' ? { scan: record.scan } : {}),
   };
 }

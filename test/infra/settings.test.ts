@@ -40,6 +40,7 @@ describe('resolveSettings', () => {
       sweepBatchSize: 100,
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
+      scanner: 'guardduty',
     });
   });
 
