@@ -65,6 +65,7 @@ describe('defaults', () => {
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
       forensicReaderArns: [],
+      scanner: 'guardduty',
       removalPolicy: 'retain',
     });
   });

@@ -19,8 +19,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 /**
  * SDK clients mocked with aws-sdk-client-mock, backed by a little state so that a whole
  * execution can run: items by pk/sk, object versions by key/versionId. The condition
- * expressions the store writes (=, AND, OR, parentheses, attribute_exists/not_exists) are
- * evaluated; `failNextConditionalUpdate` simulates a lost race. Tests assert on the commands
+ * expressions the stores write (=, AND, OR, parentheses, attribute_exists/not_exists), of updates
+ * and puts alike, are evaluated; `failNextConditionalUpdate` simulates a lost race. Tests assert on the commands
  * the real handlers sent.
  */
 export class FakeAws {
@@ -39,14 +39,35 @@ export class FakeAws {
     });
     this.ddb
       .on(PutCommand)
-      .callsFake((input: { Item: Record<string, unknown>; ConditionExpression?: string }) => {
-        const key = itemKey(String(input.Item.pk), String(input.Item.sk));
-        if (input.ConditionExpression?.includes('attribute_not_exists(pk)') && this.items.has(key)) {
-          throw conditionalCheckFailed();
-        }
-        this.items.set(key, structuredClone(input.Item));
-        return {};
-      });
+      .callsFake(
+        (input: {
+          Item: Record<string, unknown>;
+          ConditionExpression?: string;
+          ExpressionAttributeNames?: Record<string, string>;
+          ExpressionAttributeValues?: Record<string, unknown>;
+        }) => {
+          const key = itemKey(String(input.Item.pk), String(input.Item.sk));
+          if (
+            input.ConditionExpression !== undefined &&
+            !evaluateCondition(
+              {
+                Key: { pk: String(input.Item.pk), sk: String(input.Item.sk) },
+                ConditionExpression: input.ConditionExpression,
+                UpdateExpression: '',
+                ...(input.ExpressionAttributeNames
+                  ? { ExpressionAttributeNames: input.ExpressionAttributeNames }
+                  : {}),
+                ExpressionAttributeValues: input.ExpressionAttributeValues ?? {},
+              },
+              this.items.get(key) ?? {},
+            )
+          ) {
+            throw conditionalCheckFailed();
+          }
+          this.items.set(key, structuredClone(input.Item));
+          return {};
+        },
+      );
     this.ddb.on(UpdateCommand).callsFake((input: UpdateInput) => this.applyUpdate(input));
     this.ddb.on(QueryCommand).resolves({ Items: [] });
     this.s3.on(GetObjectCommand).callsFake((input: { Key: string; VersionId: string }) => {
