@@ -75,7 +75,9 @@ export function makeAuditUploadsHandler(deps: () => AuditUploadsDeps) {
         limit: limit - items.length,
         ...(position.key ? { startKey: position.key } : {}),
       });
-      for (const record of page.items) items.push({ ...toUploadView(record), owner: record.owner });
+      for (const record of page.items) {
+        items.push({ ...toUploadView(record, { auditor: true }), owner: record.owner });
+      }
       position = page.lastKey
         ? { status: position.status, key: page.lastKey }
         : { status: position.status + 1 };

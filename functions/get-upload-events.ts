@@ -25,7 +25,8 @@ export function makeGetUploadEventsHandler(deps: () => GetUploadEventsDeps) {
     if (!allowed) throw new NotFoundError();
     const events = await store.listAudit(uploadId);
     if (record === undefined && events.length === 0) throw new NotFoundError();
-    return jsonResponse(200, { uploadId, events: events.map(toAuditEventView) });
+    const viewer = { auditor: isAuditor(caller) };
+    return jsonResponse(200, { uploadId, events: events.map((entry) => toAuditEventView(entry, viewer)) });
   });
 }
 

@@ -9,6 +9,7 @@ import { cleanKey } from './domain/model.js';
 import {
   canRead,
   entityTag,
+  isAuditor,
   matchesIfNoneMatch,
   retryAfterSeconds,
   toUploadView,
@@ -51,7 +52,8 @@ export function makeGetUploadHandler(deps: () => GetUploadDeps) {
       return { statusCode: 304, headers };
     }
 
-    const view: UploadView = toUploadView(record);
+    // A QUARANTINED file (a rescan found a threat) is never signed again: only PROCESSED is.
+    const view: UploadView = toUploadView(record, { auditor: isAuditor(caller) });
     if (record.status === 'PROCESSED') {
       const contentType = record.detectedType ?? record.contentType;
       const extensions = policy[record.contentType]?.extensions ?? [];

@@ -55,7 +55,7 @@ export function makeListUploadsHandler(deps: () => ListUploadsDeps) {
       ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
     });
     return jsonResponse(200, {
-      items: page.items.map(toUploadView),
+      items: page.items.map((record) => toUploadView(record, { auditor: isAuditor(caller) })),
       ...(page.cursor ? { cursor: page.cursor } : {}),
     });
   });

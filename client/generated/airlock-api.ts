@@ -144,10 +144,10 @@ export interface components {
          */
         UploadId: string;
         /**
-         * @description `PENDING_UPLOAD → PROCESSING → PROCESSED | REJECTED | FAILED`, and `PENDING_UPLOAD → EXPIRED`. Terminal: `PROCESSED`, `REJECTED`, `FAILED`, `EXPIRED`.
+         * @description `PENDING_UPLOAD → PROCESSING → PROCESSED | REJECTED | FAILED`, `PENDING_UPLOAD → EXPIRED`, and `PROCESSED → QUARANTINED` when a rescan finds a threat in a file already promoted. Terminal: `PROCESSED`, `REJECTED`, `FAILED`, `EXPIRED`, `QUARANTINED`.
          * @enum {string}
          */
-        UploadStatus: "PENDING_UPLOAD" | "PROCESSING" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED";
+        UploadStatus: "PENDING_UPLOAD" | "PROCESSING" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "QUARANTINED";
         /**
          * @description The lowercase essence of a media type, without parameters.
          * @example application/pdf
@@ -156,11 +156,34 @@ export interface components {
         /** @description A SHA-256 digest as 64 lowercase hex characters, as `sha256sum` prints it. */
         Sha256Hex: string;
         /** @enum {string} */
-        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED";
+        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED" | "MALWARE_DETECTED" | "NOT_FULLY_SCANNED";
         /** @description Why an upload was refused, failed or expired, or why an object was discarded. */
         Reason: {
             code: components["schemas"]["ReasonCode"];
             message: string;
+        };
+        /** @description The malware scan's verdict on the exact version validated: the engine, its signature database and when it judged. Only `NO_THREATS_FOUND` lets an upload be promoted; `SKIPPED` only where the deployment turned scanning off (`scanner: none`). The threat names are shown to auditors only. */
+        ScanVerdict: {
+            /** @enum {string} */
+            status: "NO_THREATS_FOUND" | "THREATS_FOUND" | "NOT_FULLY_SCANNED" | "SKIPPED";
+            /** @description The engine that judged (ClamAV locally, GuardDuty Malware Protection for S3 on AWS). */
+            engine?: {
+                name: string;
+                version: string;
+            };
+            /** @description Its signature database: version and, when the engine says, publication time. */
+            database?: {
+                name: string;
+                version: string;
+                /** Format: date-time */
+                publishedAt?: string;
+            };
+            /** Format: date-time */
+            scannedAt?: string;
+            /** @description The threats found, by the engine's names (`THREATS_FOUND`; auditors only). */
+            threats?: string[];
+            /** @description Why the file could not be fully scanned, or why scanning was skipped, in words. */
+            detail?: string;
         };
         /** @description A presigned GET of `clean/<uploadId>`, saved as an attachment under a safe name. */
         Download: {
@@ -178,7 +201,7 @@ export interface components {
             contentType: components["schemas"]["MediaType"];
             /** @description The declared size in bytes. */
             size: number;
-            /** @description Before validation the declared digest; after it (`PROCESSED`, `REJECTED`) only the measured one. */
+            /** @description Before validation the declared digest; after it (`PROCESSED`, `REJECTED`, `QUARANTINED`) only the measured one. */
             sha256?: components["schemas"]["Sha256Hex"];
             /** @description The type recognised from the bytes (magic bytes), when there is one. */
             detectedType?: string;
@@ -191,10 +214,11 @@ export interface components {
              * @description Only while `PENDING_UPLOAD`: when the upload grant expires.
              */
             expiresAt?: string;
-            /** @description Only for `REJECTED`, `FAILED` (`PROCESSING_FAILED`) and `EXPIRED` (`UPLOAD_EXPIRED`). */
+            /** @description Only for `REJECTED`, `QUARANTINED` (`MALWARE_DETECTED`), `FAILED` (`PROCESSING_FAILED`) and `EXPIRED` (`UPLOAD_EXPIRED`). */
             reasons?: components["schemas"]["Reason"][];
+            scan?: components["schemas"]["ScanVerdict"];
             download?: components["schemas"]["Download"];
-        } & (unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown);
         /** @description The public view of an upload (API contract v1). Internal fields (owner, versions, keys, failure causes) never leave. */
         Upload: components["schemas"]["UploadProperties"];
         /** @description An upload as `GET /uploads/{id}` returns it: with `download` exactly when `PROCESSED`. */
@@ -295,7 +319,7 @@ export interface components {
             id: string;
         };
         /** @enum {string} */
-        AuditAction: "ISSUED" | "CLAIMED" | "REDRIVEN" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "DISCARDED";
+        AuditAction: "ISSUED" | "CLAIMED" | "REDRIVEN" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "DISCARDED" | "QUARANTINED";
         /** @description One immutable entry of the audit trail. Never holds a URL, a signature or a token. */
         AuditEvent: {
             /** Format: date-time */
@@ -311,6 +335,8 @@ export interface components {
             versionId?: string;
             /** @description The state machine execution that made the change. */
             executionId?: string;
+            /** @description The scan verdict behind the transition (outcomes after the Scan step, a quarantine); threat names for auditors only. */
+            scan?: components["schemas"]["ScanVerdict"];
         };
         UploadEvents: {
             uploadId: string;
@@ -749,12 +775,13 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
-export const uploadStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadStatus"]> = ["PENDING_UPLOAD", "PROCESSING", "PROCESSED", "REJECTED", "FAILED", "EXPIRED"];
-export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED"];
+export const uploadStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadStatus"]> = ["PENDING_UPLOAD", "PROCESSING", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "QUARANTINED"];
+export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED", "MALWARE_DETECTED", "NOT_FULLY_SCANNED"];
+export const scanVerdictStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScanVerdict"]["status"]> = ["NO_THREATS_FOUND", "THREATS_FOUND", "NOT_FULLY_SCANNED", "SKIPPED"];
 export const createUploadRequestMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateUploadRequest"]["method"]> = ["POST", "PUT"];
 export const postUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PostUploadGrant"]["method"]> = ["POST"];
 export const putUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PutUploadGrant"]["method"]> = ["PUT"];
 export const auditActorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditActor"]["type"]> = ["user", "system"];
-export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED"];
+export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED", "QUARANTINED"];
 export const healthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["status"]> = ["ok", "unavailable"];
 export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["INVALID_JSON", "INVALID_REQUEST", "INVALID_QUERY", "INVALID_CURSOR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "FILE_TOO_LARGE", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"];

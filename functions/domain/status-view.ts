@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditEvent, Reason, UploadRecord, UploadStatus } from './model.js';
+import type { AuditEvent, Reason, ScanSummary, UploadRecord, UploadStatus } from './model.js';
 import { TERMINAL_STATUSES } from './model.js';
 
 /** Seconds a poller should wait before asking again while an upload is not terminal. */
@@ -23,6 +23,19 @@ export function canRead(caller: Caller, record: Pick<UploadRecord, 'owner'>): bo
   return record.owner === caller.sub || isAuditor(caller);
 }
 
+/** Who is looking: auditors also see the threat names a scan found. */
+export interface Viewer {
+  auditor: boolean;
+}
+
+/**
+ * The scan verdict as the API shows it: the engine, its signature database and when it judged;
+ * the threat names only to auditors (an uploader need not learn which signature caught a file).
+ */
+export type ScanView = ScanSummary;
+
+const MALWARE_MESSAGE_FOR_OWNERS = 'Malware was detected in the file.';
+
 /** The public shape of an upload (API contract v1); internal fields never leave. */
 export interface UploadView {
   uploadId: string;
@@ -36,15 +49,19 @@ export interface UploadView {
   updatedAt: string;
   expiresAt?: string;
   reasons?: Reason[];
+  /** The malware scan's verdict, once there is one (PROCESSED, REJECTED after the scan, QUARANTINED). */
+  scan?: ScanView;
   download?: { url: string; expiresAt: string };
 }
 
-export function toUploadView(record: UploadRecord): UploadView {
+export function toUploadView(record: UploadRecord, viewer: Viewer = { auditor: false }): UploadView {
   // After validation only a measured digest is shown (none if the file was not read to its end);
   // before it, the client's declared one.
-  const measured = record.status === 'PROCESSED' || record.status === 'REJECTED';
+  const measured =
+    record.status === 'PROCESSED' || record.status === 'REJECTED' || record.status === 'QUARANTINED';
   const sha256 = measured ? (record.sha256 ?? undefined) : record.declaredSha256;
-  const reasons = publicReasons(record);
+  const reasons = publicReasons(record).map((reason) => reasonFor(reason, viewer));
+  const scan = measured && record.scan ? scanFor(record.scan, viewer) : undefined;
   return {
     uploadId: record.uploadId,
     status: record.status,
@@ -57,12 +74,27 @@ export function toUploadView(record: UploadRecord): UploadView {
     updatedAt: record.updatedAt,
     ...(record.status === 'PENDING_UPLOAD' ? { expiresAt: record.expiresAt } : {}),
     ...(reasons.length > 0 ? { reasons } : {}),
+    ...(scan ? { scan } : {}),
   };
+}
+
+function scanFor(scan: ScanSummary, viewer: Viewer): ScanView {
+  if (viewer.auditor) return scan;
+  const { threats: _threats, ...shown } = scan;
+  return shown;
+}
+
+/** A detection's reason names the threat: auditors read it, everyone else a plain statement. */
+function reasonFor(reason: Reason, viewer: Viewer): Reason {
+  return reason.code === 'MALWARE_DETECTED' && !viewer.auditor
+    ? { code: reason.code, message: MALWARE_MESSAGE_FOR_OWNERS }
+    : reason;
 }
 
 function publicReasons(record: UploadRecord): Reason[] {
   switch (record.status) {
     case 'REJECTED':
+    case 'QUARANTINED':
       return record.reasons ?? [];
     case 'FAILED':
       // The cause is internal; clients learn only that it failed and may be retried.
@@ -101,7 +133,12 @@ export function retryAfterSeconds(status: UploadStatus): number | undefined {
 /** The public shape of an audit event. */
 export type AuditEventView = Omit<AuditEvent, 'uploadId'>;
 
-export function toAuditEventView(event: AuditEvent): AuditEventView {
+export function toAuditEventView(event: AuditEvent, viewer: Viewer = { auditor: false }): AuditEventView {
   const { uploadId: _uploadId, ...view } = event;
-  return view;
+  if (viewer.auditor) return view;
+  return {
+    ...view,
+    reasons: view.reasons.map((reason) => reasonFor(reason, viewer)),
+    ...(view.scan ? { scan: scanFor(view.scan, viewer) } : {}),
+  };
 }

@@ -17,8 +17,8 @@ const { stack, template } = defaults;
 const routes = [...resourcesOfType(template, 'AWS::ApiGatewayV2::Route').values()].map((r) => r.Properties);
 const [authorizerId, authorizer] = onlyResource(template, 'AWS::ApiGatewayV2::Authorizer');
 const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
-const userPoolId = logicalIdOf(stack.pipeline.userPool!);
-const clientId = logicalIdOf(stack.pipeline.userPoolClient!);
+const userPoolId = logicalIdOf(stack.pipeline.userPool);
+const clientId = logicalIdOf(stack.pipeline.userPoolClient);
 
 describe('HTTP API', () => {
   test('there are exactly the five routes of the v1 API', () => {

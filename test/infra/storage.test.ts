@@ -93,7 +93,7 @@ describe('uploads bucket', () => {
   test('only the pipeline readers may read quarantine/ and rejected/ (DenyReadingUnvalidatedObjects)', () => {
     // Arrange
     const roleArn = (fn: 'validate' | 'promote' | 'reject' | 'scan-result') => ({
-      'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions[fn]!.role!), 'Arn'],
+      'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions[fn]!.role), 'Arn'],
     });
     const planRole = { 'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.scanning.planRole), 'Arn'] };
 
@@ -141,7 +141,7 @@ describe('uploads bucket', () => {
             Condition: {
               ArnNotEquals: {
                 'aws:PrincipalArn': [
-                  { 'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions.promote.role!), 'Arn'] },
+                  { 'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions.promote.role), 'Arn'] },
                 ],
               },
             },

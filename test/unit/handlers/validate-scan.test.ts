@@ -36,18 +36,17 @@ class RecordingEngine implements InlineScan {
 
   open(): Promise<StreamScan> {
     this.opened++;
-    const engine = this;
+    const { seen, answer } = this;
     return Promise.resolve({
       async *tee(chunks: AsyncIterable<Uint8Array>) {
         for await (const chunk of chunks) {
-          engine.seen.push(Buffer.from(chunk));
+          seen.push(Buffer.from(chunk));
           yield chunk;
         }
       },
-      end: () =>
-        engine.answer instanceof Error ? Promise.reject(engine.answer) : Promise.resolve(engine.answer),
+      end: () => (answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer)),
       abort: () => {
-        engine.aborted++;
+        this.aborted++;
       },
     });
   }
