@@ -151,9 +151,13 @@ export class UploadStore {
       ['scan', params.scan],
       ['failure', params.failure],
     ];
+    // SCAN is a DynamoDB reserved word: that attribute goes through a name placeholder.
+    const names: Record<string, string> = { '#status': 'status' };
     for (const [attribute, value] of optional) {
       if (value === undefined) continue;
-      sets.push(`${attribute} = :${attribute}`);
+      const name = attribute === 'scan' ? '#scan' : attribute;
+      if (name !== attribute) names[name] = attribute;
+      sets.push(`${name} = :${attribute}`);
       values[`:${attribute}`] = value;
     }
     const claimedByUs = '(#status = :processing AND executionId = :executionId)';
@@ -165,7 +169,7 @@ export class UploadStore {
       Key: { pk: uploadPk(params.uploadId), sk: RECORD_SK },
       ConditionExpression: `attribute_exists(pk) AND ${condition}`,
       UpdateExpression: `SET ${sets.join(', ')}`,
-      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
   }
@@ -203,8 +207,8 @@ export class UploadStore {
       ConditionExpression: 'attribute_exists(pk) AND #status = :processed',
       UpdateExpression:
         'SET previousStatus = #status, #status = :to, statusKey = :to, updatedAt = :at, updatedKey = :updatedKey, ' +
-        'reasons = :reasons, scan = :scan, storedKey = :storedKey',
-      ExpressionAttributeNames: { '#status': 'status' },
+        'reasons = :reasons, #scan = :scan, storedKey = :storedKey',
+      ExpressionAttributeNames: { '#status': 'status', '#scan': 'scan' },
       ExpressionAttributeValues: {
         ':processed': 'PROCESSED',
         ':to': 'QUARANTINED',

@@ -154,6 +154,17 @@ export class FakeAws {
   }
 
   private applyUpdate(input: UpdateInput): { Attributes: Record<string, unknown> } {
+    // As DynamoDB does: a reserved word must go through a #name placeholder.
+    const bare = [input.UpdateExpression, input.ConditionExpression ?? '']
+      .join(' ')
+      .split(/[^#:A-Za-z0-9_]+/)
+      .find((token) => RESERVED_WORDS.has(token.toUpperCase()));
+    if (bare !== undefined) {
+      throw Object.assign(new Error(`Attribute name is a reserved keyword; reserved keyword: ${bare}`), {
+        name: 'ValidationException',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
     const key = itemKey(input.Key.pk, input.Key.sk);
     const item = this.items.get(key);
     if (this.conditionalFailures > 0) {
@@ -207,6 +218,23 @@ function evaluateCondition(input: UpdateInput, item: Record<string, unknown>): b
   // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call
   return Boolean(new Function(`return (${js});`)());
 }
+
+/** DynamoDB reserved words an expression of the stores could meet (of the ~570). */
+const RESERVED_WORDS = new Set([
+  'STATUS',
+  'SCAN',
+  'SIZE',
+  'NAME',
+  'KEY',
+  'DATA',
+  'TIME',
+  'STATE',
+  'SOURCE',
+  'ACTION',
+  'VALUE',
+  'USER',
+  'COUNT',
+]);
 
 const itemKey = (pk: string, sk: string) => `${pk}|${sk}`;
 const objectKey = (key: string, versionId: string) => `${key}@${versionId}`;
