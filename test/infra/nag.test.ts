@@ -110,6 +110,18 @@ const VARIANTS: Array<[string, (app: App) => AirlockStack]> = [
     (app) => new AirlockStack(app, 'Airlock', { env: ENV, pipeline: { encryptionKey: withKey(app) } }),
   ],
   [
+    'with scanning turned off (scanner: none)',
+    (app) => new AirlockStack(app, 'Airlock', { env: ENV, pipeline: { scanner: 'none' } }),
+  ],
+  [
+    'with a custom scanner',
+    (app) =>
+      new AirlockStack(app, 'Airlock', {
+        env: ENV,
+        pipeline: { scanner: { kind: 'custom', eventSource: 'com.example.scanner' } },
+      }),
+  ],
+  [
     'with an accepted existing bucket',
     (app) => {
       const other = new Stack(app, 'Other', { env: ENV });
