@@ -1,5 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CLAMD_LIMITS } from '../../local/clamd.js';
+import { rescanLocal } from '../../local/rescan.js';
+import { readLocalSettings } from '../../local/settings.js';
 import * as malware from '../fixtures/malware-samples.js';
 import * as samples from '../fixtures/samples.js';
 import {
@@ -152,16 +154,10 @@ describe('a rescan finds a promoted file infected: QUARANTINED', () => {
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key, VersionId: version.versionId }));
     }
 
-    // Act: the operator's rescan (npm run rescan), through the runtime's invoke route.
-    const rescan = await fetch(`${runtime.apiUrl}/_local/functions/rescan/invoke`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const report = (await rescan.json()) as { requested: string[]; cursor?: string };
+    // Act: the operator's rescan, as `npm run rescan` makes it (the runtime invokes the function).
+    const report = await rescanLocal(readLocalSettings({ AIRLOCK_DATA_DIR: runtime.dataDir }));
 
     // Assert
-    expect(rescan.status).toBe(200);
     expect(report.requested).toContain(result.uploadId);
     const owner = await api<UploadView>(runtime, `/uploads/${result.uploadId}`, { token: result.token });
     expect(owner.body).toMatchObject({ status: 'QUARANTINED', reasons: [{ code: 'MALWARE_DETECTED' }] });
