@@ -198,6 +198,7 @@ describe('stack outputs', () => {
     ['TableName', { Ref: logicalIdOf(stack.pipeline.table) }],
     ['StateMachineArn', { Ref: logicalIdOf(stack.pipeline.stateMachine) }],
     ['RedriveFunctionName', { Ref: logicalIdOf(stack.pipeline.functions.redrive) }],
+    ['RescanFunctionName', { Ref: logicalIdOf(stack.pipeline.functions.rescan) }],
     ['UserPoolId', { Ref: userPoolId }],
     ['UserPoolClientId', { Ref: clientId }],
   ];
