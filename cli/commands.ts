@@ -29,12 +29,7 @@ export async function statusCommand(
         (reason) => ['reason', `${reason.code}: ${reason.message}`] as [string, string],
       ),
       ...scanLines(view.scan),
-      ...(view.download
-        ? [
-            ['download', view.download.url] as [string, string],
-            ['downloadExpiresAt', view.download.expiresAt] as [string, string],
-          ]
-        : []),
+      ...(view.download ? [['download', `airlock download ${view.uploadId}`] as [string, string]] : []),
     ];
     const width = Math.max(...rows.map(([name]) => name.length));
     await emit(ctx.stdout, rows.map(([name, value]) => `${name.padEnd(width)}  ${cell(value)}\n`).join(''));

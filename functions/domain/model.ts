@@ -41,6 +41,7 @@ export const REASON_CODES = [
   'ALREADY_PROCESSED',
   'UPLOAD_EXPIRED',
   'PROCESSING_FAILED',
+  'ACTIVE_CONTENT',
   /** The malware scan found a threat (its name is in the audit trail, shown to auditors). */
   'MALWARE_DETECTED',
   /** The malware scan could not look at all of the file: encrypted, over its limits, unsupported. */

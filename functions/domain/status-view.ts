@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent, Reason, ScanSummary, UploadRecord, UploadStatus } from './model.js';
 import { TERMINAL_STATUSES } from './model.js';
+import { executionReference, scrubForAuditors } from './redaction.js';
 
 /** Seconds a poller should wait before asking again while an upload is not terminal. */
 export const RETRY_AFTER_SECONDS: Partial<Record<UploadStatus, number>> = {
@@ -23,10 +24,13 @@ export function canRead(caller: Caller, record: Pick<UploadRecord, 'owner'>): bo
   return record.owner === caller.sub || isAuditor(caller);
 }
 
-/** Who is looking: auditors also see the threat names a scan found. */
-export interface Viewer {
-  auditor: boolean;
-}
+/**
+ * Who reads an upload or its trail: its owner, or an auditor, who also sees the threat names a
+ * scan found and more of a failure.
+ */
+export type Audience = 'owner' | 'auditor';
+
+export const audienceOf = (caller: Caller): Audience => (isAuditor(caller) ? 'auditor' : 'owner');
 
 /**
  * The scan verdict as the API shows it: the engine, its signature database and when it judged;
@@ -51,17 +55,18 @@ export interface UploadView {
   reasons?: Reason[];
   /** The malware scan's verdict, once there is one (PROCESSED, REJECTED after the scan, QUARANTINED). */
   scan?: ScanView;
-  download?: { url: string; expiresAt: string };
+  /** PROCESSED only: a stable link to GET /uploads/{id}/download (which signs on request). */
+  download?: { url: string };
 }
 
-export function toUploadView(record: UploadRecord, viewer: Viewer = { auditor: false }): UploadView {
+export function toUploadView(record: UploadRecord, audience: Audience = 'owner'): UploadView {
   // After validation only a measured digest is shown (none if the file was not read to its end);
   // before it, the client's declared one.
   const measured =
     record.status === 'PROCESSED' || record.status === 'REJECTED' || record.status === 'QUARANTINED';
   const sha256 = measured ? (record.sha256 ?? undefined) : record.declaredSha256;
-  const reasons = publicReasons(record).map((reason) => reasonFor(reason, viewer));
-  const scan = measured && record.scan ? scanFor(record.scan, viewer) : undefined;
+  const reasons = publicReasons(record).map((reason) => disclosedReason(reason, audience));
+  const scan = measured && record.scan ? scanFor(record.scan, audience) : undefined;
   return {
     uploadId: record.uploadId,
     status: record.status,
@@ -78,17 +83,16 @@ export function toUploadView(record: UploadRecord, viewer: Viewer = { auditor: f
   };
 }
 
-function scanFor(scan: ScanSummary, viewer: Viewer): ScanView {
-  if (viewer.auditor) return scan;
+/** What clients learn of a failure: that it failed and may be retried, never its cause. */
+export const PROCESSING_FAILED: Reason = {
+  code: 'PROCESSING_FAILED',
+  message: 'Processing failed. The upload is kept for a retry.',
+};
+
+function scanFor(scan: ScanSummary, audience: Audience): ScanView {
+  if (audience === 'auditor') return scan;
   const { threats: _threats, ...shown } = scan;
   return shown;
-}
-
-/** A detection's reason names the threat: auditors read it, everyone else a plain statement. */
-function reasonFor(reason: Reason, viewer: Viewer): Reason {
-  return reason.code === 'MALWARE_DETECTED' && !viewer.auditor
-    ? { code: reason.code, message: MALWARE_MESSAGE_FOR_OWNERS }
-    : reason;
 }
 
 function publicReasons(record: UploadRecord): Reason[] {
@@ -97,8 +101,7 @@ function publicReasons(record: UploadRecord): Reason[] {
     case 'QUARANTINED':
       return record.reasons ?? [];
     case 'FAILED':
-      // The cause is internal; clients learn only that it failed and may be retried.
-      return [{ code: 'PROCESSING_FAILED', message: 'Processing failed. The upload is kept for a retry.' }];
+      return [PROCESSING_FAILED];
     case 'EXPIRED':
       return [{ code: 'UPLOAD_EXPIRED', message: 'No file was uploaded before the upload expired.' }];
     default:
@@ -107,8 +110,8 @@ function publicReasons(record: UploadRecord): Reason[] {
 }
 
 /**
- * A validator for the record's state, stable across calls even though each PROCESSED response
- * carries a freshly signed download URL.
+ * A validator for the record's state. The status body holds nothing that expires (downloads are
+ * signed by their own route), so one ETag always stands for one body.
  */
 export function entityTag(record: Pick<UploadRecord, 'uploadId' | 'status' | 'updatedAt'>): string {
   const digest = createHash('sha256')
@@ -133,12 +136,43 @@ export function retryAfterSeconds(status: UploadStatus): number | undefined {
 /** The public shape of an audit event. */
 export type AuditEventView = Omit<AuditEvent, 'uploadId'>;
 
-export function toAuditEventView(event: AuditEvent, viewer: Viewer = { auditor: false }): AuditEventView {
-  const { uploadId: _uploadId, ...view } = event;
-  if (viewer.auditor) return view;
+/**
+ * An audit event as its reader may see it. The execution is named by its opaque reference (no
+ * account, region or state machine); a PROCESSING_FAILED reason, whose stored message is the
+ * internal error name, is the generic one for owners and names the scrubbed error for auditors;
+ * a detection's threat names are for auditors only.
+ */
+export function toAuditEventView(event: AuditEvent, audience: Audience = 'owner'): AuditEventView {
+  const { uploadId: _uploadId, executionId, reasons, scan, ...rest } = event;
   return {
-    ...view,
-    reasons: view.reasons.map((reason) => reasonFor(reason, viewer)),
-    ...(view.scan ? { scan: scanFor(view.scan, viewer) } : {}),
+    ...rest,
+    reasons: reasons.map((reason) => disclosedReason(reason, audience)),
+    ...(executionId !== undefined ? { executionId: executionReference(executionId) } : {}),
+    ...(scan !== undefined ? { scan: scanFor(scan, audience) } : {}),
   };
+}
+
+/**
+ * A reason as its reader may see it: a failure's internal cause and a detection's threat name are
+ * not for owners.
+ */
+function disclosedReason(reason: Reason, audience: Audience): Reason {
+  switch (reason.code) {
+    case 'PROCESSING_FAILED':
+      return audience === 'owner'
+        ? PROCESSING_FAILED
+        : { code: reason.code, message: `Processing failed (${scrubForAuditors(reason.message)}).` };
+    case 'MALWARE_DETECTED':
+      return audience === 'owner' ? { code: reason.code, message: MALWARE_MESSAGE_FOR_OWNERS } : reason;
+    default:
+      return reason;
+  }
+}
+
+/** A failure as auditors may see it: the error name and its cause, scrubbed of internals. */
+export function auditorFailureView(
+  failure: UploadRecord['failure'],
+): { error: string; cause: string } | undefined {
+  if (failure === undefined) return undefined;
+  return { error: scrubForAuditors(failure.error), cause: scrubForAuditors(failure.cause) };
 }

@@ -1,3 +1,4 @@
+import { activeContentReasons } from './active-content/judge.js';
 import type { ContentFacts } from './content-inspection.js';
 import { formatOfMime } from './format-structure/walker.js';
 import { embeddedZipProblem } from './format-structure/zip.js';
@@ -70,7 +71,19 @@ export function judgeContent(declared: DeclaredContent, facts: ContentFacts, pol
         });
       } else {
         // Trailers live in the tail, which is only the file's own when it was read to its end.
-        if (facts.size <= declared.size) reasons.push(...structuralProblems(facts));
+        if (facts.size <= declared.size) {
+          const structural = structuralProblems(facts);
+          reasons.push(...structural);
+          const allowed = rule.activeContent?.allow ?? [];
+          // A ZIP feature OOXML excludes (an LZMA entry, say) is a structural problem and a package
+          // problem alike: one TYPE_MISMATCH says it.
+          const mismatch = structural.some((reason) => reason.code === 'TYPE_MISMATCH');
+          reasons.push(
+            ...activeContentReasons(facts.activeContent, facts.detectedMime, allowed).filter(
+              (reason) => !(mismatch && reason.code === 'TYPE_MISMATCH'),
+            ),
+          );
+        }
       }
     } else if (facts.detectedMime !== undefined) {
       reasons.push({

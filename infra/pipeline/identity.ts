@@ -50,7 +50,9 @@ export function buildIdentity(
       requireSymbols: true,
       tempPasswordValidity: Duration.days(3),
     },
-    mfa: cognito.Mfa.OPTIONAL,
+    // Required: auditors can read every upload, and the pool cannot require MFA of one group only.
+    // Machine clients take tokens from their own issuer (jwtIssuer) or an app client of their own.
+    mfa: cognito.Mfa.REQUIRED,
     mfaSecondFactor: { otp: true, sms: false },
     accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
     deletionProtection: true,
@@ -77,11 +79,6 @@ export function buildIdentity(
     idTokenValidity: Duration.hours(1),
     refreshTokenValidity: Duration.days(1),
   });
-  acknowledge(
-    userPool,
-    'AwsSolutions-COG2',
-    'MFA is OPTIONAL (TOTP) so that an operator can create first users; require it in a derived stack if policy demands.',
-  );
   acknowledge(
     userPool,
     'AwsSolutions-COG8',

@@ -49,7 +49,7 @@ export function buildSteps(
 
   // Validate is the only reader of quarantine/: it streams the exact version once.
   const validate = step('validate', { memorySize: 1024, timeout: VALIDATE_TIMEOUT });
-  storage.grantObjects(validate, ['s3:GetObject', 's3:GetObjectVersion'], QUARANTINE_PREFIX);
+  storage.grantObjects(validate, ['s3:GetObjectVersion'], QUARANTINE_PREFIX); // named versions only
 
   // Scan reads the engine's result for the version (stored by the intake); with GuardDuty it may
   // ask for a new scan after a failed one and note the request. With no scanner it reads nothing.

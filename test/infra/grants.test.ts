@@ -1,4 +1,6 @@
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { AirlockStack } from '../../infra/airlock-stack.js';
 import { PIPELINE_FUNCTIONS, type PipelineFunction } from '../../infra/upload-pipeline.js';
 import { PolicyEvaluator } from '../../local/iam/evaluator.js';
@@ -51,13 +53,8 @@ const principal = (name: string): DeployedFunction => {
  */
 const RUNTIME_ACTIONS = /^(logs|xray):|^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/;
 
-/**
- * Grants no request needs, known and left to the infra split (outside this change's files):
- * Validate reads a named version only, which is s3:GetObjectVersion.
- */
-const KNOWN_UNUSED: Partial<Record<PipelineFunction, string[]>> = {
-  validate: [`s3:GetObject on arn:aws:s3:::${BUCKET}/quarantine/*`],
-};
+/** Grants no request needs that are known and accepted: none. */
+const KNOWN_UNUSED: Partial<Record<PipelineFunction, string[]>> = {};
 
 describe('least privilege, derived from what each handler sends', () => {
   test('every pipeline function is in the template, with its role, timeout and memory size', () => {
@@ -142,3 +139,67 @@ function onlyThisGrant(
   functions.set(of.name, { ...principal(of.name), ...single });
   return new PolicyEvaluator({ ...all, functions }, where);
 }
+
+describe('the customer-managed key, derived from what each handler sends', () => {
+  // Arrange (once): the same stack with a customer-managed key for the bucket and the table.
+  const app = newApp();
+  const key = new kms.Key(new Stack(app, 'Keys'), 'Key', { enableKeyRotation: true });
+  const keyed = Template.fromStack(new AirlockStack(app, 'Airlock', { pipeline: { encryptionKey: key } }));
+  const resources = keyed.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties: Record<string, unknown> }
+  >;
+
+  /** The kms: actions of a function's role, as synthesized. */
+  const keyActionsOf = (name: PipelineFunction): string[] => {
+    const [fnId] = Object.entries(resources).find(
+      ([, resource]) =>
+        resource.Type === 'AWS::Lambda::Function' && resource.Properties['Description'] === `Airlock ${name}`,
+    ) ?? [undefined];
+    const roleId = (resources[fnId ?? '']?.Properties['Role'] as { 'Fn::GetAtt'?: [string] } | undefined)?.[
+      'Fn::GetAtt'
+    ]?.[0];
+    return Object.values(resources)
+      .filter(
+        (resource) =>
+          resource.Type === 'AWS::IAM::Policy' &&
+          (resource.Properties['Roles'] as Array<{ Ref?: string }>).some((role) => role.Ref === roleId),
+      )
+      .flatMap(
+        (policy) =>
+          (policy.Properties['PolicyDocument'] as { Statement: Array<{ Action: unknown }> }).Statement,
+      )
+      .flatMap((statement) => [statement.Action].flat().map(String))
+      .filter((action) => action.startsWith('kms:'))
+      .sort();
+  };
+
+  /**
+   * What S3 and DynamoDB need of the key on a caller's behalf: a write needs a data key and to read
+   * it back (kms:GenerateDataKey, kms:Decrypt), a read needs kms:Decrypt (S3's documented key
+   * permissions for PutObject, GetObject and CopyObject; DynamoDB's envelope encryption).
+   */
+  const KEY_NEEDS: Record<string, string[]> = {
+    's3:PutObject': ['kms:Decrypt', 'kms:GenerateDataKey'],
+    'dynamodb:PutItem': ['kms:Decrypt', 'kms:GenerateDataKey'],
+    'dynamodb:UpdateItem': ['kms:Decrypt', 'kms:GenerateDataKey'],
+    's3:GetObject': ['kms:Decrypt'],
+    's3:GetObjectVersion': ['kms:Decrypt'],
+    'dynamodb:GetItem': ['kms:Decrypt'],
+    'dynamodb:BatchGetItem': ['kms:Decrypt'],
+    'dynamodb:Query': ['kms:Decrypt'],
+  };
+
+  test.each([...PIPELINE_FUNCTIONS])(
+    '%s: exactly the key use its requests need (never Encrypt or ReEncrypt)',
+    (name) => {
+      // Act
+      const needed = [
+        ...new Set(requestsOf(name).flatMap((request) => KEY_NEEDS[request.action] ?? [])),
+      ].sort();
+
+      // Assert
+      expect(keyActionsOf(name)).toEqual(needed);
+    },
+  );
+});

@@ -285,7 +285,7 @@ describe('canRead', () => {
 });
 
 describe('toAuditEventView', () => {
-  it('drops only the upload id', () => {
+  it('drops the upload id and names the execution by its name alone', () => {
     // Arrange
     const event: AuditEvent = {
       uploadId: '01JBZ8Q6W0V8M2YQH3KX5T7N9R',
@@ -311,7 +311,7 @@ describe('toAuditEventView', () => {
       to: 'PROCESSING',
       reasons: [],
       versionId: VERSION_ID,
-      executionId: EXECUTION_ID,
+      executionId: 'exec-77',
     });
   });
 });
@@ -328,7 +328,7 @@ describe('the scan verdict in the views', () => {
   const detected = { code: 'MALWARE_DETECTED' as const, message: `Malware detected: ${THREAT}.` };
 
   it('shows auditors the engine, the database version and time, and the threat name', () => {
-    const view = toUploadView(fullRecord('REJECTED', { reasons: [detected], scan }), { auditor: true });
+    const view = toUploadView(fullRecord('REJECTED', { reasons: [detected], scan }), 'auditor');
     expect(view.scan).toEqual(scan);
     expect(view.reasons).toEqual([detected]);
   });
@@ -372,7 +372,7 @@ describe('the scan verdict in the views', () => {
       reasons: [detected],
       scan,
     };
-    expect(toAuditEventView(event, { auditor: true })).toMatchObject({ reasons: [detected], scan });
+    expect(toAuditEventView(event, 'auditor')).toMatchObject({ reasons: [detected], scan });
     const owners = toAuditEventView(event);
     expect(JSON.stringify(owners)).not.toContain(THREAT);
     expect(owners).toMatchObject({ action: 'QUARANTINED', scan: { status: 'THREATS_FOUND' } });

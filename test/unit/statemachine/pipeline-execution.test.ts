@@ -104,7 +104,7 @@ function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
   const results = new ScanResultStore(TABLE, aws.documentClient);
   const now = () => new Date();
   const handlers: Record<TaskFunctionName, TaskHandler> = {
-    claim: makeClaimHandler(() => ({ store, now })),
+    claim: makeClaimHandler(() => ({ store, now, quotas: { release: () => Promise.resolve() } })),
     validate: makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
     scan: makeScanHandler(() => ({
       results,
