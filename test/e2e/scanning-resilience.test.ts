@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLAMD_LIMITS } from '../../local/clamd.js';
+import { DEFAULT_TYPE_POLICY } from '../../functions/domain/type-policy.js';
 import * as samples from '../fixtures/samples.js';
 import { allocateRuntime, launchRuntime, stopRuntime, type RuntimeSpec } from './runtime-process.js';
 import {
@@ -16,14 +18,26 @@ import {
 
 /**
  * clamd killed while it scans: Validate's scan fails transiently, the step is retried, clamd is
- * started again by the runtime's supervisor, and the upload is processed. It needs a runtime of
- * its own: killing the shared one's clamd would make other files' steps retry.
+ * started again by the runtime's supervisor, and the upload is processed. And a file larger than
+ * clamd's StreamMaxLength, which the type policy allows here: refused, never passed. It needs a
+ * runtime of its own: killing the shared one's clamd would make other files' steps retry, and the
+ * shared one's type policy keeps every file under clamd's limit.
  */
 let spec: RuntimeSpec;
 let pid = 0;
 
+/** text/plain allowed past clamd's StreamMaxLength (the default policy keeps it at 1 MiB). */
+const OVER_SCANNER_LIMIT = CLAMD_LIMITS.streamMaxBytes + 1024 * 1024;
+
 beforeAll(async () => {
-  spec = await allocateRuntime({ dataDir: mkdtempSync(join(tmpdir(), 'airlock-e2e-clamd-')) });
+  const dataDir = mkdtempSync(join(tmpdir(), 'airlock-e2e-clamd-'));
+  const config = join(dataDir, 'airlock.config.json');
+  const typePolicy = {
+    ...DEFAULT_TYPE_POLICY,
+    [samples.MIME.text]: { ...DEFAULT_TYPE_POLICY[samples.MIME.text]!, maxBytes: OVER_SCANNER_LIMIT },
+  };
+  writeFileSync(config, JSON.stringify({ typePolicy }));
+  spec = await allocateRuntime({ dataDir, env: { AIRLOCK_CONFIG: config } });
   pid = (await launchRuntime(spec)).pid;
 });
 
@@ -105,5 +119,31 @@ describe('clamd killed mid-scan', () => {
       (r) => r.json() as Promise<{ parts: Record<string, boolean> }>,
     );
     expect(health.parts.clamd).toBe(true);
+  });
+});
+
+describe("a file over the engine's size limit", () => {
+  it('is REJECTED as NOT_FULLY_SCANNED, never promoted, though validation alone accepts it', async () => {
+    // Arrange: plain text one byte over clamd's StreamMaxLength, within this runtime's type policy.
+    const runtime = { apiUrl: `http://localhost:${spec.ports.api}`, dataDir: spec.dataDir };
+    const token = await tokenFor(runtime, 'clamd-limit-user');
+    const bytes = Buffer.alloc(CLAMD_LIMITS.streamMaxBytes + 1, 'lorem ipsum dolor sit amet\n');
+    const created = await createUpload(runtime, token, {
+      fileName: 'large.txt',
+      contentType: samples.MIME.text,
+      size: bytes.length,
+      method: 'PUT',
+    });
+
+    // Act
+    expect((await upload(created.upload, bytes)).status).toBeLessThan(300);
+    const outcome = await waitForOutcome(runtime, token, created.uploadId, 180_000);
+    await waitForExecutionsSettled(runtime, `quarantine/${created.uploadId}`, { timeoutMs: 60_000 });
+
+    // Assert
+    expect(outcome.status).toBe('REJECTED');
+    expect(outcome.reasons?.map((reason) => reason.code)).toEqual(['NOT_FULLY_SCANNED']);
+    expect(outcome.scan).toMatchObject({ status: 'NOT_FULLY_SCANNED', engine: { name: 'ClamAV' } });
+    expect(outcome).not.toHaveProperty('download');
   });
 });

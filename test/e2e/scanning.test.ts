@@ -143,7 +143,12 @@ describe('a rescan finds a promoted file infected: QUARANTINED', () => {
     // Arrange: a promoted file, and a download URL handed out before the rescan.
     const result = await uploadAndSettle(samples.text(), samples.MIME.text, 'notes.txt');
     expect(result.outcome.status).toBe('PROCESSED');
-    const url = result.outcome.download!.url;
+    const signed = await api<{ url: string }>(runtime, `/uploads/${result.uploadId}/download`, {
+      token: result.token,
+      headers: { accept: 'application/json' },
+    });
+    expect(signed.status).toBe(200);
+    const url = signed.body.url;
     expect((await fetch(url)).status).toBe(200);
     // What a signature update does to a file already promoted, played by replacing its bytes:
     // the promoted copy becomes EICAR (the original version removed), as the engine will judge it.
@@ -162,6 +167,11 @@ describe('a rescan finds a promoted file infected: QUARANTINED', () => {
     const owner = await api<UploadView>(runtime, `/uploads/${result.uploadId}`, { token: result.token });
     expect(owner.body).toMatchObject({ status: 'QUARANTINED', reasons: [{ code: 'MALWARE_DETECTED' }] });
     expect(owner.body).not.toHaveProperty('download');
+    const signedAgain = await api(runtime, `/uploads/${result.uploadId}/download`, {
+      token: result.token,
+      headers: { accept: 'application/json' },
+    });
+    expect(signedAgain.status).toBe(404); // a QUARANTINED file is never signed
     expect((await fetch(url)).status).toBeGreaterThanOrEqual(400); // the URL handed out before
     expect(await versionsOf(s3, key)).toEqual({ versions: [], deleteMarkers: 0 });
     expect((await versionsOf(s3, `rejected/${result.uploadId}`)).versions).toHaveLength(1);

@@ -340,6 +340,7 @@ describe('GET /uploads/{id} by status', () => {
     expect(JSON.stringify(owner)).not.toContain('EICAR');
     expect(auditor).toMatchObject({ scan, reasons });
     expect(auditor.download).toBeUndefined();
+    expect((await handler(downloadEvent())).statusCode).toBe(404);
   });
 
   it('shows a FAILED upload a generic reason and never its internal cause', async () => {
