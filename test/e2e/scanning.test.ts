@@ -68,7 +68,10 @@ function expectRefused(result: Settled, code: 'MALWARE_DETECTED' | 'NOT_FULLY_SC
   expect(result.outcome).not.toHaveProperty('download');
   expect(result.clean).toEqual({ versions: [], deleteMarkers: 0 });
   expect(result.rejected.versions).toHaveLength(1);
-  expect(result.executions.map((execution) => execution.status)).toEqual(['SUCCEEDED']);
+  // A second execution of the same version (the reconciler's, when the first was slow to claim)
+  // ends as a duplicate: every execution succeeded, none failed.
+  expect(result.executions.length).toBeGreaterThan(0);
+  expect(new Set(result.executions.map((execution) => execution.status))).toEqual(new Set(['SUCCEEDED']));
   expect(result.trail.map((event) => event.action)).toEqual(['ISSUED', 'CLAIMED', 'REJECTED']);
 }
 
