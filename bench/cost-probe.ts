@@ -30,6 +30,10 @@ import { makeRecordOutcomeHandler } from '../functions/record-outcome.js';
 import { makeRejectHandler } from '../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../functions/release-quarantine.js';
 import { makeValidateHandler } from '../functions/validate.js';
+import { makeScanHandler } from '../functions/scan.js';
+import { makeScanResultHandler } from '../functions/scan-result.js';
+import { ScanResultStore } from '../functions/adapters/scan-result-store.js';
+import { GUARDDUTY_SOURCE, SCAN_RESULT_DETAIL_TYPE } from '../functions/domain/scan-result-event.js';
 import { objectCreatedEvent } from '../functions/domain/object-event.js';
 import { DEFAULT_TYPE_POLICY } from '../functions/domain/type-policy.js';
 import { ensureTable } from '../local/dynamo.js';
@@ -66,6 +70,8 @@ export interface DynamoOperation {
 
 export interface ProbedPath {
   status: string;
+  /** The document's size: what the malware scanner reads (and bills per GB). */
+  bytes: number;
   /** State names entered, in order (from the execution's event log). */
   statesEntered: string[];
   taskStates: string[];
@@ -80,6 +86,8 @@ export interface ProbeResult {
   rejected: ProbedPath;
   /** In-process handler time of the API functions (median ms), for GB-seconds. */
   apiHandlerMs: { 'create-upload': number; 'get-upload': number };
+  /** In-process time of the scan-result intake storing GuardDuty's result (median ms). */
+  intakeMs: number;
 }
 
 type Recorder = { step: string; dynamo: DynamoOperation[]; s3: Record<string, number> };
@@ -240,6 +248,27 @@ function instrumentS3(client: S3Client, recorder: () => Recorder): void {
   );
 }
 
+/** GuardDuty's Object Scan Result for a clean version, as its EventBridge event carries it. */
+function guardDutyResult(bucket: string, key: string, versionId: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': SCAN_RESULT_DETAIL_TYPE,
+    source: GUARDDUTY_SOURCE,
+    account: '000000000000',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      schemaVersion: '1.0',
+      scanStatus: 'COMPLETED',
+      resourceType: 'S3_OBJECT',
+      s3ObjectDetails: { bucketName: bucket, objectKey: key, eTag: 'etag', versionId, s3Throttled: false },
+      scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null },
+    },
+  };
+}
+
 function apiEvent(routeKey: string, path: string, sub: string, extra: Partial<ApiEvent> = {}): ApiEvent {
   const now = new Date();
   return {
@@ -306,6 +335,7 @@ export async function runCostProbe(
   await ensureTable(plainDynamo, table);
   try {
     const store = new UploadStore(table, dynamo);
+    const results = new ScanResultStore(table, dynamo);
     const objects = new ObjectStore(s3);
     const presigner = new Presigner(bucket, s3);
     const now = () => new Date();
@@ -348,6 +378,11 @@ export async function runCostProbe(
         'validate',
         makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
       ),
+      // As deployed with GuardDuty: the result is stored by the intake (below), the step reads it.
+      scan: stepped(
+        'scan',
+        makeScanHandler(() => ({ results, scanner: 'guardduty', now })),
+      ),
       promote: stepped(
         'promote',
         makePromoteHandler(() => ({ objects })),
@@ -365,6 +400,8 @@ export async function runCostProbe(
         makeReleaseQuarantineHandler(() => ({ objects })),
       ),
     };
+    const intake = makeScanResultHandler(() => ({ results, store, objects, bucket, now }));
+    const intakeMs: number[] = [];
     const definition: StateMachineDefinition = localDefinition();
     const machine = new StateMachine(definition);
     const bound = bindTaskStates(definition, tasks);
@@ -395,6 +432,12 @@ export async function runCostProbe(
       current.s3.PutObject = (current.s3.PutObject ?? 0) + 1;
       const versionId = put.headers.get('x-amz-version-id') ?? 'null';
       const key = `quarantine/${created.uploadId}`;
+      // GuardDuty scans every new version and publishes its result, which the intake stores.
+      current.step = 'scan-result';
+      const intakeStarted = performance.now();
+      await intake(guardDutyResult(bucket, key, versionId));
+      intakeMs.push(performance.now() - intakeStarted);
+      current.step = 'execution';
       const name = randomUUID();
       const execution = machine.run(
         objectCreatedEvent({
@@ -434,6 +477,7 @@ export async function runCostProbe(
       const entered = events.filter((event) => event.type === 'StateEntered' && event.state);
       return {
         status: (JSON.parse(String(status.body)) as { status: string }).status,
+        bytes: document.bytes.length,
         statesEntered: entered.map((event) => event.state?.name ?? ''),
         taskStates: entered
           .filter((event) => event.state?.type === 'Task')
@@ -488,6 +532,7 @@ export async function runCostProbe(
       processed,
       rejected,
       apiHandlerMs: { 'create-upload': round(median(createMs), 2), 'get-upload': round(median(getMs), 2) },
+      intakeMs: round(median(intakeMs.slice(1)), 2),
     };
   } finally {
     await plainDynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);

@@ -166,6 +166,7 @@ function costTable(cost: CostResult): string {
     `${path.lambda.invocations} / ${path.lambda.gbSeconds.toFixed(3)}`,
     `${path.dynamo.wru} / ${path.dynamo.rru}`,
     `${path.s3.putCopyPostList} / ${path.s3.getHeadOther} / ${path.s3.free}`,
+    usd(path.usdPer1000.scanner),
     usd(path.usdPer1000.stepFunctions),
     usd(path.usdPer1000.lambdaRequests + path.usdPer1000.lambdaDuration),
     usd(path.usdPer1000.dynamodb),
@@ -181,6 +182,7 @@ function costTable(cost: CostResult): string {
       'Lambda invocations / GB-s',
       'DynamoDB WRU / RRU',
       'S3 PUT-class / GET-class / DELETE',
+      'Scanner',
       'Step Functions',
       'Lambda',
       'DynamoDB',
@@ -235,7 +237,11 @@ export function renderReport(report: BenchReport): string {
           '',
           `The validate step alone for bigger files (1,024 MB): ${cost.validateBySize
             .map((entry) => `${entry.size} ${usd(entry.usdPer1000)}`)
-            .join(', ')} per 1,000 documents.`,
+            .join(
+              ', ',
+            )} per 1,000 documents; the scanner's share (${cost.paths[0]?.scanner.engine ?? 'none'}, per object and GB): ${cost.validateBySize
+            .map((entry) => `${entry.size} ${usd(entry.scannerUsdPer1000)}`)
+            .join(', ')}.`,
         ]
       : []),
     '',

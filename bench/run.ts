@@ -157,7 +157,7 @@ async function main(): Promise<number> {
       rejected: histories.filter(ended('RecordRejected')),
       validateBySize: validation.sizes
         .filter((size) => size.bytes >= 64 * MiB)
-        .map((size) => ({ label: size.label, ms: size.validateMedianMs })),
+        .map((size) => ({ label: size.label, ms: size.validateMedianMs, bytes: size.bytes })),
     });
 
     const partial: Omit<BenchReport, 'goals'> = {

@@ -63,15 +63,16 @@ Options:
                           .pdf .png .jpg .jpeg .txt .csv .docx .xlsx)
 
 Exit code 0 when every file was PROCESSED (or, with --no-wait, uploaded); 1 when any was
-REJECTED, FAILED, EXPIRED, or refused by the API (REFUSED) or by S3 (UPLOAD_REFUSED); 3 on a
+REJECTED, FAILED, EXPIRED, QUARANTINED, or refused by the API (REFUSED) or by S3 (UPLOAD_REFUSED); 3 on a
 network or API error or a timeout.`,
   },
   status: {
     options: ['wait', 'timeout'],
     help: `Usage: airlock status <uploadId> [--wait] [--timeout <seconds>]
 
-Shows one upload. --wait polls (honouring Retry-After) until it is PROCESSED, REJECTED, FAILED
-or EXPIRED. Exit code 1 when it is REJECTED, FAILED or EXPIRED.`,
+Shows one upload, with its malware scan verdict (engine, signature database, time; the threat
+names for auditors). --wait polls (honouring Retry-After) until it is PROCESSED, REJECTED, FAILED,
+EXPIRED or QUARANTINED. Exit code 1 when it is not PROCESSED.`,
   },
   list: {
     options: ['status', 'owner', 'limit', 'all'],

@@ -30,6 +30,12 @@ export class AirlockStack extends Stack {
       value: this.pipeline.functions.redrive.functionName,
       description: 'The redrive function: invoke it (aws lambda invoke) to restart FAILED uploads',
     });
+    if (this.pipeline.functions.rescan) {
+      new CfnOutput(this, 'RescanFunctionName', {
+        value: this.pipeline.functions.rescan.functionName,
+        description: 'The rescan function: invoke it (aws lambda invoke) to scan every promoted file again',
+      });
+    }
     if (this.pipeline.console) {
       new CfnOutput(this, 'ConsoleUrl', {
         value: `https://${this.pipeline.console.distribution.distributionDomainName}`,

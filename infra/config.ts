@@ -27,6 +27,7 @@ export function pipelinePropsFromConfig(settings: AirlockSettings): UploadPipeli
     ...(settings.jwtIssuer ? { jwtIssuer: settings.jwtIssuer } : {}),
     ...(settings.console ? { console: settings.console } : {}),
     forensicReaderArns: settings.forensicReaderArns,
+    scanner: settings.scanner,
     removalPolicy: settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   };
 }

@@ -20,6 +20,7 @@ export const UPLOAD_PIPELINE_ASL_PATH = join(
 export const FUNCTION_PLACEHOLDERS = {
   ClaimFunctionArn: 'claim',
   ValidateFunctionArn: 'validate',
+  ScanFunctionArn: 'scan',
   PromoteFunctionArn: 'promote',
   RejectFunctionArn: 'reject',
   RecordOutcomeFunctionArn: 'record-outcome',

@@ -62,6 +62,7 @@ const RECORD_FIELDS = {
   detectedType: 'index',
   storedKey: 'index',
   reasons: 'index',
+  scan: 'index',
   failure: 'index',
   trailHead: 'index',
   discardedVersions: 'table',

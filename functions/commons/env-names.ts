@@ -32,8 +32,12 @@ export const ENV_NAMES = {
   sweepConcurrency: 'SWEEP_CONCURRENCY',
   /** Redrive: how long one invocation may work before it answers a cursor, seconds. */
   redriveTimeBudgetSeconds: 'REDRIVE_TIME_BUDGET_SECONDS',
+  /** Rescan: how long one invocation may work before it answers a cursor, seconds. */
+  rescanTimeBudgetSeconds: 'RESCAN_TIME_BUDGET_SECONDS',
   /** Sweeper and redrive: the pipeline state machine they start executions of. */
   stateMachineArn: 'STATE_MACHINE_ARN',
+  /** The malware scanner: guardduty, custom or none (the Scan step, the intake, the rescan). */
+  scanner: 'SCANNER',
   /** An S3-compatible endpoint (local runtime). */
   s3Endpoint: 'S3_ENDPOINT',
   /** "true" for path-style S3 addressing (local runtime). */

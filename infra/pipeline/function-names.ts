@@ -7,12 +7,15 @@ export const PIPELINE_FUNCTIONS = [
   'audit-uploads',
   'claim',
   'validate',
+  'scan',
   'promote',
   'reject',
   'record-outcome',
   'release-quarantine',
   'sweeper',
   'redrive',
+  'scan-result',
+  'rescan',
 ] as const;
 
 /** The name of one pipeline function: its handler is `functions/<name>.ts`. */

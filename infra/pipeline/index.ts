@@ -6,6 +6,7 @@ export * from './log-groups.js';
 export * from './maintenance.js';
 export * from './pipeline-function.js';
 export * from './props.js';
+export * from './scanning.js';
 export * from './settings.js';
 export * from './steps.js';
 export * from './storage.js';

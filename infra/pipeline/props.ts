@@ -30,6 +30,32 @@ export interface ApiThrottleProps {
   readonly burstLimit: number;
 }
 
+/**
+ * A malware engine of your own: it reads new objects under `quarantine/` (and, for rescans, under
+ * `clean/`) and publishes, for each object version it scans, the "GuardDuty Malware Protection
+ * Object Scan Result" event shape on the account's default event bus with `source` set to
+ * `eventSource` (see functions/domain/scan-result-event.ts; `detail.engineDetails` may name its
+ * engine and signature database). Airlock's rule sends those events to its result intake.
+ */
+export interface CustomScannerProps {
+  readonly kind: 'custom';
+  /** The `source` of its events; not `aws.*` (reserved for AWS services). */
+  readonly eventSource: string;
+  /**
+   * Roles the engine reads objects with: the bucket policy lets them read `quarantine/`, which it
+   * denies everyone else.
+   * @default []
+   */
+  readonly readerRoleArns?: string[];
+}
+
+/**
+ * Which malware engine scans uploads before promotion: `'guardduty'` (GuardDuty Malware
+ * Protection for S3 on `quarantine/`), a custom engine, or `'none'`, which turns scanning off and
+ * shows `scan: SKIPPED` in every record.
+ */
+export type ScannerProps = 'guardduty' | 'none' | CustomScannerProps;
+
 /** The web console's hosting on CloudFront. */
 export interface ConsoleProps {
   /**
@@ -180,4 +206,10 @@ export interface UploadPipelineProps {
    * @default none: every function shares the account's unreserved concurrency
    */
   readonly reservedConcurrency?: Partial<Record<PipelineFunction, number>>;
+  /**
+   * The malware engine. Fail closed: the Scan step promotes only what the engine explicitly
+   * found clean. `'none'` must be chosen explicitly; every record then says `scan: SKIPPED`.
+   * @default 'guardduty'
+   */
+  readonly scanner?: ScannerProps;
 }

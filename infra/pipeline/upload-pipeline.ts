@@ -17,11 +17,15 @@ import { allowCloudWatchLogsToUse, PipelineLogGroups } from './log-groups.js';
 import { buildMaintenance } from './maintenance.js';
 import type { PipelineLambda } from './pipeline-function.js';
 import type { UploadPipelineProps } from './props.js';
-import { resolveSettings } from './settings.js';
+import { buildScanning, type PipelineScanning } from './scanning.js';
+import { resolveSettings, scannerKindOf } from './settings.js';
 import { buildSteps, type StepFunction } from './steps.js';
 import { buildAccessLogsBucket, buildTable, buildUploadsBucket } from './storage.js';
 import { UploadStorage } from './upload-storage.js';
 import { buildWorkflow, definitionSubstitutions } from './workflow.js';
+
+/** The functions that exist only with a scanner (`scanner: 'none'` has neither). */
+type ScanningFunction = 'scan-result' | 'rescan';
 
 /**
  * Airlock: presigned uploads into a quarantine prefix, validated and promoted by a Step
@@ -40,7 +44,9 @@ export class UploadPipeline extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
-  readonly functions: Record<PipelineFunction, PipelineLambda>;
+  /** Every function; the scan-result intake and the rescan only where a scanner is configured. */
+  readonly functions: Record<Exclude<PipelineFunction, ScanningFunction>, PipelineLambda> &
+    Partial<Record<ScanningFunction, PipelineLambda>>;
   /** The Cognito hosted UI the console signs in with (when the construct made the user pool). */
   readonly hostedUi?: HostedUi;
   /** The console's hosting, unless disabled. */
@@ -48,6 +54,8 @@ export class UploadPipeline extends Construct {
   readonly accessLogsBucket: s3.Bucket;
   /** The bucket and the table, with the grant helpers every function's IAM goes through. */
   readonly storage: UploadStorage;
+  /** The malware engine's plan and role, the result intake and the rescan (none with `scanner: 'none'`). */
+  readonly scanning: PipelineScanning;
   private readonly steps: Record<StepFunction, PipelineLambda>;
 
   constructor(scope: Construct, id: string, props: UploadPipelineProps = {}) {
@@ -105,13 +113,32 @@ export class UploadPipeline extends Construct {
       logGroups,
       reservedConcurrency: settings.reservedConcurrency,
     };
-    this.steps = buildSteps(this, { storage: this.storage, defaults });
-    const { validate, promote, reject } = this.steps;
-    this.storage.restrictPrefixes([validate, promote, reject], props.forensicReaderArns ?? [], promote);
+    this.steps = buildSteps(this, {
+      storage: this.storage,
+      defaults,
+      scanner: scannerKindOf(settings.scanner),
+    });
 
     const workflow = buildWorkflow(this, { bucket: this.bucket, steps: this.steps, logGroups });
     this.stateMachine = workflow.stateMachine;
     this.deadLetterQueue = workflow.deadLetterQueue;
+
+    // --- Malware scanning: the engine, its results' intake, rescans --------------------------
+    this.scanning = buildScanning(this, {
+      storage: this.storage,
+      defaults,
+      scanner: settings.scanner,
+      deadLetterQueue: this.deadLetterQueue,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
+    const { validate, promote, reject } = this.steps;
+    const { intake } = this.scanning;
+    this.storage.restrictPrefixes(
+      [validate, promote, reject, ...(intake ? [intake] : [])],
+      [...(props.forensicReaderArns ?? []), ...this.scanning.readerArns],
+      promote,
+    );
+    if (intake) this.storage.denyReadingQuarantinedObjects(intake);
     const maintenance = buildMaintenance(this, {
       storage: this.storage,
       stateMachine: this.stateMachine,
@@ -161,6 +188,8 @@ export class UploadPipeline extends Construct {
       ...this.steps,
       sweeper: maintenance.sweeper,
       redrive: maintenance.redrive,
+      ...(this.scanning.intake ? { 'scan-result': this.scanning.intake } : {}),
+      ...(this.scanning.rescan ? { rescan: this.scanning.rescan } : {}),
     };
     this.refuseFaultInjection();
   }

@@ -11,7 +11,7 @@ export interface IamRequest {
   context: Record<string, string>;
 }
 
-export type Service = 's3' | 'dynamodb' | 'sfn';
+export type Service = 's3' | 'dynamodb' | 'sfn' | 'guardduty';
 
 export interface Where {
   region: string;
@@ -110,6 +110,16 @@ const S3: Record<string, (input: Input) => IamRequest[]> = {
       },
     ];
   },
+  // Tags of a named version (s3:PutObjectVersionTagging) or of the current one (s3:PutObjectTagging).
+  PutObjectTagging: (input): IamRequest[] => {
+    const versionId = optionalText(input, 'VersionId');
+    const resource = objectArn(text(input, 'Bucket'), text(input, 'Key'));
+    return [
+      versionId === undefined
+        ? { action: 's3:PutObjectTagging', resource, context: {} }
+        : { action: 's3:PutObjectVersionTagging', resource, context: { 's3:versionid': versionId } },
+    ];
+  },
   HeadBucket: (input) => [
     { action: 's3:ListBucket', resource: bucketArn(text(input, 'Bucket')), context: {} },
   ],
@@ -160,10 +170,15 @@ const SFN: Record<string, (input: Input) => IamRequest[]> = {
   ],
 };
 
+// GuardDuty's on-demand scan names no resource type: IAM authorizes it on "*".
+const GUARDDUTY: Record<string, (input: Input) => IamRequest[]> = {
+  SendObjectMalwareScan: () => [{ action: 'guardduty:SendObjectMalwareScan', resource: '*', context: {} }],
+};
+
 /** The IAM requests of one command (`GetObjectCommand` or `GetObject`), or UnmappedCommandError. */
 export function iamRequestsFor(service: Service, command: string, input: Input, where: Where): IamRequest[] {
   const operation = command.replace(/Command$/, '');
-  const map = service === 's3' ? S3 : service === 'dynamodb' ? DYNAMODB : SFN;
+  const map = service === 's3' ? S3 : service === 'dynamodb' ? DYNAMODB : service === 'sfn' ? SFN : GUARDDUTY;
   const toRequests = Object.hasOwn(map, operation) ? map[operation] : undefined;
   if (toRequests === undefined) {
     throw new UnmappedCommandError(

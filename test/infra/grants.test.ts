@@ -48,9 +48,10 @@ const principal = (name: string): DeployedFunction => {
 
 /**
  * Grants no SDK call of a handler needs: the Lambda runtime writes the function's logs and
- * X-Ray segments itself.
+ * X-Ray segments itself, and sends a failed asynchronous invocation (the scan-result intake's) to
+ * its on-failure destination.
  */
-const RUNTIME_ACTIONS = /^(logs|xray):/;
+const RUNTIME_ACTIONS = /^(logs|xray):|^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/;
 
 /** Grants no request needs that are known and accepted: none. */
 const KNOWN_UNUSED: Partial<Record<PipelineFunction, string[]>> = {};

@@ -43,6 +43,7 @@ describe('resolveSettings', () => {
       reservedConcurrency: {},
       quotaOpenGrants: 1000,
       quotaBytesPerDay: 10 * 1024 ** 3,
+      scanner: 'guardduty',
     });
   });
 

@@ -10,6 +10,8 @@ import {
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GuardDutyClient, SendObjectMalwareScanCommand } from '@aws-sdk/client-guardduty';
+import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -37,6 +39,12 @@ import { makeRejectHandler } from '../../../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
 import { makeSweeperHandler } from '../../../functions/sweeper.js';
 import { makeValidateHandler } from '../../../functions/validate.js';
+import { makeScanHandler } from '../../../functions/scan.js';
+import { makeScanResultHandler } from '../../../functions/scan-result.js';
+import { makeRescanHandler } from '../../../functions/rescan.js';
+import { GuardDutyOnDemandScanner } from '../../../functions/adapters/on-demand-scanner.js';
+import { ScanResultStore } from '../../../functions/adapters/scan-result-store.js';
+import { GUARDDUTY_SOURCE, SCAN_RESULT_DETAIL_TYPE } from '../../../functions/domain/scan-result-event.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import type { PipelineFunction } from '../../../infra/upload-pipeline.js';
@@ -58,7 +66,7 @@ import {
 
 /** One request a function made: an SDK command it sent, or a grant it signed. */
 export interface SentCall {
-  service: 's3' | 'dynamodb' | 'sfn';
+  service: 's3' | 'dynamodb' | 'sfn' | 'guardduty';
   command: string;
   input: Record<string, unknown>;
 }
@@ -74,6 +82,7 @@ const PDF = samples.pdf();
 const ddb = mockClient(DynamoDBDocumentClient);
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
+const guardDuty = mockClient(GuardDutyClient);
 
 const store = newUploadStore();
 const sweepState = new SweepStateStore(TABLE_NAME, newDynamoDbClient());
@@ -82,6 +91,25 @@ const idempotency = new IdempotencyStore(TABLE_NAME, newDynamoDbClient());
 const objects = newObjectStore();
 const presigner = newPresigner();
 const executions = new StepFunctionsGateway(STATE_MACHINE_ARN, new SFNClient({ region: 'us-east-1' }));
+const results = new ScanResultStore(TABLE_NAME, newDynamoDbClient());
+const onDemand = new GuardDutyOnDemandScanner(new GuardDutyClient({ region: 'us-east-1' }));
+const CLEAN_KEY = `clean/${UPLOAD_ID}`;
+/** GuardDuty's Object Scan Result event for a version of `key`. */
+const scanResult = (key: string, status: 'NO_THREATS_FOUND' | 'THREATS_FOUND') => ({
+  version: '0',
+  id: 'scan-event-1',
+  'detail-type': SCAN_RESULT_DETAIL_TYPE,
+  source: GUARDDUTY_SOURCE,
+  time: '2025-03-01T12:00:04Z',
+  detail: {
+    scanStatus: 'COMPLETED',
+    s3ObjectDetails: { bucketName: BUCKET, objectKey: key, versionId: VERSION_ID, eTag: 'e' },
+    scanResultDetails: {
+      scanResultStatus: status,
+      threats: status === 'THREATS_FOUND' ? [{ name: 'EICAR-Test-File' }] : null,
+    },
+  },
+});
 const detail = { bucket: { name: BUCKET }, object: { key: KEY, size: PDF.length, 'version-id': VERSION_ID } };
 const object = { bucket: BUCKET, key: KEY, versionId: VERSION_ID };
 const item = (overrides: Partial<UploadRecord>) => ({ Item: recordItem(overrides) });
@@ -215,6 +243,87 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       declared: { contentType: 'application/pdf', size: PDF.length },
     });
   },
+  scan: async () => {
+    const handler = makeScanHandler(() => ({ results, scanner: 'guardduty', onDemand, now: () => NOW }));
+    const input = {
+      uploadId: UPLOAD_ID,
+      object,
+      verdict: { accepted: true, reasons: [], facts: { size: PDF.length, sha256: null, detectedType: null } },
+      claimedAt: '2025-03-01T12:00:05.000Z',
+      detail: { reason: 'PutObject' },
+    };
+    // A result that decides: read only.
+    ddb.on(GetCommand).resolves({
+      Item: {
+        result: {
+          scanStatus: 'COMPLETED',
+          scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null },
+          engine: { name: 'e', version: '1' },
+          database: { name: 'd', version: '1' },
+          engineReply: '',
+          scannedAt: '2025-03-01T12:00:04Z',
+        },
+        storedAt: '2025-03-01T12:00:04Z',
+      },
+    });
+    await handler(input);
+    // A failed scan from before the claim: a new one is asked for and noted.
+    ddb.on(GetCommand).resolves({
+      Item: {
+        result: {
+          scanStatus: 'FAILED',
+          scanResultDetails: { scanResultStatus: 'FAILED', threats: null },
+          engine: { name: 'e', version: '1' },
+          database: { name: 'd', version: '1' },
+          engineReply: '',
+          scannedAt: '2025-03-01T12:00:01Z',
+        },
+        storedAt: '2025-03-01T12:00:01Z',
+      },
+    });
+    ddb.on(PutCommand).resolves({});
+    guardDuty.on(SendObjectMalwareScanCommand).resolves({});
+    await handler(input).catch((error: Error) => {
+      if (error.name !== 'ScanPending') throw error;
+    });
+  },
+  'scan-result': async () => {
+    ddb.on(PutCommand).resolves({}).on(UpdateCommand).callsFake(updated('QUARANTINED'));
+    ddb.on(GetCommand).resolves(item({ status: 'PROCESSED', versionId: VERSION_ID }));
+    s3.on(PutObjectTaggingCommand)
+      .resolves({})
+      .on(HeadObjectCommand)
+      .rejects(s3Error('NotFound', 404))
+      .on(CopyObjectCommand)
+      .resolves({ VersionId: 'r1' })
+      .on(DeleteObjectCommand)
+      .resolves({});
+    const handler = makeScanResultHandler(() => ({
+      results,
+      store,
+      objects,
+      bucket: BUCKET,
+      now: () => NOW,
+    }));
+    await handler(scanResult(KEY, 'NO_THREATS_FOUND')); // a new upload's result, stored
+    await handler(scanResult(CLEAN_KEY, 'THREATS_FOUND')); // a rescan's detection: quarantined
+  },
+  rescan: async () => {
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'PROCESSED', versionId: VERSION_ID })] });
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'clean-v1', Metadata: {} });
+    guardDuty.on(SendObjectMalwareScanCommand).resolves({});
+    const handler = makeRescanHandler(() => ({
+      store,
+      objects,
+      scanner: onDemand,
+      bucket: BUCKET,
+      now: () => NOW,
+      pageSize: 10,
+      concurrency: 2,
+      budgetMs: 60_000,
+    }));
+    await handler({});
+  },
   promote: async () => {
     s3.on(HeadObjectCommand)
       .rejects(s3Error('NotFound', 404))
@@ -324,6 +433,7 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
       ddb.reset();
       s3.reset();
       sfn.reset();
+      guardDuty.reset();
       grants = [];
       await run();
       const sent = (service: SentCall['service'], calls: Array<{ args: unknown[] }>): SentCall[] =>
@@ -335,6 +445,7 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
         ...sent('dynamodb', ddb.calls()),
         ...sent('s3', s3.calls()),
         ...sent('sfn', sfn.calls()),
+        ...sent('guardduty', guardDuty.calls()),
         ...grants.map((grant): SentCall => ({
           service: 's3',
           command: grant.operation,
@@ -347,6 +458,7 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
     ddb.restore();
     s3.restore();
     sfn.restore();
+    guardDuty.restore();
   }
   return census;
 }

@@ -40,7 +40,9 @@ export function synthAirlock(pipeline: AirlockStackProps['pipeline'] = {}, app: 
 }
 
 /** The CloudFormation logical id of a construct's L1 resource. */
-export function logicalIdOf(construct: IConstruct): string {
+export function logicalIdOf(construct: IConstruct | undefined): string {
+  if (construct === undefined)
+    throw new Error('No such construct (a function this configuration does not make?)');
   const resource = construct.node.defaultChild as CfnResource | undefined;
   if (resource === undefined) throw new Error(`${construct.node.path} has no default child resource`);
   return Stack.of(construct).getLogicalId(resource);

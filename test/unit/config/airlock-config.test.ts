@@ -66,6 +66,7 @@ describe('defaults', () => {
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
       forensicReaderArns: [],
+      scanner: 'guardduty',
       removalPolicy: 'retain',
       quotaOpenGrants: 1000,
       quotaBytesPerDay: 10 * 1024 ** 3,

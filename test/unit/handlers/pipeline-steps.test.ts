@@ -598,6 +598,7 @@ describe('Validate', () => {
       accepted: true,
       reasons: [],
       facts: { size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' },
+      scan: null, // the Scan step gives the scan verdict
     });
   });
 

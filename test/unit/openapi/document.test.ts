@@ -358,6 +358,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     'FAILED',
     'EXPIRED',
     'DISCARDED',
+    'QUARANTINED',
   ] as const satisfies readonly AuditAction[];
   const everyActionListed: [Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>] extends [never]
     ? true
@@ -376,6 +377,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     updatedAt: true,
     expiresAt: true,
     reasons: true,
+    scan: true,
     download: true,
   };
   const AUDIT_EVENT_FIELDS: Record<keyof AuditEventView, true> = {
@@ -388,6 +390,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     reasons: true,
     versionId: true,
     executionId: true,
+    scan: true,
   };
   const CREATE_REQUEST_FIELDS: Record<keyof CreateUploadRequest, true> = {
     fileName: true,
@@ -437,6 +440,7 @@ describe('the OpenAPI document: the domain it describes', () => {
         'PostUploadGrant',
         'PutUploadGrant',
         'Reason',
+        'ScanVerdict',
         'SignedDownload',
         'Upload',
         'UploadEvents',

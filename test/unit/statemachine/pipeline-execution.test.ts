@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { ObjectStore } from '../../../functions/adapters/object-store.js';
 import { UploadStore, type NewUpload } from '../../../functions/adapters/upload-store.js';
@@ -9,8 +10,16 @@ import { makeRecordOutcomeHandler } from '../../../functions/record-outcome.js';
 import { makeRejectHandler } from '../../../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
 import { makeValidateHandler } from '../../../functions/validate.js';
+import { makeScanHandler } from '../../../functions/scan.js';
+import { makeScanResultHandler } from '../../../functions/scan-result.js';
+import { ScanResultStore } from '../../../functions/adapters/scan-result-store.js';
+import type { OnDemandScanner } from '../../../functions/adapters/on-demand-scanner.js';
+import type { ObjectRef } from '../../../functions/domain/model.js';
+import { GUARDDUTY_SOURCE, SCAN_RESULT_DETAIL_TYPE } from '../../../functions/domain/scan-result-event.js';
+import type { ScannerKind } from '../../../functions/domain/scan-verdict.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import { newUploadId } from '../../../functions/domain/upload-id.js';
+import { SCAN_PENDING_RETRY } from '../../../statemachines/upload-pipeline.js';
 import {
   bindTaskStates,
   localDefinition,
@@ -32,20 +41,77 @@ const definition = localDefinition();
 let aws: FakeAws;
 let executionCounter = 0;
 
+type GuardDutyAnswer = 'NO_THREATS_FOUND' | 'THREATS_FOUND' | 'UNSUPPORTED' | 'FAILED' | 'ACCESS_DENIED';
+/**
+ * The malware engine, as GuardDuty behaves: each uploaded version is scanned on upload and its
+ * result event goes to the (real) intake before the execution runs; undefined: no result (yet).
+ */
+let engine: { answer?: GuardDutyAnswer; scanner: ScannerKind; onDemand?: OnDemandScanner };
+
 beforeEach(async () => {
   aws = await FakeAws.create();
+  engine = { answer: 'NO_THREATS_FOUND', scanner: 'guardduty' };
 });
 afterEach(() => aws.restore());
 afterAll(() => FakeAws.shutdown());
+
+/** GuardDuty's Object Scan Result event for one version. */
+function scanResultEvent(key: string, versionId: string, answer: GuardDutyAnswer, time = new Date()) {
+  return {
+    version: '0',
+    id: `scan-${versionId}-${time.getTime()}`,
+    'detail-type': SCAN_RESULT_DETAIL_TYPE,
+    source: GUARDDUTY_SOURCE,
+    account: '123456789012',
+    time: time.toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      schemaVersion: '1.0',
+      scanStatus: {
+        NO_THREATS_FOUND: 'COMPLETED',
+        THREATS_FOUND: 'COMPLETED',
+        UNSUPPORTED: 'SKIPPED',
+        ACCESS_DENIED: 'SKIPPED',
+        FAILED: 'FAILED',
+      }[answer],
+      resourceType: 'S3_OBJECT',
+      s3ObjectDetails: { bucketName: BUCKET, objectKey: key, eTag: 'etag', versionId, s3Throttled: false },
+      scanResultDetails: {
+        scanResultStatus: answer,
+        threats: answer === 'THREATS_FOUND' ? [{ name: 'EICAR-Test-File (not a virus)' }] : null,
+      },
+    },
+  };
+}
+
+/** The real intake, over the same fake AWS. */
+function deliverScanResult(key: string, versionId: string, answer: GuardDutyAnswer, time?: Date) {
+  const intake = makeScanResultHandler(() => ({
+    results: new ScanResultStore(TABLE, aws.documentClient),
+    store: new UploadStore(TABLE, aws.documentClient),
+    objects: new ObjectStore(aws.s3Client),
+    bucket: BUCKET,
+    now: () => new Date(),
+  }));
+  return intake(scanResultEvent(key, versionId, answer, time));
+}
 
 /** Binds each Task state to the handler its Resource names, as the local runtime does. */
 function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
   const store = new UploadStore(aws.table, aws.documentClient);
   const objects = new ObjectStore(aws.s3Client);
+  const results = new ScanResultStore(TABLE, aws.documentClient);
   const now = () => new Date();
   const handlers: Record<TaskFunctionName, TaskHandler> = {
     claim: makeClaimHandler(() => ({ store, now, quotas: { release: () => Promise.resolve() } })),
     validate: makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
+    scan: makeScanHandler(() => ({
+      results,
+      scanner: engine.scanner,
+      ...(engine.onDemand ? { onDemand: engine.onDemand } : {}),
+      now,
+    })),
     promote: makePromoteHandler(() => ({ objects })),
     reject: makeRejectHandler(() => ({ objects })),
     'record-outcome': makeRecordOutcomeHandler(() => ({ store, now })),
@@ -87,6 +153,12 @@ async function execute(
   input: unknown,
   executionId = `arn:aws:states:us-east-1:123456789012:execution:airlock:run-${++executionCounter}`,
 ): Promise<RunResult> {
+  const { key, 'version-id': versionId } = (
+    input as { detail: { object: { key: string; 'version-id': string } } }
+  ).detail.object;
+  if (engine.answer !== undefined && engine.scanner !== 'none' && aws.hasObject(key, versionId)) {
+    await deliverScanResult(key, versionId, engine.answer);
+  }
   const machine = new StateMachine(definition);
   const execution = machine.run(input as never, {
     overrides: {
@@ -140,6 +212,8 @@ const PROCESSED_PATH = [
   'RouteClaim',
   'Validate',
   'RouteVerdict',
+  'Scan',
+  'RouteScan',
   'Promote',
   'RecordProcessed',
   'ReleaseQuarantine',
@@ -173,6 +247,7 @@ describe('processed: a valid upload is promoted to clean/ and recorded', () => {
       sha256: samples.sha256Hex(bytes),
       detectedType: contentType,
       storedKey: `clean/${uploadId}`,
+      scan: { status: 'NO_THREATS_FOUND', engine: { name: 'Amazon GuardDuty Malware Protection for S3' } },
     });
     expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
     expect(aws.hasObject(key, 'v1')).toBe(false);
@@ -385,6 +460,8 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
       'RouteClaim',
       'Validate',
       'RouteVerdict',
+      'Scan',
+      'RouteScan',
       'Promote',
       'RecordFailed',
       'Failed',
@@ -486,5 +563,152 @@ describe('a body that breaks off mid-read, and a bucket that is missing', () => 
     expect(run.error).toBeInstanceOf(ExecutionError);
     expect(run.states.slice(-3)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'Failed']);
     expect((await aws.record(uploadId))?.status).toBe('PROCESSED');
+  });
+});
+
+describe('scan: only an explicit "no threat found" for this exact version promotes', () => {
+  const REJECTED_BY_SCAN = [
+    'Claim',
+    'RouteClaim',
+    'Validate',
+    'RouteVerdict',
+    'Scan',
+    'RouteScan',
+    'Reject',
+    'RecordRejected',
+    'ReleaseQuarantine',
+    'Done',
+  ];
+
+  it('rejects a detection with MALWARE_DETECTED, names the threat in the audit trail, and never promotes', async () => {
+    // Arrange: valid text, which the engine finds infected.
+    engine.answer = 'THREATS_FOUND';
+    const bytes = samples.text();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.text);
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.states).toEqual(REJECTED_BY_SCAN);
+    expect(aws.record(uploadId)).toMatchObject({
+      status: 'REJECTED',
+      reasons: [
+        { code: 'MALWARE_DETECTED', message: expect.stringContaining('EICAR-Test-File (not a virus)') },
+      ],
+      scan: { status: 'THREATS_FOUND', threats: ['EICAR-Test-File (not a virus)'] },
+    });
+    expect(aws.objectsUnder('clean/')).toEqual([]);
+    expect(aws.objectsUnder(`rejected/${uploadId}@`)).toHaveLength(1);
+    const rejected = [...aws.items.values()].find(
+      (item) => item.uploadId === uploadId && item.action === 'REJECTED',
+    );
+    expect(rejected).toMatchObject({ scan: { threats: ['EICAR-Test-File (not a virus)'] } });
+  });
+
+  it('refuses a file the engine could not fully scan with NOT_FULLY_SCANNED, never passes it', async () => {
+    engine.answer = 'UNSUPPORTED';
+    const bytes = samples.docx();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.docx);
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    expect(run.states).toEqual(REJECTED_BY_SCAN);
+    expect(aws.record(uploadId)).toMatchObject({
+      status: 'REJECTED',
+      reasons: [{ code: 'NOT_FULLY_SCANNED' }],
+      scan: { status: 'NOT_FULLY_SCANNED' },
+    });
+  });
+
+  it('waits for a result that arrives after the step first looked (no race), then promotes', async () => {
+    // Arrange: no result at upload; it arrives once the Scan step has looked twice.
+    engine.answer = undefined;
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    let looks = 0;
+    aws.ddb.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}`, sk: 'SCAN#v1' } }).callsFake(async () => {
+      if (++looks === 2) await deliverScanResult(key, 'v1', 'NO_THREATS_FOUND');
+      const item = aws.items.get(`UPLOAD#${uploadId}|SCAN#v1`);
+      return item ? { Item: structuredClone(item) } : {};
+    });
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert
+    expect(run.states).toEqual(PROCESSED_PATH);
+    expect(run.retried).toEqual(['Scan']); // looked once, retried, found it
+    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', scan: { status: 'NO_THREATS_FOUND' } });
+  });
+
+  it('a result that never comes: ScanPending is retried on its own schedule, then FAILED, quarantine kept', async () => {
+    engine.answer = undefined;
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    expect(run.error).toBeInstanceOf(ExecutionError);
+    expect(run.retried.filter((state) => state === 'Scan')).toHaveLength(SCAN_PENDING_RETRY.MaxAttempts);
+    expect(run.states.slice(-2)).toEqual(['RecordFailed', 'Failed']);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'FAILED', failure: { error: 'ScanPending' } });
+    expect(aws.hasObject(key, 'v1')).toBe(true);
+  });
+
+  it('an engine failure during this execution is FAILED; a redrive asks for a new scan and promotes', async () => {
+    // Arrange: GuardDuty fails on the version after the claim; asking it again gets an answer.
+    engine.answer = undefined;
+    const requested: ObjectRef[] = [];
+    engine.onDemand = {
+      engine: 'guardduty',
+      request: async (object) => {
+        requested.push(object);
+        await deliverScanResult(object.key, object.versionId, 'NO_THREATS_FOUND');
+      },
+    };
+    const bytes = samples.png();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png);
+    aws.ddb.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}`, sk: 'SCAN#v1' } }).callsFakeOnce(async () => {
+      // The engine's failure, stamped just after this execution's claim (the record's updatedAt).
+      const claimedAt = Date.parse(String(aws.record(uploadId)?.updatedAt));
+      await deliverScanResult(key, 'v1', 'FAILED', new Date(claimedAt + 1));
+      return { Item: structuredClone(aws.items.get(`UPLOAD#${uploadId}|SCAN#v1`)) };
+    });
+    // Act 1: the failed scan is the engine's answer in this execution.
+    const first = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    // Assert 1
+    expect(first.error).toBeInstanceOf(ExecutionError);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'FAILED', failure: { error: 'ScanFailed' } });
+    expect(requested).toEqual([]);
+    // Act 2: the redrive's execution finds that failure from before its claim and asks again.
+    aws.ddb.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}`, sk: 'SCAN#v1' } }).callsFake(() => {
+      const item = aws.items.get(`UPLOAD#${uploadId}|SCAN#v1`);
+      return item ? { Item: structuredClone(item) } : {};
+    });
+    const redrive = objectCreatedEvent(key, 'v1', bytes.length);
+    redrive.detail.reason = 'Redrive';
+    const second = await execute(redrive);
+    // Assert 2
+    expect(second.error).toBeUndefined();
+    expect(requested).toEqual([{ bucket: BUCKET, key, versionId: 'v1' }]);
+    expect(second.retried).toEqual(['Scan']);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', scan: { status: 'NO_THREATS_FOUND' } });
+    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'FAILED', 'REDRIVEN', 'PROCESSED']);
+  });
+
+  it('scanner none: promotes without a result, and the record says the scan was skipped', async () => {
+    engine = { scanner: 'none' };
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    expect(run.states).toEqual(PROCESSED_PATH);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', scan: { status: 'SKIPPED' } });
+    expect(
+      aws.ddb
+        .commandCalls(GetCommand)
+        .filter((call) => String(call.args[0].input.Key?.sk).startsWith('SCAN#')),
+    ).toEqual([]);
+  });
+
+  it('never scans what validation refused: a spoofed type goes straight to Reject', async () => {
+    const bytes = samples.html();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    expect(run.states).toEqual(REJECTED_PATH);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'REJECTED', reasons: [{ code: 'TYPE_MISMATCH' }] });
+    expect(aws.record(uploadId)).not.toHaveProperty('scan');
   });
 });
