@@ -20,6 +20,7 @@ import {
 } from '../functions/commons/setting-bounds.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../functions/domain/type-policy.js';
 import { PIPELINE_FUNCTIONS } from '../infra/pipeline/function-names.js';
+import { EVENTS_CONFIG_FIELDS } from './events-config.js';
 
 /**
  * The one configuration of both runtimes: `airlock.config.json` at the repository root, read by
@@ -148,6 +149,8 @@ export const AIRLOCK_CONFIG_SCHEMA = z
       .array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { error: 'must be an IAM role ARN' }))
       .default([])
       .describe('Roles that may read quarantine/ and rejected/ besides the pipeline (default none).'),
+    // Outcome events, webhook endpoints and their retries (config/events-config.ts).
+    ...EVENTS_CONFIG_FIELDS,
     removalPolicy: z
       .enum(['retain', 'destroy'])
       .default('retain')

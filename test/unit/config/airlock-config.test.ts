@@ -65,6 +65,9 @@ describe('defaults', () => {
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
       forensicReaderArns: [],
+      events: {},
+      webhooks: [],
+      webhookRetry: { maxAttempts: 10, initialDelaySeconds: 10, maxDelaySeconds: 3600 },
       removalPolicy: 'retain',
     });
   });
