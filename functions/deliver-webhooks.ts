@@ -44,7 +44,8 @@ const queuedDelivery = z.object({
  */
 export function makeDeliverWebhooksHandler(deps: () => DeliverWebhooksDeps) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const failures = await Promise.all(event.Records.map((record) => deliverOne(deps(), record)));
+    const resolved = deps();
+    const failures = await Promise.all(event.Records.map((record) => deliverOne(resolved, record)));
     return {
       batchItemFailures: failures.flatMap((failed, index) =>
         failed ? [{ itemIdentifier: event.Records[index]?.messageId ?? '' }] : [],

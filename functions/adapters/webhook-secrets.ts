@@ -12,7 +12,8 @@ export interface WebhookSecretSource {
  * for a few minutes so that a batch reads it once and a rotation takes effect soon after.
  */
 export class SecretsManagerSecrets implements WebhookSecretSource {
-  private readonly cache = new Map<string, { secret: string; until: number }>();
+  /** Reads in flight are shared: a batch of deliveries to one endpoint reads its secret once. */
+  private readonly cache = new Map<string, { secret: Promise<string>; until: number }>();
 
   constructor(
     private readonly client: SecretsManagerClient = new SecretsManagerClient({}),
@@ -20,17 +21,22 @@ export class SecretsManagerSecrets implements WebhookSecretSource {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async secretOf(endpointId: string, secretArn: string): Promise<string> {
+  secretOf(endpointId: string, secretArn: string): Promise<string> {
     const cached = this.cache.get(secretArn);
     if (cached && cached.until > this.now()) return cached.secret;
+    const secret = this.read(endpointId, secretArn);
+    this.cache.set(secretArn, { secret, until: this.now() + this.ttlMs });
+    secret.catch(() => this.cache.delete(secretArn)); // a failed read is not kept
+    return secret;
+  }
+
+  private async read(endpointId: string, secretArn: string): Promise<string> {
     let text: string | undefined;
     try {
       text = (await this.client.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
     } catch (error) {
       throw toPipelineError(`GetSecretValue(webhook ${endpointId})`, error);
     }
-    const secret = parseWebhookSecret(text ?? '', `the secret of webhook ${endpointId}`);
-    this.cache.set(secretArn, { secret, until: this.now() + this.ttlMs });
-    return secret;
+    return parseWebhookSecret(text ?? '', `the secret of webhook ${endpointId}`);
   }
 }
