@@ -25,6 +25,16 @@ export function pipelinePropsFromConfig(settings: AirlockSettings): UploadPipeli
     ...(settings.jwtIssuer ? { jwtIssuer: settings.jwtIssuer } : {}),
     ...(settings.console ? { console: settings.console } : {}),
     forensicReaderArns: settings.forensicReaderArns,
+    ...(settings.events.eventBusArn ? { eventBusArn: settings.events.eventBusArn } : {}),
+    webhooks: settings.webhooks.map((webhook) => ({
+      id: webhook.id,
+      url: webhook.url,
+      // The file and env sources are the local runtime's; resolveSettings refuses an endpoint without an ARN.
+      secretArn: webhook.secret.secretArn ?? '',
+      ...(webhook.statuses ? { statuses: webhook.statuses } : {}),
+      ...(webhook.owners ? { owners: webhook.owners } : {}),
+    })),
+    webhookRetry: settings.webhookRetry,
     removalPolicy: settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   };
 }

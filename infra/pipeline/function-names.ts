@@ -13,6 +13,7 @@ export const PIPELINE_FUNCTIONS = [
   'release-quarantine',
   'sweeper',
   'redrive',
+  'deliver-webhooks',
 ] as const;
 
 /** The name of one pipeline function: its handler is `functions/<name>.ts`. */

@@ -19,9 +19,10 @@ import {
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../../functions/domain/type-policy.js';
 import { PIPELINE_FUNCTIONS, type PipelineFunction } from './function-names.js';
 import type { ApiThrottleProps, UploadPipelineProps } from './props.js';
+import { resolveWebhookSettings, type WebhookSettings } from './webhook-settings.js';
 
 /** The props with their defaults applied, checked. */
-export interface PipelineSettings {
+export interface PipelineSettings extends WebhookSettings {
   readonly allowedOrigins: string[];
   readonly typePolicy: TypePolicy;
   readonly uploadUrlTtlSeconds: number;
@@ -161,5 +162,6 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     sweepBatchSize,
     apiThrottle,
     reservedConcurrency,
+    ...resolveWebhookSettings(props, fail),
   };
 }

@@ -2,6 +2,8 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -11,6 +13,7 @@ import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-name
 import { ConsoleHosting } from '../console-hosting.js';
 import { buildAlarms } from './alarms.js';
 import { buildApi } from './api.js';
+import { buildEvents, type OutcomeRuleOptions, type PipelineEvents } from './events.js';
 import type { PipelineFunction } from './function-names.js';
 import { buildIdentity, type HostedUi } from './identity.js';
 import { allowCloudWatchLogsToUse, PipelineLogGroups } from './log-groups.js';
@@ -40,7 +43,11 @@ export class UploadPipeline extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
-  readonly functions: Record<PipelineFunction, PipelineLambda>;
+  /** Every function; `deliver-webhooks` only when webhook endpoints are configured. */
+  readonly functions: Record<Exclude<PipelineFunction, 'deliver-webhooks'>, PipelineLambda> &
+    Partial<Record<'deliver-webhooks', PipelineLambda>>;
+  /** Outcome events: the bus, and the webhook delivery when endpoints are configured. */
+  readonly events: PipelineEvents;
   /** The Cognito hosted UI the console signs in with (when the construct made the user pool). */
   readonly hostedUi?: HostedUi;
   /** The console's hosting, unless disabled. */
@@ -118,6 +125,19 @@ export class UploadPipeline extends Construct {
       settings,
       defaults,
     });
+    this.events = buildEvents(this, {
+      defaults,
+      ...(props.eventBus || props.eventBusArn
+        ? {
+            eventBus:
+              props.eventBus ??
+              events.EventBus.fromEventBusArn(this, 'ExistingOutcomeEventBus', props.eventBusArn ?? ''),
+          }
+        : {}),
+      webhooks: settings.webhooks,
+      retry: settings.webhookRetry,
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
     buildAlarms(this, {
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.stateMachine,
@@ -161,8 +181,22 @@ export class UploadPipeline extends Construct {
       ...this.steps,
       sweeper: maintenance.sweeper,
       redrive: maintenance.redrive,
+      ...(this.events.webhooks ? { 'deliver-webhooks': this.events.webhooks.function } : {}),
     };
     this.refuseFaultInjection();
+  }
+
+  /**
+   * A rule on the outcome-event bus, in one line:
+   * `pipeline.addOutcomeRule('ToBilling', { statuses: ['PROCESSED'], targets: [new targets.LambdaFunction(fn)] })`.
+   */
+  addOutcomeRule(id: string, options: OutcomeRuleOptions): events.Rule {
+    return this.events.addOutcomeRule(this, id, options);
+  }
+
+  /** Lets a principal publish outcome events to the bus (events:PutEvents on it only). */
+  grantPublishOutcomes(grantee: iam.IGrantable): iam.Grant {
+    return this.events.grantPublish(grantee);
   }
 
   /** The substitutions for the ASL's `${Placeholders}`: one per task function. */

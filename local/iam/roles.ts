@@ -133,6 +133,21 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
         : attribute === undefined
           ? `airlock-${functionName}`
           : undefined;
+    // Queues and event buses are named by their logical id here (the census and the runtime name them so).
+    if (resources[id]?.Type === 'AWS::SQS::Queue')
+      return attribute === 'Arn'
+        ? `arn:aws:sqs:${names.region}:${names.account}:${id}`
+        : attribute === undefined
+          ? `https://sqs.${names.region}.amazonaws.com/${names.account}/${id}`
+          : attribute === 'QueueName'
+            ? id
+            : undefined;
+    if (resources[id]?.Type === 'AWS::Events::EventBus')
+      return attribute === 'Arn'
+        ? `arn:aws:events:${names.region}:${names.account}:event-bus/${id}`
+        : attribute === undefined || attribute === 'Name'
+          ? id
+          : undefined;
     if (resources[id]?.Type === 'AWS::IAM::Role')
       return attribute === 'Arn'
         ? roleArn(id)

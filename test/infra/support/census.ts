@@ -9,7 +9,10 @@ import {
   S3Client,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -18,7 +21,12 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { SqsDeliveryQueue } from '../../../functions/adapters/delivery-queue.js';
 import { StepFunctionsGateway } from '../../../functions/adapters/execution-gateway.js';
+import { SecretsManagerSecrets } from '../../../functions/adapters/webhook-secrets.js';
+import type { WebhookSender } from '../../../functions/adapters/webhook-sender.js';
+import { makeDeliverWebhooksHandler } from '../../../functions/deliver-webhooks.js';
+import { outcomeEvent } from '../../../functions/domain/outcome-event.js';
 import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
 import { installLocalHooks, type GrantToSign } from '../../../functions/commons/local-hooks.js';
 import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
@@ -55,7 +63,7 @@ import {
 
 /** One request a function made: an SDK command it sent, or a grant it signed. */
 export interface SentCall {
-  service: 's3' | 'dynamodb' | 'sfn';
+  service: 's3' | 'dynamodb' | 'sfn' | 'secretsmanager' | 'sqs';
   command: string;
   input: Record<string, unknown>;
 }
@@ -68,7 +76,20 @@ const VERSION_ID = 'v-0001';
 const KEY = `quarantine/${UPLOAD_ID}`;
 const PDF = samples.pdf();
 
+/** The webhook endpoint of the census's stack (grants.test.ts synthesizes it with this one). */
+export const WEBHOOK_SECRET_ARN =
+  'arn:aws:secretsmanager:us-east-1:000000000000:secret:airlock/billing-AbCdEf';
+export const CENSUS_WEBHOOK = {
+  id: 'billing',
+  url: 'https://hooks.example.com/airlock',
+  secretArn: WEBHOOK_SECRET_ARN,
+};
+/** The webhook queue's URL as the template's resolution names it (its logical id): set by the caller. */
+let webhookQueueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/WebhookQueue';
+
 const ddb = mockClient(DynamoDBDocumentClient);
+const secretsManager = mockClient(SecretsManagerClient);
+const sqs = mockClient(SQSClient);
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
 
@@ -229,6 +250,30 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
     s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
     await handler();
   },
+  'deliver-webhooks': async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const event = outcomeEvent(
+      { uploadId: UPLOAD_ID, owner: OWNER, size: 1 },
+      { status: 'FAILED', at: NOW.toISOString(), seq: 3 },
+    );
+    // One delivery the endpoint refuses: it reads the secret, then hides the message for the backoff.
+    const refusing: WebhookSender = { send: () => Promise.resolve({ delivered: false, error: 'HTTP 500' }) };
+    const handler = makeDeliverWebhooksHandler(() => ({
+      endpoints: new Map([[CENSUS_WEBHOOK.id, CENSUS_WEBHOOK]]),
+      secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
+      sender: refusing,
+      queue: new SqsDeliveryQueue(webhookQueueUrl, new SQSClient({ region: 'us-east-1' })),
+      retry: { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 1000 },
+      now: () => NOW,
+    }));
+    const message = { endpoint: CENSUS_WEBHOOK.id, event };
+    await handler({
+      Records: [{ messageId: 'm1', receiptHandle: 'rh', body: JSON.stringify(message), attributes: {} }],
+    } as unknown as SQSEvent);
+  },
   redrive: async () => {
     ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: VERSION_ID })] });
     ddb.on(GetCommand).resolves(item({ status: 'FAILED', versionId: VERSION_ID }));
@@ -249,8 +294,22 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
   },
 };
 
+/**
+ * What Lambda's SQS event source mapping sends with the function's role, around each invocation:
+ * it long-polls the queue, reads its attributes and deletes what the batch did not report failed.
+ */
+const queuePollerCalls = (queueUrl: string): SentCall[] =>
+  ['ReceiveMessage', 'GetQueueAttributes', 'DeleteMessageBatch'].map((command) => ({
+    service: 'sqs',
+    command,
+    input: { QueueUrl: queueUrl },
+  }));
+
 /** What each function sends (commands) and signs (grants), over all its paths. */
-export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>> {
+export async function commandCensus(
+  options: { webhookQueueUrl?: string } = {},
+): Promise<Map<PipelineFunction, SentCall[]>> {
+  if (options.webhookQueueUrl) webhookQueueUrl = options.webhookQueueUrl;
   const census = new Map<PipelineFunction, SentCall[]>();
   let grants: GrantToSign[] = [];
   installLocalHooks({
@@ -267,6 +326,8 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
       ddb.reset();
       s3.reset();
       sfn.reset();
+      secretsManager.reset();
+      sqs.reset();
       grants = [];
       await run();
       const sent = (service: SentCall['service'], calls: Array<{ args: unknown[] }>): SentCall[] =>
@@ -278,6 +339,9 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
         ...sent('dynamodb', ddb.calls()),
         ...sent('s3', s3.calls()),
         ...sent('sfn', sfn.calls()),
+        ...sent('secretsmanager', secretsManager.calls()),
+        ...sent('sqs', sqs.calls()),
+        ...(name === 'deliver-webhooks' ? queuePollerCalls(webhookQueueUrl) : []),
         ...grants.map((grant): SentCall => ({
           service: 's3',
           command: grant.operation,
@@ -290,6 +354,8 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
     ddb.restore();
     s3.restore();
     sfn.restore();
+    secretsManager.restore();
+    sqs.restore();
   }
   return census;
 }
