@@ -16,7 +16,9 @@ import {
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { ObjectStore } from '../functions/adapters/object-store.js';
+import { IdempotencyStore } from '../functions/adapters/idempotency-store.js';
 import { Presigner } from '../functions/adapters/presigner.js';
+import { QuotaStore } from '../functions/adapters/quota-store.js';
 import { TABLE_KEYS, UploadStore } from '../functions/adapters/upload-store.js';
 import type { ApiEvent } from '../functions/commons/http.js';
 import { makeClaimHandler } from '../functions/claim.js';
@@ -292,6 +294,9 @@ export async function runCostProbe(
       policy: DEFAULT_TYPE_POLICY,
       uploadTtlSeconds: 900,
       now,
+      quotas: new QuotaStore(table, dynamo),
+      quotaLimits: { openGrants: 5000, bytesPerDay: Number.MAX_SAFE_INTEGER },
+      idempotency: new IdempotencyStore(table, dynamo),
     }));
     const getUpload = makeGetUploadHandler(() => ({
       store,
@@ -315,7 +320,7 @@ export async function runCostProbe(
     const tasks: Record<TaskFunctionName, TaskHandler> = {
       claim: stepped(
         'claim',
-        makeClaimHandler(() => ({ store, now })),
+        makeClaimHandler(() => ({ store, now, quotas: new QuotaStore(table, dynamo) })),
       ),
       validate: stepped(
         'validate',

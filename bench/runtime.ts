@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -55,7 +55,10 @@ function describe(
  */
 export async function startBenchRuntime(log: (message: string) => void): Promise<BenchRuntime> {
   const dataDir = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
-  const spec = await allocateRuntime({ dataDir, env: { AIRLOCK_LOG_LEVEL: 'WARN' } });
+  // The issuance benchmark holds about 2,000 grants of one user open: the quota allows it.
+  const config = join(dataDir, 'airlock.config.json');
+  writeFileSync(config, JSON.stringify({ quotaOpenGrants: 5000 }));
+  const spec = await allocateRuntime({ dataDir, env: { AIRLOCK_LOG_LEVEL: 'WARN', AIRLOCK_CONFIG: config } });
   const started = Date.now();
   log(`starting a local runtime in ${dataDir}…`);
   let launched: Awaited<ReturnType<typeof launchRuntime>>;

@@ -1,6 +1,6 @@
 import type { AuditEvent, AuditUploadView, UploadStatus } from '../client/index.js';
 import { UsageError, emit, mapConcurrent, type Context } from './context.js';
-import { AUDIT_CSV_HEADER, auditCsvRows, csvRow } from './format.js';
+import { auditCsvHeader, auditCsvRows } from '../client/audit-csv.js';
 
 export type AuditFormat = 'csv' | 'ndjson';
 
@@ -23,7 +23,7 @@ const PAGE_SIZE = 100;
  */
 export async function auditExportCommand(ctx: Context, options: AuditExportOptions): Promise<number> {
   // The CSV header goes out with the first page, so a refusal (403) leaves stdout empty.
-  let chunk = options.format === 'csv' ? csvRow(AUDIT_CSV_HEADER) : '';
+  let chunk = options.format === 'csv' ? auditCsvHeader() : '';
   for await (const page of ctx.client.auditUploads({
     from: options.from,
     to: options.to,

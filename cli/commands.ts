@@ -28,12 +28,7 @@ export async function statusCommand(
       ...(view.reasons ?? []).map(
         (reason) => ['reason', `${reason.code}: ${reason.message}`] as [string, string],
       ),
-      ...(view.download
-        ? [
-            ['download', view.download.url] as [string, string],
-            ['downloadExpiresAt', view.download.expiresAt] as [string, string],
-          ]
-        : []),
+      ...(view.download ? [['download', `airlock download ${view.uploadId}`] as [string, string]] : []),
     ];
     const width = Math.max(...rows.map(([name]) => name.length));
     await emit(ctx.stdout, rows.map(([name, value]) => `${name.padEnd(width)}  ${cell(value)}\n`).join(''));

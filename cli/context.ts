@@ -54,7 +54,10 @@ export const errorLine = (message: string): string => `airlock: ${message.replac
 
 /** The one-line message of an error, for the user (no stack). */
 export function describeError(error: unknown): string {
-  if (error instanceof AirlockApiError) return `${error.message} (${error.status} ${error.code})`;
+  if (error instanceof AirlockApiError) {
+    const retry = error.retryAfterSeconds !== undefined ? `; retry in ${error.retryAfterSeconds} s` : '';
+    return `${error.message} (${error.status} ${error.code}${retry})`;
+  }
   if (error instanceof AirlockNetworkError || error instanceof AirlockTimeoutError) return error.message;
   if (error instanceof Error) return error.message;
   return String(error);

@@ -1,6 +1,6 @@
-import type { AuditEvent, AuditUploadView, Reason } from '../client/index.js';
+import type { Reason } from '../client/index.js';
 
-/** Text output of the CLI: aligned tables, CSV (RFC 4180), sizes. Pure functions. */
+/** Text output of the CLI: aligned tables, sizes. Pure functions. (CSV: client/audit-csv.ts.) */
 
 /** Columns separated by two spaces, padded to the widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -40,57 +40,4 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-/**
- * One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, or starts or ends
- * with a space. A field starting with `=`, `+`, `-`, `@`, tab or CR (a spreadsheet formula:
- * file names and owners are user input) gets a leading `'` so spreadsheets show it as text.
- */
-export function csvField(value: string | number | undefined | null): string {
-  let text = value === undefined || value === null ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export const csvRow = (fields: ReadonlyArray<string | number | undefined | null>): string =>
-  fields.map(csvField).join(',') + '\r\n';
-
-export const AUDIT_CSV_HEADER = [
-  'uploadId',
-  'owner',
-  'fileName',
-  'status',
-  'at',
-  'action',
-  'from',
-  'to',
-  'reasons',
-  'versionId',
-  'actor',
-  'executionId',
-] as const;
-
-/**
- * The CSV rows of one upload: one per audit event, oldest first. An upload without events (none
- * should exist) still gets one row, so that nothing listed is lost from the export.
- */
-export function auditCsvRows(upload: AuditUploadView, events: readonly AuditEvent[]): string {
-  const base = [upload.uploadId, upload.owner, upload.fileName, upload.status];
-  if (events.length === 0) return csvRow([...base, '', '', '', '', '', '', '', '']);
-  return events
-    .map((event) =>
-      csvRow([
-        ...base,
-        event.at,
-        event.action,
-        event.from ?? '',
-        event.to ?? '',
-        reasonCodes(event.reasons, ';'),
-        event.versionId ?? '',
-        `${event.actor.type}:${event.actor.id}`,
-        event.executionId ?? '',
-      ]),
-    )
-    .join('');
 }

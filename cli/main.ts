@@ -15,6 +15,7 @@ import {
   type Output,
 } from './context.js';
 import { mintLocalToken } from './local-token.js';
+import { downloadCommand } from './download.js';
 import { uploadCommand } from './upload.js';
 
 const OPTIONS = {
@@ -38,6 +39,7 @@ const OPTIONS = {
   format: { type: 'string' },
   group: { type: 'string', multiple: true },
   ttl: { type: 'string' },
+  output: { type: 'string', short: 'o' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -50,7 +52,7 @@ const COMMANDS: Record<string, { options: OptionName[]; help: string }> = {
 
 Uploads each file (declaring its size, type and SHA-256), shows a progress bar per file on
 stderr, waits for each outcome, then prints a table on stdout: file, uploadId, status, reasons,
-sha256, download URL (valid 5 minutes).
+sha256, download link (fetch it with "airlock download <uploadId>").
 
 Options:
   -c, --concurrency <n>   files uploaded at once (default 4)
@@ -77,6 +79,14 @@ or EXPIRED. Exit code 1 when it is REJECTED, FAILED or EXPIRED.`,
 
 Lists your uploads, newest first: --limit of them (default 20), or --all. Auditors may pass
 --owner. Statuses: ${UPLOAD_STATUSES.join(', ')}.`,
+  },
+  download: {
+    options: ['output'],
+    help: `Usage: airlock download <uploadId> [--output <file>]
+
+Saves a PROCESSED upload's file: asks the API for a fresh download URL (valid at most 5
+minutes) and fetches it at once. The file is named as the server made it safe (or --output);
+an existing file is never replaced. Prints the file's path (--json: uploadId, file, size).`,
   },
   events: {
     options: [],
@@ -115,6 +125,7 @@ Commands:
   upload <files...>     upload files with progress, wait for the outcomes, print a table
   status <uploadId>     show one upload (--wait: until it is terminal)
   list                  list uploads, newest first
+  download <uploadId>   save a processed upload's file
   events <uploadId>     show an upload's audit trail
   audit export          export uploads with their full audit trails (auditors; csv or ndjson)
   token [user]          print a bearer token of the local runtime
@@ -207,6 +218,10 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
         });
       case 'events':
         return await eventsCommand(ctx, oneId(args, command));
+      case 'download':
+        return await downloadCommand(ctx, oneId(args, command), {
+          ...(values.output !== undefined ? { output: values.output } : {}),
+        });
       default: {
         noArgs(args, command);
         if (values.from === undefined || values.to === undefined) {

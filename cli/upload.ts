@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
@@ -46,13 +47,15 @@ export interface FileResult {
   size?: number;
   contentType?: string;
   detectedType?: string;
-  download?: { url: string; expiresAt: string };
+  /** PROCESSED only: the link to GET /uploads/{id}/download (`airlock download <uploadId>`). */
+  download?: { url: string };
   error?: { code: string; message: string };
 }
 
 type Failure = 'refused' | 'error';
 
-const REFUSAL_STATUSES = new Set([400, 413, 415]);
+/** The API refused the declaration: bad request, too large, type not allowed, over a quota. */
+const REFUSAL_STATUSES = new Set([400, 413, 415, 429]);
 
 /** `airlock upload <files...>`: returns the exit code. */
 export async function uploadCommand(ctx: Context, options: UploadOptions): Promise<number> {
@@ -156,13 +159,16 @@ async function send(
   const local = await openFile(file);
   Object.assign(result, { sha256: local.sha256, size: local.size, contentType });
   progress.stage('requesting an upload');
-  const created = await ctx.client.createUpload({
-    fileName: local.name,
-    contentType,
-    size: local.size,
-    sha256: local.sha256,
-    ...(method ? { method } : {}),
-  });
+  const created = await ctx.client.createUpload(
+    {
+      fileName: local.name,
+      contentType,
+      size: local.size,
+      sha256: local.sha256,
+      ...(method ? { method } : {}),
+    },
+    { idempotencyKey: randomUUID() }, // a retry after a timeout gets this same upload
+  );
   result.uploadId = created.uploadId;
   await ctx.client.uploadFile(created.upload, local.blob, {
     fileName: local.name,

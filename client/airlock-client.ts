@@ -1,4 +1,11 @@
-import { isAuditUploadView, isCreatedUpload, isPageOf, isUploadEvents, isUploadView } from './decoders.js';
+import {
+  isAuditUploadView,
+  isCreatedUpload,
+  isPageOf,
+  isSignedDownload,
+  isUploadEvents,
+  isUploadView,
+} from './decoders.js';
 import { AirlockApiError, AirlockNetworkError, AirlockTimeoutError } from './errors.js';
 import { uploadFile } from './s3-upload.js';
 import { isTerminal } from './statuses.js';
@@ -9,11 +16,15 @@ import type {
   AuditUploadsOptions,
   AuditUploadView,
   CreatedUpload,
+  EventPagesOptions,
+  CreateUploadOptions,
   CreateUploadRequest,
   ListUploadsOptions,
   Page,
   RequestOptions,
+  SignedDownload,
   UploadFileOptions,
+  UploadEvents,
   UploadGrant,
   UploadResult,
   UploadSnapshot,
@@ -37,13 +48,39 @@ export class AirlockClient {
     this.baseUrl = this.transport.baseUrl;
   }
 
-  /** `POST /uploads`: records the upload and returns a presigned POST or PUT for its bytes. */
-  async createUpload(request: CreateUploadRequest, options: RequestOptions = {}): Promise<CreatedUpload> {
-    const response = await this.transport.request('POST', '/uploads', {
-      body: request,
-      signal: options.signal,
-    });
-    return this.transport.decode(response, isCreatedUpload, 'a created upload');
+  /**
+   * `POST /uploads`: records the upload and returns a presigned POST or PUT for its bytes. With
+   * `idempotencyKey` (sent as `Idempotency-Key`), a request that got no answer (network error,
+   * 502, 503, 504) is sent again with the same key, up to `retries` times (default 2), and the
+   * API answers the retry with the same upload: never a second one. A refusal, 429
+   * QUOTA_EXCEEDED included (its `retryAfterSeconds` says when), is thrown at once.
+   */
+  async createUpload(
+    request: CreateUploadRequest,
+    options: CreateUploadOptions = {},
+  ): Promise<CreatedUpload> {
+    const { idempotencyKey, signal } = options;
+    const retries = idempotencyKey === undefined ? 0 : (options.retries ?? 2);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.transport.request('POST', '/uploads', {
+          body: request,
+          signal,
+          ...(idempotencyKey !== undefined ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+        });
+        return await this.transport.decode(response, isCreatedUpload, 'a created upload');
+      } catch (error) {
+        const unanswered =
+          error instanceof AirlockNetworkError ||
+          (error instanceof AirlockApiError && [502, 503, 504].includes(error.status));
+        if (!unanswered || attempt >= retries) throw error;
+        const retryAfter = error instanceof AirlockApiError ? error.retryAfterSeconds : undefined;
+        await this.transport.clock.sleep(
+          retryAfter !== undefined ? retryAfter * 1000 : BACKOFF_INITIAL_MS * 2 ** attempt,
+          signal,
+        );
+      }
+    }
   }
 
   /**
@@ -65,9 +102,10 @@ export class AirlockClient {
     request: Omit<CreateUploadRequest, 'size'>,
     options: UploadFileOptions = {},
   ): Promise<CreatedUpload> {
+    // A fresh key per upload: a retried request can only ever make this one upload.
     const created = await this.createUpload(
       { ...request, size: source.size },
-      options.signal ? { signal: options.signal } : {},
+      { idempotencyKey: newIdempotencyKey(), ...(options.signal ? { signal: options.signal } : {}) },
     );
     await this.uploadFile(created.upload, source, { fileName: request.fileName, ...options });
     return created;
@@ -77,6 +115,16 @@ export class AirlockClient {
   async getUpload(uploadId: string, options: RequestOptions = {}): Promise<UploadView> {
     const response = await this.transport.request('GET', uploadPath(uploadId), options);
     return this.transport.decode(response, isUploadView, 'an upload');
+  }
+
+  /**
+   * `GET /uploads/{id}/download` as JSON: a freshly signed, short-lived (at most 5 minutes) GET of
+   * a PROCESSED upload's file. Ask right before fetching it: the URL is not meant to be kept.
+   * 404 NOT_FOUND for any other status.
+   */
+  async getDownload(uploadId: string, options: RequestOptions = {}): Promise<SignedDownload> {
+    const response = await this.transport.request('GET', `${uploadPath(uploadId)}/download`, options);
+    return this.transport.decode(response, isSignedDownload, 'a signed download');
   }
 
   /**
@@ -166,10 +214,37 @@ export class AirlockClient {
     });
   }
 
-  /** `GET /uploads/{id}/events`: the audit trail, oldest first. */
+  /**
+   * `GET /uploads/{id}/events`, a page at a time (at most `limit` events, default and cap 100),
+   * oldest first, following `cursor` until the last page. Auditors' pages also carry `failure`.
+   */
+  async *eventPages(
+    uploadId: string,
+    options: EventPagesOptions = {},
+  ): AsyncGenerator<UploadEvents, void, undefined> {
+    let cursor = options.cursor;
+    const seen = new Set<string>();
+    for (;;) {
+      const params = new URLSearchParams();
+      if (options.limit !== undefined) params.set('limit', String(options.limit));
+      if (cursor !== undefined) params.set('cursor', cursor);
+      const qs = params.toString();
+      const path = `${uploadPath(uploadId)}/events${qs ? `?${qs}` : ''}`;
+      const response = await this.transport.request('GET', path, { signal: options.signal });
+      const page = await this.transport.decode(response, isUploadEvents, 'an events list');
+      yield page;
+      if (page.cursor === undefined || page.cursor === '') return;
+      if (seen.has(page.cursor)) throw invalidResponse(response.status, 'the same cursor came back twice');
+      seen.add(page.cursor);
+      cursor = page.cursor;
+    }
+  }
+
+  /** `GET /uploads/{id}/events`: the whole audit trail, oldest first (every page). */
   async getEvents(uploadId: string, options: RequestOptions = {}): Promise<AuditEvent[]> {
-    const response = await this.transport.request('GET', `${uploadPath(uploadId)}/events`, options);
-    return (await this.transport.decode(response, isUploadEvents, 'an events list')).events;
+    const events: AuditEvent[] = [];
+    for await (const page of this.eventPages(uploadId, options)) events.push(...page.events);
+    return events;
   }
 
   /**
@@ -210,6 +285,16 @@ export class AirlockClient {
       cursor = page.cursor;
     }
   }
+}
+
+/**
+ * A fresh Idempotency-Key: 128 random bits as 32 hex characters. From crypto.getRandomValues,
+ * which (unlike crypto.randomUUID) pages served over plain http have too.
+ */
+export function newIdempotencyKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) =>
+    byte.toString(16).padStart(2, '0'),
+  ).join('');
 }
 
 const uploadPath = (uploadId: string): string => `/uploads/${encodeURIComponent(uploadId)}`;

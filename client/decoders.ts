@@ -5,6 +5,7 @@ import type {
   CreatedUpload,
   Page,
   ResponseBody,
+  SignedDownload,
   UploadGrant,
   UploadView,
 } from './types.js';
@@ -38,8 +39,15 @@ export const isUploadView: Guard<ResponseBody<'getUpload', 200>> = (value): valu
 
 export const isUploadEvents: Guard<ResponseBody<'getUploadEvents', 200>> = (
   value,
-): value is { uploadId: string; events: AuditEvent[] } =>
-  isRecord(value) && Array.isArray(value.events) && value.events.every(isRecord);
+): value is { uploadId: string; events: AuditEvent[]; cursor?: string } =>
+  isRecord(value) &&
+  Array.isArray(value.events) &&
+  value.events.every(isRecord) &&
+  (value.cursor === undefined || isString(value.cursor));
+
+export const isSignedDownload: Guard<ResponseBody<'downloadUpload', 200>> = (
+  value,
+): value is SignedDownload => isRecord(value) && isString(value.url) && isString(value.expiresAt);
 
 export const isAuditUploadView: Guard<AuditUploadView> = (value): value is AuditUploadView =>
   isRecord(value) && isString(value.owner) && isUploadView(value);

@@ -11,6 +11,6 @@ export type * from './types.js';
 export type { components, operations, paths } from './generated/airlock-api.js';
 export * from './errors.js';
 export { UPLOAD_STATUSES, TERMINAL_STATUSES, isTerminal, contentTypeFor } from './statuses.js';
-export { AirlockClient, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS } from './airlock-client.js';
+export { AirlockClient, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, newIdempotencyKey } from './airlock-client.js';
 export { parseRetryAfter } from './transport.js';
 export { multipartParts } from './s3-upload.js';

@@ -12,16 +12,21 @@ export type UploadStatus = Schemas['UploadStatus'];
 export type ReasonCode = Schemas['ReasonCode'];
 export type Reason = Schemas['Reason'];
 /**
- * `GET /uploads/{id}` (and the items of `GET /uploads`). `download` is present exactly when
- * PROCESSED; the document says so with if/then, which no TypeScript type can, so it stays optional.
+ * `GET /uploads/{id}` (and the items of `GET /uploads`). `download` (a stable link to the
+ * download route, not a signed URL) is present exactly when PROCESSED; the document says so with
+ * if/then, which no TypeScript type can, so it stays optional.
  */
 export type UploadView = Schemas['UploadStatusView'];
+/** `GET /uploads/{id}/download` as JSON: a fresh presigned GET of the file and when it expires. */
+export type SignedDownload = Schemas['SignedDownload'];
 /** An item of `GET /audit/uploads`: the upload view with its owner. */
 export type AuditUploadView = Schemas['AuditUpload'];
 export type Actor = Schemas['AuditActor'];
 export type AuditAction = Schemas['AuditAction'];
 /** One immutable entry of an upload's audit trail (`GET /uploads/{id}/events`). */
 export type AuditEvent = Schemas['AuditEvent'];
+/** A page of `GET /uploads/{id}/events`: events oldest first, `cursor` while more follow. */
+export type UploadEvents = Schemas['UploadEvents'];
 /** A presigned upload: POST (form fields, then the file) or PUT (exactly these headers). */
 export type UploadGrant = Schemas['UploadGrant'];
 export type PostUploadGrant = Schemas['PostUploadGrant'];
@@ -109,6 +114,14 @@ export interface ListUploadsOptions {
   signal?: AbortSignal;
 }
 
+export interface EventPagesOptions {
+  /** Events per page, 1-100 (the API defaults to 100). */
+  limit?: number;
+  /** Resume from a cursor of an earlier page. */
+  cursor?: string;
+  signal?: AbortSignal;
+}
+
 export interface AuditUploadsOptions {
   /** Uploads whose last change is at or after this instant. */
   from: Date | string;
@@ -139,4 +152,14 @@ export interface AirlockClientOptions {
 
 export interface RequestOptions {
   signal?: AbortSignal;
+}
+
+export interface CreateUploadOptions extends RequestOptions {
+  /**
+   * Sent as `Idempotency-Key` (1-255 visible ASCII characters; a UUID, say): retries of this
+   * request get the same upload. Keys are scoped to the caller and kept 24 hours.
+   */
+  idempotencyKey?: string;
+  /** Retries of a request that got no answer, with the same key (default 2; only with a key). */
+  retries?: number;
 }

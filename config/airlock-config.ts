@@ -13,6 +13,8 @@ import {
   QUARANTINE_RETENTION_DAYS_BOUNDS,
   quarantineOutlivesProcessing,
   REJECTED_RETENTION_DAYS_BOUNDS,
+  QUOTA_BYTES_PER_DAY_BOUNDS,
+  QUOTA_OPEN_GRANTS_BOUNDS,
   SWEEP_BATCH_SIZE_BOUNDS,
   SWEEP_INTERVAL_MINUTES_BOUNDS,
   UPLOAD_URL_TTL_BOUNDS,
@@ -51,7 +53,7 @@ const typePolicySchema = z
     }
   })
   .describe(
-    'The allowed content types, replacing the built-in policy: {"<type>": {"maxBytes": n, "detect": {"kind": "magic", "mimes": [...]} or {"kind": "text"}, "extensions": [...]}}. Default: the built-in policy (README).',
+    'The allowed content types, replacing the built-in policy: {"<type>": {"maxBytes": n, "detect": {"kind": "magic", "mimes": [...]} or {"kind": "text"}, "extensions": [...], "activeContent": {"allow": ["pdf.javascript", ...]}}}; every active-content check that applies to a type refuses unless allowed there. Default: the built-in policy (README).',
   );
 
 /** The schema of airlock.config.json. Every field is optional; omitted ones take the default. */
@@ -85,6 +87,16 @@ export const AIRLOCK_CONFIG_SCHEMA = z
       SWEEP_BATCH_SIZE_BOUNDS,
       'uploads',
       'Uploads the sweeper handles per status per run',
+    ),
+    quotaOpenGrants: wholeNumber(
+      QUOTA_OPEN_GRANTS_BOUNDS,
+      'uploads',
+      'Per owner: uploads that may wait for their bytes at once; over it, POST /uploads answers 429 QUOTA_EXCEEDED',
+    ),
+    quotaBytesPerDay: wholeNumber(
+      QUOTA_BYTES_PER_DAY_BOUNDS,
+      'bytes',
+      'Per owner: declared bytes granted per UTC day; over it, POST /uploads answers 429 QUOTA_EXCEEDED',
     ),
     quarantineRetentionDays: wholeNumber(
       QUARANTINE_RETENTION_DAYS_BOUNDS,

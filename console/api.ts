@@ -5,9 +5,11 @@
  */
 import {
   AirlockClient,
+  newIdempotencyKey,
   type AuditEvent,
   type AuditUploadView,
   type CreatedUpload,
+  type SignedDownload,
   type UploadGrant,
   type UploadStatus,
   type UploadView,
@@ -39,7 +41,10 @@ export class ConsoleApi {
     contentType: string;
     size: number;
   }): Promise<Pick<CreatedUpload, 'uploadId' | 'upload'>> {
-    const created = await this.client.createUpload({ ...request, method: 'PUT' });
+    const created = await this.client.createUpload(
+      { ...request, method: 'PUT' },
+      { idempotencyKey: newIdempotencyKey() }, // a retried request gets this same upload
+    );
     return { uploadId: created.uploadId, upload: created.upload };
   }
 
@@ -88,6 +93,11 @@ export class ConsoleApi {
     const view = snapshot.upload;
     if (snapshot.etag) this.etags.set(uploadId, { etag: snapshot.etag, view });
     return { view, ...retry };
+  }
+
+  /** A fresh download URL of a PROCESSED upload (GET /uploads/{id}/download), to use at once. */
+  async downloadUrl(uploadId: string): Promise<SignedDownload> {
+    return await this.client.getDownload(uploadId);
   }
 
   async getEvents(uploadId: string): Promise<AuditEvent[]> {

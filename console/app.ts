@@ -1,9 +1,10 @@
 /**
  * The Airlock web console: upload many files with real per-file progress, follow each one's
- * status and audit trail until its outcome, download processed files; auditors search, read
+ * status and audit trail until its outcome, download processed files (signed on click); auditors search, read
  * trails and export CSV. Plain DOM; no secrets in the bundle (the token is entered at sign-in
  * and kept in sessionStorage only).
  */
+import { auditCsvHeader, auditCsvRows } from '../client/audit-csv.js';
 import { contentTypeFor } from '../client/index.js';
 import { ConsoleApi, type AuditEvent, type AuditUploadView, type UploadView } from './api.js';
 import { authorizeUrl, createVerifier, exchangeCode, type OAuthConfig } from './oauth.js';
@@ -22,6 +23,7 @@ export const REASON_TEXT: Record<string, string> = {
   ALREADY_PROCESSED: 'A file was already uploaded for this upload.',
   UPLOAD_EXPIRED: 'No file arrived before the upload expired.',
   PROCESSING_FAILED: 'Processing failed; it will be retried.',
+  ACTIVE_CONTENT: 'The file holds active content (macros, scripts, embedded objects) that is not accepted.',
 };
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -158,12 +160,30 @@ function renderOutcome(card: HTMLElement, view: UploadView): void {
     }),
   );
   if (view.status === 'PROCESSED' && view.download) {
+    // Signed on click: the page never holds a URL that may have expired by the time it is used.
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'download';
+    button.textContent = `Download ${view.fileName}`;
+    button.addEventListener('click', () => void startDownload(card, view.uploadId));
+    card.append(button);
+  }
+}
+
+/** Asks the API for a fresh download URL and follows it at once (S3 serves it as an attachment). */
+async function startDownload(card: HTMLElement, uploadId: string): Promise<void> {
+  try {
+    const { url } = await api!.downloadUrl(uploadId);
     const link = document.createElement('a');
-    link.className = 'download';
-    link.href = view.download.url;
-    link.textContent = `Download ${view.fileName}`;
-    link.setAttribute('download', '');
-    card.append(link);
+    link.href = url;
+    link.rel = 'noopener';
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    const item = document.createElement('li');
+    item.textContent = (error as Error).message;
+    card.querySelector('.reasons')!.append(item);
   }
 }
 
@@ -236,31 +256,14 @@ async function openTrail(uploadId: string): Promise<void> {
   $('trail').hidden = false;
 }
 
-/** CSV of every matching upload's full trail: one row per audit event. */
+/**
+ * CSV of every matching upload's full trail, one row per audit event: the same writer and columns
+ * as `airlock audit export --format csv`, so names and owners that look like formulas are defused.
+ */
 async function exportCsv(): Promise<void> {
-  const quote = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-  const rows = [
-    ['uploadId', 'owner', 'fileName', 'status', 'at', 'action', 'from', 'to', 'reasons', 'versionId'],
-  ];
-  for (const upload of lastResults) {
-    for (const event of await api!.getEvents(upload.uploadId)) {
-      rows.push([
-        upload.uploadId,
-        upload.owner,
-        upload.fileName,
-        upload.status,
-        event.at,
-        event.action,
-        event.from ?? '',
-        event.to ?? '',
-        event.reasons.map((reason) => reason.code).join(';'),
-        event.versionId ?? '',
-      ]);
-    }
-  }
-  const blob = new Blob([rows.map((row) => row.map(quote).join(',')).join('\r\n') + '\r\n'], {
-    type: 'text/csv',
-  });
+  let text = auditCsvHeader();
+  for (const upload of lastResults) text += auditCsvRows(upload, await api!.getEvents(upload.uploadId));
+  const blob = new Blob([text], { type: 'text/csv' });
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
   link.download = `airlock-audit-${new Date().toISOString().slice(0, 19)}.csv`;

@@ -1,7 +1,7 @@
 import { apiHandler, callerFrom, jsonResponse } from './commons/http.js';
 import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
 import { BadRequestError, ForbiddenError } from './commons/http-errors.js';
-import { UploadStore } from './adapters/upload-store.js';
+import { READ_BUDGET, UploadStore } from './adapters/upload-store.js';
 import { UPLOAD_STATUSES, type UploadStatus } from './domain/model.js';
 import { decodeAuditCursor, encodeAuditCursor } from './domain/audit-query.js';
 import { InvalidCursorError } from './domain/errors.js';
@@ -65,7 +65,9 @@ export function makeAuditUploadsHandler(deps: () => AuditUploadsDeps) {
 
     const items: Array<ReturnType<typeof toUploadView> & { owner: string }> = [];
     let cursor: string | undefined;
-    while (position.status < statuses.length && items.length < limit) {
+    // Every status partition and the owner filter share one read budget per request.
+    let budget = READ_BUDGET;
+    while (position.status < statuses.length && items.length < limit && budget > 0) {
       const status = statuses[position.status] as UploadStatus;
       const page = await store.listByStatusBetween({
         status,
@@ -73,8 +75,10 @@ export function makeAuditUploadsHandler(deps: () => AuditUploadsDeps) {
         to: to.toISOString(),
         ...(query.owner !== undefined ? { owner: query.owner } : {}),
         limit: limit - items.length,
+        budget,
         ...(position.key ? { startKey: position.key } : {}),
       });
+      budget -= page.evaluated;
       for (const record of page.items) items.push({ ...toUploadView(record), owner: record.owner });
       position = page.lastKey
         ? { status: position.status, key: page.lastKey }

@@ -2,6 +2,7 @@ import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
 import { TransitionConflictError } from './commons/errors.js';
 import { logger } from './commons/logger.js';
 import { taskHandler } from './commons/task.js';
+import { QuotaStore } from './adapters/quota-store.js';
 import { UploadStore } from './adapters/upload-store.js';
 import type { AuditEvent, Reason, UploadRecord } from './domain/model.js';
 import { claimInput, uploadIdFromKey, type ClaimResult } from './domain/task-contract.js';
@@ -12,6 +13,8 @@ import { outcomeAuditOf } from './domain/outcome-audit.js';
 export interface ClaimDeps {
   store: UploadStore;
   now: () => Date;
+  /** Gives the owner's open grant back once its upload leaves PENDING_UPLOAD. */
+  quotas: Pick<QuotaStore, 'release'>;
 }
 
 const CLAIM_ACTOR = { type: 'system', id: 'claim' } as const;
@@ -28,7 +31,7 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
     'Claim',
     claimInput,
     async ({ detail, eventTime, executionId }): Promise<ClaimResult> => {
-      const { store, now } = deps();
+      const { store, now, quotas } = deps();
       const object = {
         bucket: detail.bucket.name,
         key: detail.object.key,
@@ -87,6 +90,7 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
           case 'ALREADY_CLAIMED':
             // A retried Claim task: the write happened; make sure its audit event did too.
             await store.appendAudit(claimAudit(record as UploadRecord, executionId));
+            await releaseGrant(quotas, record as UploadRecord);
             return claimed(record as UploadRecord, object);
           case 'CLAIM': {
             // Redriving a FAILED upload: make sure its FAILED event is in the trail first (the
@@ -103,6 +107,7 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
             });
             if (!result.written) continue; // someone else moved the record: decide again
             await store.appendAudit(claimAudit(result.record, executionId));
+            await releaseGrant(quotas, result.record);
             return claimed(result.record, object);
           }
         }
@@ -110,6 +115,19 @@ export function makeClaimHandler(deps: () => ClaimDeps) {
       throw new TransitionConflictError(`The claim lost ${MAX_CLAIM_ATTEMPTS} races in a row.`);
     },
   );
+}
+
+/**
+ * The owner's open grant ends with the claim. Best effort: a lost release only costs the owner a
+ * heal at the quota limit (QuotaStore reads the record then), never the claim.
+ */
+async function releaseGrant(quotas: Pick<QuotaStore, 'release'>, record: UploadRecord): Promise<void> {
+  if (record.previousStatus !== 'PENDING_UPLOAD') return;
+  try {
+    await quotas.release(record.owner, record.uploadId);
+  } catch (error) {
+    logger.warn('open grant not released; the quota heals it at its limit', { error: (error as Error).name });
+  }
 }
 
 function claimAudit(record: UploadRecord, executionId: string): AuditEvent {
@@ -155,7 +173,12 @@ function discardTime(eventTime: string, record: UploadRecord | undefined): strin
 
 const defaultDeps = lazy((): ClaimDeps => {
   const config = readConfig();
-  return { store: new UploadStore(config.tableName, makeDynamoDbClient(config)), now: () => new Date() };
+  const dynamoDb = makeDynamoDbClient(config);
+  return {
+    store: new UploadStore(config.tableName, dynamoDb),
+    now: () => new Date(),
+    quotas: new QuotaStore(config.tableName, dynamoDb),
+  };
 });
 
 export const handler = makeClaimHandler(defaultDeps);

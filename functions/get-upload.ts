@@ -1,17 +1,27 @@
-import { apiHandler, callerFrom, header, jsonResponse } from './commons/http.js';
+import {
+  acceptsJson,
+  apiBaseUrl,
+  apiHandler,
+  callerFrom,
+  header,
+  jsonResponse,
+  type ApiEvent,
+  type ApiResult,
+} from './commons/http.js';
 import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
 import { NotFoundError } from './commons/http-errors.js';
 import { logger } from './commons/logger.js';
 import { Presigner } from './adapters/presigner.js';
 import { UploadStore } from './adapters/upload-store.js';
 import { contentDisposition, downloadName } from './domain/file-name.js';
-import { cleanKey } from './domain/model.js';
+import { cleanKey, type UploadRecord } from './domain/model.js';
 import {
   canRead,
   entityTag,
   matchesIfNoneMatch,
   retryAfterSeconds,
   toUploadView,
+  type Caller,
   type UploadView,
 } from './domain/status-view.js';
 import type { TypePolicy } from './domain/type-policy.js';
@@ -26,46 +36,68 @@ export interface GetUploadDeps {
   now: () => Date;
 }
 
+/** The route that hands out download URLs; the status links to it. */
+export const DOWNLOAD_ROUTE = 'GET /uploads/{id}/download';
+
 /**
- * GET /uploads/{id}: the status for its owner or an auditor (404 for anyone else). Only a
- * PROCESSED upload gets a download URL, and only ever for clean/<uploadId>.
+ * One function for two routes, with the same grants (GetItem; GetObject on clean/):
+ * - GET /uploads/{id}: the status for its owner or an auditor (404 for anyone else). A PROCESSED
+ *   upload links to its download route; the body holds nothing that expires, so its ETag (and a
+ *   304) never keeps a dead URL alive.
+ * - GET /uploads/{id}/download: a freshly signed, short-lived GET of clean/<uploadId>, only for a
+ *   PROCESSED upload: 303 to it, or 200 `{url, expiresAt}` to a client that asks for JSON.
  */
 export function makeGetUploadHandler(deps: () => GetUploadDeps) {
   return apiHandler(async (event) => {
     const caller = callerFrom(event);
     const uploadId = event.pathParameters?.id ?? '';
     if (!isUploadId(uploadId)) throw new NotFoundError();
-    const { store, presigner, policy, downloadTtlSeconds, now } = deps();
     logger.appendKeys({ uploadId });
-    const record = await store.get(uploadId);
-    if (record === undefined || !canRead(caller, record)) throw new NotFoundError();
-
-    const etag = entityTag(record);
-    const retryAfter = retryAfterSeconds(record.status);
-    const headers: Record<string, string> = {
-      etag,
-      'cache-control': 'private, no-cache',
-      ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),
-    };
-    if (matchesIfNoneMatch(header(event, 'if-none-match'), etag)) {
-      return { statusCode: 304, headers };
-    }
-
-    const view: UploadView = toUploadView(record);
-    if (record.status === 'PROCESSED') {
-      const contentType = record.detectedType ?? record.contentType;
-      const extensions = policy[record.contentType]?.extensions ?? [];
-      const url = await presigner.signDownload({
-        key: cleanKey(uploadId),
-        contentType,
-        contentDisposition: contentDisposition(downloadName(record.fileName, extensions)),
-        ttlSeconds: downloadTtlSeconds,
-      });
-      const lifetime = signedDownloadTtl(downloadTtlSeconds);
-      view.download = { url, expiresAt: new Date(now().getTime() + lifetime * 1000).toISOString() };
-    }
-    return jsonResponse(200, view, headers);
+    const record = await readable(deps().store, uploadId, caller);
+    return event.routeKey === DOWNLOAD_ROUTE ? download(event, record, deps()) : status(event, record);
   });
+}
+
+async function readable(store: UploadStore, uploadId: string, caller: Caller): Promise<UploadRecord> {
+  const record = await store.get(uploadId);
+  if (record === undefined || !canRead(caller, record)) throw new NotFoundError();
+  return record;
+}
+
+function status(event: ApiEvent, record: UploadRecord): ApiResult {
+  const etag = entityTag(record);
+  const retryAfter = retryAfterSeconds(record.status);
+  const headers: Record<string, string> = {
+    etag,
+    'cache-control': 'private, no-cache',
+    ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),
+  };
+  if (matchesIfNoneMatch(header(event, 'if-none-match'), etag)) {
+    return { statusCode: 304, headers };
+  }
+  const view: UploadView = toUploadView(record);
+  if (record.status === 'PROCESSED') {
+    view.download = { url: `${apiBaseUrl(event)}/uploads/${record.uploadId}/download` };
+  }
+  return jsonResponse(200, view, headers);
+}
+
+async function download(event: ApiEvent, record: UploadRecord, deps: GetUploadDeps): Promise<ApiResult> {
+  // Only clean/ is ever signed, and only once the pipeline put the file there.
+  if (record.status !== 'PROCESSED') throw new NotFoundError();
+  const { presigner, policy, downloadTtlSeconds, now } = deps;
+  const extensions = policy[record.contentType]?.extensions ?? [];
+  const url = await presigner.signDownload({
+    key: cleanKey(record.uploadId),
+    contentType: record.detectedType ?? record.contentType,
+    contentDisposition: contentDisposition(downloadName(record.fileName, extensions)),
+    ttlSeconds: downloadTtlSeconds,
+  });
+  const lifetime = signedDownloadTtl(downloadTtlSeconds);
+  const body = { url, expiresAt: new Date(now().getTime() + lifetime * 1000).toISOString() };
+  logger.info('download signed', { ttlSeconds: lifetime });
+  if (acceptsJson(event)) return jsonResponse(200, body);
+  return jsonResponse(303, body, { location: url });
 }
 
 const defaultDeps = lazy((): GetUploadDeps => {

@@ -16,6 +16,7 @@ export function pipelinePropsFromConfig(settings: AirlockSettings): UploadPipeli
     processingTimeout: Duration.seconds(settings.processingTimeoutSeconds),
     sweepInterval: Duration.minutes(settings.sweepIntervalMinutes),
     sweepBatchSize: settings.sweepBatchSize,
+    quotas: { openGrants: settings.quotaOpenGrants, bytesPerDay: settings.quotaBytesPerDay },
     quarantineRetention: Duration.days(settings.quarantineRetentionDays),
     noncurrentVersionRetention: Duration.days(settings.noncurrentVersionRetentionDays),
     rejectedRetention: Duration.days(settings.rejectedRetentionDays),

@@ -54,6 +54,7 @@ export async function startApiServer(
     route('POST', '/uploads', options.handlers.createUpload),
     route('GET', '/uploads', options.handlers.listUploads),
     route('GET', '/uploads/{id}', options.handlers.getUpload),
+    route('GET', '/uploads/{id}/download', options.handlers.getUpload), // the same function on AWS
     route('GET', '/uploads/{id}/events', options.handlers.getUploadEvents),
     route('GET', '/audit/uploads', options.handlers.auditUploads),
   ];
@@ -75,7 +76,7 @@ export async function startApiServer(
         ...(cors
           ? {
               'access-control-allow-methods': 'GET, POST, OPTIONS',
-              'access-control-allow-headers': 'authorization, content-type, if-none-match',
+              'access-control-allow-headers': 'authorization, content-type, if-none-match, idempotency-key',
               'access-control-max-age': '3600',
             }
           : {}),

@@ -13,13 +13,17 @@ export interface paths {
         };
         /**
          * List the caller's uploads
-         * @description The caller's uploads, newest first, a page at a time. Auditors may add `owner` to list anyone's; for anyone else an `owner` other than themselves is `400 INVALID_QUERY`. Unknown query parameters are `400 INVALID_QUERY` too. The list never carries download URLs: ask `GET /uploads/{id}` for one.
+         * @description The caller's uploads, newest first, a page at a time. Each request evaluates at most 1,000 uploads: with a sparse `status` filter a page may hold fewer than `limit` items, or none, and still carry a `cursor`; follow it until it is absent. Auditors may add `owner` to list anyone's; for anyone else an `owner` other than themselves is `400 INVALID_QUERY`. Unknown query parameters are `400 INVALID_QUERY` too. The list never carries download URLs: ask `GET /uploads/{id}` for one.
          */
         get: operations["listUploads"];
         put?: never;
         /**
          * Ask for an upload
          * @description Checks the declaration against the type policy, records the upload as `PENDING_UPLOAD` (with its `ISSUED` audit event) and returns a presigned POST (default) or PUT pinned to `quarantine/<uploadId>`: exact key, exact `Content-Type`, exactly the declared size, the upload-id metadata and, with a declared `sha256`, the checksum. `contentType` is matched case-insensitively and its parameters are dropped; the pinned value is what the client must send.
+         *
+         *     Per-owner quotas: at most `QUOTA_OPEN_GRANTS` uploads waiting for their bytes (`PENDING_UPLOAD` with a live grant; default 1000) and `QUOTA_BYTES_PER_DAY` declared bytes granted per UTC day (default 10 GiB), enforced atomically; over either, `429 QUOTA_EXCEEDED` with `Retry-After`.
+         *
+         *     With `Idempotency-Key`, a retry of the same request by the same owner within 24 hours gets the same upload (`Idempotent-Replayed: true`), its grant signed again with the same key and conditions and no later expiry, and counts against no quota again.
          */
         post: operations["createUpload"];
         delete?: never;
@@ -40,9 +44,32 @@ export interface paths {
         };
         /**
          * Get an upload's status
-         * @description The status of one upload, for its owner or an auditor (`404` for anyone else, and for ids that are not ULIDs). A `PROCESSED` upload carries a short-lived (at most 5 minutes) presigned GET of `clean/<uploadId>`, and nothing else ever does. `ETag` changes with the status; `If-None-Match` gets `304`. `Retry-After` (seconds) is sent while the upload is not terminal.
+         * @description The status of one upload, for its owner or an auditor (`404` for anyone else, and for ids that are not ULIDs). A `PROCESSED` upload carries `download.url`, a stable link to `GET /uploads/{id}/download`; the body holds nothing that expires. `ETag` changes with the status; `If-None-Match` gets `304`. `Retry-After` (seconds) is sent while the upload is not terminal.
          */
         get: operations["getUpload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The upload id (a ULID). Anything else is `404`. */
+                id: components["parameters"]["UploadIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a processed upload
+         * @description Signs a fresh presigned GET of `clean/<uploadId>` (valid at most 5 minutes, as an attachment under a safe file name) on every request, for the owner or an auditor of a `PROCESSED` upload; `404` for anything else (other statuses, other owners, ids that are not ULIDs). Answers `303 See Other` with the URL in `Location` (`curl -L` follows it), or `200` with `{url, expiresAt}` when `Accept` names `application/json` (for browsers, which cannot read a cross-origin redirect, and typed clients). Never cached.
+         */
+        get: operations["downloadUpload"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,7 +90,7 @@ export interface paths {
         };
         /**
          * Get an upload's audit trail
-         * @description The immutable audit trail of one upload, oldest first: who did what, when, from which status to which, and why. Owners and auditors only (`404` for anyone else). Auditors may also read the trail of an object that had no upload (`UNSOLICITED`), whose id is then the key's last part and need not be a ULID.
+         * @description The immutable audit trail of one upload, oldest first, a page at a time: at most `limit` events (at most 100), then `cursor` for the next page. Each page costs one bounded read. Owners and auditors only (`404` for anyone else). Auditors may also read the trail of an object that had no upload (`UNSOLICITED`), whose id is then the key's last part and need not be a ULID. Unknown query parameters and a `limit` out of range are `400 INVALID_QUERY`; a cursor of another upload is `400 INVALID_CURSOR`.
          */
         get: operations["getUploadEvents"];
         put?: never;
@@ -83,7 +110,7 @@ export interface paths {
         };
         /**
          * List every owner's uploads (auditors)
-         * @description For the `auditors` group: every upload whose last change (`updatedAt`) falls within [`from`, `to`] (by default the last 30 days up to now), optionally of one status and one owner, each with its `owner`, a page at a time. Items are grouped by status (in the order of `UploadStatus`), oldest change first within each. Callers outside the group get `403 FORBIDDEN` whatever the query: the route itself is privileged, and refusing it reveals no upload id. Unknown parameters, bad times, `from` after `to` or values out of range are `400 INVALID_QUERY`.
+         * @description For the `auditors` group: every upload whose last change (`updatedAt`) falls within [`from`, `to`] (by default the last 30 days up to now), optionally of one status and one owner, each with its `owner`, a page at a time. Items are grouped by status (in the order of `UploadStatus`), oldest change first within each. Each request evaluates at most 1,000 uploads: with a sparse `owner` filter a page may hold fewer than `limit` items, or none, and still carry a `cursor`. Callers outside the group get `403 FORBIDDEN` whatever the query: the route itself is privileged, and refusing it reveals no upload id. Unknown parameters, bad times, `from` after `to` or values out of range are `400 INVALID_QUERY`.
          */
         get: operations["listAuditUploads"];
         put?: never;
@@ -156,14 +183,19 @@ export interface components {
         /** @description A SHA-256 digest as 64 lowercase hex characters, as `sha256sum` prints it. */
         Sha256Hex: string;
         /** @enum {string} */
-        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED";
+        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED" | "ACTIVE_CONTENT";
         /** @description Why an upload was refused, failed or expired, or why an object was discarded. */
         Reason: {
             code: components["schemas"]["ReasonCode"];
             message: string;
         };
-        /** @description A presigned GET of `clean/<uploadId>`, saved as an attachment under a safe name. */
+        /** @description Where to download a `PROCESSED` upload: a stable link to `GET /uploads/{id}/download` (with the bearer token), which signs a fresh short-lived URL on each request. Since API v1.1 it holds no signed URL and no `expiresAt`: a status answer (and its `ETag`, and a `304`) never carries a link that can expire. */
         Download: {
+            /** Format: uri */
+            url: string;
+        };
+        /** @description A presigned GET of `clean/<uploadId>`, valid until `expiresAt` (at most 5 minutes), saved as an attachment under a safe name. Never cached (`Cache-Control: no-store`). */
+        SignedDownload: {
             /** Format: uri */
             url: string;
             /** Format: date-time */
@@ -309,13 +341,20 @@ export interface components {
             reasons: components["schemas"]["Reason"][];
             /** @description The S3 object version concerned. */
             versionId?: string;
-            /** @description The state machine execution that made the change. */
+            /** @description An opaque reference to the state machine execution that made the change (the execution's name). Never an ARN: no account, region or state machine name. */
             executionId?: string;
         };
         UploadEvents: {
             uploadId: string;
-            /** @description Oldest first. */
+            /** @description Oldest first. A `PROCESSING_FAILED` reason carries the generic message for owners; auditors also get the error's name in it. */
             events: components["schemas"]["AuditEvent"][];
+            /** @description Pass as `cursor` for the next page of events; absent on the last page. */
+            cursor?: string;
+            /** @description Auditors only, while the upload holds a failure: the error's name and its cause, scrubbed (a Lambda error's type and message without its stack; no ARN, account id or code path; at most 500 characters). */
+            failure?: {
+                error: string;
+                cause: string;
+            };
         };
         Health: {
             /** @enum {string} */
@@ -336,10 +375,10 @@ export interface components {
             };
         };
         /**
-         * @description Every error code, by status. 400: `INVALID_JSON`, `INVALID_REQUEST` (`details.issues`), `INVALID_QUERY`, `INVALID_CURSOR`. 401: `UNAUTHORIZED`. 403: `FORBIDDEN` (`/audit/uploads` only). 404: `NOT_FOUND`. 413: `FILE_TOO_LARGE` (`details.maxBytes`), `REQUEST_TOO_LARGE`. 415: `UNSUPPORTED_MEDIA_TYPE` (`details.allowed`). 500: `INTERNAL_ERROR`. 503: `SERVICE_UNAVAILABLE`.
+         * @description Every error code, by status. 400: `INVALID_JSON`, `INVALID_REQUEST` (`details.issues`), `INVALID_QUERY`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`. 401: `UNAUTHORIZED`. 403: `FORBIDDEN` (`/audit/uploads` only). 404: `NOT_FOUND`. 409: `IDEMPOTENCY_KEY_USED` (`details.uploadId`). 413: `FILE_TOO_LARGE` (`details.maxBytes`), `REQUEST_TOO_LARGE`. 415: `UNSUPPORTED_MEDIA_TYPE` (`details.allowed`). 422: `IDEMPOTENCY_KEY_MISMATCH`. 429: `QUOTA_EXCEEDED` (`details.quota`). 500: `INTERNAL_ERROR`. 503: `SERVICE_UNAVAILABLE`.
          * @enum {string}
          */
-        ErrorCode: "INVALID_JSON" | "INVALID_REQUEST" | "INVALID_QUERY" | "INVALID_CURSOR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "FILE_TOO_LARGE" | "REQUEST_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "INVALID_JSON" | "INVALID_REQUEST" | "INVALID_QUERY" | "INVALID_CURSOR" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "FILE_TOO_LARGE" | "REQUEST_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IDEMPOTENCY_KEY" | "IDEMPOTENCY_KEY_USED" | "IDEMPOTENCY_KEY_MISMATCH" | "QUOTA_EXCEEDED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
         /** @description The one error shape of the API. */
         Error: {
             error: {
@@ -371,6 +410,14 @@ export interface components {
         RequestTooLargeError: components["schemas"]["Error"];
         /** @description 415: the declared type is not allowed; `details.allowed` lists the allowed types. */
         UnsupportedMediaTypeError: components["schemas"]["Error"];
+        /** @description 400: `Idempotency-Key` is malformed. */
+        InvalidIdempotencyKeyError: components["schemas"]["Error"];
+        /** @description 409: the key's upload can no longer receive bytes; `details` names it and its status. */
+        IdempotencyKeyUsedError: components["schemas"]["Error"];
+        /** @description 422: the key was used with a different request. */
+        IdempotencyKeyMismatchError: components["schemas"]["Error"];
+        /** @description 429: a per-owner quota is used up; `details` says which, its limit, and when to retry (as `Retry-After`). */
+        QuotaExceededError: components["schemas"]["Error"];
         /** @description 503: a dependency is busy; retry. */
         ServiceUnavailableError: components["schemas"]["Error"];
         /** @description 500: an internal error. */
@@ -445,12 +492,16 @@ export interface components {
         UploadIdPath: string;
         /** @description The upload id (a ULID), or for auditors the id of an unsolicited object's trail. */
         EventsIdPath: string;
+        /** @description A key of the client's choosing (a UUID, say) that makes retries of this request safe: 1–255 visible ASCII characters without quotes or backslashes, bare or as a Structured Field string (`"…"`). Scoped to the caller; kept 24 hours. */
+        IdempotencyKeyHeader: string;
         /** @description An `ETag` from an earlier answer (or `*`); weak comparison. A match gets `304`. */
         IfNoneMatchHeader: string;
         /** @description Only uploads in this status. */
         StatusQuery: components["schemas"]["UploadStatus"];
         /** @description Page size. */
         LimitQuery: number;
+        /** @description Events per page. */
+        EventsLimitQuery: number;
         /** @description Page size. */
         AuditLimitQuery: number;
         /** @description The `cursor` of the previous page, as returned (opaque). A cursor from another query is `400 INVALID_CURSOR`. */
@@ -468,7 +519,7 @@ export interface components {
     headers: {
         /** @description The new upload's status URL (the same as `statusUrl`). */
         Location: string;
-        /** @description A strong validator of the upload's state; stable across answers while the status is unchanged, even though each `PROCESSED` answer carries a freshly signed URL. */
+        /** @description A strong validator of the upload's state; stable across answers while the status is unchanged. The body it stands for holds nothing that expires. */
         ETag: string;
         /** @description Seconds to wait before polling again. Sent exactly while the upload is not terminal (`PENDING_UPLOAD`, `PROCESSING`). */
         RetryAfterPolling: number;
@@ -503,7 +554,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One page. `cursor` is present when there may be more. */
+            /** @description One page (possibly short, or empty, under a sparse filter). `cursor` is present when there may be more. */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
@@ -522,7 +573,10 @@ export interface operations {
     createUpload: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key of the client's choosing (a UUID, say) that makes retries of this request safe: 1–255 visible ASCII characters without quotes or backslashes, bare or as a Structured Field string (`"…"`). Scoped to the caller; kept 24 hours. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyHeader"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -532,10 +586,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The upload is issued. `Location` is the status URL. */
+            /** @description The upload is issued (or, for a retry with the same `Idempotency-Key`, issued again). `Location` is the status URL. */
             201: {
                 headers: {
                     Location: components["headers"]["Location"];
+                    /** @description `true` when this answers a retry with a known `Idempotency-Key`: the upload is the first request's. */
+                    "Idempotent-Replayed"?: "true";
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
                     [name: string]: unknown;
                 };
@@ -543,17 +599,27 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedUpload"];
                 };
             };
-            /** @description `INVALID_JSON`: the body is missing or not JSON. `INVALID_REQUEST`: the body breaks the request rules (`details.issues` says where). */
+            /** @description `INVALID_JSON`: the body is missing or not JSON. `INVALID_REQUEST`: the body breaks the request rules (`details.issues` says where). `INVALID_IDEMPOTENCY_KEY`: `Idempotency-Key` is not 1–255 visible ASCII characters. */
             400: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvalidJsonError"] | components["schemas"]["InvalidRequestError"];
+                    "application/json": components["schemas"]["InvalidJsonError"] | components["schemas"]["InvalidRequestError"] | components["schemas"]["InvalidIdempotencyKeyError"];
                 };
             };
             401: components["responses"]["Unauthorized"];
+            /** @description `IDEMPOTENCY_KEY_USED`: the key's upload (`details.uploadId`, `details.status`) can no longer receive bytes (it moved on from `PENDING_UPLOAD`, or its grant expired). Follow it with `GET /uploads/{id}`, or use a new key for a new upload. */
+            409: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyUsedError"];
+                };
+            };
             /** @description `FILE_TOO_LARGE`: the declared size is over the type's limit (`details.maxBytes`). `REQUEST_TOO_LARGE`: the request body itself is over 16 KiB (the local server cuts off at 64 KiB before the handler). */
             413: {
                 headers: {
@@ -572,6 +638,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_MISMATCH`: this owner used the key with a different request. */
+            422: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdempotencyKeyMismatchError"];
+                };
+            };
+            /** @description `QUOTA_EXCEEDED`: the owner holds too many open grants (`details.quota` `openGrants`; `Retry-After` until the first of them expires) or was granted the day's bytes (`bytesPerDay`; `Retry-After` until the next UTC day). Nothing was recorded. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterBusy"];
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaExceededError"];
                 };
             };
             500: components["responses"]["InternalError"];
@@ -621,9 +708,57 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getUploadEvents: {
+    downloadUpload: {
         parameters: {
             query?: never;
+            header?: {
+                /** @description `application/json` for a `200` with the URL in the body instead of a redirect. */
+                Accept?: string;
+            };
+            path: {
+                /** @description The upload id (a ULID). Anything else is `404`. */
+                id: components["parameters"]["UploadIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `Accept` named `application/json`: the signed URL. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedDownload"];
+                };
+            };
+            /** @description Follow `Location`, a fresh presigned GET of the file. The body holds the same URL. */
+            303: {
+                headers: {
+                    /** @description The presigned GET (at most 5 minutes). */
+                    Location: string;
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedDownload"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getUploadEvents: {
+        parameters: {
+            query?: {
+                /** @description Events per page. */
+                limit?: components["parameters"]["EventsLimitQuery"];
+                /** @description The `cursor` of the previous page, as returned (opaque). A cursor from another query is `400 INVALID_CURSOR`. */
+                cursor?: components["parameters"]["CursorQuery"];
+            };
             header?: never;
             path: {
                 /** @description The upload id (a ULID), or for auditors the id of an unsolicited object's trail. */
@@ -633,7 +768,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The trail, oldest first. */
+            /** @description One page of the trail, oldest first. `cursor` is present when more events follow. */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
@@ -643,6 +778,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadEvents"];
                 };
             };
+            400: components["responses"]["BadQuery"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
@@ -750,11 +886,11 @@ type ReadonlyArray<T> = [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const uploadStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadStatus"]> = ["PENDING_UPLOAD", "PROCESSING", "PROCESSED", "REJECTED", "FAILED", "EXPIRED"];
-export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED"];
+export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED", "ACTIVE_CONTENT"];
 export const createUploadRequestMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateUploadRequest"]["method"]> = ["POST", "PUT"];
 export const postUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PostUploadGrant"]["method"]> = ["POST"];
 export const putUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PutUploadGrant"]["method"]> = ["PUT"];
 export const auditActorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditActor"]["type"]> = ["user", "system"];
 export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED"];
 export const healthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["status"]> = ["ok", "unavailable"];
-export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["INVALID_JSON", "INVALID_REQUEST", "INVALID_QUERY", "INVALID_CURSOR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "FILE_TOO_LARGE", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"];
+export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["INVALID_JSON", "INVALID_REQUEST", "INVALID_QUERY", "INVALID_CURSOR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "FILE_TOO_LARGE", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INVALID_IDEMPOTENCY_KEY", "IDEMPOTENCY_KEY_USED", "IDEMPOTENCY_KEY_MISMATCH", "QUOTA_EXCEEDED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"];

@@ -6,12 +6,22 @@ import {
   QueryCommand,
   UpdateCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidCursorError } from '../domain/errors.js';
 import type { AuditEvent, Reason, UploadRecord, UploadStatus } from '../domain/model.js';
 import type { OutcomeGuard, Outcome } from '../domain/transitions.js';
 import type { VerdictFacts } from '../domain/verdict.js';
 import { errorName, toPipelineError } from './aws-errors.js';
+import {
+  boundedQuery,
+  decodeAuditCursor,
+  decodeCursor,
+  encodeAuditCursor,
+  encodeCursor,
+  READ_BUDGET,
+} from './paging.js';
+
+export { READ_BUDGET } from './paging.js';
 
 /**
  * Table layout (one table, single-item conditional writes only: dynalite has no transactions):
@@ -26,10 +36,19 @@ export const TABLE_KEYS = {
   sortKey: 'sk',
   byOwner: { indexName: 'byOwner', partitionKey: 'ownerKey', sortKey: 'createdKey' },
   byStatus: { indexName: 'byStatus', partitionKey: 'statusKey', sortKey: 'updatedKey' },
+  /** DynamoDB's TTL attribute (epoch seconds): only items that may expire carry it. */
+  ttlAttribute: 'ttl',
 } as const;
 
 const RECORD_SK = 'RECORD';
+
 const uploadPk = (uploadId: string) => `UPLOAD#${uploadId}`;
+
+/** The key of an upload's record item. */
+export const recordKey = (uploadId: string): { pk: string; sk: string } => ({
+  pk: uploadPk(uploadId),
+  sk: RECORD_SK,
+});
 
 export interface Page<T> {
   items: T[];
@@ -55,17 +74,24 @@ export class UploadStore {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  /** Writes a new PENDING_UPLOAD record; the id is fresh, so an existing item is an error. */
-  async createPending(record: UploadRecord): Promise<void> {
-    await this.send('PutItem(upload)', () =>
-      this.doc.send(
+  /**
+   * Writes a new PENDING_UPLOAD record unless one with its id exists; false then (an idempotent
+   * retry that raced another request with the same key and lost).
+   */
+  async createPending(record: UploadRecord): Promise<boolean> {
+    try {
+      await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: this.toItem(record),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      ),
-    );
+      );
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      throw toPipelineError('PutItem(upload)', error);
+    }
   }
 
   async get(uploadId: string): Promise<UploadRecord | undefined> {
@@ -227,9 +253,48 @@ export class UploadStore {
     return events;
   }
 
-  /** A caller's uploads, newest first, optionally of one status, with an opaque cursor. */
+  /**
+   * One page of an upload's audit trail, oldest first: at most `limit` events, from one Query,
+   * and an opaque cursor when more follow. The cursor says nothing of how events are stored: it
+   * is checked here, bound to the upload, and a cursor this method did not write is
+   * InvalidCursorError.
+   */
+  async listAuditPage(query: {
+    uploadId: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<{ events: AuditEvent[]; cursor?: string }> {
+    const after = query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor, query.uploadId);
+    const out = await this.send('Query(audit page)', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': uploadPk(query.uploadId), ':prefix': 'EVENT#' },
+          ConsistentRead: true,
+          // One more than asked: whether more follow is known without a trailing empty page.
+          Limit: query.limit + 1,
+          ...(after !== undefined ? { ExclusiveStartKey: { pk: uploadPk(query.uploadId), sk: after } } : {}),
+        }),
+      ),
+    );
+    const items = out.Items ?? [];
+    const page = items.slice(0, query.limit);
+    const more = items.length > query.limit || out.LastEvaluatedKey !== undefined;
+    const last = page.at(-1);
+    return {
+      events: page.map(auditFromItem),
+      ...(more && last !== undefined ? { cursor: encodeAuditCursor(query.uploadId, String(last.sk)) } : {}),
+    };
+  }
+
+  /**
+   * A caller's uploads, newest first, optionally of one status, with an opaque cursor. With a
+   * status filter, at most READ_BUDGET items are evaluated: a sparse filter may give a short (or
+   * empty) page with a cursor.
+   */
   async listByOwner(query: ListQuery): Promise<Page<UploadRecord>> {
-    const { indexName, partitionKey } = TABLE_KEYS.byOwner;
+    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byOwner;
     const startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.owner);
     const input: QueryCommandInput = {
       TableName: this.tableName,
@@ -237,33 +302,28 @@ export class UploadStore {
       KeyConditionExpression: `${partitionKey} = :owner`,
       ExpressionAttributeValues: { ':owner': query.owner },
       ScanIndexForward: false,
-      Limit: query.limit,
     };
     if (query.status !== undefined) {
       input.FilterExpression = '#status = :status';
       input.ExpressionAttributeNames = { '#status': 'status' };
       input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':status': query.status };
     }
-    // A filter may thin out a page: keep reading until the page is full or the index ends.
-    const items: UploadRecord[] = [];
-    let next = startKey;
-    let lastKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.send('Query(byOwner)', () =>
-        this.doc.send(
-          new QueryCommand({ ...input, Limit: query.limit - items.length, ExclusiveStartKey: next }),
-        ),
-      );
-      for (const item of out.Items ?? []) items.push(fromItem(item));
-      lastKey = out.LastEvaluatedKey;
-      next = lastKey;
-    } while (items.length < query.limit && lastKey !== undefined);
-    return { items, ...(lastKey ? { cursor: encodeCursor(lastKey) } : {}) };
+    const page = await boundedQuery(this.queryPage('Query(byOwner)'), input, {
+      limit: query.limit,
+      budget: READ_BUDGET,
+      keyAttributes: ['pk', 'sk', partitionKey, sortKey],
+      ...(startKey ? { startKey } : {}),
+    });
+    return {
+      items: page.items.map(fromItem),
+      ...(page.lastKey ? { cursor: encodeCursor(page.lastKey) } : {}),
+    };
   }
 
   /**
    * Records of one status whose last change is within [from, to], oldest first, optionally of one
-   * owner: the auditors' cross-owner query. Pages with DynamoDB's own LastEvaluatedKey.
+   * owner: the auditors' cross-owner query. Evaluates at most `budget` items (the owner filter
+   * may match few of them); `lastKey` is where to go on, `evaluated` what it cost.
    */
   async listByStatusBetween(query: {
     status: UploadStatus;
@@ -271,37 +331,34 @@ export class UploadStore {
     to: string;
     owner?: string;
     limit: number;
+    /** Items it may evaluate (default READ_BUDGET). */
+    budget?: number;
     startKey?: Record<string, unknown>;
-  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown> }> {
+  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown>; evaluated: number }> {
     const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
-    const items: UploadRecord[] = [];
-    let next = query.startKey;
-    let lastKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.send('Query(byStatus range)', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: indexName,
-            KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
-            ExpressionAttributeValues: {
-              ':status': query.status,
-              ':from': query.from,
-              // updatedKey is "<updatedAt>#<id>": extend `to` past any id of that instant.
-              ':to': `${query.to}#~`,
-              ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
-            },
-            ...(query.owner !== undefined ? { FilterExpression: 'ownerKey = :owner' } : {}),
-            Limit: query.limit - items.length,
-            ExclusiveStartKey: next,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) items.push(fromItem(item));
-      lastKey = out.LastEvaluatedKey;
-      next = lastKey;
-    } while (items.length < query.limit && lastKey !== undefined);
-    return { items, ...(lastKey ? { lastKey } : {}) };
+    const page = await boundedQuery(
+      this.queryPage('Query(byStatus range)'),
+      {
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
+        ExpressionAttributeValues: {
+          ':status': query.status,
+          ':from': query.from,
+          // updatedKey is "<updatedAt>#<id>": extend `to` past any id of that instant.
+          ':to': `${query.to}#~`,
+          ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
+        },
+        ...(query.owner !== undefined ? { FilterExpression: 'ownerKey = :owner' } : {}),
+      },
+      {
+        limit: query.limit,
+        budget: query.budget ?? READ_BUDGET,
+        keyAttributes: ['pk', 'sk', partitionKey, sortKey],
+        ...(query.startKey ? { startKey: query.startKey } : {}),
+      },
+    );
+    return { ...page, items: page.items.map(fromItem) };
   }
 
   /**
@@ -333,6 +390,10 @@ export class UploadStore {
     );
     const lastKey = out.LastEvaluatedKey;
     return { items: (out.Items ?? []).map(fromItem), ...(lastKey ? { lastKey } : {}) };
+  }
+
+  private queryPage(operation: string): (input: QueryCommandInput) => Promise<QueryCommandOutput> {
+    return (input) => this.send(operation, () => this.doc.send(new QueryCommand(input)));
   }
 
   private async conditionalUpdate(
@@ -408,30 +469,4 @@ function auditFromItem(item: Record<string, unknown>): AuditEvent {
   const event = { ...item };
   for (const attribute of INTERNAL_ATTRIBUTES) delete event[attribute];
   return event as unknown as AuditEvent;
-}
-
-function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
-
-/** Cursors are opaque to clients but checked here: one cannot page into another owner's list. */
-function decodeCursor(cursor: string, owner: string): Record<string, unknown> {
-  const invalid = new InvalidCursorError();
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid;
-  }
-  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid;
-  const entries = Object.entries(key);
-  const expected = new Set(['pk', 'sk', TABLE_KEYS.byOwner.partitionKey, TABLE_KEYS.byOwner.sortKey]);
-  if (
-    entries.length !== expected.size ||
-    entries.some(([k, v]) => !expected.has(k) || typeof v !== 'string')
-  ) {
-    throw invalid;
-  }
-  if ((key as Record<string, unknown>)[TABLE_KEYS.byOwner.partitionKey] !== owner) throw invalid;
-  return key as Record<string, unknown>;
 }

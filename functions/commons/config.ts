@@ -8,9 +8,12 @@ import { instrumentClient } from './local-hooks.js';
 import {
   DOWNLOAD_URL_TTL_BOUNDS,
   PROCESSING_TIMEOUT_BOUNDS,
+  QUOTA_BYTES_PER_DAY_BOUNDS,
+  QUOTA_OPEN_GRANTS_BOUNDS,
   SWEEP_BATCH_SIZE_BOUNDS,
   UPLOAD_URL_TTL_BOUNDS,
 } from './setting-bounds.js';
+import type { QuotaLimits } from '../domain/quota.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain/type-policy.js';
 
 /**
@@ -31,6 +34,8 @@ import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain
  * The sweeper also reads (readSweeperConfig):
  * | PROCESSING_TIMEOUT_SECONDS | PROCESSING without an execution → FAILED after, 1200–86400 | 3600 |
  * | SWEEP_BATCH_SIZE           | uploads handled per status per run, 1–1000                 | 100 |
+ * | QUOTA_OPEN_GRANTS        | uploads an owner may hold in PENDING_UPLOAD, 1–5000 | 1000 |
+ * | QUOTA_BYTES_PER_DAY      | declared bytes granted per owner per UTC day, ≥ 1    | 10 GiB |
  */
 export interface AirlockConfig {
   tableName: string;
@@ -41,6 +46,7 @@ export interface AirlockConfig {
   s3Endpoint?: string;
   s3ForcePathStyle: boolean;
   dynamoDbEndpoint?: string;
+  quotas: QuotaLimits;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig {
@@ -67,6 +73,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
     ...(s3Endpoint ? { s3Endpoint } : {}),
     s3ForcePathStyle: optionalEnv(ENV_NAMES.s3ForcePathStyle, env) === 'true',
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
+    quotas: {
+      openGrants: intEnv(
+        ENV_NAMES.quotaOpenGrants,
+        QUOTA_OPEN_GRANTS_BOUNDS.default,
+        QUOTA_OPEN_GRANTS_BOUNDS,
+        env,
+      ),
+      bytesPerDay: intEnv(
+        ENV_NAMES.quotaBytesPerDay,
+        QUOTA_BYTES_PER_DAY_BOUNDS.default,
+        QUOTA_BYTES_PER_DAY_BOUNDS,
+        env,
+      ),
+    },
   };
 }
 

@@ -16,6 +16,10 @@ export const ENV_NAMES = {
   downloadUrlTtlSeconds: 'DOWNLOAD_URL_TTL_SECONDS',
   /** The type policy as JSON, replacing the built-in one. */
   typePolicy: 'TYPE_POLICY',
+  /** create-upload: uploads an owner may have waiting for their bytes (QUOTA_OPEN_GRANTS_BOUNDS). */
+  quotaOpenGrants: 'QUOTA_OPEN_GRANTS',
+  /** create-upload: declared bytes per owner per UTC day (QUOTA_BYTES_PER_DAY_BOUNDS). */
+  quotaBytesPerDay: 'QUOTA_BYTES_PER_DAY',
   /** Sweeper: a PROCESSING upload whose execution ended is FAILED after this, seconds. */
   processingTimeoutSeconds: 'PROCESSING_TIMEOUT_SECONDS',
   /** Sweeper: uploads handled per status per run (SWEEP_BATCH_SIZE_BOUNDS). */
@@ -64,6 +68,8 @@ export interface FunctionSettings {
   readonly typePolicy: TypePolicy;
   readonly processingTimeoutSeconds: number;
   readonly sweepBatchSize: number;
+  readonly quotaOpenGrants: number;
+  readonly quotaBytesPerDay: number;
 }
 
 /** The functions' environment variables that carry the settings, by who reads them. */
@@ -85,6 +91,8 @@ export function settingsEnvironment(settings: FunctionSettings): SettingsEnviron
       [ENV_NAMES.uploadUrlTtlSeconds]: String(settings.uploadUrlTtlSeconds),
       [ENV_NAMES.downloadUrlTtlSeconds]: String(settings.downloadUrlTtlSeconds),
       [ENV_NAMES.typePolicy]: JSON.stringify(settings.typePolicy),
+      [ENV_NAMES.quotaOpenGrants]: String(settings.quotaOpenGrants),
+      [ENV_NAMES.quotaBytesPerDay]: String(settings.quotaBytesPerDay),
     },
     sweeper: {
       [ENV_NAMES.processingTimeoutSeconds]: String(settings.processingTimeoutSeconds),

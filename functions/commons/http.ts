@@ -28,6 +28,10 @@ export const DOMAIN_ERROR_STATUS: Record<DomainErrorName, number> = {
   InvalidCursorError: 400,
   FileTooLargeError: 413,
   TypeNotAllowedError: 415,
+  QuotaExceededError: 429,
+  InvalidIdempotencyKeyError: 400,
+  IdempotencyKeyMismatchError: 422,
+  IdempotencyKeyUsedError: 409,
 };
 
 /** A refusal the client may be told of: a domain error or one of the edge's own. */
@@ -45,7 +49,12 @@ export function statusOf(error: RefusalError): number {
 export function errorResponse(error: unknown): ApiResult {
   if (isRefusal(error)) {
     const { code, message, details } = error;
-    return jsonResponse(statusOf(error), { error: { code, message, ...(details ? { details } : {}) } });
+    const retryAfter = error instanceof DomainError ? error.retryAfterSeconds : undefined;
+    return jsonResponse(
+      statusOf(error),
+      { error: { code, message, ...(details ? { details } : {}) } },
+      retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {},
+    );
   }
   if (error instanceof TransientError) {
     return jsonResponse(
@@ -59,14 +68,19 @@ export function errorResponse(error: unknown): ApiResult {
 
 /**
  * The caller from the JWT authorizer's claims: `sub` is the owner; groups come from
- * `cognito:groups`, which API Gateway passes as an array, a JSON string or "[a b]".
+ * `cognito:groups` (see `groupsFrom`).
  */
 export function callerFrom(event: ApiEvent): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims ?? {};
   const sub = claims.sub;
   if (typeof sub !== 'string' || sub.trim() === '' || isFlattenedClaim(sub)) throw new UnauthorizedError();
-  return { sub, groups: parseGroups(claims['cognito:groups']) };
+  return {
+    sub,
+    groups: groupsFrom(claims[GROUPS_CLAIM], bearerPayload(header(event, 'authorization'), sub)),
+  };
 }
+
+const GROUPS_CLAIM = 'cognito:groups';
 
 /**
  * True for a claim the authorizer flattened from an array (`[a b]`) or an object (`{...}`).
@@ -77,22 +91,53 @@ function isFlattenedClaim(value: string): boolean {
   return /^\[.*\]$/s.test(value) || /^\{.*\}$/s.test(value);
 }
 
-function parseGroups(value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
-  if (typeof value !== 'string' || value.trim() === '') return [];
-  const text = value.trim();
-  if (text.startsWith('[') && text.includes('"')) {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (Array.isArray(parsed)) return parsed.filter((g): g is string => typeof g === 'string');
-    } catch {
-      // fall through to the bracketed, space-separated form
-    }
+/**
+ * The caller's groups, from exactly the shapes API Gateway hands a Lambda:
+ * - an array (a REST API's or a direct invocation's claims): its string elements;
+ * - `[a b]`, the HTTP API JWT authorizer's rendering of an array claim: elements joined by one
+ *   space, without quotes. That text cannot tell the group `x auditors` from the groups `x` and
+ *   `auditors`, so it is read back through the token the authorizer verified (`verified`, the
+ *   Authorization header's payload): its claim must render to exactly this text, and then its own
+ *   elements are the groups. Without such a token the bracketed text grants nothing;
+ * - any other string: one group of that exact name (a single-valued claim), never split, so
+ *   `x,auditors` is one group.
+ */
+export function groupsFrom(value: unknown, verified?: Record<string, unknown>): string[] {
+  if (Array.isArray(value)) return value.filter((group): group is string => typeof group === 'string');
+  if (typeof value !== 'string' || value === '') return [];
+  if (!/^\[.*\]$/s.test(value)) return [value];
+  const original = verified?.[GROUPS_CLAIM];
+  if (Array.isArray(original) && renderArrayClaim(original) === value) {
+    return original.filter((group): group is string => typeof group === 'string');
   }
-  return text
-    .replace(/^\[|\]$/g, '')
-    .split(/[\s,]+/)
-    .filter((g) => g !== '');
+  if (original === value) return [value]; // a string claim that merely looks bracketed
+  return [];
+}
+
+/** How API Gateway's HTTP API renders an array claim: `[` + elements joined by spaces + `]`. */
+function renderArrayClaim(items: unknown[]): string {
+  return `[${items.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(' ')}]`;
+}
+
+/**
+ * The payload of the bearer token in `authorization`, when it decodes and names the same `sub` as
+ * the authorizer's claims. API Gateway verified this very header before invoking the function;
+ * the payload is only used to read back what the authorizer flattened, never on its own.
+ */
+function bearerPayload(authorization: string | undefined, sub: string): Record<string, unknown> | undefined {
+  const match = /^Bearer\s+[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/i.exec(
+    authorization?.trim() ?? '',
+  );
+  if (!match?.[1]) return undefined;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8'));
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
+    return (payload as Record<string, unknown>).sub === sub
+      ? (payload as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Largest request body the API reads; real requests are a few hundred bytes. */
@@ -125,6 +170,24 @@ export function header(event: ApiEvent, name: string): string | undefined {
     if (key.toLowerCase() === wanted) return value;
   }
   return undefined;
+}
+
+/** The API's own origin, as the client addressed it (API Gateway sets domainName and stage). */
+export function apiBaseUrl(event: ApiEvent): string {
+  const forwarded = header(event, 'x-forwarded-proto');
+  const proto = forwarded === 'http' ? 'http' : 'https'; // never echo anything else into a URL
+  const stage =
+    event.requestContext.stage && event.requestContext.stage !== '$default'
+      ? `/${event.requestContext.stage}`
+      : '';
+  return `${proto}://${event.requestContext.domainName}${stage}`;
+}
+
+/** Whether the client's Accept header names `application/json` (a media range, not `*` alone). */
+export function acceptsJson(event: ApiEvent): boolean {
+  return (header(event, 'accept') ?? '')
+    .split(',')
+    .some((range) => range.split(';')[0]?.trim().toLowerCase() === 'application/json');
 }
 
 /**

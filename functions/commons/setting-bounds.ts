@@ -43,6 +43,16 @@ export const PROCESSING_TIMEOUT_BOUNDS = {
 /** How often the sweeper runs, whole minutes (EventBridge's rate schedules count minutes). */
 export const SWEEP_INTERVAL_MINUTES_BOUNDS = { min: 1, default: 5 } as const satisfies IntBounds;
 
+/** Per owner: uploads that may wait for their bytes (PENDING_UPLOAD) at once. */
+export const QUOTA_OPEN_GRANTS_BOUNDS = { min: 1, max: 5000, default: 1000 } as const satisfies IntBounds;
+
+/** Per owner: declared bytes granted per UTC day (10 GiB by default). */
+export const QUOTA_BYTES_PER_DAY_BOUNDS = {
+  min: 1,
+  max: Number.MAX_SAFE_INTEGER,
+  default: 10 * 1024 ** 3,
+} as const satisfies IntBounds;
+
 /** Uploads the sweeper handles per status per run. */
 export const SWEEP_BATCH_SIZE_BOUNDS = { min: 1, max: 1000, default: 100 } as const satisfies IntBounds;
 

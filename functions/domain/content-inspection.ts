@@ -8,6 +8,8 @@ import {
   type StructureWalker,
 } from './format-structure/walker.js';
 import { ZIP_SEARCH_BYTES } from './format-structure/zip.js';
+import type { ActiveContentReport } from './active-content/checks.js';
+import { activeContentScannerFor, type ActiveContentScanner } from './active-content/scanner.js';
 
 /** Bytes kept from the start of the file for signature detection (OOXML needs its first zip entries). */
 export const HEAD_SAMPLE_BYTES = 128 * 1024;
@@ -32,6 +34,8 @@ export interface ContentFacts {
    * read to its end: `problem` says where it departs from that format's structure.
    */
   structure?: { format: StructuredFormat; problem?: string };
+  /** The active content found in a PDF or a ZIP-based file read to its end (active-content/). */
+  activeContent?: ActiveContentReport;
 }
 
 /** Finds the type of a file from its first bytes (`file-type` unless a test says otherwise). */
@@ -44,6 +48,8 @@ export interface InspectOptions {
   stopAfterBytes?: number;
   /** The type detector: `file-type` by default. */
   detectType?: DetectType;
+  /** Look for active content in PDFs and ZIP-based files (default true). */
+  checkActiveContent?: boolean;
 }
 
 /**
@@ -66,40 +72,56 @@ export async function inspectContent(
   let stoppedEarly = false;
   let walker: GuardedWalker | undefined;
   let walkerChosen = false;
+  let scanner: ActiveContentScanner | undefined;
+  const scannerFor = (prefix: Buffer) =>
+    options.checkActiveContent === false ? undefined : activeContentScannerFor(prefix);
 
-  for await (const raw of chunks) {
-    const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    const before = size;
-    size += chunk.length;
-    hash.update(chunk);
-    if (headLength < HEAD_SAMPLE_BYTES) {
-      headLength += chunk.copy(head, headLength, 0, Math.min(chunk.length, HEAD_SAMPLE_BYTES - headLength));
+  try {
+    for await (const raw of chunks) {
+      const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      const before = size;
+      size += chunk.length;
+      hash.update(chunk);
+      if (headLength < HEAD_SAMPLE_BYTES) {
+        headLength += chunk.copy(head, headLength, 0, Math.min(chunk.length, HEAD_SAMPLE_BYTES - headLength));
+      }
+      tail.push(chunk);
+      if (!walkerChosen && size >= WALKER_PREFIX_BYTES) {
+        // Everything before this chunk is in the head: fewer than WALKER_PREFIX_BYTES bytes.
+        walkerChosen = true;
+        walker = GuardedWalker.for(head.subarray(0, WALKER_PREFIX_BYTES));
+        walker?.push(head.subarray(0, before));
+        scanner = scannerFor(head.subarray(0, WALKER_PREFIX_BYTES));
+        if (scanner !== undefined) await scanner.push(head.subarray(0, before));
+      }
+      walker?.push(chunk);
+      if (scanner !== undefined) await scanner.push(chunk);
+      if (options.checkText) {
+        if (!hasNul && chunk.includes(0)) hasNul = true;
+        utf8.push(chunk);
+      }
+      if (options.stopAfterBytes !== undefined && size > options.stopAfterBytes) {
+        stoppedEarly = true;
+        break;
+      }
     }
-    tail.push(chunk);
-    if (!walkerChosen && size >= WALKER_PREFIX_BYTES) {
-      // Everything before this chunk is in the head: fewer than WALKER_PREFIX_BYTES bytes.
-      walkerChosen = true;
-      walker = GuardedWalker.for(head.subarray(0, WALKER_PREFIX_BYTES));
-      walker?.push(head.subarray(0, before));
-    }
-    walker?.push(chunk);
-    if (options.checkText) {
-      if (!hasNul && chunk.includes(0)) hasNul = true;
-      utf8.push(chunk);
-    }
-    if (options.stopAfterBytes !== undefined && size > options.stopAfterBytes) {
-      stoppedEarly = true;
-      break;
-    }
+  } catch (error) {
+    // A stream that fails mid-file leaves no zlib stream of the scanner behind.
+    scanner?.abort();
+    throw error;
   }
   // An unfinished character at the very end is invalid, unless reading stopped mid-file.
   const validUtf8 = stoppedEarly ? utf8.valid : utf8.end();
-  if (!walkerChosen) {
+  if (!walkerChosen && !stoppedEarly) {
     walker = GuardedWalker.for(head.subarray(0, size));
     walker?.push(head.subarray(0, size));
+    scanner = scannerFor(head.subarray(0, size));
+    if (scanner !== undefined) await scanner.push(head.subarray(0, size));
   }
   const tailBytes = tail.bytes();
   const structure = stoppedEarly ? undefined : walker?.finish(tailBytes, size);
+  if (stoppedEarly) scanner?.abort();
+  const activeContent = stoppedEarly ? undefined : await scanner?.finish();
   const detection =
     headLength > 0
       ? await detect(options.detectType ?? fileTypeFromBuffer, head.subarray(0, headLength))
@@ -113,6 +135,7 @@ export async function inspectContent(
     hasNul,
     tail: tailBytes,
     ...(structure ? { structure } : {}),
+    ...(activeContent ? { activeContent } : {}),
   };
 }
 

@@ -8,7 +8,14 @@
 export type ErrorDetails = Record<string, unknown>;
 
 export type DomainErrorName =
-  'InvalidRequestError' | 'InvalidCursorError' | 'FileTooLargeError' | 'TypeNotAllowedError';
+  | 'InvalidRequestError'
+  | 'InvalidCursorError'
+  | 'FileTooLargeError'
+  | 'TypeNotAllowedError'
+  | 'QuotaExceededError'
+  | 'InvalidIdempotencyKeyError'
+  | 'IdempotencyKeyMismatchError'
+  | 'IdempotencyKeyUsedError';
 
 /** A request the domain refuses. Its message is safe to show to the client who sent it. */
 export abstract class DomainError extends Error {
@@ -22,6 +29,9 @@ export abstract class DomainError extends Error {
   ) {
     super(message, options);
   }
+
+  /** Seconds after which the same request may succeed (a quota frees), if it ever may. */
+  readonly retryAfterSeconds?: number;
 }
 
 /** The body of a request breaks the request's rules; `details.issues` says where. */

@@ -31,6 +31,7 @@ export const REASON_CODES = [
   'ALREADY_PROCESSED',
   'UPLOAD_EXPIRED',
   'PROCESSING_FAILED',
+  'ACTIVE_CONTENT',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

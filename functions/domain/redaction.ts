@@ -29,3 +29,44 @@ export function summarizeCause(cause: unknown): string {
   // Never cut a surrogate pair in half: a lone surrogate has no UTF-8 form.
   return `${redacted.slice(0, MAX_CAUSE_LENGTH).replace(/[\ud800-\udbff]$/, '')}…`;
 }
+
+/** Longest error name or cause shown to auditors. */
+const MAX_DISCLOSED_LENGTH = 500;
+
+/**
+ * A failure's error name or cause as auditors may see it: a Lambda error's JSON reduced to its
+ * type and message (its stack trace dropped), stack frames and code paths removed, ARNs and
+ * 12-digit account ids replaced, and cut to 500 characters. Secrets were redacted before it was
+ * stored (redactSecrets).
+ */
+export function scrubForAuditors(text: string): string {
+  let scrubbed = text;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && 'errorMessage' in parsed) {
+      const { errorType, errorMessage } = parsed as { errorType?: unknown; errorMessage?: unknown };
+      scrubbed = `${typeof errorType === 'string' ? errorType : 'Error'}: ${String(errorMessage)}`;
+    }
+  } catch {
+    // not JSON: scrubbed as text
+  }
+  scrubbed = scrubbed
+    .split(/\r?\n/)
+    .filter((line) => !/^\s*at\s/.test(line))
+    .join(' ')
+    .replace(/\barn:aws[a-z-]*:[^\s"',;()]*/gi, '[arn]')
+    .replace(/(?<!\d)\d{12}(?!\d)/g, '[account]')
+    .replace(/(?:file:\/\/|\/var\/(?:task|runtime)|\/opt\/)[^\s"'()]*/g, '[path]')
+    .trim();
+  if (scrubbed.length <= MAX_DISCLOSED_LENGTH) return scrubbed;
+  return `${scrubbed.slice(0, MAX_DISCLOSED_LENGTH).replace(/[\ud800-\udbff]$/, '')}…`;
+}
+
+/**
+ * An execution as clients may name it: the execution's own name (an ARN's last part), without
+ * the partition, region, account and state machine an ARN holds.
+ */
+export function executionReference(executionId: string): string {
+  const arn = /^arn:[^:]+:states:[^:]*:[^:]*:(?:execution|express):[^:]+:(.+)$/.exec(executionId);
+  return scrubForAuditors(arn?.[1] ?? executionId);
+}

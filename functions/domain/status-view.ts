@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent, Reason, UploadRecord, UploadStatus } from './model.js';
 import { TERMINAL_STATUSES } from './model.js';
+import { executionReference, scrubForAuditors } from './redaction.js';
 
 /** Seconds a poller should wait before asking again while an upload is not terminal. */
 export const RETRY_AFTER_SECONDS: Partial<Record<UploadStatus, number>> = {
@@ -36,7 +37,8 @@ export interface UploadView {
   updatedAt: string;
   expiresAt?: string;
   reasons?: Reason[];
-  download?: { url: string; expiresAt: string };
+  /** PROCESSED only: a stable link to GET /uploads/{id}/download (which signs on request). */
+  download?: { url: string };
 }
 
 export function toUploadView(record: UploadRecord): UploadView {
@@ -60,13 +62,18 @@ export function toUploadView(record: UploadRecord): UploadView {
   };
 }
 
+/** What clients learn of a failure: that it failed and may be retried, never its cause. */
+export const PROCESSING_FAILED: Reason = {
+  code: 'PROCESSING_FAILED',
+  message: 'Processing failed. The upload is kept for a retry.',
+};
+
 function publicReasons(record: UploadRecord): Reason[] {
   switch (record.status) {
     case 'REJECTED':
       return record.reasons ?? [];
     case 'FAILED':
-      // The cause is internal; clients learn only that it failed and may be retried.
-      return [{ code: 'PROCESSING_FAILED', message: 'Processing failed. The upload is kept for a retry.' }];
+      return [PROCESSING_FAILED];
     case 'EXPIRED':
       return [{ code: 'UPLOAD_EXPIRED', message: 'No file was uploaded before the upload expired.' }];
     default:
@@ -75,8 +82,8 @@ function publicReasons(record: UploadRecord): Reason[] {
 }
 
 /**
- * A validator for the record's state, stable across calls even though each PROCESSED response
- * carries a freshly signed download URL.
+ * A validator for the record's state. The status body holds nothing that expires (downloads are
+ * signed by their own route), so one ETag always stands for one body.
  */
 export function entityTag(record: Pick<UploadRecord, 'uploadId' | 'status' | 'updatedAt'>): string {
   const digest = createHash('sha256')
@@ -98,10 +105,38 @@ export function retryAfterSeconds(status: UploadStatus): number | undefined {
   return TERMINAL_STATUSES.has(status) ? undefined : RETRY_AFTER_SECONDS[status];
 }
 
+/** Who reads an audit trail: its owner, or an auditor (who may see more of a failure). */
+export type Audience = 'owner' | 'auditor';
+
+export const audienceOf = (caller: Caller): Audience => (isAuditor(caller) ? 'auditor' : 'owner');
+
 /** The public shape of an audit event. */
 export type AuditEventView = Omit<AuditEvent, 'uploadId'>;
 
-export function toAuditEventView(event: AuditEvent): AuditEventView {
-  const { uploadId: _uploadId, ...view } = event;
-  return view;
+/**
+ * An audit event as its reader may see it. The execution is named by its opaque reference (no
+ * account, region or state machine); a PROCESSING_FAILED reason, whose stored message is the
+ * internal error name, is the generic one for owners and names the scrubbed error for auditors.
+ */
+export function toAuditEventView(event: AuditEvent, audience: Audience = 'owner'): AuditEventView {
+  const { uploadId: _uploadId, executionId, reasons, ...rest } = event;
+  return {
+    ...rest,
+    reasons: reasons.map((reason) => disclosedReason(reason, audience)),
+    ...(executionId !== undefined ? { executionId: executionReference(executionId) } : {}),
+  };
+}
+
+function disclosedReason(reason: Reason, audience: Audience): Reason {
+  if (reason.code !== 'PROCESSING_FAILED') return reason;
+  if (audience === 'owner') return PROCESSING_FAILED;
+  return { code: reason.code, message: `Processing failed (${scrubForAuditors(reason.message)}).` };
+}
+
+/** A failure as auditors may see it: the error name and its cause, scrubbed of internals. */
+export function auditorFailureView(
+  failure: UploadRecord['failure'],
+): { error: string; cause: string } | undefined {
+  if (failure === undefined) return undefined;
+  return { error: scrubForAuditors(failure.error), cause: scrubForAuditors(failure.cause) };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACTIVE_CONTENT_CHECK_NAMES, checksFor } from './active-content/checks.js';
 import { ConfigurationError, FileTooLargeError, TypeNotAllowedError } from './errors.js';
 
 /** S3's ceiling for a single POST or PUT. */
@@ -18,8 +19,28 @@ const ruleSchema = z
     ]),
     /** File name extensions for downloads; the first is canonical. */
     extensions: z.array(z.string().regex(/^[a-z0-9]{1,16}$/)).min(1),
+    /**
+     * Active-content checks this type lets through, by name (README, "Active content"); every
+     * check that applies to the type's detected formats is refused unless named here.
+     */
+    activeContent: z
+      .object({ allow: z.array(z.enum(ACTIVE_CONTENT_CHECK_NAMES)) })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, context) => {
+    const applicable = new Set(rule.detect.kind === 'magic' ? rule.detect.mimes.flatMap(checksFor) : []);
+    for (const check of rule.activeContent?.allow ?? []) {
+      if (!applicable.has(check)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['activeContent', 'allow'],
+          message: `the check ${check} does not apply to this type's detected formats`,
+        });
+      }
+    }
+  });
 
 export type TypeRule = z.infer<typeof ruleSchema>;
 

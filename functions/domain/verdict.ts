@@ -1,3 +1,4 @@
+import { activeContentReasons } from './active-content/judge.js';
 import type { ContentFacts } from './content-inspection.js';
 import { formatOfMime } from './format-structure/walker.js';
 import { embeddedZipProblem } from './format-structure/zip.js';
@@ -70,7 +71,11 @@ export function judgeContent(declared: DeclaredContent, facts: ContentFacts, pol
         });
       } else {
         // Trailers live in the tail, which is only the file's own when it was read to its end.
-        if (facts.size <= declared.size) reasons.push(...structuralProblems(facts));
+        if (facts.size <= declared.size) {
+          reasons.push(...structuralProblems(facts));
+          const allowed = rule.activeContent?.allow ?? [];
+          reasons.push(...activeContentReasons(facts.activeContent, facts.detectedMime, allowed));
+        }
       }
     } else if (facts.detectedMime !== undefined) {
       reasons.push({

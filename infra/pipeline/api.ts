@@ -33,7 +33,20 @@ export interface PipelineApi {
 }
 
 /**
- * The v1 HTTP API: five routes, each with its own function and grants, all behind a JWT
+ * Each route's share of the stage's throttle: status polls are most of the traffic; issuance,
+ * downloads and listings are bounded lower; auditors' searches lower still.
+ */
+export const ROUTE_THROTTLE_SHARE: Readonly<Record<string, number>> = {
+  'POST /uploads': 0.2,
+  'GET /uploads/{id}': 0.8,
+  'GET /uploads/{id}/download': 0.2,
+  'GET /uploads': 0.2,
+  'GET /uploads/{id}/events': 0.2,
+  'GET /audit/uploads': 0.1,
+};
+
+/**
+ * The v1 HTTP API: six routes, each with its own function and grants, all behind a JWT
  * authorizer; a throttled `$default` stage with access logs. The API, its stage and their log
  * group are made on the pipeline's scope with fixed ids (their URL is addressed from outside).
  */
@@ -41,11 +54,14 @@ export function buildApi(scope: Construct, props: PipelineApiProps): PipelineApi
   const { storage, defaults } = props;
   const handler = (name: ApiFunction) => new PipelineLambda(scope, name, { invoker: 'api', defaults });
 
-  // Signs PUT/POST grants into quarantine/ only; its record and first audit event are puts.
+  // Signs PUT/POST grants into quarantine/ only; its record and first audit event are puts. It
+  // counts each grant on the owner's quota item (read back, and healed from the records, at the
+  // limit) and ties an Idempotency-Key to its upload (a put, read back on a retry).
   const createUpload = handler('create-upload');
   storage.grantObjects(createUpload, ['s3:PutObject'], QUARANTINE_PREFIX);
-  storage.grantItems(createUpload, ['dynamodb:PutItem']);
-  // Signs downloads of clean/ only.
+  storage.grantItems(createUpload, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+  storage.grantItems(createUpload, ['dynamodb:BatchGetItem']);
+  // Signs downloads of clean/ only (GET /uploads/{id}/download, a fresh URL on each request).
   const getUpload = handler('get-upload');
   storage.grantObjects(getUpload, ['s3:GetObject'], CLEAN_PREFIX);
   storage.grantItems(getUpload, ['dynamodb:GetItem']);
@@ -69,8 +85,8 @@ export function buildApi(scope: Construct, props: PipelineApiProps): PipelineApi
           corsPreflight: {
             allowOrigins: props.corsOrigins,
             allowMethods: [apigwv2.CorsHttpMethod.GET, apigwv2.CorsHttpMethod.POST],
-            allowHeaders: ['authorization', 'content-type', 'if-none-match'],
-            exposeHeaders: ['etag', 'retry-after', 'location'],
+            allowHeaders: ['authorization', 'content-type', 'if-none-match', 'idempotency-key'],
+            exposeHeaders: ['etag', 'retry-after', 'location', 'idempotent-replayed'],
             maxAge: Duration.hours(1),
           },
         }
@@ -104,17 +120,28 @@ export function buildApi(scope: Construct, props: PipelineApiProps): PipelineApi
     ['/uploads', apigwv2.HttpMethod.POST, createUpload],
     ['/uploads', apigwv2.HttpMethod.GET, listUploads],
     ['/uploads/{id}', apigwv2.HttpMethod.GET, getUpload],
+    ['/uploads/{id}/download', apigwv2.HttpMethod.GET, getUpload],
     ['/uploads/{id}/events', apigwv2.HttpMethod.GET, getUploadEvents],
     ['/audit/uploads', apigwv2.HttpMethod.GET, auditUploads],
   ];
+  const integrations = new Map<PipelineLambda, HttpLambdaIntegration>();
   for (const [path, method, fn] of routes) {
-    api.addRoutes({
-      path,
-      methods: [method],
-      integration: new HttpLambdaIntegration(`${fn.pipelineName}-integration`, fn),
-      authorizer,
-    });
+    const integration =
+      integrations.get(fn) ?? new HttpLambdaIntegration(`${fn.pipelineName}-integration`, fn);
+    integrations.set(fn, integration);
+    api.addRoutes({ path, methods: [method], integration, authorizer });
   }
+  // Per-route throttles, a share of the stage's: no one route (issuance above all, which writes
+  // and signs) can take the whole stage. Per-owner quotas bound what one caller can hold.
+  (stage.node.defaultChild as apigwv2.CfnStage).routeSettings = Object.fromEntries(
+    Object.entries(ROUTE_THROTTLE_SHARE).map(([routeKey, share]) => [
+      routeKey,
+      {
+        ThrottlingRateLimit: Math.max(1, Math.floor(props.throttle.rateLimit * share)),
+        ThrottlingBurstLimit: Math.max(1, Math.floor(props.throttle.burstLimit * share)),
+      },
+    ]),
+  );
   return {
     api,
     stage,

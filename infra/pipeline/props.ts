@@ -16,6 +16,14 @@ export interface JwtIssuerProps {
   readonly audience: string[];
 }
 
+/** Per-owner limits on issuance. */
+export interface QuotaProps {
+  /** Uploads an owner may have waiting for their bytes at once (1–5000). @default 1000 */
+  readonly openGrants?: number;
+  /** Declared bytes granted per owner per UTC day. @default 10 GiB */
+  readonly bytesPerDay?: number;
+}
+
 /** Throttling of the HTTP API's default stage. */
 export interface ApiThrottleProps {
   /** Steady-state requests per second. */
@@ -158,6 +166,12 @@ export interface UploadPipelineProps {
    * @default 100
    */
   readonly sweepBatchSize?: number;
+  /**
+   * Per-owner quotas on POST /uploads: uploads waiting for their bytes at once, and declared bytes
+   * per UTC day. Over either, 429 QUOTA_EXCEEDED with Retry-After.
+   * @default { openGrants: 1000, bytesPerDay: 10 GiB }
+   */
+  readonly quotas?: QuotaProps;
   /**
    * Throttling of the HTTP API.
    * @default { rateLimit: 50, burstLimit: 100 }

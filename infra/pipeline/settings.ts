@@ -10,6 +10,8 @@ import {
   PROCESSING_TIMEOUT_BOUNDS,
   QUARANTINE_RETENTION_DAYS_BOUNDS,
   quarantineOutlivesProcessing,
+  QUOTA_BYTES_PER_DAY_BOUNDS,
+  QUOTA_OPEN_GRANTS_BOUNDS,
   REJECTED_RETENTION_DAYS_BOUNDS,
   SWEEP_BATCH_SIZE_BOUNDS,
   SWEEP_INTERVAL_MINUTES_BOUNDS,
@@ -34,6 +36,8 @@ export interface PipelineSettings extends WebhookSettings {
   readonly processingTimeoutSeconds: number;
   readonly sweepInterval: Duration;
   readonly sweepBatchSize: number;
+  readonly quotaOpenGrants: number;
+  readonly quotaBytesPerDay: number;
   readonly apiThrottle: ApiThrottleProps;
   readonly reservedConcurrency: Partial<Record<PipelineFunction, number>>;
 }
@@ -96,6 +100,16 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
       `sweepBatchSize must be a whole number from ${SWEEP_BATCH_SIZE_BOUNDS.min} to ${SWEEP_BATCH_SIZE_BOUNDS.max}, got ${sweepBatchSize}.`,
     );
   }
+  const whole = (value: number | undefined, bounds: IntBounds, name: string): number => {
+    const chosen = value ?? bounds.default;
+    const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
+    if (Token.isUnresolved(chosen) || !Number.isInteger(chosen) || chosen < bounds.min || chosen > max) {
+      fail(`${name} must be a whole number from ${bounds.min} to ${max}, got ${chosen}.`);
+    }
+    return chosen;
+  };
+  const quotaOpenGrants = whole(props.quotas?.openGrants, QUOTA_OPEN_GRANTS_BOUNDS, 'quotas.openGrants');
+  const quotaBytesPerDay = whole(props.quotas?.bytesPerDay, QUOTA_BYTES_PER_DAY_BOUNDS, 'quotas.bytesPerDay');
   const apiThrottle = props.apiThrottle ?? API_THROTTLE_DEFAULTS;
   if (!(apiThrottle.rateLimit > 0) || !(apiThrottle.burstLimit > 0))
     fail('apiThrottle limits must be positive.');
@@ -160,6 +174,8 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     processingTimeoutSeconds,
     sweepInterval,
     sweepBatchSize,
+    quotaOpenGrants,
+    quotaBytesPerDay,
     apiThrottle,
     reservedConcurrency,
     ...resolveWebhookSettings(props, fail),

@@ -158,7 +158,9 @@ export function buildTable(scope: Construct, { removalPolicy, encryptionKey }: T
     ...(encryptionKey
       ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey }
       : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-    // No TTL: audit events and records are kept for as long as the table (compliance).
+    // Only items that carry `ttl` expire (Idempotency-Key reservations, after 24 hours); records
+    // and their audit events carry none and are kept for as long as the table (compliance).
+    timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
   });
   acknowledge(
     table,

@@ -24,6 +24,7 @@ const KEY_USE: Record<string, 'encrypt' | 'decrypt' | 'none'> = {
   'dynamodb:PutItem': 'encrypt',
   'dynamodb:UpdateItem': 'encrypt',
   'dynamodb:GetItem': 'decrypt',
+  'dynamodb:BatchGetItem': 'decrypt',
   'dynamodb:Query': 'decrypt',
 };
 

@@ -123,6 +123,13 @@ const item =
     { action: `dynamodb:${action}`, resource: tableArn(where, text(input, 'TableName')), context: {} },
   ];
 
+const batchGet = (input: Input, where: Where): IamRequest[] =>
+  Object.keys((input.RequestItems ?? {}) as Record<string, unknown>).map((table) => ({
+    action: 'dynamodb:BatchGetItem',
+    resource: tableArn(where, table),
+    context: {},
+  }));
+
 const DYNAMODB: Record<string, (input: Input, where: Where) => IamRequest[]> = {
   GetItem: item('GetItem'),
   PutItem: item('PutItem'),
@@ -133,6 +140,9 @@ const DYNAMODB: Record<string, (input: Input, where: Where) => IamRequest[]> = {
   Put: item('PutItem'),
   Update: item('UpdateItem'),
   Delete: item('DeleteItem'),
+  // One request per table read (BatchGet is the DocumentClient's name).
+  BatchGetItem: (input, where) => batchGet(input, where),
+  BatchGet: (input, where) => batchGet(input, where),
   // A query of an index is authorized on the index's ARN, not the table's.
   Query: (input, where) => {
     const index = optionalText(input, 'IndexName');

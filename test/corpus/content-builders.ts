@@ -1,4 +1,5 @@
 import { strToU8, zipSync } from 'fflate';
+import * as active from '../fixtures/active-content.js';
 import * as samples from '../fixtures/samples.js';
 import * as polyglots from './polyglots.js';
 
@@ -105,6 +106,29 @@ export const CONTENT_BUILDERS: Readonly<Record<string, () => Buffer>> = {
   'png-zero-padded': () => Buffer.concat([samples.png(), Buffer.alloc(4096)]),
   'pdf-zero-padded': () => Buffer.concat([samples.pdf('Hostile corpus'), Buffer.alloc(64)]),
   'text-zero-padded': () => Buffer.concat([samples.text(), Buffer.alloc(64)]),
+
+  // Active content (test/fixtures/active-content.ts), and controls without it.
+  'pdf-with-javascript': active.PDF_WITH.javascript,
+  'pdf-with-hex-escaped-javascript': active.PDF_WITH['javascript-hex-escaped'],
+  'pdf-with-javascript-in-object-stream': active.PDF_WITH['javascript-in-object-stream'],
+  'pdf-with-launch': active.PDF_WITH.launch,
+  'pdf-with-open-action': active.PDF_WITH['open-action'],
+  'pdf-with-additional-actions': active.PDF_WITH['additional-actions'],
+  'pdf-with-embedded-file': active.PDF_WITH['embedded-file'],
+  'pdf-with-xfa': active.PDF_WITH.xfa,
+  'pdf-with-open-action-to-page': active.PDF_WITHOUT['open-action-to-a-page'],
+  'docx-with-vba': active.OOXML_WITH['docx-vba'],
+  'docx-with-renamed-vba': active.OOXML_WITH['docx-vba-renamed'],
+  'xlsx-with-vba': active.OOXML_WITH['xlsx-vba'],
+  'xlsx-with-xlm-macros': active.OOXML_WITH['xlsx-xlm-macro-sheet'],
+  'docx-with-activex': active.OOXML_WITH['docx-activex'],
+  'docx-with-ole-object': active.OOXML_WITH['docx-ole-object'],
+  'docx-with-remote-template': active.OOXML_WITH['docx-remote-template'],
+  'docx-follina': active.OOXML_WITH['docx-follina'],
+  'docx-with-hidden-relationships': () => active.docxWithHiddenRelationships(),
+  'docx-with-lzma-entry': () => active.docxWithEntryMethod(14),
+  'docx-with-external-hyperlink': active.OOXML_WITHOUT['docx-external-hyperlink'],
+  'docx-with-data-descriptors': () => active.zipOf(active.entriesOf(active.docxFiles(), 8, 'signed')),
 
   // Text that is not UTF-8 text.
   'utf16le-text': () => Buffer.from('id,name\n1,Zoë\n', 'utf16le'),

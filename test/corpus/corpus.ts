@@ -172,6 +172,7 @@ export const CONTENT_CATEGORIES = [
   'text',
   'integrity',
   'served-safely',
+  'active-content',
 ] as const;
 export type ContentCategory = (typeof CONTENT_CATEGORIES)[number];
 

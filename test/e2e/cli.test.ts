@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +97,7 @@ interface FileResult {
   status: string;
   reasons: Array<{ code: string; message: string }>;
   sha256: string;
-  download?: { url: string; expiresAt: string };
+  download?: { url: string };
 }
 
 const STACK_LINE = /^\s+at /m;
@@ -134,7 +134,7 @@ describe('airlock CLI (subprocess) against the local runtime', () => {
         status: 'PROCESSED',
         reasons: '-',
         sha256: samples.sha256Hex(files.pdf),
-        download: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/[^ ]*clean\//),
+        download: expect.stringMatching(/^http:\/\/localhost:\d+\/uploads\/[0-9A-Z]{26}\/download$/),
       },
       {
         file: files.spoofed,
@@ -153,7 +153,7 @@ describe('airlock CLI (subprocess) against the local runtime', () => {
     expect(result.stderr).not.toMatch(STACK_LINE);
   });
 
-  it('upload --json (via PUT): machine output only, and the download URL serves the same bytes', async () => {
+  it('upload --json (via PUT): machine output only; airlock download saves the same bytes', async () => {
     // Arrange
     const files = sampleFiles();
     const token = await tokenFor(runtime, uniqueUser('cli'));
@@ -179,9 +179,20 @@ describe('airlock CLI (subprocess) against the local runtime', () => {
     });
     expect(rejected!.reasons.map((reason) => reason.code)).toContain('TYPE_MISMATCH');
     expect(rejected!.download).toBeUndefined();
-    const download = await fetch(processed!.download!.url);
-    expect(download.status).toBe(200);
-    expect(Buffer.from(await download.arrayBuffer()).equals(files.pdf)).toBe(true);
+    expect(processed!.download!.url).toBe(`${runtime.apiUrl}/uploads/${processed!.uploadId}/download`);
+    const output = join(mkdtempSync(join(tmpdir(), 'airlock-cli-dl-')), 'saved.pdf');
+    const saved = await airlock(['download', processed!.uploadId, '--output', output], {
+      AIRLOCK_TOKEN: token,
+    });
+    expect(saved).toMatchObject({ code: 0, stdout: `${output}\n` });
+    expect(readFileSync(output).equals(files.pdf)).toBe(true);
+    const again = await airlock(['download', processed!.uploadId, '--output', output], {
+      AIRLOCK_TOKEN: token,
+    });
+    expect(again.code).toBe(2); // an existing file is never replaced
+    const refused = await airlock(['download', rejected!.uploadId], { AIRLOCK_TOKEN: token });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/404 NOT_FOUND/);
   });
 
   it('upload --no-wait: exit code 0 once the bytes are sent, the upload not yet processed', async () => {

@@ -38,7 +38,7 @@ for (const method of ['POST', 'PUT']) {
     fileName: file.name, contentType: file.contentType, sha256: file.sha256, method,
   });
   const outcome = await client.waitForOutcome(created.uploadId, { timeoutMs: 60_000 });
-  const download = await fetch(outcome.download.url);
+  const download = await fetch((await client.getDownload(created.uploadId)).url);
   const downloadSha256 = createHash('sha256').update(Buffer.from(await download.arrayBuffer())).digest('hex');
   const actions = (await client.getEvents(created.uploadId)).map((event) => event.action);
   console.log(JSON.stringify({ method, status: outcome.status, downloadSha256, actions }));

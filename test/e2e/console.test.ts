@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import * as samples from '../fixtures/samples.js';
 import { REPO_ROOT } from '../../local/settings.js';
-import { sharedRuntime, tokenFor, uniqueUser } from './support.js';
+import { createUpload, sharedRuntime, tokenFor, uniqueUser } from './support.js';
 
 /**
  * The web console in a real browser (Debian's Chromium driven by playwright-core), against the
@@ -88,10 +88,14 @@ describe('web console', () => {
       expect.stringContaining('PROCESSED'),
     ]);
     await page.screenshot({ path: join(SCREENSHOTS, 'uploads-processed.png'), fullPage: true });
-    const link = card.getByRole('link', { name: 'Download report.pdf' });
-    const href = await link.getAttribute('href');
-    const downloaded = Buffer.from(await (await fetch(href!)).arrayBuffer());
-    expect(downloaded.equals(pdf)).toBe(true);
+    // The link is signed on click (GET /uploads/{id}/download), then followed at once.
+    const signed = page.waitForResponse((response) => /\/uploads\/[^/]+\/download$/.test(response.url()));
+    const download = page.waitForEvent('download');
+    await card.getByRole('button', { name: 'Download report.pdf' }).click();
+    expect((await signed).status()).toBe(200);
+    const saved = await download;
+    expect(saved.suggestedFilename()).toBe('report.pdf');
+    expect(readFileSync(await saved.path()).equals(pdf)).toBe(true);
     expect(violations).toEqual([]); // uploads to S3 and API calls all pass the CSP
     await page.close();
   });
@@ -140,7 +144,7 @@ describe('web console', () => {
     expect(await card.locator('.reasons li[data-code="TYPE_MISMATCH"]').textContent()).toBe(
       'The content of the file does not match its type.',
     );
-    expect(await card.getByRole('link', { name: /Download/ }).count()).toBe(0);
+    expect(await card.getByRole('button', { name: /Download/ }).count()).toBe(0);
     await page.screenshot({ path: join(SCREENSHOTS, 'upload-rejected.png'), fullPage: true });
     await page.close();
   });
@@ -181,9 +185,40 @@ describe('web console', () => {
     const csv = readFileSync(await (await download).path(), 'utf8')
       .trim()
       .split(/\r\n/);
-    expect(csv[0]).toBe('uploadId,owner,fileName,status,at,action,from,to,reasons,versionId');
+    expect(csv[0]).toBe(
+      'uploadId,owner,fileName,status,at,action,from,to,reasons,versionId,actor,executionId',
+    );
     expect(csv.slice(1).map((line) => line.split(',')[5])).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
     expect(csv.slice(1).every((line) => line.includes(owner))).toBe(true);
+    await page.close();
+  });
+});
+
+describe('web console CSV export', () => {
+  it('neutralizes a file name and an owner a spreadsheet would run as formulas', async () => {
+    // Arrange: an owner whose id and file name are formulas (both are the caller's own input).
+    const owner = uniqueUser('@owner');
+    const fileName = '=HYPERLINK("http://x","y")';
+    const created = await createUpload(runtime, await tokenFor(runtime, owner), {
+      fileName,
+      contentType: 'text/csv',
+      size: 10,
+    });
+    const page = await browser.newPage({ acceptDownloads: true });
+    await signIn(page, await tokenFor(runtime, uniqueUser('auditor'), ['auditors']));
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByLabel('Owner').fill(owner);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await waitForCount(page, '#audit-table tbody tr', 1);
+    // Act
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = readFileSync(await (await download).path(), 'utf8');
+    // Assert: the row of the ISSUED event, as RFC 4180 quotes it, with each formula behind a "'".
+    const row = csv.split('\r\n').find((line) => line.startsWith(created.uploadId));
+    expect(row).toBeDefined();
+    expect(row).toContain(`,'${owner},"'=HYPERLINK(""http://x"",""y"")",PENDING_UPLOAD,`);
+    expect(csv).not.toMatch(/(^|,|\r\n)"?[=+\-@]/);
     await page.close();
   });
 });

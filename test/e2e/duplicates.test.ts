@@ -4,6 +4,7 @@ import {
   auditTrail,
   BUCKET,
   createUpload,
+  download,
   executionsFor,
   pollUntil,
   s3For,
@@ -138,8 +139,8 @@ describe('duplicates and second uploads', () => {
     expect((await versionsOf(s3, `clean/${created.uploadId}`)).versions).toHaveLength(1);
     const outcome = await api<UploadView>(runtime, `/uploads/${created.uploadId}`, { token });
     expect(outcome.body.status).toBe('PROCESSED');
-    const download = await fetch(outcome.body.download!.url);
-    expect(download.status).toBe(200);
-    expect(Buffer.from(await download.arrayBuffer()).equals(first)).toBe(true);
+    const served = await download(runtime, token, created.uploadId);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(first)).toBe(true);
   });
 });

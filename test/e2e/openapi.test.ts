@@ -25,6 +25,7 @@ type Route =
   | 'POST /uploads'
   | 'GET /uploads'
   | 'GET /uploads/{id}'
+  | 'GET /uploads/{id}/download'
   | 'GET /uploads/{id}/events'
   | 'GET /audit/uploads'
   | 'GET /health'
@@ -152,6 +153,48 @@ describe('POST /uploads against the document', () => {
   });
 });
 
+describe('POST /uploads with Idempotency-Key against the document (issue 13 item 9)', () => {
+  it('answers a retry with the same upload, and another request with the key 422', async () => {
+    // Arrange
+    const token = await tokenFor(runtime, uniqueUser('oas-idempotent'));
+    const headers = { 'idempotency-key': `key-${Date.now()}` };
+    // Act
+    const first = await api<Created>(runtime, '/uploads', {
+      method: 'POST',
+      token,
+      body: pdfRequest,
+      headers,
+    });
+    const retry = await api<Created>(runtime, '/uploads', {
+      method: 'POST',
+      token,
+      body: pdfRequest,
+      headers,
+    });
+    const other = await api(runtime, '/uploads', {
+      method: 'POST',
+      token,
+      body: { ...pdfRequest, fileName: 'other.pdf' },
+      headers,
+    });
+    const malformed = await api(runtime, '/uploads', {
+      method: 'POST',
+      token,
+      body: pdfRequest,
+      headers: { 'idempotency-key': 'has space' },
+    });
+    const listed = await api<{ items: unknown[] }>(runtime, '/uploads', { token });
+    // Assert
+    expectDocumented('POST /uploads', first, 201);
+    expectDocumented('POST /uploads', retry, 201);
+    expect(retry.body.uploadId).toBe(first.body.uploadId);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expectDocumented('POST /uploads', other, 422, 'IDEMPOTENCY_KEY_MISMATCH');
+    expectDocumented('POST /uploads', malformed, 400, 'INVALID_IDEMPOTENCY_KEY');
+    expect(listed.body.items).toHaveLength(1);
+  });
+});
+
 describe('GET /uploads/{id} and GET /uploads/{id}/events against the document', () => {
   it('answers PENDING_UPLOAD with ETag and Retry-After, then 304 to If-None-Match', async () => {
     // Arrange
@@ -200,8 +243,27 @@ describe('GET /uploads/{id} and GET /uploads/{id}/events against the document', 
       },
     );
     const audited = await api(runtime, `/uploads/${created.uploadId}/events`, { token: auditor });
+    const signed = await api(runtime, `/uploads/${created.uploadId}/download`, {
+      token,
+      headers: { accept: 'application/json' },
+    });
+    const redirected = await fetch(`${runtime.apiUrl}/uploads/${created.uploadId}/download`, {
+      headers: { authorization: `Bearer ${token}` },
+      redirect: 'manual',
+    });
+    const redirect = {
+      status: redirected.status,
+      headers: redirected.headers,
+      text: await redirected.text(),
+      body: undefined,
+    };
+    const pagedTrail = await api(runtime, `/uploads/${created.uploadId}/events?limit=2`, { token });
     // Assert
     expect(sent.status).toBeLessThan(300);
+    expectDocumented('GET /uploads/{id}/download', signed, 200);
+    expectDocumented('GET /uploads/{id}/download', redirect, 303);
+    expectDocumented('GET /uploads/{id}/events', pagedTrail, 200);
+    expect((pagedTrail.body as { cursor?: string }).cursor).toEqual(expect.any(String));
     expectDocumented('GET /uploads/{id}', processed, 200);
     expect(processed.body.status).toBe('PROCESSED');
     expect(processed.headers.get('retry-after')).toBeNull();

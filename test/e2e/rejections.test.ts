@@ -1,3 +1,4 @@
+import { OOXML_WITH, PDF_WITH } from '../fixtures/active-content.js';
 import * as samples from '../fixtures/samples.js';
 import {
   auditTrail,
@@ -99,6 +100,20 @@ const cases: Case[] = [
     method: 'PUT',
     sha256: samples.sha256Hex(samples.pdf('other content')),
     reasons: ['CHECKSUM_MISMATCH'],
+  },
+  {
+    label: 'a PDF whose JavaScript sits in a compressed object stream',
+    bytes: PDF_WITH['javascript-in-object-stream'](),
+    contentType: samples.MIME.pdf,
+    method: 'POST',
+    reasons: ['ACTIVE_CONTENT'],
+  },
+  {
+    label: 'a DOCX with an external template relationship (remote template injection)',
+    bytes: OOXML_WITH['docx-remote-template'](),
+    contentType: samples.MIME.docx,
+    method: 'PUT',
+    reasons: ['ACTIVE_CONTENT'],
   },
   {
     label: 'an empty file sent by POST',

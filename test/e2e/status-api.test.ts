@@ -52,12 +52,67 @@ describe('GET /uploads/{id}: polling with ETag and Retry-After', () => {
     expect(sent.status).toBeLessThan(300);
     expect(processed.status).toBe(200);
     expect(processed.body.status).toBe('PROCESSED');
-    expect(processed.body.download?.url).toEqual(expect.any(String));
+    expect(processed.body.download).toEqual({
+      url: `${runtime.apiUrl}/uploads/${created.uploadId}/download`,
+    });
     expect(processed.headers.get('retry-after')).toBeNull();
     expect(processed.headers.get('etag')).toMatch(/^"[^"]+"$/);
     expect(processed.headers.get('etag')).not.toBe(pendingEtag);
     expect(staleValidator.status).toBe(200);
     expect(staleValidator.body.status).toBe('PROCESSED');
+  });
+});
+
+describe('GET /uploads/{id}/download (issue 13 item 13)', () => {
+  it('redirects to a freshly signed URL each time, while the status and its ETag stay the same', async () => {
+    // Arrange
+    const token = await tokenFor(runtime, uniqueUser('downloader'));
+    const bytes = samples.pdf();
+    const created = await createUpload(runtime, token, {
+      fileName: 'report.pdf',
+      contentType: 'application/pdf',
+      size: bytes.length,
+    });
+    await upload(created.upload, bytes);
+    await waitForOutcome(runtime, token, created.uploadId);
+    const path = `/uploads/${created.uploadId}`;
+    const status = await api<UploadView>(runtime, path, { token });
+    // Act
+    const redirect = await fetch(`${runtime.apiUrl}${path}/download`, {
+      headers: { authorization: `Bearer ${token}` },
+      redirect: 'manual',
+    });
+    await redirect.arrayBuffer();
+    const signed = await api<{ url: string; expiresAt: string }>(runtime, `${path}/download`, {
+      token,
+      headers: { accept: 'application/json' },
+    });
+    const revalidated = await api(runtime, path, {
+      token,
+      headers: { 'if-none-match': status.headers.get('etag')! },
+    });
+    // Assert
+    expect(redirect.status).toBe(303);
+    expect(redirect.headers.get('cache-control')).toBe('no-store');
+    const location = redirect.headers.get('location')!;
+    expect(new URL(location).pathname).toMatch(new RegExp(`/clean/${created.uploadId}$`));
+    const served = await fetch(location);
+    expect(Buffer.from(await served.arrayBuffer()).equals(bytes)).toBe(true);
+    expect(signed.status).toBe(200);
+    expect(Date.parse(signed.body.expiresAt) - Date.now()).toBeLessThanOrEqual(300_000);
+    expect(revalidated.status).toBe(304);
+    expect(status.text).not.toMatch(/X-Amz-/);
+  });
+
+  it('answers 404 for an upload that is not PROCESSED', async () => {
+    const token = await tokenFor(runtime, uniqueUser('downloader'));
+    const created = await createUpload(runtime, token, {
+      fileName: 'a.txt',
+      contentType: 'text/plain',
+      size: 3,
+    });
+    const response = await api(runtime, `/uploads/${created.uploadId}/download`, { token });
+    expectApiError(response, 404, 'NOT_FOUND');
   });
 });
 

@@ -188,6 +188,24 @@ export const versionsOf = (
 ): Promise<{ versions: StoredVersion[]; deleteMarkers: number }> => storedVersionsOf(s3, BUCKET, key);
 
 /** Asserts the API's one error shape: `{"error":{"code":"UPPER_SNAKE","message":"..."}}`. */
+/**
+ * A PROCESSED upload's bytes as a client gets them: GET /uploads/{id}/download signs a fresh URL
+ * (asked for as JSON), which is fetched at once.
+ */
+export async function download(
+  runtime: { apiUrl: string },
+  token: string,
+  uploadId: string,
+): Promise<Response> {
+  const signed = await api<{ url: string; expiresAt: string }>(runtime, `/uploads/${uploadId}/download`, {
+    token,
+    headers: { accept: 'application/json' },
+  });
+  if (signed.status !== 200)
+    throw new Error(`GET /uploads/${uploadId}/download → ${signed.status}: ${signed.text}`);
+  return fetch(signed.body.url);
+}
+
 export function expectApiError(response: ApiResponse<unknown>, status: number, code: string): void {
   expect({ status: response.status, body: response.body }).toEqual({
     status,

@@ -21,11 +21,12 @@ const userPoolId = logicalIdOf(stack.pipeline.userPool!);
 const clientId = logicalIdOf(stack.pipeline.userPoolClient!);
 
 describe('HTTP API', () => {
-  test('there are exactly the five routes of the v1 API', () => {
+  test('there are exactly the six routes of the v1 API', () => {
     expect(routes.map((route) => route['RouteKey']).sort()).toEqual([
       'GET /audit/uploads',
       'GET /uploads',
       'GET /uploads/{id}',
+      'GET /uploads/{id}/download',
       'GET /uploads/{id}/events',
       'POST /uploads',
     ]);
@@ -42,12 +43,13 @@ describe('HTTP API', () => {
     }
   });
 
-  test('each route invokes its own function', () => {
+  test('each route invokes its own function (the download redirect is served by get-upload)', () => {
     // Arrange
     const expected: Record<string, PipelineFunction> = {
       'POST /uploads': 'create-upload',
       'GET /uploads': 'list-uploads',
       'GET /uploads/{id}': 'get-upload',
+      'GET /uploads/{id}/download': 'get-upload',
       'GET /uploads/{id}/events': 'get-upload-events',
       'GET /audit/uploads': 'audit-uploads',
     };
@@ -116,6 +118,26 @@ describe('HTTP API', () => {
       ThrottlingRateLimit: 50,
       ThrottlingBurstLimit: 100,
     });
+  });
+
+  test('every route has its own throttle below the stage, so no one route can take the whole stage', () => {
+    // Arrange
+    const routeSettings = stage.Properties['RouteSettings'] as Record<
+      string,
+      { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
+    >;
+
+    // Assert: each route of the API is named, none reaches the stage's limits, and issuance
+    // (which writes records and counters) is held to a fraction of the status polls.
+    expect(Object.keys(routeSettings).sort()).toEqual(routes.map((route) => route['RouteKey']).sort());
+    for (const limits of Object.values(routeSettings)) {
+      expect(limits.ThrottlingRateLimit).toBeLessThan(50);
+      expect(limits.ThrottlingBurstLimit).toBeLessThan(100);
+      expect(limits.ThrottlingRateLimit).toBeGreaterThanOrEqual(1);
+    }
+    expect(routeSettings['POST /uploads']!.ThrottlingRateLimit).toBeLessThan(
+      routeSettings['GET /uploads/{id}']!.ThrottlingRateLimit,
+    );
   });
 
   test('throttling is configurable', () => {

@@ -199,6 +199,7 @@ describe('the customer-managed key, derived from what each handler sends', () =>
     's3:GetObject': ['kms:Decrypt'],
     's3:GetObjectVersion': ['kms:Decrypt'],
     'dynamodb:GetItem': ['kms:Decrypt'],
+    'dynamodb:BatchGetItem': ['kms:Decrypt'],
     'dynamodb:Query': ['kms:Decrypt'],
   };
 

@@ -40,6 +40,8 @@ describe('resolveSettings', () => {
       sweepBatchSize: 100,
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
+      quotaOpenGrants: 1000,
+      quotaBytesPerDay: 10 * 1024 ** 3,
     });
   });
 

@@ -269,8 +269,8 @@ describe('uploads table', () => {
     ]);
   });
 
-  test('items never expire: no TTL (audit events are kept)', () => {
-    expect(tableOf(defaults)['TimeToLiveSpecification']).toBeUndefined();
+  test('TTL is on the attribute the quota and idempotency items set (records and audit events never carry it)', () => {
+    expect(tableOf(defaults)['TimeToLiveSpecification']).toEqual({ AttributeName: 'ttl', Enabled: true });
   });
 
   test('server-side encryption is enabled', () => {

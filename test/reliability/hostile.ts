@@ -595,7 +595,7 @@ async function runContentCase(
 
   // A PROCESSED file is served only from clean/, as an attachment under a safe name and type.
   if (processed && expect.status === 'PROCESSED') {
-    const served = await downloadProblems(ctx, label, uploadId, outcome, bytes, expect.download);
+    const served = await downloadProblems(ctx, label, uploadId, outcome, bytes, expect.download, token);
     problems.push(...served);
     if (served.length === 0) ctx.tally.processedSafely++;
   }
@@ -609,10 +609,17 @@ async function downloadProblems(
   outcome: UploadView,
   bytes: Buffer,
   expected: { fileName: string; contentType: string },
+  token: string,
 ): Promise<string[]> {
   const problems: string[] = [];
-  const url = outcome.download?.url;
-  if (url === undefined) return ['expected a download URL for PROCESSED'];
+  if (outcome.download === undefined) return ['expected a download link for PROCESSED'];
+  // The status links to GET /uploads/{id}/download, which signs a fresh URL on request.
+  const signed = await ctx.probe.call(`${label} (sign download)`, outcome.download.url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+  });
+  const url = (signed?.json as { url?: string } | undefined)?.url;
+  if (signed?.status !== 200 || url === undefined)
+    return [`expected a signed download, got ${signed?.status}`];
   const path = new URL(url).pathname;
   if (path !== `/${ctx.target.bucket}/clean/${uploadId}`)
     problems.push(`expected a URL of clean/${uploadId}, got ${path}`);

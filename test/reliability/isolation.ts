@@ -239,7 +239,13 @@ async function seed(ctx: Context, user: User): Promise<void> {
       return;
     }
     upload.createdAt = view.createdAt;
-    upload.downloadUrl = view.download?.url;
+    if (view.download !== undefined) {
+      // The status links to GET /uploads/{id}/download, which signs a fresh URL on request.
+      const signed = await ctx.probe.call(`${label} (sign download)`, view.download.url, {
+        headers: { ...bearer(user.token), accept: 'application/json' },
+      });
+      upload.downloadUrl = (signed?.json as { url?: string } | undefined)?.url;
+    }
     if (
       (await executionsSettled(ctx.target, `quarantine/${upload.uploadId}`, OUTCOME_TIMEOUT_MS)) === undefined
     ) {
@@ -819,12 +825,9 @@ async function auditorReads(ctx: Context, auditor: User, owner: User, from: stri
         return `expected ${upload.uploadId} ${upload.expected}, got ${view.uploadId} ${view.status}`;
       }
       if ((view.download !== undefined) !== (upload.expected === 'PROCESSED'))
-        return 'expected a download URL exactly when PROCESSED';
-      if (
-        view.download &&
-        new URL(view.download.url).pathname !== `/${ctx.target.bucket}/clean/${upload.uploadId}`
-      ) {
-        return `expected the URL of clean/${upload.uploadId}`;
+        return 'expected a download link exactly when PROCESSED';
+      if (view.download && !view.download.url.endsWith(`/uploads/${upload.uploadId}/download`)) {
+        return `expected the link to /uploads/${upload.uploadId}/download`;
       }
       return undefined;
     });

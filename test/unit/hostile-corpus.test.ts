@@ -7,7 +7,7 @@ import { makeCreateUploadHandler, type CreateUploadDeps } from '../../functions/
 import { DEFAULT_TYPE_POLICY } from '../../functions/domain/type-policy.js';
 import { UPLOAD_ID_PATTERN } from '../../functions/domain/upload-id.js';
 import { DEFAULT_SUB, apiEvent, jsonBody } from './handlers/api-events.js';
-import { newPresigner, newUploadStore } from './handlers/aws-fakes.js';
+import { issuanceGuards, newPresigner, newUploadStore } from './handlers/aws-fakes.js';
 import { REQUEST_CATEGORIES, bodyText, loadRequestCases, type HostileRequest } from '../corpus/corpus.js';
 
 /**
@@ -31,6 +31,7 @@ const deps: CreateUploadDeps = {
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: 600,
   now: () => new Date('2025-03-01T12:00:00.000Z'),
+  ...issuanceGuards(),
 };
 const handler = makeCreateUploadHandler(() => deps);
 
@@ -113,7 +114,11 @@ describe.each(CATEGORIES)('POST /uploads with hostile %s input', (category) => {
         uploadId: expect.stringMatching(UPLOAD_ID_PATTERN),
         status: 'PENDING_UPLOAD',
       });
-      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 2);
+      // The record and its ISSUED event, and the idempotency key when one was sent.
+      const keyed = Object.keys(hostile.request.headers ?? {}).some(
+        (name) => name.toLowerCase() === 'idempotency-key',
+      );
+      expect(ddb).toHaveReceivedCommandTimes(PutCommand, keyed ? 3 : 2);
       if (hostile.expect.statusUrlPrefix !== undefined) {
         expect(body.statusUrl).toEqual(
           expect.stringMatching(new RegExp(`^${hostile.expect.statusUrlPrefix}`)),

@@ -14,6 +14,7 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -23,6 +24,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { SqsDeliveryQueue } from '../../../functions/adapters/delivery-queue.js';
 import { StepFunctionsGateway } from '../../../functions/adapters/execution-gateway.js';
+import { IdempotencyStore } from '../../../functions/adapters/idempotency-store.js';
+import { QuotaStore } from '../../../functions/adapters/quota-store.js';
 import { SecretsManagerSecrets } from '../../../functions/adapters/webhook-secrets.js';
 import type { WebhookSender } from '../../../functions/adapters/webhook-sender.js';
 import { makeDeliverWebhooksHandler } from '../../../functions/deliver-webhooks.js';
@@ -95,6 +98,8 @@ const sfn = mockClient(SFNClient);
 
 const store = newUploadStore();
 const sweepState = new SweepStateStore(TABLE_NAME, newDynamoDbClient());
+const quotas = new QuotaStore(TABLE_NAME, newDynamoDbClient());
+const idempotency = new IdempotencyStore(TABLE_NAME, newDynamoDbClient());
 const objects = newObjectStore();
 const presigner = newPresigner();
 const executions = new StepFunctionsGateway(STATE_MACHINE_ARN, new SFNClient({ region: 'us-east-1' }));
@@ -122,18 +127,54 @@ const versions = () => ({
  */
 const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
   'create-upload': async () => {
-    ddb.on(PutCommand).resolves({});
     const handler = makeCreateUploadHandler(() => ({
       store,
       presigner,
       policy: DEFAULT_TYPE_POLICY,
       uploadTtlSeconds: 900,
       now: () => NOW,
+      quotas,
+      quotaLimits: { openGrants: 1, bytesPerDay: 10 * 1024 ** 3 },
+      idempotency,
     }));
-    for (const method of ['POST', 'PUT']) {
-      const body = { fileName: 'a.pdf', contentType: 'application/pdf', size: PDF.length, method };
-      await handler(apiEvent({ routeKey: 'POST /uploads', body }));
-    }
+    const create = (method: string, headers: Record<string, string> = {}) =>
+      handler(
+        apiEvent({
+          routeKey: 'POST /uploads',
+          body: { fileName: 'a.pdf', contentType: 'application/pdf', size: PDF.length, method },
+          headers,
+        }),
+      );
+    // Both grant kinds, within the quota.
+    ddb.on(PutCommand).resolves({}).on(UpdateCommand).resolves({});
+    for (const method of ['POST', 'PUT']) await create(method);
+    // A retry with its Idempotency-Key: the key is taken, so its upload is read back.
+    ddb
+      .on(PutCommand)
+      .rejects(conditionalCheckFailed())
+      .on(GetCommand)
+      .resolves({ Item: { uploadId: UPLOAD_ID, fingerprint: 'another request', ttl: 4_102_444_800 } });
+    await create('POST', { 'idempotency-key': 'retry-0001' });
+    // At the open-grant limit: the counter is read and healed from the records, then counted.
+    ddb.reset();
+    ddb
+      .on(PutCommand)
+      .resolves({})
+      .on(UpdateCommand)
+      .rejectsOnce(conditionalCheckFailed())
+      .rejectsOnce(conditionalCheckFailed())
+      .resolves({})
+      .on(GetCommand)
+      .resolves({
+        Item: { openGrants: new Set(['01JOLDUPLOAD0000000000000']), day: '2025-03-01', dayBytes: 1 },
+      })
+      .on(BatchGetCommand)
+      .resolves({
+        Responses: {
+          [TABLE_NAME]: [recordItem({ uploadId: '01JOLDUPLOAD0000000000000', status: 'PROCESSED' })],
+        },
+      });
+    await create('PUT');
   },
   'get-upload': async () => {
     ddb.on(GetCommand).resolves(item({ status: 'PROCESSED', detectedType: 'application/pdf' }));
@@ -145,6 +186,9 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       now: () => NOW,
     }));
     await handler(apiEvent({ routeKey: 'GET /uploads/{id}', pathParameters: { id: UPLOAD_ID }, sub: OWNER }));
+    await handler(
+      apiEvent({ routeKey: 'GET /uploads/{id}/download', pathParameters: { id: UPLOAD_ID }, sub: OWNER }),
+    );
   },
   'list-uploads': async () => {
     ddb.on(QueryCommand).resolves({ Items: [recordItem({})] });
@@ -165,7 +209,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
   claim: async () => {
     ddb.on(GetCommand).resolves(item({ status: 'PENDING_UPLOAD', size: PDF.length }));
     ddb.on(UpdateCommand).callsFake(updated('PROCESSING')).on(PutCommand).resolves({});
-    await makeClaimHandler(() => ({ store, now: () => NOW }))({
+    await makeClaimHandler(() => ({ store, now: () => NOW, quotas }))({
       detail,
       eventTime: '2025-03-01T12:00:05Z',
       executionId: EXECUTION_ARN,

@@ -5,6 +5,7 @@ import {
   AirlockTimeoutError,
   BACKOFF_MAX_MS,
   contentTypeFor,
+  newIdempotencyKey,
   parseRetryAfter,
 } from '../../../client/index.js';
 import { apiError, fakeClock, fakeFetch, json, view } from './fake-fetch.js';
@@ -40,6 +41,56 @@ describe('AirlockClient: requests', () => {
     expect(JSON.parse(new TextDecoder().decode(requests[0]!.body))).toEqual(request);
   });
 
+  it('retries an unanswered createUpload with the same Idempotency-Key (issue 13 item 9)', async () => {
+    // Arrange
+    const created = {
+      uploadId: '01JUPLOAD',
+      status: 'PENDING_UPLOAD',
+      upload: { method: 'PUT', url: 'http://s3/x', headers: {}, expiresAt: 'later' },
+      statusUrl: 'http://api.test/v1/uploads/01JUPLOAD',
+    };
+    const { client, requests } = clientWith([
+      new TypeError('fetch failed'),
+      json(503, { error: { code: 'SERVICE_UNAVAILABLE', message: 'busy' } }),
+      json(201, created),
+    ]);
+    // Act
+    const result = await client.createUpload(
+      { fileName: 'a.pdf', contentType: 'application/pdf', size: 3 },
+      { idempotencyKey: 'key-123' },
+    );
+    // Assert
+    expect(result.uploadId).toBe('01JUPLOAD');
+    expect(requests.map((r) => r.headers.get('idempotency-key'))).toEqual(['key-123', 'key-123', 'key-123']);
+  });
+
+  it('newIdempotencyKey gives 32 random hex characters', () => {
+    expect(newIdempotencyKey()).toMatch(/^[0-9a-f]{32}$/);
+    expect(newIdempotencyKey()).not.toBe(newIdempotencyKey());
+  });
+
+  it('does not retry createUpload without a key, nor a quota refusal, which carries Retry-After', async () => {
+    // Arrange
+    const quota = () =>
+      new Response(JSON.stringify({ error: { code: 'QUOTA_EXCEEDED', message: 'too many', details: {} } }), {
+        status: 429,
+        headers: { 'content-type': 'application/json', 'retry-after': '120' },
+      });
+    const withoutKey = clientWith([new TypeError('fetch failed')]);
+    const withKey = clientWith([quota()]);
+    const request = { fileName: 'a.pdf', contentType: 'application/pdf', size: 3 };
+    // Act / Assert
+    await expect(withoutKey.client.createUpload(request)).rejects.toMatchObject({
+      name: 'AirlockNetworkError',
+    });
+    await expect(withKey.client.createUpload(request, { idempotencyKey: 'k' })).rejects.toMatchObject({
+      status: 429,
+      code: 'QUOTA_EXCEEDED',
+      retryAfterSeconds: 120,
+    });
+    expect([withoutKey.requests.length, withKey.requests.length]).toEqual([1, 1]);
+  });
+
   it('asks a token function for every request, so tokens can be refreshed', async () => {
     // Arrange
     const fake = fakeFetch([json(200, view('PROCESSING')), json(200, view('PROCESSED'))]);
@@ -66,6 +117,47 @@ describe('AirlockClient: requests', () => {
     await client.getEvents('a/b?c');
     // Assert
     expect(requests[0]!.url).toBe('http://api.test/v1/uploads/a%2Fb%3Fc/events');
+  });
+
+  it('reads the whole trail across pages, following cursor (issue 13 item 8)', async () => {
+    // Arrange
+    const event = (at: string) => ({
+      at,
+      actor: { type: 'system', id: 'claim' },
+      action: 'CLAIMED',
+      from: null,
+      to: null,
+      reasons: [],
+    });
+    const { client, requests } = clientWith([
+      json(200, { uploadId: 'u1', events: [event('t1'), event('t2')], cursor: 'c/1' }),
+      json(200, { uploadId: 'u1', events: [event('t3')] }),
+    ]);
+    // Act
+    const events = await client.getEvents('u1');
+    // Assert
+    expect(events.map((e) => e.at)).toEqual(['t1', 't2', 't3']);
+    expect(requests.map((r) => r.url)).toEqual([
+      'http://api.test/v1/uploads/u1/events',
+      'http://api.test/v1/uploads/u1/events?cursor=c%2F1',
+    ]);
+  });
+
+  it('pages events with a limit and stops when a cursor repeats', async () => {
+    // Arrange
+    const { client, requests } = clientWith([
+      json(200, { uploadId: 'u1', events: [], cursor: 'same' }),
+      json(200, { uploadId: 'u1', events: [], cursor: 'same' }),
+    ]);
+    // Act
+    const pages = async () => {
+      for await (const _page of client.eventPages('u1', { limit: 5 })) {
+        // read every page
+      }
+    };
+    // Assert
+    await expect(pages()).rejects.toMatchObject({ code: 'INVALID_RESPONSE' });
+    expect(requests[0]!.url).toBe('http://api.test/v1/uploads/u1/events?limit=5');
   });
 
   it('refuses a base URL that is not http(s)', () => {

@@ -4,74 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseInstant } from '../../../cli/audit.js';
 import { UsageError, limiter, mapConcurrent } from '../../../cli/context.js';
-import { auditCsvRows, csvField, table } from '../../../cli/format.js';
+import { table } from '../../../cli/format.js';
 import { ProgressBoard } from '../../../cli/progress.js';
-import type { AuditEvent } from '../../../client/index.js';
 import { LocalFileError, openFile } from '../../../client/node.js';
-
-describe('CSV (audit export)', () => {
-  it('quotes commas, quotes and line breaks as RFC 4180 does', () => {
-    // Arrange
-    const values = ['plain', 'a,b', 'say "hi"', 'two\nlines', ' padded', '', 42];
-    // Act
-    const fields = values.map(csvField);
-    // Assert
-    expect(fields).toEqual(['plain', '"a,b"', '"say ""hi"""', '"two\nlines"', '" padded"', '', '42']);
-  });
-
-  it('defuses cells a spreadsheet would run as formulas', () => {
-    // Arrange
-    const values = ['=HYPERLINK("http://x")', '+1', '-2', '@SUM(A1)'];
-    // Act
-    const fields = values.map(csvField);
-    // Assert
-    expect(fields).toEqual(['"\'=HYPERLINK(""http://x"")"', "'+1", "'-2", "'@SUM(A1)"]);
-  });
-
-  it('writes one row per audit event with reasons joined by ";"', () => {
-    // Arrange
-    const upload = {
-      uploadId: 'U1',
-      owner: 'alice',
-      status: 'REJECTED' as const,
-      fileName: 'in,voice.pdf',
-      contentType: 'application/pdf',
-      size: 1,
-      createdAt: 't0',
-      updatedAt: 't2',
-    };
-    const events: AuditEvent[] = [
-      {
-        at: 't0',
-        actor: { type: 'user' as const, id: 'alice' },
-        action: 'ISSUED',
-        from: null,
-        to: 'PENDING_UPLOAD' as const,
-        reasons: [],
-      },
-      {
-        at: 't2',
-        actor: { type: 'system' as const, id: 'record-outcome' },
-        action: 'REJECTED',
-        from: 'PROCESSING' as const,
-        to: 'REJECTED' as const,
-        reasons: [
-          { code: 'TYPE_MISMATCH', message: 'm' },
-          { code: 'CHECKSUM_MISMATCH', message: 'n' },
-        ],
-        versionId: 'v1',
-        executionId: 'e1',
-      },
-    ];
-    // Act
-    const csv = auditCsvRows(upload, events);
-    // Assert
-    expect(csv).toBe(
-      'U1,alice,"in,voice.pdf",REJECTED,t0,ISSUED,,PENDING_UPLOAD,,,user:alice,\r\n' +
-        'U1,alice,"in,voice.pdf",REJECTED,t2,REJECTED,PROCESSING,REJECTED,TYPE_MISMATCH;CHECKSUM_MISMATCH,v1,system:record-outcome,e1\r\n',
-    );
-  });
-});
 
 describe('table', () => {
   it('aligns columns by the widest cell and does not pad the last one', () => {

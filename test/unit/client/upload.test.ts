@@ -252,6 +252,7 @@ describe('upload: createUpload then uploadFile', () => {
       method: 'PUT',
       size: 11,
     });
+    expect(requests[0]!.headers.get('idempotency-key')).toMatch(/^[0-9a-f]{32}$/);
     expect(requests[1]!.body).toEqual(fileBytes);
   });
 

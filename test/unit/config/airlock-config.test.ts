@@ -69,6 +69,8 @@ describe('defaults', () => {
       webhooks: [],
       webhookRetry: { maxAttempts: 10, initialDelaySeconds: 10, maxDelaySeconds: 3600 },
       removalPolicy: 'retain',
+      quotaOpenGrants: 1000,
+      quotaBytesPerDay: 10 * 1024 ** 3,
     });
   });
 });
@@ -153,6 +155,21 @@ describe('bad values are refused with a message naming the field', () => {
       { editorRefuses: false },
     ],
     [
+      'a type policy allowing an active-content check that does not apply to the type',
+      {
+        typePolicy: {
+          'application/pdf': {
+            maxBytes: 1024,
+            detect: { kind: 'magic', mimes: ['application/pdf'] },
+            extensions: ['pdf'],
+            activeContent: { allow: ['ooxml.vba'] },
+          },
+        },
+      },
+      /typePolicy: The type policy is invalid[\s\S]*ooxml\.vba does not apply/,
+      { editorRefuses: false },
+    ],
+    [
       'a quarantine retention shorter than an upload and its processing',
       { quarantineRetentionDays: 1, processingTimeoutSeconds: 86_400 },
       /quarantineRetentionDays: must exceed uploadUrlTtlSeconds plus processingTimeoutSeconds/,
@@ -195,6 +212,17 @@ describe('reading the file', () => {
   test('a file that is not JSON is named', () => {
     const path = configFile('{ "uploadUrlTtlSeconds": 600, }');
     expect(() => loadAirlockConfig(path)).toThrow(`${path} is not valid JSON`);
+  });
+
+  test('a type policy that allows an active-content check reaches the settings', () => {
+    const rule = {
+      maxBytes: 1024,
+      detect: { kind: 'magic', mimes: ['application/pdf'] },
+      extensions: ['pdf'],
+      activeContent: { allow: ['pdf.embedded-file'] },
+    };
+    const path = configFile(JSON.stringify({ typePolicy: { 'application/pdf': rule } }));
+    expect(loadAirlockConfig(path).typePolicy).toEqual({ 'application/pdf': rule });
   });
 
   test('values come from the file', () => {

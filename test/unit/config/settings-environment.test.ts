@@ -12,6 +12,8 @@ describe('settingsEnvironment', () => {
       },
       processingTimeoutSeconds: 4321,
       sweepBatchSize: 7,
+      quotaOpenGrants: 17,
+      quotaBytesPerDay: 12345,
     };
     const { shared, sweeper } = settingsEnvironment(settings);
     const env = { TABLE_NAME: 'uploads', BUCKET_NAME: 'uploads', ...shared, ...sweeper };
@@ -27,6 +29,8 @@ describe('settingsEnvironment', () => {
       typePolicy: config.typePolicy,
       processingTimeoutSeconds: sweeperConfig.processingTimeoutSeconds,
       sweepBatchSize: sweeperConfig.batchSize,
+      quotaOpenGrants: config.quotas.openGrants,
+      quotaBytesPerDay: config.quotas.bytesPerDay,
     }).toEqual(settings);
   });
 
@@ -37,9 +41,17 @@ describe('settingsEnvironment', () => {
       typePolicy: {},
       processingTimeoutSeconds: 3600,
       sweepBatchSize: 100,
+      quotaOpenGrants: 1000,
+      quotaBytesPerDay: 1024,
     });
     expect([Object.keys(shared).sort(), Object.keys(sweeper).sort()]).toEqual([
-      ['DOWNLOAD_URL_TTL_SECONDS', 'TYPE_POLICY', 'UPLOAD_URL_TTL_SECONDS'],
+      [
+        'DOWNLOAD_URL_TTL_SECONDS',
+        'QUOTA_BYTES_PER_DAY',
+        'QUOTA_OPEN_GRANTS',
+        'TYPE_POLICY',
+        'UPLOAD_URL_TTL_SECONDS',
+      ],
       ['PROCESSING_TIMEOUT_SECONDS', 'SWEEP_BATCH_SIZE'],
     ]);
   });

@@ -1,4 +1,10 @@
-import { MAX_CAUSE_LENGTH, redactSecrets, summarizeCause } from '../../../functions/domain/redaction.js';
+import {
+  MAX_CAUSE_LENGTH,
+  executionReference,
+  redactSecrets,
+  scrubForAuditors,
+  summarizeCause,
+} from '../../../functions/domain/redaction.js';
 
 const SIGNATURE = '5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7';
 const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD';
@@ -232,5 +238,32 @@ describe('summarizeCause', () => {
     // Assert
     expect(summary).toBe(`${'x'.repeat(MAX_CAUSE_LENGTH - 20)} [url redacted]`);
     expect(summary).not.toContain('X-Amz');
+  });
+});
+
+describe('scrubForAuditors', () => {
+  it('keeps the message of a Step Functions cause and removes its ARNs, account ids and stack', () => {
+    const cause =
+      'An error occurred while executing the state Validate (arn:aws:states:us-east-1:210987654321:stateMachine:Pipe).\n' +
+      '    at Runtime.handler (file:///var/task/index.mjs:10:5)\n' +
+      'Account 210987654321 denied';
+    const scrubbed = scrubForAuditors(cause);
+    expect(scrubbed).toBe(
+      'An error occurred while executing the state Validate ([arn]). Account [account] denied',
+    );
+  });
+
+  it('cuts long causes to 500 characters', () => {
+    expect(scrubForAuditors('x'.repeat(2000))).toHaveLength(501);
+  });
+});
+
+describe('executionReference', () => {
+  it.each([
+    ['arn:aws:states:us-east-1:123456789012:execution:Machine-1:run-1', 'run-1'],
+    ['arn:aws-cn:states:cn-north-1:123456789012:express:Machine:run-2:3f2a', 'run-2:3f2a'],
+    ['local-run-3', 'local-run-3'],
+  ])('names %s as %s', (id, reference) => {
+    expect(executionReference(id)).toBe(reference);
   });
 });

@@ -285,7 +285,7 @@ describe('canRead', () => {
 });
 
 describe('toAuditEventView', () => {
-  it('drops only the upload id', () => {
+  it('drops the upload id and names the execution by its name alone', () => {
     // Arrange
     const event: AuditEvent = {
       uploadId: '01JBZ8Q6W0V8M2YQH3KX5T7N9R',
@@ -311,7 +311,7 @@ describe('toAuditEventView', () => {
       to: 'PROCESSING',
       reasons: [],
       versionId: VERSION_ID,
-      executionId: EXECUTION_ID,
+      executionId: 'exec-77',
     });
   });
 });

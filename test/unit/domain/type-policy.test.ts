@@ -232,6 +232,73 @@ describe('parseTypePolicy', () => {
     expect((error as Error).message).toMatch(/^The type policy is invalid: /);
   });
 
+  describe('activeContent.allow', () => {
+    const pdfRule = {
+      maxBytes: 1024,
+      detect: { kind: 'magic', mimes: ['application/pdf'] },
+      extensions: ['pdf'],
+    };
+    const docxRule = { maxBytes: 1024, detect: { kind: 'magic', mimes: [DOCX] }, extensions: ['docx'] };
+
+    it('accepts checks that apply to the formats the type detects, and none', () => {
+      const policy = parseTypePolicy(
+        JSON.stringify({
+          'application/pdf': {
+            ...pdfRule,
+            activeContent: { allow: ['pdf.javascript', 'pdf.embedded-file'] },
+          },
+          [DOCX]: { ...docxRule, activeContent: { allow: ['ooxml.external-relationship'] } },
+          'application/x-both': {
+            ...pdfRule,
+            detect: { kind: 'magic', mimes: ['application/pdf', XLSX] },
+            activeContent: { allow: ['pdf.xfa', 'ooxml.vba'] },
+          },
+          'image/gif': { ...validRule, activeContent: { allow: [] } },
+        }),
+      );
+      expect(policy['application/pdf']?.activeContent).toEqual({
+        allow: ['pdf.javascript', 'pdf.embedded-file'],
+      });
+      expect(policy[DOCX]?.activeContent).toEqual({ allow: ['ooxml.external-relationship'] });
+      expect(policy['application/x-both']?.activeContent?.allow).toEqual(['pdf.xfa', 'ooxml.vba']);
+    });
+
+    it.each<[string, unknown, RegExp]>([
+      ['an unknown check', { ...pdfRule, activeContent: { allow: ['pdf.flash'] } }, /activeContent\.allow/],
+      [
+        'a PDF check on a DOCX',
+        { ...docxRule, activeContent: { allow: ['pdf.javascript'] } },
+        /pdf\.javascript does not apply/,
+      ],
+      [
+        'an OOXML check on a PDF',
+        { ...pdfRule, activeContent: { allow: ['ooxml.vba'] } },
+        /ooxml\.vba does not apply/,
+      ],
+      [
+        'a check on a text type',
+        {
+          maxBytes: 1,
+          detect: { kind: 'text' },
+          extensions: ['txt'],
+          activeContent: { allow: ['pdf.launch'] },
+        },
+        /does not apply/,
+      ],
+      [
+        'a check on an image',
+        { ...validRule, activeContent: { allow: ['pdf.javascript'] } },
+        /does not apply/,
+      ],
+      ['allow given as a string', { ...pdfRule, activeContent: { allow: 'pdf.javascript' } }, /allow/],
+      ['an unknown key', { ...pdfRule, activeContent: { allow: [], refuse: ['pdf.xfa'] } }, /refuse/],
+    ])('refuses %s', (_label, rule, message) => {
+      const error = thrown(() => parseTypePolicy(JSON.stringify({ 'application/x-type': rule })));
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toMatch(message);
+    });
+  });
+
   it('accepts a limit of exactly 5 GiB', () => {
     const policy = parseTypePolicy(JSON.stringify({ 'image/gif': { ...validRule, maxBytes: 5 * GiB } }));
     expect(policy['image/gif']?.maxBytes).toBe(5 * GiB);

@@ -92,3 +92,12 @@ export const responseHeader = (
   const value = result.headers?.[name.toLowerCase()];
   return value === undefined ? undefined : String(value);
 };
+
+/**
+ * `Bearer <header>.<payload>.<signature>` carrying `claims`, as the client sent it and the JWT
+ * authorizer verified it (the signature is not checked past the authorizer, so it is a dummy).
+ */
+export function bearerHeader(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+  return `Bearer ${part({ alg: 'ES256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
+}

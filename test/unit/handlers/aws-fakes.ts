@@ -6,7 +6,9 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { IdempotencyStore } from '../../../functions/adapters/idempotency-store.js';
 import { ObjectStore } from '../../../functions/adapters/object-store.js';
+import { QuotaStore } from '../../../functions/adapters/quota-store.js';
 import { Presigner } from '../../../functions/adapters/presigner.js';
 import { UploadStore } from '../../../functions/adapters/upload-store.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
@@ -38,6 +40,20 @@ export const newS3Client = (): S3Client =>
   });
 
 export const newPresigner = (): Presigner => new Presigner(BUCKET, newS3Client());
+
+export const newQuotaStore = (): QuotaStore => new QuotaStore(TABLE_NAME, new DynamoDBClient(clientConfig));
+export const newIdempotencyStore = (): IdempotencyStore =>
+  new IdempotencyStore(TABLE_NAME, new DynamoDBClient(clientConfig));
+
+/** Quotas no test of issuance without them reaches (the quota tests set their own). */
+export const GENEROUS_QUOTAS = { openGrants: 5000, bytesPerDay: Number.MAX_SAFE_INTEGER };
+
+/** What POST /uploads needs besides its store, presigner, policy, ttl and clock. */
+export const issuanceGuards = () => ({
+  quotas: newQuotaStore(),
+  quotaLimits: GENEROUS_QUOTAS,
+  idempotency: newIdempotencyStore(),
+});
 export const newObjectStore = (): ObjectStore => new ObjectStore(newS3Client());
 
 // --- SDK errors, shaped as the SDK throws them -------------------------------------------------

@@ -22,6 +22,7 @@ import {
   newPresigner,
   newUploadStore,
   throttling,
+  issuanceGuards,
 } from './aws-fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -37,6 +38,7 @@ const deps: CreateUploadDeps = {
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: TTL_SECONDS,
   now: () => NOW,
+  ...issuanceGuards(),
 };
 const handler = makeCreateUploadHandler(() => deps);
 
@@ -150,13 +152,19 @@ describe('POST /uploads with method POST', () => {
     });
   });
 
-  it('writes the record before its audit event and sends nothing else to DynamoDB or S3', async () => {
+  it('counts the quota, then writes the record before its audit event, and sends nothing else', async () => {
     // Act
     await handler(createEvent(body));
     // Assert
+    const calls = ddb.calls().map((call) => call.args[0]);
+    expect(calls.map((command) => command.constructor.name)).toEqual([
+      'UpdateCommand',
+      'PutCommand',
+      'PutCommand',
+    ]);
+    expect(String((calls[0]?.input as { Key: { pk: string } }).Key.pk)).toMatch(/^QUOTA#[0-9a-f]{64}$/);
     expect(putItem(0).sk).toBe('RECORD');
     expect(String(putItem(1).sk)).toMatch(/^EVENT#/);
-    expect(ddb.calls()).toHaveLength(2);
     expect(s3.calls()).toHaveLength(0);
   });
 

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { makeGetUploadEventsHandler } from '../../../functions/get-upload-events.js';
 import type { AuditEvent } from '../../../functions/domain/model.js';
 import { apiEvent, jsonBody, type ErrorBody } from './api-events.js';
-import { OWNER, TABLE_NAME, UPLOAD_ID, newUploadStore, recordItem } from './aws-fakes.js';
+import { OTHER_UPLOAD_ID, OWNER, TABLE_NAME, UPLOAD_ID, newUploadStore, recordItem } from './aws-fakes.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 
@@ -110,7 +110,7 @@ describe('GET /uploads/{id}/events', () => {
     });
   });
 
-  it('reads every page, following LastEvaluatedKey', async () => {
+  it('reads one page per request: a read cut short comes with a cursor to the rest', async () => {
     // Arrange
     const pageEnd = { pk: `UPLOAD#${UPLOAD_ID}`, sk: `EVENT#${CLAIMED.at}#CLAIMED` };
     ddb
@@ -118,12 +118,34 @@ describe('GET /uploads/{id}/events', () => {
       .resolvesOnce({ Items: [eventItem(ISSUED), eventItem(CLAIMED)], LastEvaluatedKey: pageEnd })
       .resolvesOnce({ Items: [eventItem(PROCESSED)] });
     // Act
-    const body = jsonBody<EventsBody>(await handler(eventsEvent()));
+    const first = jsonBody<EventsBody & { cursor?: string }>(await handler(eventsEvent()));
+    const second = jsonBody<EventsBody & { cursor?: string }>(
+      await handler({ ...eventsEvent(), queryStringParameters: { cursor: first.cursor! } }),
+    );
     // Assert
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
     expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input.ExclusiveStartKey).toBeUndefined();
     expect(ddb.commandCalls(QueryCommand)[1]?.args[0].input.ExclusiveStartKey).toEqual(pageEnd);
-    expect(body.events.map((event) => event.action)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
+    expect(first.events.map((event) => event.action)).toEqual(['ISSUED', 'CLAIMED']);
+    expect(second.events.map((event) => event.action)).toEqual(['PROCESSED']);
+    expect(second.cursor).toBeUndefined();
+  });
+
+  it('refuses a cursor of another upload with 400 INVALID_CURSOR', async () => {
+    // Arrange
+    ddb.on(QueryCommand).resolves({
+      Items: [eventItem(ISSUED), eventItem(CLAIMED)],
+      LastEvaluatedKey: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'x' },
+    });
+    const { cursor } = jsonBody<{ cursor: string }>(await handler(eventsEvent()));
+    // Act
+    const result = await handler({
+      ...eventsEvent({ id: OTHER_UPLOAD_ID }),
+      queryStringParameters: { cursor },
+    });
+    // Assert
+    expect(result.statusCode).toBe(400);
+    expect(jsonBody<ErrorBody>(result).error.code).toBe('INVALID_CURSOR');
   });
 
   it('answers 404 NOT_FOUND to another user without reading the trail', async () => {

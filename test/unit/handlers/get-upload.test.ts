@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { makeGetUploadHandler, type GetUploadDeps } from '../../../functions/get-upload.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
-import { apiEvent, jsonBody, responseHeader, type ErrorBody } from './api-events.js';
+import { apiEvent, bearerHeader, jsonBody, responseHeader, type ErrorBody } from './api-events.js';
 import {
   BUCKET,
   OTHER_UPLOAD_ID,
@@ -44,6 +44,20 @@ const getEvent = (
     ...(options.headers ? { headers: options.headers } : {}),
   });
 
+/** GET /uploads/{id}/download as the typed client asks it (JSON, not a redirect). */
+const downloadEvent = () =>
+  apiEvent({
+    routeKey: 'GET /uploads/{id}/download',
+    pathParameters: { id: UPLOAD_ID },
+    sub: OWNER,
+    headers: { accept: 'application/json' },
+  });
+
+interface SignedBody {
+  url: string;
+  expiresAt: string;
+}
+
 const stored = (overrides: Partial<UploadRecord> = {}) =>
   ddb.on(GetCommand).resolves({ Item: recordItem(overrides) });
 
@@ -63,7 +77,7 @@ interface UploadBody {
   status: string;
   fileName: string;
   reasons?: Array<{ code: string; message: string }>;
-  download?: { url: string; expiresAt: string };
+  download?: { url: string };
   [key: string]: unknown;
 }
 
@@ -113,11 +127,17 @@ describe('GET /uploads/{id} access', () => {
     expect(jsonBody<UploadBody>(result).uploadId).toBe(UPLOAD_ID);
   });
 
-  it('shows an auditor whose groups claim is the string "[auditors]"', async () => {
+  it('shows an auditor whose groups claim is the HTTP API string "[auditors]" (read back through the token)', async () => {
     // Arrange
     stored();
     // Act
-    const result = await handler(getEvent({ sub: 'auditor-carol', groups: '[auditors]' }));
+    const result = await handler(
+      getEvent({
+        sub: 'auditor-carol',
+        groups: '[auditors]',
+        headers: { authorization: bearerHeader({ sub: 'auditor-carol', 'cognito:groups': ['auditors'] }) },
+      }),
+    );
     // Assert
     expect(result.statusCode).toBe(200);
   });
@@ -126,7 +146,15 @@ describe('GET /uploads/{id} access', () => {
     // Arrange
     stored();
     // Act
-    const result = await handler(getEvent({ sub: 'auditor-carol', groups: '[staff auditors]' }));
+    const result = await handler(
+      getEvent({
+        sub: 'auditor-carol',
+        groups: '[staff auditors]',
+        headers: {
+          authorization: bearerHeader({ sub: 'auditor-carol', 'cognito:groups': ['staff', 'auditors'] }),
+        },
+      }),
+    );
     // Assert
     expect(result.statusCode).toBe(200);
   });
@@ -201,13 +229,13 @@ describe('GET /uploads/{id} by status', () => {
     expect(jsonBody<UploadBody>(result).download).toBeUndefined();
   });
 
-  it('gives a PROCESSED upload a download URL for clean/<id> only', async () => {
+  it('signs downloads of a PROCESSED upload for clean/<id> only', async () => {
     // Arrange
     stored(PROCESSED);
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const { download } = jsonBody<UploadBody>(result);
+    const download = jsonBody<SignedBody>(result);
     const url = new URL(download?.url ?? 'invalid:');
     expect(url.hostname).toBe(`${BUCKET}.s3.us-east-1.amazonaws.com`);
     expect(url.pathname).toBe(`/clean/${UPLOAD_ID}`);
@@ -219,9 +247,9 @@ describe('GET /uploads/{id} by status', () => {
     // Arrange
     stored(PROCESSED);
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const url = new URL(jsonBody<UploadBody>(result).download?.url ?? 'invalid:');
+    const url = new URL(jsonBody<SignedBody>(result).url);
     expect(url.searchParams.get('response-content-disposition')).toBe(
       `attachment; filename="Q3 report.pdf"; filename*=UTF-8''Q3%20report.pdf`,
     );
@@ -232,9 +260,9 @@ describe('GET /uploads/{id} by status', () => {
     // Arrange
     stored(PROCESSED);
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const { download } = jsonBody<UploadBody>(result);
+    const download = jsonBody<SignedBody>(result);
     const expires = Number(new URL(download?.url ?? 'invalid:').searchParams.get('X-Amz-Expires'));
     expect(expires).toBeGreaterThan(0);
     expect(expires).toBeLessThanOrEqual(300);
@@ -259,9 +287,9 @@ describe('GET /uploads/{id} by status', () => {
     // Arrange
     stored({ ...PROCESSED, fileName: 'invoice.pdf.exe' });
     // Act
-    const result = await handler(getEvent());
+    const result = await handler(downloadEvent());
     // Assert
-    const url = new URL(jsonBody<UploadBody>(result).download?.url ?? 'invalid:');
+    const url = new URL(jsonBody<SignedBody>(result).url);
     expect(url.searchParams.get('response-content-disposition')).toContain('filename="invoice.pdf.exe.pdf"');
   });
 

@@ -102,7 +102,7 @@ describe('GET /uploads query', () => {
     });
   });
 
-  it('keeps reading when the filter thins out a page, asking only for what is missing', async () => {
+  it('keeps reading in growing steps when the filter thins out a page', async () => {
     // Arrange
     ddb
       .on(QueryCommand)
@@ -112,7 +112,8 @@ describe('GET /uploads query', () => {
     const body = jsonBody<ListBody>(await handler(listEvent({ status: 'PROCESSED', limit: '2' })));
     // Assert
     expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
-    expect(queryInput(1).Limit).toBe(1);
+    expect(queryInput(0).Limit).toBe(2);
+    expect(queryInput(1).Limit).toBe(4);
     expect(queryInput(1).ExclusiveStartKey).toEqual(lastKey(OWNER, OTHER_UPLOAD_ID));
     expect(body.items).toHaveLength(2);
     expect(body.cursor).toBeUndefined();

@@ -27,6 +27,7 @@ import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import * as samples from '../../fixtures/samples.js';
 import {
   BUCKET,
+  OWNER,
   TABLE_NAME,
   UPLOAD_ID,
   conditionalCheckFailed,
@@ -102,7 +103,11 @@ beforeEach(() => {
 });
 
 describe('Claim', () => {
-  const handler = makeClaimHandler(() => ({ store, now: () => NOW }));
+  const released: Array<[string, string]> = [];
+  const quotas = {
+    release: (owner: string, uploadId: string) => Promise.resolve(void released.push([owner, uploadId])),
+  };
+  const handler = makeClaimHandler(() => ({ store, now: () => NOW, quotas }));
   const input = (key = KEY) => ({
     detail: detail(key),
     eventTime: '2025-03-01T12:00:05Z',
@@ -120,6 +125,32 @@ describe('Claim', () => {
       .callsFake((update: UpdateCommandInput) =>
         updatedItem(PENDING, update, { status: 'PROCESSING', versionId: VERSION_ID }),
       );
+
+  it("gives the owner's open grant back once the claim took the upload out of PENDING_UPLOAD", async () => {
+    // Arrange
+    released.length = 0;
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    claimSucceeds();
+    // Act
+    await handler(input());
+    // Assert
+    expect(released).toEqual([[OWNER, UPLOAD_ID]]);
+  });
+
+  it('claims even when the quota release fails (the quota heals it later)', async () => {
+    // Arrange
+    const failing = makeClaimHandler(() => ({
+      store,
+      now: () => NOW,
+      quotas: { release: () => Promise.reject(throttling()) },
+    }));
+    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
+    claimSucceeds();
+    // Act
+    const result = await failing(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'CLAIMED' });
+  });
 
   it('claims a PENDING_UPLOAD with one conditional update from PENDING_UPLOAD for this version and execution', async () => {
     // Arrange

@@ -107,12 +107,15 @@ function errorCodesOf(schema: unknown): string[] | undefined {
 
 /** The README's error table: which codes each status carries. */
 const CODES_BY_STATUS: Readonly<Record<string, readonly string[]>> = {
-  '400': ['INVALID_JSON', 'INVALID_REQUEST', 'INVALID_QUERY', 'INVALID_CURSOR'],
+  '400': ['INVALID_JSON', 'INVALID_REQUEST', 'INVALID_QUERY', 'INVALID_CURSOR', 'INVALID_IDEMPOTENCY_KEY'],
   '401': ['UNAUTHORIZED'],
   '403': ['FORBIDDEN'],
   '404': ['NOT_FOUND'],
+  '409': ['IDEMPOTENCY_KEY_USED'],
   '413': ['FILE_TOO_LARGE', 'REQUEST_TOO_LARGE'],
   '415': ['UNSUPPORTED_MEDIA_TYPE'],
+  '422': ['IDEMPOTENCY_KEY_MISMATCH'],
+  '429': ['QUOTA_EXCEEDED'],
   '500': ['INTERNAL_ERROR'],
   '503': ['SERVICE_UNAVAILABLE'],
 };
@@ -320,7 +323,14 @@ describe('the OpenAPI document: error responses', () => {
     const codes = (path: string, method: string, status: string) =>
       errorCodesOf(responseOf(path, method, status).content?.['application/json']?.schema);
     // Assert
-    expect(codes('/uploads', 'post', '400')).toEqual(['INVALID_JSON', 'INVALID_REQUEST']);
+    expect(codes('/uploads', 'post', '400')).toEqual([
+      'INVALID_JSON',
+      'INVALID_REQUEST',
+      'INVALID_IDEMPOTENCY_KEY',
+    ]);
+    expect(codes('/uploads', 'post', '409')).toEqual(['IDEMPOTENCY_KEY_USED']);
+    expect(codes('/uploads', 'post', '422')).toEqual(['IDEMPOTENCY_KEY_MISMATCH']);
+    expect(codes('/uploads', 'post', '429')).toEqual(['QUOTA_EXCEEDED']);
     expect(codes('/uploads', 'post', '413')).toEqual(['FILE_TOO_LARGE', 'REQUEST_TOO_LARGE']);
     expect(codes('/uploads', 'post', '415')).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
     expect(codes('/uploads', 'get', '400')).toEqual(['INVALID_QUERY', 'INVALID_CURSOR']);
@@ -425,6 +435,7 @@ describe('the OpenAPI document: the domain it describes', () => {
         'PostUploadGrant',
         'PutUploadGrant',
         'Reason',
+        'SignedDownload',
         'Upload',
         'UploadEvents',
         'UploadList',

@@ -1,5 +1,11 @@
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
@@ -8,7 +14,9 @@ import { makeGetUploadEventsHandler } from '../../../functions/get-upload-events
 import { makeGetUploadHandler } from '../../../functions/get-upload.js';
 import { makeListUploadsHandler } from '../../../functions/list-uploads.js';
 import type { AuditEvent, UploadRecord } from '../../../functions/domain/model.js';
+import { requestFingerprint } from '../../../functions/domain/idempotency.js';
 import { entityTag } from '../../../functions/domain/status-view.js';
+import { parseCreateUploadRequest } from '../../../functions/domain/upload-request.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import { openApiValidator } from '../../support/openapi-validator.js';
 import { apiEvent, jsonBody, type ApiEventOptions, type ErrorBody } from '../handlers/api-events.js';
@@ -16,12 +24,14 @@ import {
   OTHER_UPLOAD_ID,
   OWNER,
   UPLOAD_ID,
+  conditionalCheckFailed,
   dynamoValidationException,
   newPresigner,
   newUploadStore,
   recordItem,
   throttling,
   uploadRecord,
+  issuanceGuards,
 } from '../handlers/aws-fakes.js';
 
 /**
@@ -47,6 +57,7 @@ const createUpload = makeCreateUploadHandler(() => ({
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: 600,
   now: () => NOW,
+  ...issuanceGuards(),
 }));
 const getUpload = makeGetUploadHandler(() => ({
   store,
@@ -161,12 +172,18 @@ const storedRecord = (overrides: Partial<UploadRecord> = {}) =>
   ddb.on(GetCommand).resolves({ Item: recordItem(overrides) });
 
 type Route =
-  'POST /uploads' | 'GET /uploads' | 'GET /uploads/{id}' | 'GET /uploads/{id}/events' | 'GET /audit/uploads';
+  | 'POST /uploads'
+  | 'GET /uploads'
+  | 'GET /uploads/{id}'
+  | 'GET /uploads/{id}/download'
+  | 'GET /uploads/{id}/events'
+  | 'GET /audit/uploads';
 
 const HANDLERS: Record<Route, (event: ApiEvent) => Promise<ApiResult>> = {
   'POST /uploads': createUpload,
   'GET /uploads': listUploads,
   'GET /uploads/{id}': getUpload,
+  'GET /uploads/{id}/download': getUpload,
   'GET /uploads/{id}/events': getUploadEvents,
   'GET /audit/uploads': auditUploads,
 };
@@ -188,6 +205,7 @@ const create = (body: unknown, extra: Omit<ApiEventOptions, 'routeKey'> = {}) =>
   ...extra,
 });
 const PDF_REQUEST = { fileName: 'Q3 report.pdf', contentType: 'application/pdf', size: 1234 };
+const PDF_FINGERPRINT = requestFingerprint(parseCreateUploadRequest(PDF_REQUEST));
 const withId = (id: string, extra: Omit<ApiEventOptions, 'routeKey'> = {}) => ({
   pathParameters: { id },
   ...extra,
@@ -435,6 +453,32 @@ const CASES: Case[] = [
   },
   {
     route: 'GET /uploads/{id}/events',
+    status: 200,
+    name: "an auditor's first page of a failed upload's trail, with a cursor and the failure",
+    arrange: () => {
+      storedRecord({ status: 'FAILED', failure: { error: 'States.Timeout', cause: 'Task timed out.' } });
+      ddb.on(QueryCommand).resolves({ Items: TRAIL.map(eventItem) });
+    },
+    event: withId(UPLOAD_ID, { sub: 'auditor-1', groups: AUDITORS, queryStringParameters: { limit: '1' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/events',
+    status: 400,
+    code: 'INVALID_QUERY',
+    name: 'a limit over 100',
+    arrange: () => storedRecord(),
+    event: withId(UPLOAD_ID, { queryStringParameters: { limit: '500' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/events',
+    status: 400,
+    code: 'INVALID_CURSOR',
+    name: 'a cursor this trail did not give',
+    arrange: () => storedRecord(),
+    event: withId(UPLOAD_ID, { queryStringParameters: { cursor: 'bm90LWEtY3Vyc29y' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/events',
     status: 401,
     code: 'UNAUTHORIZED',
     name: 'a caller without sub',
@@ -450,6 +494,112 @@ const CASES: Case[] = [
   },
   {
     route: 'GET /uploads/{id}/events',
+    status: 503,
+    code: 'SERVICE_UNAVAILABLE',
+    name: 'DynamoDB throttling',
+    arrange: () => ddb.on(GetCommand).rejects(throttling()),
+    event: withId(UPLOAD_ID),
+  },
+
+  {
+    route: 'POST /uploads',
+    status: 201,
+    name: 'a retry with a known Idempotency-Key',
+    arrange: () => {
+      ddb.on(PutCommand).rejects(conditionalCheckFailed());
+      ddb
+        .on(GetCommand)
+        .callsFake((input: { Key: { pk: string } }) =>
+          input.Key.pk.startsWith('IDEMPOTENCY#')
+            ? { Item: { uploadId: UPLOAD_ID, fingerprint: PDF_FINGERPRINT, ttl: 4_000_000_000 } }
+            : { Item: recordItem({ expiresAt: '2025-03-01T12:10:00.000Z' }) },
+        );
+    },
+    event: create(PDF_REQUEST, { headers: { 'content-type': 'application/json', 'idempotency-key': 'k-1' } }),
+  },
+  {
+    route: 'POST /uploads',
+    status: 400,
+    code: 'INVALID_IDEMPOTENCY_KEY',
+    name: 'an Idempotency-Key with a space',
+    event: create(PDF_REQUEST, { headers: { 'content-type': 'application/json', 'idempotency-key': 'a b' } }),
+  },
+  {
+    route: 'POST /uploads',
+    status: 409,
+    code: 'IDEMPOTENCY_KEY_USED',
+    name: 'a retry after the upload was claimed',
+    arrange: () => {
+      ddb.on(PutCommand).rejects(conditionalCheckFailed());
+      ddb
+        .on(GetCommand)
+        .callsFake((input: { Key: { pk: string } }) =>
+          input.Key.pk.startsWith('IDEMPOTENCY#')
+            ? { Item: { uploadId: UPLOAD_ID, fingerprint: PDF_FINGERPRINT, ttl: 4_000_000_000 } }
+            : { Item: recordItem({ status: 'PROCESSING' }) },
+        );
+    },
+    event: create(PDF_REQUEST, { headers: { 'content-type': 'application/json', 'idempotency-key': 'k-1' } }),
+  },
+  {
+    route: 'POST /uploads',
+    status: 422,
+    code: 'IDEMPOTENCY_KEY_MISMATCH',
+    name: 'a known Idempotency-Key with another request',
+    arrange: () => {
+      ddb.on(PutCommand).rejects(conditionalCheckFailed());
+      ddb
+        .on(GetCommand)
+        .resolves({ Item: { uploadId: UPLOAD_ID, fingerprint: 'f'.repeat(64), ttl: 4_000_000_000 } });
+    },
+    event: create(PDF_REQUEST, { headers: { 'content-type': 'application/json', 'idempotency-key': 'k-1' } }),
+  },
+  {
+    route: 'POST /uploads',
+    status: 429,
+    code: 'QUOTA_EXCEEDED',
+    name: "the day's bytes granted",
+    arrange: () => {
+      ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
+      ddb.on(GetCommand).resolves({ Item: { day: '2025-03-01', dayBytes: Number.MAX_SAFE_INTEGER - 10 } });
+    },
+    event: create(PDF_REQUEST),
+  },
+
+  // GET /uploads/{id}/download
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 200,
+    name: 'a PROCESSED upload, asked for as JSON',
+    arrange: () =>
+      storedRecord({ status: 'PROCESSED', sha256: 'a'.repeat(64), detectedType: 'application/pdf' }),
+    event: withId(UPLOAD_ID, { headers: { accept: 'application/json' } }),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 303,
+    name: 'a PROCESSED upload, redirected',
+    arrange: () =>
+      storedRecord({ status: 'PROCESSED', sha256: 'a'.repeat(64), detectedType: 'application/pdf' }),
+    event: withId(UPLOAD_ID),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 401,
+    code: 'UNAUTHORIZED',
+    name: 'a caller without sub',
+    event: withId(UPLOAD_ID, { sub: null }),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
+    status: 404,
+    code: 'NOT_FOUND',
+    name: 'an upload that is not PROCESSED',
+    arrange: () => storedRecord(),
+    event: withId(UPLOAD_ID),
+  },
+  {
+    route: 'GET /uploads/{id}/download',
     status: 503,
     code: 'SERVICE_UNAVAILABLE',
     name: 'DynamoDB throttling',
@@ -564,6 +714,7 @@ describe('responses of the real handlers conform to the OpenAPI document', () =>
     expect(uncovered).toEqual([
       'GET /uploads 500',
       'GET /uploads/{id} 500',
+      'GET /uploads/{id}/download 500',
       'GET /uploads/{id}/events 500',
       'GET /audit/uploads 500',
     ]);

@@ -44,7 +44,7 @@ function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
   const objects = new ObjectStore(aws.s3Client);
   const now = () => new Date();
   const handlers: Record<TaskFunctionName, TaskHandler> = {
-    claim: makeClaimHandler(() => ({ store, now })),
+    claim: makeClaimHandler(() => ({ store, now, quotas: { release: () => Promise.resolve() } })),
     validate: makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
     promote: makePromoteHandler(() => ({ objects })),
     reject: makeRejectHandler(() => ({ objects })),
