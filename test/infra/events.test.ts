@@ -1,4 +1,3 @@
-import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -32,7 +31,7 @@ const ALL_DETAIL_TYPES = [
 const plain = synthAirlock();
 const hooked = synthAirlock({ webhooks: WEBHOOKS, webhookRetry: { maxAttempts: 6 } });
 const delivery = hooked.stack.pipeline.events.webhooks!;
-const busId = logicalIdOf(hooked.stack.pipeline.events.bus as events.EventBus);
+const busId = logicalIdOf(hooked.stack.pipeline.events.bus);
 const queueId = logicalIdOf(delivery.queue);
 const dlqId = logicalIdOf(delivery.deadLetterQueue);
 const fnId = logicalIdOf(delivery.function);
@@ -99,7 +98,7 @@ describe('the outcome-event bus', () => {
 
     // Assert
     const template = Template.fromStack(stack);
-    const bus = logicalIdOf(stack.pipeline.events.bus as events.EventBus);
+    const bus = logicalIdOf(stack.pipeline.events.bus);
     const rules = [...resourcesOfType(template, 'AWS::Events::Rule').values()].filter(
       (rule) => (rule.Properties['EventBusName'] as { Ref?: string } | undefined)?.Ref === bus,
     );
@@ -120,7 +119,7 @@ describe('the outcome-event bus', () => {
 
     // Assert
     const template = Template.fromStack(stack);
-    const bus = logicalIdOf(stack.pipeline.events.bus as events.EventBus);
+    const bus = logicalIdOf(stack.pipeline.events.bus);
     expect(statementsOfRole(template, logicalIdOf(publisher))).toEqual([
       { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::GetAtt': [bus, 'Arn'] } },
     ]);
