@@ -178,15 +178,22 @@ describe('webhook delivery', () => {
       expect(statements).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
       );
-      // EventBridge may send only on behalf of the webhook rules.
+      // EventBridge may send only on behalf of the webhook rules (CDK's send grant: send, and
+      // read the queue's URL and attributes; never receive or delete).
       const sends = statements.filter((statement) => statement['Effect'] === 'Allow');
       expect(sends.length).toBeGreaterThan(0);
       for (const send of sends) {
         expect(send).toMatchObject({
           Principal: { Service: 'events.amazonaws.com' },
-          Action: 'sqs:SendMessage',
           Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } },
         });
+        const actions = [send['Action']].flat();
+        expect(actions).toContain('sqs:SendMessage');
+        expect(
+          actions.filter(
+            (action) => !/^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(String(action)),
+          ),
+        ).toEqual([]);
       }
     }
   });
@@ -206,10 +213,10 @@ describe('webhook delivery', () => {
       },
       {
         Action: [
-          'sqs:ReceiveMessage',
+          'sqs:ChangeMessageVisibility',
           'sqs:DeleteMessage',
           'sqs:GetQueueAttributes',
-          'sqs:ChangeMessageVisibility',
+          'sqs:ReceiveMessage',
         ],
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
@@ -268,11 +275,11 @@ describe('webhook delivery', () => {
   test('the delivery resources keep their logical ids', () => {
     // Assert: queues hold deliveries, the log group holds logs, the bus is addressed by name.
     expect({ busId, queueId, dlqId, fnId, logs: logicalIdOf(delivery.function.logGroup as never) }).toEqual({
-      busId: 'PipelineOutcomeEventBus3F3E0C7F',
-      queueId: 'PipelineWebhookQueue0B5C0B4B',
-      dlqId: 'PipelineWebhookDeadLetterQueue1C3A3C6A',
-      fnId: 'PipelineDeliverWebhooksFunction2E9E3A5B',
-      logs: 'PipelineDeliverWebhooksLogs1F5E3B3E',
+      busId: 'PipelineOutcomeEventBus0E749213',
+      queueId: 'PipelineWebhookQueue9C7BA50B',
+      dlqId: 'PipelineWebhookDeadLetterQueue396A6E06',
+      fnId: 'PipelineDeliverWebhooksFunction4A53EBC8',
+      logs: 'PipelineDeliverWebhooksLogsB4DB74B8',
     });
   });
 

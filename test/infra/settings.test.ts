@@ -42,6 +42,8 @@ describe('resolveSettings', () => {
       reservedConcurrency: {},
       quotaOpenGrants: 1000,
       quotaBytesPerDay: 10 * 1024 ** 3,
+      webhooks: [],
+      webhookRetry: { maxAttempts: 10, initialDelaySeconds: 10, maxDelaySeconds: 3600 },
     });
   });
 

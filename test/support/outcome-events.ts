@@ -14,7 +14,7 @@ let validator: ValidateFunction | undefined;
 function validate(): ValidateFunction {
   if (validator) return validator;
   const schema = JSON.parse(readFileSync(OUTCOME_EVENT_SCHEMA_PATH, 'utf8')) as object;
-  const ajv = new Ajv2020({ allErrors: true }) // a consumer's defaults;
+  const ajv = new Ajv2020({ allErrors: true }); // a consumer's defaults;
   addFormats.default(ajv);
   validator = ajv.compile(schema);
   return validator;
