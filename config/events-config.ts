@@ -128,3 +128,10 @@ export const EVENTS_CONFIG_FIELDS = {
 
 export type WebhookEndpointConfig = z.output<typeof webhookEndpointSchema>;
 export type WebhookRetryConfig = z.output<typeof webhookRetrySchema>;
+
+/**
+ * The CDK context key the local runtime synthesizes the app with (local/iam/template.ts): its
+ * template then has no webhook delivery, which the runtime does itself (local/outcome-bus.ts) to
+ * endpoints whose secrets are files or variables rather than Secrets Manager ARNs.
+ */
+export const LOCAL_RUNTIME_CONTEXT = 'airlock:localRuntime';

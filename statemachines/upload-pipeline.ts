@@ -101,6 +101,28 @@ function task(
   };
 }
 
+/**
+ * Publish: the outcome event of the recorded transition. Retried like every Task, then caught
+ * into `next` whatever happened: delivery never fails the pipeline, and an event left
+ * unpublished is the sweeper's (the record is its outbox).
+ */
+function publish(next: string): TaskState {
+  return {
+    ...task(
+      'PublishOutcomeFunctionArn',
+      {
+        Comment: "Publishes the recorded outcome's event (id evt_<uploadId>_<seq>) unless already published.",
+        Parameters: { 'detail.$': '$.detail' },
+        ResultPath: '$.published',
+        TimeoutSeconds: afterFunction(30),
+        Next: next,
+      },
+      { catches: false },
+    ),
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: next }],
+  };
+}
+
 /** The claimed object version, as every step after Claim receives it. */
 const CLAIMED_OBJECT = { 'uploadId.$': '$.claim.uploadId', 'object.$': '$.claim.object' };
 /** The event and execution every outcome record names. */
@@ -127,7 +149,8 @@ export const UPLOAD_PIPELINE = {
       Choices: [
         { Variable: '$.claim.outcome', StringEquals: 'CLAIMED', Next: 'Validate' },
         { Variable: '$.claim.outcome', StringEquals: 'DISCARD', Next: 'Discard' },
-        { Variable: '$.claim.outcome', StringEquals: 'RELEASE', Next: 'ReleaseQuarantine' },
+        // A resumed or redriven run past a recorded outcome: its event may not have gone out.
+        { Variable: '$.claim.outcome', StringEquals: 'RELEASE', Next: 'Publish' },
       ],
       Default: 'Duplicate',
     },
@@ -173,7 +196,7 @@ export const UPLOAD_PIPELINE = {
       },
       ResultPath: '$.record',
       TimeoutSeconds: afterFunction(30),
-      Next: 'ReleaseQuarantine',
+      Next: 'Publish',
     }),
     Reject: task('RejectFunctionArn', {
       Comment: 'Keeps the refused version under rejected/<uploadId> for forensics.',
@@ -193,8 +216,9 @@ export const UPLOAD_PIPELINE = {
       },
       ResultPath: '$.record',
       TimeoutSeconds: afterFunction(30),
-      Next: 'ReleaseQuarantine',
+      Next: 'Publish',
     }),
+    Publish: publish('ReleaseQuarantine'),
     ReleaseQuarantine: task('ReleaseQuarantineFunctionArn', {
       Comment: 'Deletes the quarantine version once its outcome is recorded.',
       Parameters: CLAIMED_OBJECT,
@@ -211,10 +235,11 @@ export const UPLOAD_PIPELINE = {
         Parameters: { outcome: 'FAILED', ...RECORD_CONTEXT, 'failure.$': '$.failure' },
         ResultPath: '$.record',
         TimeoutSeconds: afterFunction(30),
-        Next: 'Failed',
+        Next: 'PublishFailed',
       },
       { catches: false }, // its own failure has nowhere further to go: the sweeper is the backstop
     ),
+    PublishFailed: publish('Failed'),
     Failed: { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
   },
 } as const;

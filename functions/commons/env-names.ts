@@ -50,6 +50,8 @@ export const ENV_NAMES = {
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   /** A DynamoDB-compatible endpoint (local runtime). */
   dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
+  /** An EventBridge-compatible endpoint: the local runtime's router. */
+  eventsEndpoint: 'EVENTS_ENDPOINT',
   /** `production` in a deployment: fault injection is refused (faults.ts). */
   deployment: 'AIRLOCK_ENV',
   /** Fault injection rates, for the local runtime's reliability suite only (faults.ts). */

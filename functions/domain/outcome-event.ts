@@ -151,3 +151,32 @@ export function outcomeEvent(record: OutcomeSubject, transition: TerminalTransit
     },
   };
 }
+
+/** The part of an audit event the outcome needs. */
+export interface TrailEvent {
+  /** Its number in the trail, when the trail numbers its events; else its position, from 1. */
+  seq?: number;
+  action: string;
+  to: string | null;
+  at: string;
+  reasons?: ReadonlyArray<{ code: string }>;
+}
+
+/**
+ * The terminal transition a record stands at, from its trail (oldest first, numbered from 1):
+ * the last event that moved it to its current status. Undefined when the status is not terminal
+ * or its event is not in the trail yet (then nothing may be published: only recorded
+ * transitions are).
+ */
+export function currentTransition(
+  status: string,
+  trail: readonly TrailEvent[],
+): Omit<TerminalTransition, 'object'> | undefined {
+  if (!isOutcomeStatus(status)) return undefined;
+  for (let index = trail.length - 1; index >= 0; index--) {
+    const event = trail[index];
+    if (event === undefined || event.to !== status || event.action !== status) continue;
+    return { status, at: event.at, seq: event.seq ?? index + 1, reasons: event.reasons ?? [] };
+  }
+  return undefined;
+}

@@ -11,6 +11,7 @@ export const PIPELINE_FUNCTIONS = [
   'reject',
   'record-outcome',
   'release-quarantine',
+  'publish-outcome',
   'sweeper',
   'redrive',
   'deliver-webhooks',

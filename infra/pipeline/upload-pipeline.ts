@@ -138,6 +138,11 @@ export class UploadPipeline extends Construct {
       retry: settings.webhookRetry,
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
+    // The publishers of outcome events: the Publish step and the sweeper (expiry, repairs).
+    for (const publisher of [this.steps['publish-outcome'], maintenance.sweeper]) {
+      this.events.grantPublish(publisher);
+      publisher.addEnvironment(ENV_NAMES.eventBusName, this.events.bus.eventBusName);
+    }
     buildAlarms(this, {
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.stateMachine,

@@ -35,6 +35,8 @@ export interface DeployedPolicies {
   stateMachine: Principal;
   /** The role of the Object Created rule's target: it starts executions. */
   eventsRule: Principal | undefined;
+  /** The outcome-event bus the stack made, by its local name (its logical id). */
+  outcomeEventBus: string | undefined;
 }
 
 /** The physical names the local runtime uses for the template's resources. */
@@ -192,6 +194,7 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
     bucketPolicy: bucketPolicy === undefined ? undefined : (resolve(bucketPolicy) as PolicyDocument),
     stateMachine: principalOf('state-machine', stateMachineRoleId),
     eventsRule: eventsRoleId === undefined ? undefined : principalOf('events-rule', eventsRoleId),
+    outcomeEventBus: entries.find(([, resource]) => resource.Type === 'AWS::Events::EventBus')?.[0],
   };
 }
 

@@ -47,6 +47,7 @@ let census: Map<PipelineFunction, SentCall[]>;
 beforeAll(async () => {
   census = await commandCensus({
     webhookQueueUrl: `https://sqs.us-east-1.amazonaws.com/000000000000/${logicalIdOf(webhookQueue)}`,
+    eventBusName: logicalIdOf(stack.pipeline.events.bus),
   });
 });
 

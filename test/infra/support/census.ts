@@ -9,6 +9,7 @@ import {
   S3Client,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -31,6 +32,10 @@ import type { WebhookSender } from '../../../functions/adapters/webhook-sender.j
 import { makeDeliverWebhooksHandler } from '../../../functions/deliver-webhooks.js';
 import { outcomeEvent } from '../../../functions/domain/outcome-event.js';
 import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
+import { OutcomeOutbox } from '../../../functions/adapters/outcome-outbox.js';
+import { EventBridgePublisher } from '../../../functions/adapters/outcome-publisher.js';
+import type { OutcomePublicationDeps } from '../../../functions/commons/outcome-publication.js';
+import { makePublishOutcomeHandler } from '../../../functions/publish-outcome.js';
 import { installLocalHooks, type GrantToSign } from '../../../functions/commons/local-hooks.js';
 import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
 import { makeClaimHandler } from '../../../functions/claim.js';
@@ -66,7 +71,7 @@ import {
 
 /** One request a function made: an SDK command it sent, or a grant it signed. */
 export interface SentCall {
-  service: 's3' | 'dynamodb' | 'sfn' | 'secretsmanager' | 'sqs';
+  service: 's3' | 'dynamodb' | 'sfn' | 'secretsmanager' | 'sqs' | 'events';
   command: string;
   input: Record<string, unknown>;
 }
@@ -89,12 +94,15 @@ export const CENSUS_WEBHOOK = {
 };
 /** The webhook queue's URL as the template's resolution names it (its logical id): set by the caller. */
 let webhookQueueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/WebhookQueue';
+/** The outcome-event bus as the template's resolution names it (its logical id): set by the caller. */
+let eventBusName = 'OutcomeEventBus';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const secretsManager = mockClient(SecretsManagerClient);
 const sqs = mockClient(SQSClient);
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
+const eventBridge = mockClient(EventBridgeClient);
 
 const store = newUploadStore();
 const sweepState = new SweepStateStore(TABLE_NAME, newDynamoDbClient());
@@ -116,6 +124,27 @@ const updated = (status: UploadRecord['status']) => (input: UpdateCommandInput) 
     versionId: VERSION_ID,
   }),
 });
+/** Publishing an outcome: the record and its trail, the promoted copy's version, the bus, the mark. */
+const publication = (): OutcomePublicationDeps => ({
+  outbox: new OutcomeOutbox(TABLE_NAME, newDynamoDbClient()),
+  objects,
+  publisher: new EventBridgePublisher(eventBusName, new EventBridgeClient({ region: 'us-east-1' })),
+  bucket: BUCKET,
+});
+/** A PROCESSED record whose event is pending: its trail, the copy's HEAD, PutEvents accepting. */
+const pendingProcessed = () => {
+  ddb
+    .on(GetCommand)
+    .resolves(item({ status: 'PROCESSED', versionId: VERSION_ID, storedKey: `clean/${UPLOAD_ID}` }))
+    .on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'EVENT#' } }, false)
+    .resolves({
+      Items: [
+        { uploadId: UPLOAD_ID, at: NOW.toISOString(), action: 'PROCESSED', from: 'PROCESSING', to: 'PROCESSED', reasons: [] },
+      ],
+    });
+  s3.on(HeadObjectCommand, { Key: `clean/${UPLOAD_ID}` }, false).resolves({ VersionId: 'v-clean' });
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+};
 const versions = () => ({
   Versions: [{ Key: KEY, VersionId: VERSION_ID, Size: PDF.length, LastModified: NOW }],
 });
@@ -253,6 +282,11 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       .resolves(item({ status: 'PROCESSED', executionId: EXECUTION_ARN, versionId: VERSION_ID }));
     await handler(input);
   },
+  'publish-outcome': async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] }).on(UpdateCommand).resolves({});
+    pendingProcessed();
+    await makePublishOutcomeHandler(publication)({ detail });
+  },
   'release-quarantine': async () => {
     s3.on(DeleteObjectCommand).resolves({});
     await makeReleaseQuarantineHandler(() => ({ objects }))({ uploadId: UPLOAD_ID, object });
@@ -269,6 +303,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PROCESSED' } }, false)
       .resolves({ Items: [recordItem({ status: 'PROCESSED', versionId: 'v-claimed', updatedAt: old })] });
     ddb.on(UpdateCommand).callsFake(updated('EXPIRED')).on(PutCommand).resolves({});
+    pendingProcessed(); // what it publishes after its own transitions
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED' }).on(StartExecutionCommand).resolves({});
     const handler = makeSweeperHandler(() => ({
       store,
@@ -277,6 +312,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       bucket: BUCKET,
       sweepState,
       now: () => NOW,
+      publication: publication(),
       processingTimeoutMs: 60_000,
       uploadTtlMs: 3_600_000,
       sweep: {
@@ -351,9 +387,10 @@ const queuePollerCalls = (queueUrl: string): SentCall[] =>
 
 /** What each function sends (commands) and signs (grants), over all its paths. */
 export async function commandCensus(
-  options: { webhookQueueUrl?: string } = {},
+  options: { webhookQueueUrl?: string; eventBusName?: string } = {},
 ): Promise<Map<PipelineFunction, SentCall[]>> {
   if (options.webhookQueueUrl) webhookQueueUrl = options.webhookQueueUrl;
+  if (options.eventBusName) eventBusName = options.eventBusName;
   const census = new Map<PipelineFunction, SentCall[]>();
   let grants: GrantToSign[] = [];
   installLocalHooks({
@@ -372,6 +409,7 @@ export async function commandCensus(
       sfn.reset();
       secretsManager.reset();
       sqs.reset();
+      eventBridge.reset();
       grants = [];
       await run();
       const sent = (service: SentCall['service'], calls: Array<{ args: unknown[] }>): SentCall[] =>
@@ -385,6 +423,7 @@ export async function commandCensus(
         ...sent('sfn', sfn.calls()),
         ...sent('secretsmanager', secretsManager.calls()),
         ...sent('sqs', sqs.calls()),
+        ...sent('events', eventBridge.calls()),
         ...(name === 'deliver-webhooks' ? queuePollerCalls(webhookQueueUrl) : []),
         ...grants.map((grant): SentCall => ({
           service: 's3',
@@ -400,6 +439,7 @@ export async function commandCensus(
     sfn.restore();
     secretsManager.restore();
     sqs.restore();
+    eventBridge.restore();
   }
   return census;
 }

@@ -9,6 +9,8 @@ import { makeRecordOutcomeHandler } from '../../../functions/record-outcome.js';
 import { makeRejectHandler } from '../../../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
 import { makeValidateHandler } from '../../../functions/validate.js';
+import { makePublishOutcomeHandler } from '../../../functions/publish-outcome.js';
+import type { OutcomeEvent } from '../../../functions/domain/outcome-event.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import { newUploadId } from '../../../functions/domain/upload-id.js';
 import {
@@ -32,9 +34,16 @@ const definition = localDefinition();
 
 let aws: FakeAws;
 let executionCounter = 0;
+/** What the Publish state handed to the bus, and whether the bus is away. */
+let published: OutcomeEvent[] = [];
+let busAway = false;
+const marked = new Map<string, number>();
 
 beforeEach(() => {
   aws = new FakeAws();
+  published = [];
+  busAway = false;
+  marked.clear();
 });
 afterEach(() => aws.restore());
 
@@ -50,6 +59,25 @@ function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
     reject: makeRejectHandler(() => ({ objects })),
     'record-outcome': makeRecordOutcomeHandler(() => ({ store, now })),
     'release-quarantine': makeReleaseQuarantineHandler(() => ({ objects })),
+    // The real publication over the record and its trail; the bus and the copy's HEAD are fakes.
+    'publish-outcome': makePublishOutcomeHandler(() => ({
+      outbox: {
+        read: async (uploadId) => {
+          const record = await store.get(uploadId);
+          return record && { record, trail: await store.listAudit(uploadId), publishedSeq: marked.get(uploadId) ?? 0 };
+        },
+        markPublished: (uploadId, seq) => Promise.resolve(marked.set(uploadId, seq) !== undefined),
+      },
+      objects: { head: () => Promise.resolve({ versionId: 'v-clean', metadata: {} }) },
+      publisher: {
+        publish: (events) => {
+          if (busAway) return Promise.reject(new Error('bus away'));
+          published.push(...events);
+          return Promise.resolve();
+        },
+      },
+      bucket: BUCKET,
+    })),
   };
   return bindTaskStates(definition, handlers) as Record<string, (input: unknown) => Promise<never>>;
 }
@@ -142,6 +170,7 @@ const PROCESSED_PATH = [
   'RouteVerdict',
   'Promote',
   'RecordProcessed',
+  'Publish',
   'ReleaseQuarantine',
   'Done',
 ];
@@ -152,6 +181,7 @@ const REJECTED_PATH = [
   'RouteVerdict',
   'Reject',
   'RecordRejected',
+  'Publish',
   'ReleaseQuarantine',
   'Done',
 ];
@@ -322,7 +352,7 @@ describe('resumed execution: the runtime restarted mid-flight', () => {
     // Act: the same execution runs again from the start.
     const run = await execute(event, executionId);
     // Assert: nothing is promoted or recorded again; the leftover quarantine version is released.
-    expect(run.states).toEqual(['Claim', 'RouteClaim', 'ReleaseQuarantine', 'Done']);
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Publish', 'ReleaseQuarantine', 'Done']);
     expect(aws.hasObject(key, 'v1')).toBe(false);
     expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
     expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
@@ -389,6 +419,7 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
       'RouteVerdict',
       'Promote',
       'RecordFailed',
+      'PublishFailed',
       'Failed',
     ]);
     expect(run.retried).toEqual([]);
@@ -432,7 +463,7 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
     // Act
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
-    expect(run.states.slice(-3)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'Failed']);
+    expect(run.states.slice(-4)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'PublishFailed', 'Failed']);
     expect(aws.record(uploadId)?.status).toBe('PROCESSED');
     expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
   });
@@ -481,7 +512,41 @@ describe('a body that breaks off mid-read, and a bucket that is missing', () => 
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
     expect(run.error).toBeInstanceOf(ExecutionError);
-    expect(run.states.slice(-3)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'Failed']);
+    expect(run.states.slice(-4)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'PublishFailed', 'Failed']);
     expect(aws.record(uploadId)?.status).toBe('PROCESSED');
+  });
+});
+
+describe('outcome events: the Publish state', () => {
+  it('publishes one event per recorded outcome, its id derived from the transition', async () => {
+    // Arrange
+    const bytes = samples.pdf();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+
+    // Act: the event, then the same event delivered again (a second execution).
+    await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    await execute(objectCreatedEvent(key, 'v1', bytes.length));
+
+    // Assert: one event, numbered as the PROCESSED event is in the trail.
+    const trail = await new UploadStore(TABLE, aws.documentClient).listAudit(uploadId);
+    const seq = trail.findIndex((event) => event.action === 'PROCESSED') + 1;
+    expect(published.map((event) => event.id)).toEqual([`evt_${uploadId}_${seq}`]);
+    expect(published[0]?.data).toMatchObject({ status: 'PROCESSED', object: { key: `clean/${uploadId}`, versionId: 'v-clean' } });
+  });
+
+  it('a bus that is away does not fail the execution: the event stays pending for the sweeper', async () => {
+    // Arrange
+    const bytes = samples.exe();
+    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    busAway = true;
+
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.states).toEqual(REJECTED_PATH);
+    expect(aws.record(uploadId)).toMatchObject({ status: 'REJECTED' });
+    expect(marked.has(uploadId)).toBe(false);
   });
 });
