@@ -1,6 +1,6 @@
 import type { AuditEvent, UploadView } from '../client/index.js';
 import { emit, type Context } from './context.js';
-import { cell, reasonCodes } from './format.js';
+import { cell } from './format.js';
 
 const TERMINAL_ACTIONS = new Set(['PROCESSED', 'REJECTED', 'FAILED', 'EXPIRED', 'QUARANTINED']);
 /** Uploads looked at per poll: the caller's most recent ones. */
@@ -94,8 +94,7 @@ export function outcomesOf(view: UploadView & { owner?: string }, trail: AuditEv
 function render(ctx: Context, outcome: FollowedOutcome): string {
   if (ctx.json) return `${JSON.stringify(outcome)}\n`;
   const fields = [outcome.time, outcome.status, outcome.uploadId, outcome.owner ?? '', outcome.id];
-  const reasons = reasonCodes(outcome.reasons.map((code) => ({ code, message: '' })));
-  return `${[...fields, reasons].map((value) => cell(value)).join('  ')}\n`;
+  return `${[...fields, outcome.reasons.join(';')].map((value) => cell(value)).join('  ')}\n`;
 }
 
 function pause(ms: number, signal?: AbortSignal): Promise<void> {

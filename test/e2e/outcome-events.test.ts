@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import * as samples from '../fixtures/samples.js';
 import { outcomeEventProblems } from '../support/outcome-events.js';
-import { allocateRuntime, freePort, launchRuntime, stopRuntime, type RuntimeSpec } from './runtime-process.js';
+import {
+  allocateRuntime,
+  freePort,
+  launchRuntime,
+  stopRuntime,
+  type RuntimeSpec,
+} from './runtime-process.js';
 import {
   api,
   auditTrail,
@@ -144,7 +150,7 @@ describe('outcome events to webhooks', () => {
   it('delivers exactly one distinct, verified, schema-valid event per terminal transition', async () => {
     // Arrange: two valid files (one sent twice), a spoofed one, and a grant never used.
     const runtime = { apiUrl, dataDir: spec.dataDir };
-    const token = tokenFor(runtime, 'events-user');
+    const token = await tokenFor(runtime, 'events-user');
     const pdf = samples.pdf('events');
     const plan = [
       { bytes: pdf, contentType: samples.MIME.pdf, sends: 2 },
@@ -192,13 +198,20 @@ describe('outcome events to webhooks', () => {
     );
 
     // Assert
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['PROCESSED', 'PROCESSED', 'REJECTED', 'EXPIRED']);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'PROCESSED',
+      'PROCESSED',
+      'REJECTED',
+      'EXPIRED',
+    ]);
     expect(expected.size).toBe(4);
     expect(consumer.idsAt('/all')).toEqual(expected);
     expect(consumer.idsAt('/rejected')).toEqual(expectedRejected);
     expect(consumer.answered500).toBe(REFUSE_FIRST);
     // The refused deliveries came again with the same id: more deliveries than distinct ids.
-    expect(consumer.received.length).toBeGreaterThanOrEqual(expected.size + expectedRejected.size + REFUSE_FIRST);
+    expect(consumer.received.length).toBeGreaterThanOrEqual(
+      expected.size + expectedRejected.size + REFUSE_FIRST,
+    );
     expect(consumer.received.filter((entry) => !entry.verified)).toEqual([]);
     expect(consumer.received.flatMap((entry) => entry.problems)).toEqual([]);
     for (const entry of consumer.received) expect(entry.event.id).toBe(entry.id);
