@@ -18,6 +18,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { ObjectStore } from '../functions/adapters/object-store.js';
 import { IdempotencyStore } from '../functions/adapters/idempotency-store.js';
 import { Presigner } from '../functions/adapters/presigner.js';
+import { INDEX_PROJECTION } from '../functions/adapters/table-layout.js';
 import { QuotaStore } from '../functions/adapters/quota-store.js';
 import { TABLE_KEYS, UploadStore } from '../functions/adapters/upload-store.js';
 import type { ApiEvent } from '../functions/commons/http.js';
@@ -110,11 +111,28 @@ export function itemBytes(item: Record<string, AttributeValue> | undefined): num
 const units = (bytes: number, per: number) => Math.max(1, Math.ceil(bytes / per));
 const INDEXES = [TABLE_KEYS.byOwner, TABLE_KEYS.byStatus];
 
+/** The item as an index holds it: the table's and the index's keys, and the projected attributes. */
+function indexItem(
+  item: Record<string, AttributeValue> | undefined,
+  index: (typeof INDEXES)[number],
+): Record<string, AttributeValue> | undefined {
+  if (item === undefined) return undefined;
+  const kept = new Set<string>([
+    TABLE_KEYS.partitionKey,
+    TABLE_KEYS.sortKey,
+    index.partitionKey,
+    index.sortKey,
+    ...INDEX_PROJECTION,
+  ]);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name)));
+}
+
 /**
  * Write units of one write, as DynamoDB bills them: the table (the larger of the item before
- * and after), plus, per global secondary index (projection ALL): a put when the item enters it,
- * a delete when it leaves, both when its index key changes, one update when only other
- * attributes change, nothing when the item is not in the index.
+ * and after), plus, per global secondary index (projection INCLUDE: the keys and
+ * INDEX_PROJECTION, sized as the index holds them): a put when the item enters it, a delete when
+ * it leaves, both when its index key changes, one update when only projected attributes change,
+ * nothing when none of them changes or the item is not in the index.
  */
 export function writeUnits(
   before: Record<string, AttributeValue> | undefined,
@@ -131,12 +149,15 @@ export function writeUnits(
   for (const index of INDEXES) {
     const old = key(before, index);
     const next = key(after, index);
+    const oldItem = indexItem(before, index);
+    const nextItem = indexItem(after, index);
     let writes = 0;
-    if (old === undefined && next !== undefined) writes = units(itemBytes(after), 1024);
-    else if (old !== undefined && next === undefined) writes = units(itemBytes(before), 1024);
+    if (old === undefined && next !== undefined) writes = units(itemBytes(nextItem), 1024);
+    else if (old !== undefined && next === undefined) writes = units(itemBytes(oldItem), 1024);
     else if (old !== undefined && next !== undefined) {
-      if (old !== next) writes = units(itemBytes(before), 1024) + units(itemBytes(after), 1024);
-      else if (JSON.stringify(before) !== JSON.stringify(after)) writes = units(bytes, 1024);
+      if (old !== next) writes = units(itemBytes(oldItem), 1024) + units(itemBytes(nextItem), 1024);
+      else if (JSON.stringify(oldItem) !== JSON.stringify(nextItem))
+        writes = units(Math.max(itemBytes(oldItem), itemBytes(nextItem)), 1024);
     }
     if (writes > 0) indexWrites[index.indexName] = writes;
     wru += writes;
@@ -295,6 +316,7 @@ export async function runCostProbe(
       presigner,
       policy: DEFAULT_TYPE_POLICY,
       uploadTtlSeconds: 900,
+      abandonedRecordRetentionSeconds: 90 * 86_400,
       now,
       quotas: new QuotaStore(table, dynamo),
       quotaLimits: { openGrants: 5000, bytesPerDay: Number.MAX_SAFE_INTEGER },

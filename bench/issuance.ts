@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { UploadStore } from '../functions/adapters/upload-store.js';
-import { transitionTime } from '../functions/domain/transitions.js';
+import { nextEventTime } from '../functions/domain/audit-trail.js';
 import { postGrant } from '../functions/domain/upload-grant.js';
 import { newUploadId } from '../functions/domain/upload-id.js';
 import { BenchClient, csvDocument } from './client.js';
@@ -126,17 +126,20 @@ async function expireIssued(runtime: BenchRuntime, uploadIds: string[]): Promise
     Array.from({ length: 8 }, async () => {
       for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
         const record = await store.get(id);
-        const at = transitionTime(new Date(), record?.updatedAt);
-        const result = await store.expire(id, at);
-        if (!result.written) continue;
-        await store.appendAudit({
-          uploadId: id,
-          at,
-          actor: { type: 'system', id: 'bench' },
-          action: 'EXPIRED',
-          from: 'PENDING_UPLOAD',
-          to: 'EXPIRED',
-          reasons: [{ code: 'UPLOAD_EXPIRED', message: 'Issued by the benchmark, never uploaded.' }],
+        if (record === undefined) continue;
+        const at = nextEventTime(new Date(), record.trailHead);
+        await store.expire({
+          record,
+          event: {
+            uploadId: id,
+            at,
+            actor: { type: 'system', id: 'bench' },
+            action: 'EXPIRED',
+            from: 'PENDING_UPLOAD',
+            to: 'EXPIRED',
+            reasons: [{ code: 'UPLOAD_EXPIRED', message: 'Issued by the benchmark, never uploaded.' }],
+          },
+          deleteAfter: Math.ceil(Date.parse(at) / 1000) + 86_400,
         });
       }
     }),

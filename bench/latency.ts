@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { UploadStore } from '../functions/adapters/upload-store.js';
+import { nextEventTime } from '../functions/domain/audit-trail.js';
+import { claimEvent, issuedEvent, outcomeEvent } from '../functions/domain/transition-events.js';
 import { outcomeGuard } from '../functions/domain/transitions.js';
 import { newUploadId } from '../functions/domain/upload-id.js';
 import { ensureTable } from '../local/dynamo.js';
@@ -143,58 +145,62 @@ async function irreducibleSample(
     new DeleteObjectCommand({ Bucket: runtime.bucket, Key: `${key}.copy`, VersionId: copy.VersionId }),
   );
 
-  // The writes Claim and RecordProcessed make (functions/claim.ts, record-outcome.ts), through
-  // the same UploadStore. Creating the record is issuance, before the upload: not timed.
+  // The requests Claim and RecordProcessed make (functions/claim.ts, record-outcome.ts) through
+  // the same UploadStore: each status change and its audit event are one UpdateItem, after a
+  // consistent read of the record. Creating the record is issuance, before the upload: not timed.
   const created = new Date().toISOString();
-  await store.createPending({
-    uploadId: id,
-    owner: 'bench',
-    status: 'PENDING_UPLOAD',
-    fileName: 'bench.csv',
-    contentType: 'text/csv',
-    size: bytes.length,
-    method: 'PUT',
-    createdAt: created,
-    updatedAt: created,
-    expiresAt: created,
-  });
-  const executionId = `arn:aws:states:us-east-1:000000000000:execution:bench:${id}`;
-  const claimedAt = new Date(Date.now() + 1).toISOString();
-  await timed('ddb claim UpdateItem', () =>
-    store.claim({ uploadId: id, from: 'PENDING_UPLOAD', versionId, executionId, at: claimedAt }),
+  const pending = await store.createPending(
+    {
+      uploadId: id,
+      owner: 'bench',
+      status: 'PENDING_UPLOAD',
+      fileName: 'bench.csv',
+      contentType: 'text/csv',
+      size: bytes.length,
+      method: 'PUT',
+      createdAt: created,
+      updatedAt: created,
+      expiresAt: created,
+    },
+    issuedEvent(id, 'bench', created),
+    Math.ceil(Date.now() / 1000) + 86_400,
   );
-  const audit = { uploadId: id, versionId, executionId, reasons: [] };
-  await timed('ddb audit PutItem (CLAIMED)', () =>
-    store.appendAudit({
-      ...audit,
-      at: claimedAt,
-      actor: { type: 'system', id: 'claim' },
-      action: 'CLAIMED',
+  if (pending === undefined) throw new Error(`A record ${id} exists already.`);
+  const executionId = `arn:aws:states:us-east-1:000000000000:execution:bench:${id}`;
+  const claim = claimEvent({
+    uploadId: id,
+    at: nextEventTime(new Date(), pending.trailHead),
+    from: 'PENDING_UPLOAD',
+    action: 'CLAIMED',
+    versionId,
+    executionId,
+  });
+  const claimed = await timed('ddb claim GetItem + UpdateItem', async () =>
+    store.claim({
+      record: (await store.get(id)) ?? pending,
       from: 'PENDING_UPLOAD',
-      to: 'PROCESSING',
+      versionId,
+      executionId,
+      event: claim,
     }),
   );
-  const recordedAt = new Date(Date.now() + 2).toISOString();
-  await timed('ddb outcome UpdateItem', () =>
-    store.recordOutcome({
-      uploadId: id,
+  if (!claimed.written) throw new Error('The benchmark claim was not written.');
+  await timed('ddb outcome GetItem + UpdateItem', async () => {
+    const record = (await store.get(id)) ?? claimed.record;
+    return store.recordOutcome({
+      record,
       outcome: 'PROCESSED',
       guard: outcomeGuard('PROCESSED', executionId),
-      at: recordedAt,
+      event: outcomeEvent({
+        record,
+        outcome: 'PROCESSED',
+        at: nextEventTime(new Date(), record.trailHead),
+        executionId,
+      }),
       facts: { size: bytes.length, sha256: 'a'.repeat(64), detectedType: 'text/csv' },
       storedKey: `clean/${id}`,
-    }),
-  );
-  await timed('ddb audit PutItem (PROCESSED)', () =>
-    store.appendAudit({
-      ...audit,
-      at: recordedAt,
-      actor: { type: 'system', id: 'record' },
-      action: 'PROCESSED',
-      from: 'PROCESSING',
-      to: 'PROCESSED',
-    }),
-  );
+    });
+  });
   return times;
 }
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
+  ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
   ALLOWED_ORIGIN,
   API_THROTTLE_DEFAULTS,
   DOWNLOAD_URL_TTL_BOUNDS,
@@ -107,6 +108,11 @@ export const AIRLOCK_CONFIG_SCHEMA = z
       NONCURRENT_VERSION_RETENTION_DAYS_BOUNDS,
       'days',
       'Noncurrent (overwritten or deleted) object versions are removed after this',
+    ),
+    abandonedRecordRetentionDays: wholeNumber(
+      ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
+      'days',
+      "An abandoned upload (its grant never used, or expired) keeps its record and audit trail this long after its grant expired; then DynamoDB's TTL may delete them. At least the promised 30 days",
     ),
     rejectedRetentionDays: wholeNumber(
       REJECTED_RETENTION_DAYS_BOUNDS,

@@ -4,7 +4,8 @@ import { logger } from './commons/logger.js';
 import { IdempotencyStore } from './adapters/idempotency-store.js';
 import { Presigner } from './adapters/presigner.js';
 import { QuotaStore } from './adapters/quota-store.js';
-import { UploadStore } from './adapters/upload-store.js';
+import { UploadStore, type NewUpload } from './adapters/upload-store.js';
+import { abandonedRecordExpiry } from './domain/audit-trail.js';
 import {
   IDEMPOTENCY_KEY_TTL_SECONDS,
   IdempotencyKeyMismatchError,
@@ -13,6 +14,7 @@ import {
   requestFingerprint,
 } from './domain/idempotency.js';
 import type { UploadRecord } from './domain/model.js';
+import { issuedEvent } from './domain/transition-events.js';
 import type { QuotaLimits } from './domain/quota.js';
 import { checkDeclaredType, type TypePolicy } from './domain/type-policy.js';
 import { postGrant, putGrant, putHeaders } from './domain/upload-grant.js';
@@ -24,6 +26,8 @@ export interface CreateUploadDeps {
   presigner: Presigner;
   policy: TypePolicy;
   uploadTtlSeconds: number;
+  /** An abandoned record may be deleted (DynamoDB TTL) this long after its grant expired. */
+  abandonedRecordRetentionSeconds: number;
   now: () => Date;
   quotas: QuotaStore;
   quotaLimits: QuotaLimits;
@@ -32,7 +36,7 @@ export interface CreateUploadDeps {
 
 /**
  * POST /uploads: checks the declaration against the type policy, counts it against the owner's
- * quotas (429 QUOTA_EXCEEDED), records PENDING_UPLOAD with its audit event, and returns a presigned
+ * quotas (429 QUOTA_EXCEEDED), records PENDING_UPLOAD holding its ISSUED event (one write), and returns a presigned
  * POST (or PUT) pinned to quarantine/<uploadId>. With an Idempotency-Key, a retry of the same
  * request by the same owner gets the same upload (with its grant signed anew), never a second.
  */
@@ -67,7 +71,8 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
     }
     logger.appendKeys({ uploadId });
 
-    const record: UploadRecord = {
+    const expiresAt = new Date(now.getTime() + d.uploadTtlSeconds * 1000).toISOString();
+    const pending: NewUpload = {
       uploadId,
       owner: caller.sub,
       status: 'PENDING_UPLOAD',
@@ -78,7 +83,7 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
       method: request.method,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + d.uploadTtlSeconds * 1000).toISOString(),
+      expiresAt,
     };
     await d.quotas.reserve({
       owner: caller.sub,
@@ -88,14 +93,19 @@ export function makeCreateUploadHandler(deps: () => CreateUploadDeps) {
       limits: d.quotaLimits,
       grantTtlSeconds: d.uploadTtlSeconds,
     });
-    if (!(await d.store.createPending(record))) {
+    // TTL backstop: the sweeper expires it long before (and sets the TTL again from then).
+    const record = await d.store.createPending(
+      pending,
+      issuedEvent(uploadId, caller.sub, pending.createdAt),
+      abandonedRecordExpiry(expiresAt, d.abandonedRecordRetentionSeconds),
+    );
+    if (record === undefined) {
       // A retry with the same key wrote it first: its bytes were counted once already.
       await d.quotas.refund(caller.sub, request.size, now);
       const existing = await d.store.get(uploadId);
       if (existing === undefined) throw new Error('The upload record vanished after its creation.');
       return replay(existing, d, apiBaseUrl(event));
     }
-    await d.store.appendAudit(issuedEvent(record));
     logger.info('upload issued', {
       method: request.method,
       contentType: request.contentType,
@@ -115,8 +125,6 @@ async function replay(record: UploadRecord, d: CreateUploadDeps, base: string) {
     throw new IdempotencyKeyUsedError(record.uploadId, record.status);
   }
   logger.appendKeys({ uploadId: record.uploadId });
-  // The first request may have stopped between the record and its audit event.
-  await d.store.appendAudit(issuedEvent(record));
   logger.info('upload issued again (idempotent retry)');
   const request: CreateUploadRequest = {
     fileName: record.fileName,
@@ -163,16 +171,6 @@ async function created(
   );
 }
 
-const issuedEvent = (record: UploadRecord) => ({
-  uploadId: record.uploadId,
-  at: record.createdAt,
-  actor: { type: 'user' as const, id: record.owner },
-  action: 'ISSUED' as const,
-  from: null,
-  to: 'PENDING_UPLOAD' as const,
-  reasons: [],
-});
-
 const defaultDeps = lazy((): CreateUploadDeps => {
   const config = readConfig();
   const dynamoDb = makeDynamoDbClient(config);
@@ -181,6 +179,7 @@ const defaultDeps = lazy((): CreateUploadDeps => {
     presigner: new Presigner(config.bucketName, makeS3Client(config)),
     policy: config.typePolicy,
     uploadTtlSeconds: config.uploadUrlTtlSeconds,
+    abandonedRecordRetentionSeconds: config.abandonedRecordRetentionSeconds,
     now: () => new Date(),
     quotas: new QuotaStore(config.tableName, dynamoDb),
     quotaLimits: config.quotas,

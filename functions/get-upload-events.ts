@@ -3,6 +3,7 @@ import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
 import { BadRequestError, NotFoundError } from './commons/http-errors.js';
 import { logger } from './commons/logger.js';
 import { UploadStore } from './adapters/upload-store.js';
+import { pageOfTrail } from './adapters/upload-queries.js';
 import {
   audienceOf,
   auditorFailureView,
@@ -19,9 +20,10 @@ export interface GetUploadEventsDeps {
 export const MAX_EVENTS_PER_PAGE = 100;
 
 /**
- * GET /uploads/{id}/events: the immutable audit trail, oldest first, a page at a time
- * (`?limit=&cursor=`). Owners and auditors only; auditors may also read the trail of objects
- * that had no upload (UNSOLICITED).
+ * GET /uploads/{id}/events: the immutable audit trail, oldest first, numbered from 1 (`seq`), a
+ * page at a time (`?limit=&cursor=`). Owners and auditors only; auditors may also read the trail
+ * of objects that had no upload (UNSOLICITED). One consistent read of the upload's item (the
+ * record holds its trail); the caller's right to read it is checked before the cursor.
  */
 export function makeGetUploadEventsHandler(deps: () => GetUploadEventsDeps) {
   return apiHandler(async (event) => {
@@ -31,17 +33,16 @@ export function makeGetUploadEventsHandler(deps: () => GetUploadEventsDeps) {
     logger.appendKeys({ uploadId });
     const { limit, cursor } = pageQuery(event.queryStringParameters ?? {});
     const { store } = deps();
-    const record = await store.get(uploadId);
+    const { record, events: trail } = await store.pageEvents(uploadId);
     const allowed = record === undefined ? isAuditor(caller) : canRead(caller, record);
     if (!allowed) throw new NotFoundError();
-    const page = await store.listAuditPage({ uploadId, limit, ...(cursor !== undefined ? { cursor } : {}) });
-    const { events } = page;
-    if (record === undefined && events.length === 0 && cursor === undefined) throw new NotFoundError();
+    if (record === undefined && trail.length === 0) throw new NotFoundError();
+    const page = pageOfTrail(trail, uploadId, { limit, ...(cursor !== undefined ? { cursor } : {}) });
     const audience = audienceOf(caller);
     const failure = audience === 'auditor' ? auditorFailureView(record?.failure) : undefined;
     return jsonResponse(200, {
       uploadId,
-      events: events.map((event) => toAuditEventView(event, audience)),
+      events: page.events.map((recorded) => toAuditEventView(recorded, audience)),
       ...(page.cursor ? { cursor: page.cursor } : {}),
       ...(failure ? { failure } : {}),
     });

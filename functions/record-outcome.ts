@@ -3,16 +3,11 @@ import { TransitionConflictError } from './commons/errors.js';
 import { logger } from './commons/logger.js';
 import { taskHandler } from './commons/task.js';
 import { UploadStore } from './adapters/upload-store.js';
-import type { UploadRecord } from './domain/model.js';
-import { outcomeAuditOf } from './domain/outcome-audit.js';
+import { nextEventTime } from './domain/audit-trail.js';
 import { summarizeCause } from './domain/redaction.js';
 import { recordOutcomeInput, uploadIdFromKey } from './domain/task-contract.js';
-import {
-  isOutcomeAlreadyRecorded,
-  outcomeGuard,
-  transitionTime,
-  type Outcome,
-} from './domain/transitions.js';
+import { outcomeEvent } from './domain/transition-events.js';
+import { isOutcomeAlreadyRecorded, outcomeGuard, type Outcome } from './domain/transitions.js';
 import { isUploadId } from './domain/upload-id.js';
 
 export interface RecordOutcomeDeps {
@@ -20,10 +15,13 @@ export interface RecordOutcomeDeps {
   now: () => Date;
 }
 
+/** Lost races to retry (a discard of another version appended to the trail meanwhile). */
+const MAX_RECORD_ATTEMPTS = 3;
+
 /**
- * Record: writes PROCESSED, REJECTED or FAILED with one conditional write, then its audit event.
+ * Record: writes PROCESSED, REJECTED or FAILED and its audit event with one conditional write.
  * A terminal status is never overwritten: a retried task that finds its own outcome written
- * succeeds; FAILED never replaces another outcome and ends quietly instead.
+ * succeeds without writing; FAILED never replaces another outcome and ends quietly instead.
  */
 export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
   return taskHandler('Record', recordOutcomeInput, async (input) => {
@@ -36,42 +34,57 @@ export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
     }
     logger.appendKeys({ uploadId });
     const outcome: Outcome = input.outcome;
+    const guard = outcomeGuard(outcome, input.executionId);
     const failure = input.failure
       ? { error: input.failure.Error, cause: summarizeCause(input.failure.Cause) }
       : undefined;
-    const result = await store.recordOutcome({
-      uploadId,
-      outcome,
-      guard: outcomeGuard(outcome, input.executionId),
-      at: transitionTime(now(), input.claimedAt),
-      ...(input.facts ? { facts: input.facts } : {}),
-      ...(input.storedKey ? { storedKey: input.storedKey } : {}),
-      ...(input.reasons ? { reasons: input.reasons } : {}),
-      ...(failure ? { failure } : {}),
-    });
 
-    let record: UploadRecord | undefined = result.written ? result.record : undefined;
-    if (record === undefined) {
-      const current = await store.get(uploadId);
-      if (current && isOutcomeAlreadyRecorded(current, outcome, input.executionId)) {
-        record = current; // a retried task: the write happened before
-      } else if (outcome === 'FAILED') {
-        logger.warn('failure not recorded: the upload is not held by this execution', {
-          status: current?.status,
-          error: failure?.error,
-        });
-        return { recorded: false, status: current?.status ?? null };
-      } else {
+    for (let attempt = 1; attempt <= MAX_RECORD_ATTEMPTS; attempt++) {
+      const record = await store.get(uploadId);
+      if (record !== undefined && isOutcomeAlreadyRecorded(record, outcome, input.executionId)) {
+        return { recorded: true, status: outcome }; // a retried task: the write happened before
+      }
+      const heldByUs =
+        record !== undefined &&
+        guard.from.includes(record.status) &&
+        (record.status !== 'PROCESSING' || record.executionId === input.executionId);
+      if (!heldByUs) {
+        if (outcome === 'FAILED') {
+          logger.warn('failure not recorded: the upload is not held by this execution', {
+            status: record?.status,
+            error: failure?.error,
+          });
+          return { recorded: false, status: record?.status ?? null };
+        }
         throw new TransitionConflictError(
-          `Cannot record ${outcome}: the upload is ${current?.status ?? 'missing'} and not held by this execution.`,
+          `Cannot record ${outcome}: the upload is ${record?.status ?? 'missing'} and not held by this execution.`,
         );
       }
+      const event = outcomeEvent({
+        record,
+        outcome,
+        at: nextEventTime(now(), record.trailHead),
+        executionId: input.executionId,
+        versionId,
+        ...(input.reasons ? { reasons: input.reasons } : {}),
+        ...(failure ? { failure } : {}),
+      });
+      const result = await store.recordOutcome({
+        record,
+        outcome,
+        guard,
+        event,
+        ...(input.facts ? { facts: input.facts } : {}),
+        ...(input.storedKey ? { storedKey: input.storedKey } : {}),
+        ...(input.reasons ? { reasons: input.reasons } : {}),
+        ...(failure ? { failure } : {}),
+      });
+      if (result.written) {
+        logger.info('outcome recorded', { status: outcome, ...(failure ? { error: failure.error } : {}) });
+        return { recorded: true, status: outcome };
+      }
     }
-
-    const audit = outcomeAuditOf(record, { versionId, ...(input.reasons ? { reasons: input.reasons } : {}) });
-    if (audit !== undefined) await store.appendAudit(audit);
-    logger.info('outcome recorded', { status: outcome, ...(failure ? { error: failure.error } : {}) });
-    return { recorded: true, status: outcome };
+    throw new TransitionConflictError(`Recording ${outcome} lost ${MAX_RECORD_ATTEMPTS} races in a row.`);
   });
 }
 

@@ -8,6 +8,7 @@ import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
 import { decodeStatusCursor, encodeStatusCursor } from './adapters/sweep-state.js';
 import { statusIndexKey, type UploadStore } from './adapters/upload-store.js';
+import { canRedrive } from './domain/audit-trail.js';
 import { quarantineKey, type UploadRecord } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
 
@@ -29,8 +30,8 @@ export interface RedriveReport {
   /** FAILED uploads whose claimed version is still in quarantine: an execution was started. */
   redriven: string[];
   /**
-   * FAILED uploads that cannot be redriven (no claimed version, or its bytes are gone), or whose
-   * redrive failed this time (`failed: <error name>`: name them in a later invocation).
+   * FAILED uploads that cannot be redriven (no claimed version, its bytes are gone, or its trail
+   * has no room for another redrive: `redrive limit reached`), or whose redrive failed this time (`failed: <error name>`: name them in a later invocation).
    */
   skipped: Array<{ uploadId: string; why: string }>;
   /**
@@ -70,6 +71,11 @@ export function makeRedriveHandler(deps: () => RedriveDeps) {
     const report: RedriveReport = { redriven: [], skipped: [] };
 
     const redrive = async (record: UploadRecord) => {
+      if (!canRedrive(record)) {
+        // Claim would refuse it too: its trail has no room for another redrive and its outcome.
+        report.skipped.push({ uploadId: record.uploadId, why: 'redrive limit reached' });
+        return;
+      }
       const key = quarantineKey(record.uploadId);
       // An upload that failed before its claim (e.g. DynamoDB away through all of Claim's
       // retries) names no version: it is redriven on the first one in quarantine, as the

@@ -23,9 +23,10 @@ import type { ExecutionGateway } from './adapters/execution-gateway.js';
 import type { ObjectStore } from './adapters/object-store.js';
 import type { SweepStateStore } from './adapters/sweep-state.js';
 import { statusIndexKey, statusSortKey, TABLE_KEYS, type UploadStore } from './adapters/upload-store.js';
+import { abandonedRecordExpiry, nextEventTime } from './domain/audit-trail.js';
 import { quarantineKey, type UploadRecord, type UploadStatus } from './domain/model.js';
 import { objectCreatedEvent } from './domain/object-event.js';
-import { transitionTime } from './domain/transitions.js';
+import { expiredEvent, outcomeEvent, SWEEPER_ACTOR } from './domain/transition-events.js';
 
 export interface SweeperDeps {
   store: UploadStore;
@@ -42,6 +43,8 @@ export interface SweeperDeps {
    * again by a client, or whose event was lost) until its grant can no longer be used.
    */
   uploadTtlMs: number;
+  /** An EXPIRED record may be deleted (DynamoDB TTL) this long after it expired. */
+  abandonedRecordRetentionSeconds: number;
   /** Budget, page size, concurrency, lost-event delay and expiry grace (the schedule is the caller's). */
   sweep: SweepSettings;
   /**
@@ -76,7 +79,6 @@ export interface RunContext {
   getRemainingTimeInMillis?: () => number;
 }
 
-const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const;
 /** Below every `updatedKey` ("<ISO time>#<id>"). */
 const EARLIEST = '0000';
 
@@ -88,7 +90,7 @@ const EARLIEST = '0000';
  * - PROCESSING past the bound whose execution no longer runs → FAILED (kept for a redrive).
  * - PROCESSED or REJECTED while the grant may still be used: a stray second version is started,
  *   and Claim discards it.
- * Every status change is audited.
+ * Every status change and its audit event are one write.
  *
  * Paging: each of these queries is a lane, read a page at a time in rotation (one page of each in
  * turn) until the time budget is spent or every lane reached its end, so that no status waits for
@@ -109,6 +111,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       now,
       processingTimeoutMs,
       uploadTtlMs,
+      abandonedRecordRetentionSeconds,
       sweep,
       publication,
     } = deps();
@@ -175,8 +178,8 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
     // A terminal record whose last transition is not marked published (publishedAt is the marked
     // transition's time, the record's updatedAt that of its last status change).
     const publishIfPending = async (record: UploadRecord) => {
-      const marked = (record as UploadRecord & { publishedAt?: string }).publishedAt;
-      if (marked === undefined || marked < record.updatedAt) await publish(record.uploadId);
+      if (record.publishedAt === undefined || record.publishedAt < record.updatedAt)
+        await publish(record.uploadId);
     };
 
     const sweepPending = async (record: UploadRecord) => {
@@ -189,18 +192,13 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         return;
       }
       if (record.expiresAt > expiredBefore) return; // the client may still upload
-      const at = transitionTime(now(), record.updatedAt);
-      const result = await store.expire(record.uploadId, at);
-      if (!result.written) return;
-      await store.appendAudit({
-        uploadId: record.uploadId,
-        at,
-        actor: SWEEPER_ACTOR,
-        action: 'EXPIRED',
-        from: 'PENDING_UPLOAD',
-        to: 'EXPIRED',
-        reasons: [{ code: 'UPLOAD_EXPIRED', message: 'No file was uploaded before the upload expired.' }],
+      const at = nextEventTime(now(), record.trailHead);
+      const result = await store.expire({
+        record,
+        event: expiredEvent(record.uploadId, at),
+        deleteAfter: abandonedRecordExpiry(at, abandonedRecordRetentionSeconds),
       });
+      if (!result.written) return;
       report.expired++;
       await publish(record.uploadId);
     };
@@ -226,26 +224,25 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         report.stillRunning++;
         return;
       }
-      const at = transitionTime(now(), record.updatedAt);
+      const failure = {
+        error: 'ProcessingStalled',
+        cause: 'The execution ended without recording an outcome.',
+      };
       const result = await store.recordOutcome({
-        uploadId: record.uploadId,
+        record,
         outcome: 'FAILED',
         guard: { from: ['PROCESSING'], executionId: record.executionId },
-        at,
-        failure: { error: 'ProcessingStalled', cause: 'The execution ended without recording an outcome.' },
+        event: outcomeEvent({
+          record,
+          outcome: 'FAILED',
+          at: nextEventTime(now(), record.trailHead),
+          executionId: record.executionId,
+          failure,
+          actor: SWEEPER_ACTOR,
+        }),
+        failure,
       });
       if (!result.written) return;
-      await store.appendAudit({
-        uploadId: record.uploadId,
-        at,
-        actor: SWEEPER_ACTOR,
-        action: 'FAILED',
-        from: 'PROCESSING',
-        to: 'FAILED',
-        reasons: [{ code: 'PROCESSING_FAILED', message: 'ProcessingStalled' }],
-        ...(record.versionId ? { versionId: record.versionId } : {}),
-        executionId: record.executionId,
-      });
       report.failed++;
       await publish(record.uploadId);
     };
@@ -384,6 +381,7 @@ const defaultDeps = lazy((): SweeperDeps => {
     publication: outcomePublicationFromEnv(adapters.objects, adapters.bucket),
     processingTimeoutMs: sweeper.processingTimeoutSeconds * 1000,
     uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
+    abandonedRecordRetentionSeconds: config.abandonedRecordRetentionSeconds,
     sweep: {
       ...DEPLOYED_SWEEP,
       budgetMs: intEnv(SWEEP_ENV.budgetSeconds, DEPLOYED_SWEEP.budgetMs / 1000, { min: 1, max: 900 }) * 1000,

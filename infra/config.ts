@@ -23,6 +23,7 @@ export function pipelinePropsFromConfig(
     quarantineRetention: Duration.days(settings.quarantineRetentionDays),
     noncurrentVersionRetention: Duration.days(settings.noncurrentVersionRetentionDays),
     rejectedRetention: Duration.days(settings.rejectedRetentionDays),
+    abandonedRecordRetention: Duration.days(settings.abandonedRecordRetentionDays),
     logRetention: settings.logRetentionDays,
     apiThrottle: settings.apiThrottle,
     reservedConcurrency: settings.reservedConcurrency,

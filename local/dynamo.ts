@@ -10,7 +10,7 @@ import {
   type Server as NetServer,
   type Socket,
 } from 'node:net';
-import { TABLE_KEYS } from '../functions/adapters/upload-store.js';
+import { INDEX_PROJECTION, TABLE_KEYS } from '../functions/adapters/table-layout.js';
 
 export interface RunningDynalite {
   endpoint: string;
@@ -89,10 +89,27 @@ export async function startDynalite(
   };
 }
 
-/** Creates the table as the CDK construct does (same keys and indexes), if it is missing. */
+/**
+ * Creates the table as the CDK construct does (same keys, indexes and projections), if it is
+ * missing. A table left by an older layout (before records held their trails) is refused with
+ * what to do: Airlock is pre-1.0 and does not migrate local data.
+ */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const existing = await client.send(new ListTablesCommand({}));
-  if (existing.TableNames?.includes(tableName)) return;
+  if (existing.TableNames?.includes(tableName)) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const projected = (Table?.GlobalSecondaryIndexes ?? []).map((index) =>
+      [...(index.Projection?.NonKeyAttributes ?? [])].sort().join(','),
+    );
+    const expected = [...INDEX_PROJECTION].sort().join(',');
+    if (projected.length !== 2 || projected.some((attributes) => attributes !== expected)) {
+      throw new Error(
+        `The local table ${tableName} has an older layout (before each record held its audit trail). ` +
+          'Local data is not migrated: remove the data dir (AIRLOCK_DATA_DIR, by default .airlock/) and start again.',
+      );
+    }
+    return;
+  }
   const indexes = [TABLE_KEYS.byOwner, TABLE_KEYS.byStatus];
   await client.send(
     new CreateTableCommand({
@@ -116,7 +133,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
           { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
           { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
         ],
-        Projection: { ProjectionType: 'ALL' as const },
+        Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...INDEX_PROJECTION] },
       })),
     }),
   );

@@ -126,7 +126,11 @@ export async function loadFunctions(
   const adapters = () => (maintenanceAdapters ??= maintenance());
   const sweep = as(
     'sweeper',
-    sweeper.makeSweeperHandler(() => ({ ...adapters(), ...options.sweeper })),
+    sweeper.makeSweeperHandler(() => ({
+      ...adapters(),
+      abandonedRecordRetentionSeconds: readConfig().abandonedRecordRetentionSeconds,
+      ...options.sweeper,
+    })),
   );
   const redriveHandler = as(
     'redrive',

@@ -12,7 +12,9 @@ import { makeVerifier } from './auth.js';
 import { startCeph, type RunningCeph } from './ceph.js';
 import { faultReport, faultsEnabled, parseFaultRates, setFaultRates } from '../functions/commons/faults.js';
 import { installLocalHooks, instrumentClient } from '../functions/commons/local-hooks.js';
+import { TABLE_KEYS } from '../functions/adapters/table-layout.js';
 import { ensureTable, startDynalite } from './dynamo.js';
+import { startTtlReaper } from './ttl-reaper.js';
 import { LOCAL_STATE_MACHINE_ARN, LocalExecutor } from './executor.js';
 import { loadFunctions } from './functions.js';
 import { startIam } from './iam/index.js';
@@ -118,6 +120,15 @@ export async function startRuntime(
       credentials,
     });
     await ensureTable(dynamoClient, settings.table);
+    // DynamoDB's TTL, which dynalite lacks: the runtime's own deletes, as the service's are.
+    const reaper = startTtlReaper({
+      client: dynamoClient,
+      table: settings.table,
+      attribute: TABLE_KEYS.ttlAttribute,
+      intervalMs: settings.ttlScanIntervalMs,
+      onError: (message, error) => log(`${message}: ${(error as Error).message}`),
+    });
+    stops.push(() => reaper.stop());
     const s3 = new S3Client({
       endpoint: s3Endpoint,
       forcePathStyle: true,

@@ -27,6 +27,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
  * | AIRLOCK_S3_ACCESS_KEY_ID / AIRLOCK_S3_SECRET_ACCESS_KEY | local RGW user |
  * | AIRLOCK_SWEEP_CADENCE and the reconciler's other settings | see local/sweep-settings.ts |
  * | AIRLOCK_MAX_CONCURRENT_EXECUTIONS| 16                      |
+ * | AIRLOCK_TTL_SCAN_INTERVAL_MS (DynamoDB TTL emulation: expired items deleted within about this) | 60000 |
  * | AIRLOCK_FAULTS                   | off (see functions/commons/faults.ts) |
  *
  * Test overrides of the file (tests use short values to make expiry and stalls observable):
@@ -57,6 +58,11 @@ export interface LocalSettings {
    */
   sweep: SweepSettings;
   maxConcurrentExecutions: number;
+  /**
+   * dynalite has no TTL: the runtime deletes expired items itself (local/ttl-reaper.ts), with a
+   * scan this often. DynamoDB takes up to a few days; only "eventually" is promised either way.
+   */
+  ttlScanIntervalMs: number;
   /** The validated configuration file, every default applied. */
   config: AirlockSettings;
   /** Upload grants' lifetime (seconds): the file's, or its test override. */
@@ -126,6 +132,7 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
     // The reconciler's cadence (AIRLOCK_SWEEP_*); its page size is the file's sweepBatchSize unless overridden.
     sweep: readSweepSettings(env, config.sweepBatchSize),
     maxConcurrentExecutions: positiveInt(env, 'AIRLOCK_MAX_CONCURRENT_EXECUTIONS', 16),
+    ttlScanIntervalMs: positiveInt(env, 'AIRLOCK_TTL_SCAN_INTERVAL_MS', 60_000),
     config,
     uploadUrlTtlSeconds,
     processingTimeoutMs: positiveInt(

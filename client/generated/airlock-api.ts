@@ -326,10 +326,15 @@ export interface components {
             type: "user" | "system";
             id: string;
         };
-        /** @enum {string} */
-        AuditAction: "ISSUED" | "CLAIMED" | "REDRIVEN" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "DISCARDED";
+        /**
+         * @description `LATE_UPLOAD`: the first version of an expired grant, whose transfer started before the grant expired (S3 accepted it), is processed after all.
+         * @enum {string}
+         */
+        AuditAction: "ISSUED" | "CLAIMED" | "REDRIVEN" | "LATE_UPLOAD" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "DISCARDED";
         /** @description One immutable entry of the audit trail. Never holds a URL, a signature or a token. */
         AuditEvent: {
+            /** @description The event's number in its upload's trail: 1 for the first, then without a gap. Each status change and its event are one write. */
+            seq: number;
             /** Format: date-time */
             at: string;
             actor: components["schemas"]["AuditActor"];
@@ -891,6 +896,6 @@ export const createUploadRequestMethodValues: ReadonlyArray<FlattenedDeepRequire
 export const postUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PostUploadGrant"]["method"]> = ["POST"];
 export const putUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PutUploadGrant"]["method"]> = ["PUT"];
 export const auditActorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditActor"]["type"]> = ["user", "system"];
-export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED"];
+export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "LATE_UPLOAD", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED"];
 export const healthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["status"]> = ["ok", "unavailable"];
 export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["INVALID_JSON", "INVALID_REQUEST", "INVALID_QUERY", "INVALID_CURSOR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "FILE_TOO_LARGE", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INVALID_IDEMPOTENCY_KEY", "IDEMPOTENCY_KEY_USED", "IDEMPOTENCY_KEY_MISMATCH", "QUOTA_EXCEEDED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"];

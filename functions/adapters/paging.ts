@@ -1,10 +1,6 @@
 import type { QueryCommandInput, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { InvalidCursorError } from '../domain/errors.js';
 
-/** How listings page through the table: bounded queries and their opaque cursors. */
-
-/** The byOwner index's keys (upload-store.ts TABLE_KEYS.byOwner), which its cursors hold. */
-const OWNER_INDEX = { partitionKey: 'ownerKey', sortKey: 'createdKey' } as const;
+/** How listings page through the table: bounded queries (their cursors: table-layout.ts). */
 
 /**
  * Items a listing request may evaluate in DynamoDB (its filter's matches and misses together):
@@ -59,52 +55,6 @@ export async function boundedQuery(
   }
 }
 
-export function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
-
-/** Cursors are opaque to clients but checked here: one cannot page into another owner's list. */
-export function decodeCursor(cursor: string, owner: string): Record<string, unknown> {
-  const invalid = new InvalidCursorError();
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid;
-  }
-  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid;
-  const entries = Object.entries(key);
-  const expected = new Set(['pk', 'sk', OWNER_INDEX.partitionKey, OWNER_INDEX.sortKey]);
-  if (
-    entries.length !== expected.size ||
-    entries.some(([k, v]) => !expected.has(k) || typeof v !== 'string')
-  ) {
-    throw invalid;
-  }
-  if ((key as Record<string, unknown>)[OWNER_INDEX.partitionKey] !== owner) throw invalid;
-  return key as Record<string, unknown>;
-}
-
 function pick(item: Record<string, unknown>, attributes: string[]): Record<string, unknown> {
   return Object.fromEntries(attributes.map((attribute) => [attribute, item[attribute]]));
-}
-
-/** Where an audit trail page ended: the upload and the last event's key, opaque to clients. */
-export function encodeAuditCursor(uploadId: string, after: string): string {
-  return Buffer.from(JSON.stringify({ u: uploadId, a: after }), 'utf8').toString('base64url');
-}
-
-export function decodeAuditCursor(cursor: string, uploadId: string): string {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch (error) {
-    throw new InvalidCursorError({ cause: error });
-  }
-  if (typeof value !== 'object' || value === null) throw new InvalidCursorError();
-  const { u, a, ...rest } = value as { u?: unknown; a?: unknown };
-  if (u !== uploadId || typeof a !== 'string' || !a.startsWith('EVENT#') || Object.keys(rest).length > 0) {
-    throw new InvalidCursorError();
-  }
-  return a;
 }

@@ -1,472 +1,350 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type QueryCommandInput,
-  type QueryCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
-import type { AuditEvent, Reason, UploadRecord, UploadStatus } from '../domain/model.js';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { appendEvent } from '../domain/audit-trail.js';
+import type { AuditEvent, Reason, TrailHead, UploadRecord, UploadStatus } from '../domain/model.js';
 import type { OutcomeGuard, Outcome } from '../domain/transitions.js';
 import type { VerdictFacts } from '../domain/verdict.js';
+import { crashAfterWrite, type CrashPoint } from '../commons/faults.js';
 import { errorName, toPipelineError } from './aws-errors.js';
 import {
-  boundedQuery,
-  decodeAuditCursor,
-  decodeCursor,
-  encodeAuditCursor,
-  encodeCursor,
-  READ_BUDGET,
-} from './paging.js';
+  RECORD_SK,
+  recordFromItem,
+  recordItem,
+  statusSortKey,
+  TABLE_KEYS,
+  UNSOLICITED_SK,
+  uploadPk,
+} from './table-layout.js';
+import { UploadQueries } from './upload-queries.js';
 
+export { recordKey, statusIndexKey, statusSortKey, TABLE_KEYS } from './table-layout.js';
 export { READ_BUDGET } from './paging.js';
-
-/**
- * Table layout (one table, single-item conditional writes only: dynalite has no transactions):
- *   upload record   pk=UPLOAD#<id>  sk=RECORD
- *   audit event     pk=UPLOAD#<id>  sk=EVENT#<at>#<action>[#<versionId>]   (put once, never changed)
- *   GSI byOwner     ownerKey=<owner>         createdKey=<createdAt>#<id>   (a caller's uploads, newest first)
- *   GSI byStatus    statusKey=<status>       updatedKey=<updatedAt>#<id>   (sweeper, auditors)
- *   sweeper state   pk=SWEEPER      sk=STATE   (its lease and cursors: adapters/sweep-state.ts)
- */
-export const TABLE_KEYS = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  byOwner: { indexName: 'byOwner', partitionKey: 'ownerKey', sortKey: 'createdKey' },
-  byStatus: { indexName: 'byStatus', partitionKey: 'statusKey', sortKey: 'updatedKey' },
-  /** DynamoDB's TTL attribute (epoch seconds): only items that may expire carry it. */
-  ttlAttribute: 'ttl',
-} as const;
-
-const RECORD_SK = 'RECORD';
-
-const uploadPk = (uploadId: string) => `UPLOAD#${uploadId}`;
-
-/** The key of an upload's record item. */
-export const recordKey = (uploadId: string): { pk: string; sk: string } => ({
-  pk: uploadPk(uploadId),
-  sk: RECORD_SK,
-});
-
-export interface Page<T> {
-  items: T[];
-  cursor?: string;
-}
-
-export interface ListQuery {
-  owner: string;
-  status?: UploadStatus;
-  limit: number;
-  cursor?: string;
-}
+export type { EventsPage, ListQuery, Page } from './upload-queries.js';
 
 export type ConditionalResult = { written: true; record: UploadRecord } | { written: false };
 
-export class UploadStore {
-  private readonly doc: DynamoDBDocumentClient;
+/** A new upload's record, before its trail exists. */
+export type NewUpload = Omit<UploadRecord, 'trailHead'>;
 
-  constructor(
-    private readonly tableName: string,
-    client: DynamoDBClient = new DynamoDBClient({}),
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
+/** The trail of objects with no upload, kept under their key (no record, in no index). */
+export interface UnsolicitedTrail {
+  trailHead?: TrailHead;
+  discardedVersions?: string[];
+}
 
+/** The update a status change adds to the append of its event. */
+interface Change {
+  sets?: Record<string, unknown>;
+  removes?: string[];
+  /** The guard of the transition (status, version, execution), over `#status` and `values`. */
+  condition?: string;
+  values?: Record<string, unknown>;
+  /** A discarded version to list beside its event, unless it is listed already. */
+  appendVersion?: string;
+}
+
+/** What became of a discard: written now, found written by an earlier try, or the trail moved on. */
+export type DiscardResult = 'WRITTEN' | 'ALREADY_WRITTEN' | 'TRAIL_MOVED';
+
+const STATUS_CHANGE_NAMES = { '#status': 'status' };
+
+/**
+ * The uploads table: its reads (UploadQueries) and every write of a record and its trail. Each
+ * status change and its audit event are one conditional write of the record's item.
+ */
+export class UploadStore extends UploadQueries {
   /**
-   * Writes a new PENDING_UPLOAD record unless one with its id exists; false then (an idempotent
-   * retry that raced another request with the same key and lost).
+   * Writes a new PENDING_UPLOAD record holding its ISSUED event: one put, refused if the id exists
+   * (undefined then: an idempotent retry that raced another request with the same key and lost).
+   * `deleteAfter` (epoch seconds) lets DynamoDB's TTL remove it should it ever be abandoned
+   * without expiring (a backstop: the sweeper expires it long before).
    */
-  async createPending(record: UploadRecord): Promise<boolean> {
+  async createPending(
+    upload: NewUpload,
+    issued: AuditEvent,
+    deleteAfter: number,
+  ): Promise<UploadRecord | undefined> {
+    const { event, head } = appendEvent(undefined, issued);
+    const record: UploadRecord = { ...upload, trailHead: head };
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: this.toItem(record),
+          Item: recordItem(record, { events: [event], [TABLE_KEYS.ttlAttribute]: deleteAfter }),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      return true;
     } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return false;
+      if (errorName(error) === 'ConditionalCheckFailedException') return undefined;
       throw toPipelineError('PutItem(upload)', error);
     }
+    crashAfterWrite('crash.create');
+    return record;
   }
 
-  async get(uploadId: string): Promise<UploadRecord | undefined> {
-    const out = await this.send('GetItem(upload)', () =>
-      this.doc.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { pk: uploadPk(uploadId), sk: RECORD_SK },
-          ConsistentRead: true,
-        }),
-      ),
-    );
-    return out.Item ? fromItem(out.Item) : undefined;
-  }
-
-  /** PENDING_UPLOAD|FAILED → PROCESSING for one object version, if the record is still in `from`. */
+  /**
+   * PENDING_UPLOAD|FAILED|EXPIRED → PROCESSING for one object version, with its event, if the
+   * record is still in `from` (a FAILED one for this version, an EXPIRED one never claimed) and its
+   * trail still ends where `record` was read. Leaving an abandoned status ends its TTL.
+   */
   async claim(params: {
-    uploadId: string;
+    record: UploadRecord;
     from: UploadStatus;
     versionId: string;
     sequencer?: string;
     executionId: string;
-    at: string;
+    event: AuditEvent;
   }): Promise<ConditionalResult> {
     const guard =
       params.from === 'FAILED'
         ? '#status = :from AND (attribute_not_exists(versionId) OR versionId = :versionId)'
-        : '#status = :from';
-    return this.conditionalUpdate('UpdateItem(claim)', {
-      Key: { pk: uploadPk(params.uploadId), sk: RECORD_SK },
-      ConditionExpression: `attribute_exists(pk) AND ${guard}`,
-      UpdateExpression:
-        'SET previousStatus = #status, #status = :to, statusKey = :to, updatedAt = :at, updatedKey = :updatedKey, versionId = :versionId, ' +
-        'executionId = :executionId' +
-        (params.sequencer ? ', sequencer = :sequencer' : '') +
-        ' REMOVE failure',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':from': params.from,
-        ':to': 'PROCESSING',
-        ':at': params.at,
-        ':updatedKey': `${params.at}#${params.uploadId}`,
-        ':versionId': params.versionId,
-        ':executionId': params.executionId,
-        ...(params.sequencer ? { ':sequencer': params.sequencer } : {}),
+        : params.from === 'EXPIRED'
+          ? '#status = :from AND attribute_not_exists(versionId)'
+          : '#status = :from';
+    return this.append('UpdateItem(claim)', 'crash.claim', params.record, params.event, {
+      sets: {
+        previousStatus: params.record.status,
+        status: 'PROCESSING',
+        versionId: params.versionId,
+        executionId: params.executionId,
+        ...(params.sequencer ? { sequencer: params.sequencer } : {}),
       },
+      removes: ['failure', TABLE_KEYS.ttlAttribute],
+      condition: guard,
+      values: { ':from': params.from, ':versionId': params.versionId },
     });
   }
 
-  /** Writes a terminal outcome if the guard holds: a terminal status is never overwritten. */
+  /** Writes a terminal outcome and its event if the guard holds: a terminal status is never overwritten. */
   async recordOutcome(params: {
-    uploadId: string;
+    record: UploadRecord;
     outcome: Outcome;
     guard: OutcomeGuard;
-    at: string;
+    event: AuditEvent;
     facts?: VerdictFacts;
     storedKey?: string;
     reasons?: Reason[];
     failure?: { error: string; cause: string };
   }): Promise<ConditionalResult> {
-    // Operands read the item as it was before this update, so previousStatus gets the old status.
-    const sets = [
-      'previousStatus = #status',
-      '#status = :to',
-      'statusKey = :to',
-      'updatedAt = :at',
-      'updatedKey = :updatedKey',
-      'executionId = :executionId',
-    ];
     const values: Record<string, unknown> = {
-      ':to': params.outcome,
-      ':at': params.at,
-      ':updatedKey': `${params.at}#${params.uploadId}`,
-      ':executionId': params.guard.executionId,
       ':processing': 'PROCESSING',
+      ':executionId': params.guard.executionId,
     };
-    const optional: Array<[string, unknown]> = [
-      ['sha256', params.facts?.sha256],
-      ['detectedType', params.facts?.detectedType ?? undefined],
-      ['storedKey', params.storedKey],
-      ['reasons', params.reasons],
-      ['failure', params.failure],
-    ];
-    for (const [attribute, value] of optional) {
-      if (value === undefined) continue;
-      sets.push(`${attribute} = :${attribute}`);
-      values[`:${attribute}`] = value;
-    }
     const claimedByUs = '(#status = :processing AND executionId = :executionId)';
-    const condition = params.guard.from.includes('PENDING_UPLOAD')
-      ? `(${claimedByUs} OR #status = :pending)`
-      : claimedByUs;
-    if (params.guard.from.includes('PENDING_UPLOAD')) values[':pending'] = 'PENDING_UPLOAD';
-    return this.conditionalUpdate(`UpdateItem(${params.outcome})`, {
-      Key: { pk: uploadPk(params.uploadId), sk: RECORD_SK },
-      ConditionExpression: `attribute_exists(pk) AND ${condition}`,
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: values,
-    });
-  }
-
-  /** PENDING_UPLOAD → EXPIRED, only if nothing was claimed meanwhile. */
-  async expire(uploadId: string, at: string): Promise<ConditionalResult> {
-    return this.conditionalUpdate('UpdateItem(expire)', {
-      Key: { pk: uploadPk(uploadId), sk: RECORD_SK },
-      ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
-      UpdateExpression:
-        'SET previousStatus = #status, #status = :to, statusKey = :to, updatedAt = :at, updatedKey = :updatedKey',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':pending': 'PENDING_UPLOAD',
-        ':to': 'EXPIRED',
-        ':at': at,
-        ':updatedKey': `${at}#${uploadId}`,
+    const fromPending = params.guard.from.includes('PENDING_UPLOAD');
+    if (fromPending) values[':pending'] = 'PENDING_UPLOAD';
+    return this.append(`UpdateItem(${params.outcome})`, 'crash.outcome', params.record, params.event, {
+      sets: {
+        previousStatus: params.record.status,
+        status: params.outcome,
+        executionId: params.guard.executionId,
+        sha256: params.facts?.sha256 ?? undefined,
+        detectedType: params.facts?.detectedType ?? undefined,
+        storedKey: params.storedKey,
+        reasons: params.reasons,
+        failure: params.failure,
       },
+      // A FAILED upload straight from PENDING_UPLOAD is no longer abandoned: it keeps its record.
+      removes: [TABLE_KEYS.ttlAttribute],
+      condition: fromPending ? `(${claimedByUs} OR #status = :pending)` : claimedByUs,
+      values,
     });
   }
 
   /**
-   * Appends an audit event with a conditional put. Its key is derived from the transition, so a
-   * retried step finds it written and adds nothing: returns false then.
+   * PENDING_UPLOAD → EXPIRED with its event, only if nothing was claimed meanwhile. DynamoDB's TTL
+   * may delete the record, trail included, from `deleteAfter` (epoch seconds) on.
    */
-  async appendAudit(event: AuditEvent): Promise<boolean> {
+  async expire(params: {
+    record: UploadRecord;
+    event: AuditEvent;
+    deleteAfter: number;
+  }): Promise<ConditionalResult> {
+    return this.append('UpdateItem(expire)', 'crash.expire', params.record, params.event, {
+      sets: {
+        previousStatus: params.record.status,
+        status: 'EXPIRED',
+        [TABLE_KEYS.ttlAttribute]: params.deleteAfter,
+      },
+      condition: '#status = :pending',
+      values: { ':pending': 'PENDING_UPLOAD' },
+    });
+  }
+
+  /**
+   * A DISCARDED event for another version of an upload's key: listed in the trail (with the
+   * version, so that a retried step finds it there), or, once MAX_LISTED_DISCARDS are listed,
+   * only counted. TRAIL_MOVED: the record changed since it was read (read it again and decide).
+   */
+  async discard(params: {
+    record: UploadRecord;
+    event: AuditEvent;
+    plan: 'LIST' | 'COUNT';
+  }): Promise<DiscardResult> {
+    const versionId = params.event.versionId ?? '';
+    if (params.plan === 'COUNT') {
+      return this.countDiscard(uploadPk(params.record.uploadId), RECORD_SK, versionId);
+    }
+    const result = await this.append('UpdateItem(discard)', 'crash.discard', params.record, params.event, {
+      appendVersion: versionId,
+    });
+    return result.written ? 'WRITTEN' : 'TRAIL_MOVED';
+  }
+
+  /** The trail of an object key with no upload, as far as it exists. */
+  async getUnsolicited(key: string): Promise<UnsolicitedTrail> {
+    const out = await this.send('GetItem(unsolicited)', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: uploadPk(key), sk: UNSOLICITED_SK },
+          ConsistentRead: true,
+          ProjectionExpression: 'trailHead, discardedVersions',
+        }),
+      ),
+    );
+    return (out.Item ?? {}) as UnsolicitedTrail;
+  }
+
+  /** Audits an object no upload was issued for (its event's uploadId is the key), as `discard` does. */
+  async discardUnsolicited(params: {
+    trail: UnsolicitedTrail;
+    event: AuditEvent;
+    plan: 'LIST' | 'COUNT';
+  }): Promise<DiscardResult> {
+    const versionId = params.event.versionId ?? '';
+    if (params.plan === 'COUNT') {
+      return this.countDiscard(uploadPk(params.event.uploadId), UNSOLICITED_SK, versionId);
+    }
+    const { event, head, expected } = appendEvent(params.trail.trailHead, params.event);
     try {
       await this.doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { pk: uploadPk(event.uploadId), sk: auditSortKey(event), entity: 'AuditEvent', ...event },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          Key: { pk: uploadPk(params.event.uploadId), sk: UNSOLICITED_SK },
+          ConditionExpression:
+            expected === undefined ? 'attribute_not_exists(pk)' : '#trailHead.#seq = :expectedSeq',
+          UpdateExpression:
+            'SET #trailHead = :head, #events = list_append(if_not_exists(#events, :none), :events), ' +
+            'discardedVersions = list_append(if_not_exists(discardedVersions, :none), :versions), entity = :entity',
+          ExpressionAttributeNames: {
+            '#trailHead': 'trailHead',
+            '#events': 'events',
+            ...(expected === undefined ? {} : { '#seq': 'seq' }),
+          },
+          ExpressionAttributeValues: {
+            ':head': head,
+            ':events': [event],
+            ':none': [],
+            ':versions': [versionId],
+            ':entity': 'Unsolicited',
+            ...(expected === undefined ? {} : { ':expectedSeq': expected.seq }),
+          },
         }),
       );
-      return true;
     } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') return false;
-      throw toPipelineError('PutItem(audit)', error);
+      if (errorName(error) === 'ConditionalCheckFailedException') return 'TRAIL_MOVED';
+      throw toPipelineError('UpdateItem(unsolicited)', error);
     }
-  }
-
-  /** An upload's audit trail, oldest first. */
-  async listAudit(uploadId: string): Promise<AuditEvent[]> {
-    const events: AuditEvent[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.send('Query(audit)', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': uploadPk(uploadId), ':prefix': 'EVENT#' },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) events.push(auditFromItem(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return events;
+    crashAfterWrite('crash.discard');
+    return 'WRITTEN';
   }
 
   /**
-   * One page of an upload's audit trail, oldest first: at most `limit` events, from one Query,
-   * and an opaque cursor when more follow. The cursor says nothing of how events are stored: it
-   * is checked here, bound to the upload, and a cursor this method did not write is
-   * InvalidCursorError.
+   * The one write of every status change (and listed discard): appends the event to the record's
+   * trail and applies `change`, in one conditional UpdateItem that also requires the trail to end
+   * where `record` was read, so that no two appends ever interleave. A status change also moves
+   * the record in the byStatus index (its `at` is the record's `updatedAt`).
    */
-  async listAuditPage(query: {
-    uploadId: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<{ events: AuditEvent[]; cursor?: string }> {
-    const after = query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor, query.uploadId);
-    const out = await this.send('Query(audit page)', () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': uploadPk(query.uploadId), ':prefix': 'EVENT#' },
-          ConsistentRead: true,
-          // One more than asked: whether more follow is known without a trailing empty page.
-          Limit: query.limit + 1,
-          ...(after !== undefined ? { ExclusiveStartKey: { pk: uploadPk(query.uploadId), sk: after } } : {}),
-        }),
-      ),
-    );
-    const items = out.Items ?? [];
-    const page = items.slice(0, query.limit);
-    const more = items.length > query.limit || out.LastEvaluatedKey !== undefined;
-    const last = page.at(-1);
-    return {
-      events: page.map(auditFromItem),
-      ...(more && last !== undefined ? { cursor: encodeAuditCursor(query.uploadId, String(last.sk)) } : {}),
-    };
-  }
-
-  /**
-   * A caller's uploads, newest first, optionally of one status, with an opaque cursor. With a
-   * status filter, at most READ_BUDGET items are evaluated: a sparse filter may give a short (or
-   * empty) page with a cursor.
-   */
-  async listByOwner(query: ListQuery): Promise<Page<UploadRecord>> {
-    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byOwner;
-    const startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.owner);
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: indexName,
-      KeyConditionExpression: `${partitionKey} = :owner`,
-      ExpressionAttributeValues: { ':owner': query.owner },
-      ScanIndexForward: false,
-    };
-    if (query.status !== undefined) {
-      input.FilterExpression = '#status = :status';
-      input.ExpressionAttributeNames = { '#status': 'status' };
-      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':status': query.status };
-    }
-    const page = await boundedQuery(this.queryPage('Query(byOwner)'), input, {
-      limit: query.limit,
-      budget: READ_BUDGET,
-      keyAttributes: ['pk', 'sk', partitionKey, sortKey],
-      ...(startKey ? { startKey } : {}),
-    });
-    return {
-      items: page.items.map(fromItem),
-      ...(page.lastKey ? { cursor: encodeCursor(page.lastKey) } : {}),
-    };
-  }
-
-  /**
-   * Records of one status whose last change is within [from, to], oldest first, optionally of one
-   * owner: the auditors' cross-owner query. Evaluates at most `budget` items (the owner filter
-   * may match few of them); `lastKey` is where to go on, `evaluated` what it cost.
-   */
-  async listByStatusBetween(query: {
-    status: UploadStatus;
-    from: string;
-    to: string;
-    owner?: string;
-    limit: number;
-    /** Items it may evaluate (default READ_BUDGET). */
-    budget?: number;
-    startKey?: Record<string, unknown>;
-  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown>; evaluated: number }> {
-    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
-    const page = await boundedQuery(
-      this.queryPage('Query(byStatus range)'),
-      {
-        TableName: this.tableName,
-        IndexName: indexName,
-        KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
-        ExpressionAttributeValues: {
-          ':status': query.status,
-          ':from': query.from,
-          // updatedKey is "<updatedAt>#<id>": extend `to` past any id of that instant.
-          ':to': `${query.to}#~`,
-          ...(query.owner !== undefined ? { ':owner': query.owner } : {}),
-        },
-        ...(query.owner !== undefined ? { FilterExpression: 'ownerKey = :owner' } : {}),
-      },
-      {
-        limit: query.limit,
-        budget: query.budget ?? READ_BUDGET,
-        keyAttributes: ['pk', 'sk', partitionKey, sortKey],
-        ...(query.startKey ? { startKey: query.startKey } : {}),
-      },
-    );
-    return { ...page, items: page.items.map(fromItem) };
-  }
-
-  /**
-   * One page of records of one status whose `updatedKey` ("<updatedAt>#<id>") lies within [from, to],
-   * oldest first unless `newestFirst`, after `startKey`: one Query, so that the caller decides
-   * between pages whether to go on (the sweeper's and redrive's paging).
-   */
-  async pageByStatus(query: {
-    status: UploadStatus;
-    from: string;
-    to: string;
-    newestFirst?: boolean;
-    limit: number;
-    startKey?: Record<string, unknown>;
-  }): Promise<{ items: UploadRecord[]; lastKey?: Record<string, unknown> }> {
-    const { indexName, partitionKey, sortKey } = TABLE_KEYS.byStatus;
-    const out = await this.send('Query(byStatus page)', () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: indexName,
-          KeyConditionExpression: `${partitionKey} = :status AND ${sortKey} BETWEEN :from AND :to`,
-          ExpressionAttributeValues: { ':status': query.status, ':from': query.from, ':to': query.to },
-          ScanIndexForward: query.newestFirst !== true,
-          Limit: query.limit,
-          ExclusiveStartKey: query.startKey,
-        }),
-      ),
-    );
-    const lastKey = out.LastEvaluatedKey;
-    return { items: (out.Items ?? []).map(fromItem), ...(lastKey ? { lastKey } : {}) };
-  }
-
-  private queryPage(operation: string): (input: QueryCommandInput) => Promise<QueryCommandOutput> {
-    return (input) => this.send(operation, () => this.doc.send(new QueryCommand(input)));
-  }
-
-  private async conditionalUpdate(
+  private async append(
     operation: string,
-    input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
+    crashPoint: CrashPoint,
+    record: UploadRecord,
+    auditEvent: AuditEvent,
+    change: Change,
   ): Promise<ConditionalResult> {
+    const { event, head, expected } = appendEvent(record.trailHead, auditEvent);
+    const names: Record<string, string> = { '#trailHead': 'trailHead', '#seq': 'seq', '#events': 'events' };
+    const values: Record<string, unknown> = {
+      ':head': head,
+      ':events': [event],
+      ':expectedSeq': expected?.seq,
+      ...change.values,
+    };
+    const updates = ['#trailHead = :head', '#events = list_append(#events, :events)'];
+    const conditions = ['attribute_exists(pk)', '#trailHead.#seq = :expectedSeq'];
+    const sets: Record<string, unknown> = { ...change.sets };
+    if (sets.status !== undefined) {
+      // A status change also moves the record in the byStatus index, at the time of its event.
+      sets.statusKey = sets.status;
+      sets.updatedAt = event.at;
+      sets.updatedKey = statusSortKey({ updatedAt: event.at, uploadId: record.uploadId });
+    }
+    for (const [attribute, value] of Object.entries(sets)) {
+      if (value === undefined) continue;
+      names[`#${attribute}`] = attribute;
+      updates.push(`#${attribute} = :${attribute}`);
+      values[`:${attribute}`] = value;
+    }
+    if (change.appendVersion !== undefined) {
+      names['#discarded'] = 'discardedVersions';
+      updates.push('#discarded = list_append(if_not_exists(#discarded, :none), :versions)');
+      conditions.push('NOT contains(#discarded, :version)');
+      Object.assign(values, {
+        ':none': [],
+        ':versions': [change.appendVersion],
+        ':version': change.appendVersion,
+      });
+    }
+    if (change.condition !== undefined) {
+      // AND-joined as given: a guard with OR brings its own parentheses.
+      Object.assign(names, STATUS_CHANGE_NAMES);
+      conditions.push(change.condition);
+    }
+    const removes = (change.removes ?? []).map((attribute) => {
+      names[`#${attribute}`] = attribute;
+      return `#${attribute}`;
+    });
     try {
       const out = await this.doc.send(
-        new UpdateCommand({ TableName: this.tableName, ReturnValues: 'ALL_NEW', ...input }),
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: uploadPk(record.uploadId), sk: RECORD_SK },
+          ConditionExpression: conditions.join(' AND '),
+          UpdateExpression: `SET ${updates.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
       );
-      return { written: true, record: fromItem(out.Attributes ?? {}) };
+      crashAfterWrite(crashPoint);
+      return { written: true, record: recordFromItem(out.Attributes ?? {}) };
     } catch (error) {
       if (errorName(error) === 'ConditionalCheckFailedException') return { written: false };
       throw toPipelineError(operation, error);
     }
   }
 
-  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Counts a discard past the listing bound. The version last counted is kept, so that a retried
+   * step does not count its own discard twice.
+   */
+  private async countDiscard(pk: string, sk: string, versionId: string): Promise<DiscardResult> {
     try {
-      return await call();
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk },
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(lastUnlistedDiscard) OR lastUnlistedDiscard <> :version)',
+          UpdateExpression: 'SET lastUnlistedDiscard = :version ADD unlistedDiscards :one',
+          ExpressionAttributeValues: { ':version': versionId, ':one': 1 },
+        }),
+      );
     } catch (error) {
-      throw toPipelineError(operation, error);
+      if (errorName(error) === 'ConditionalCheckFailedException') return 'ALREADY_WRITTEN';
+      throw toPipelineError('UpdateItem(count discard)', error);
     }
+    crashAfterWrite('crash.discard');
+    return 'WRITTEN';
   }
-
-  private toItem(record: UploadRecord): Record<string, unknown> {
-    return {
-      pk: uploadPk(record.uploadId),
-      sk: RECORD_SK,
-      entity: 'Upload',
-      ...record,
-      ownerKey: record.owner,
-      createdKey: `${record.createdAt}#${record.uploadId}`,
-      statusKey: record.status,
-      updatedKey: statusSortKey(record),
-    };
-  }
-}
-
-/** A record's sort key in the byStatus index: where queries by status find it, and page from. */
-export function statusSortKey(record: Pick<UploadRecord, 'updatedAt' | 'uploadId'>): string {
-  return `${record.updatedAt}#${record.uploadId}`;
-}
-
-/** The byStatus position of a record as a query of `status` read it (to resume just after it). */
-export function statusIndexKey(
-  record: Pick<UploadRecord, 'updatedAt' | 'uploadId'>,
-  status: UploadStatus,
-): Record<string, string> {
-  return {
-    pk: uploadPk(record.uploadId),
-    sk: RECORD_SK,
-    [TABLE_KEYS.byStatus.partitionKey]: status,
-    [TABLE_KEYS.byStatus.sortKey]: statusSortKey(record),
-  };
-}
-
-/** `EVENT#<at>#<action>`, plus the version for discards (several versions may be discarded). */
-export function auditSortKey(event: Pick<AuditEvent, 'at' | 'action' | 'versionId'>): string {
-  const suffix = event.action === 'DISCARDED' && event.versionId ? `#${event.versionId}` : '';
-  return `EVENT#${event.at}#${event.action}${suffix}`;
-}
-
-const INTERNAL_ATTRIBUTES = ['pk', 'sk', 'entity', 'ownerKey', 'createdKey', 'statusKey', 'updatedKey'];
-
-function fromItem(item: Record<string, unknown>): UploadRecord {
-  const record = { ...item };
-  for (const attribute of INTERNAL_ATTRIBUTES) delete record[attribute];
-  return record as unknown as UploadRecord;
-}
-
-function auditFromItem(item: Record<string, unknown>): AuditEvent {
-  const event = { ...item };
-  for (const attribute of INTERNAL_ATTRIBUTES) delete event[attribute];
-  return event as unknown as AuditEvent;
 }

@@ -6,6 +6,7 @@ import { ENV_NAMES } from './env-names.js';
 import { assertFaultsAllowed } from './faults.js';
 import { instrumentClient } from './local-hooks.js';
 import {
+  ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
   DOWNLOAD_URL_TTL_BOUNDS,
   PROCESSING_TIMEOUT_BOUNDS,
   QUOTA_BYTES_PER_DAY_BOUNDS,
@@ -27,6 +28,7 @@ import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain
  * | UPLOAD_URL_TTL_SECONDS   | lifetime of upload grants, 1–900                    | 900 |
  * | DOWNLOAD_URL_TTL_SECONDS | lifetime of download URLs, 1–300                    | 300 |
  * | TYPE_POLICY              | JSON type policy replacing the default              | built-in |
+ * | ABANDONED_RECORD_RETENTION_DAYS | an abandoned record may be deleted (TTL) after, 30–3650 | 90 |
  * | S3_ENDPOINT              | S3-compatible endpoint (local runtime)              | AWS |
  * | S3_FORCE_PATH_STYLE      | "true" for path-style addressing                    | false |
  * | DYNAMODB_ENDPOINT        | DynamoDB-compatible endpoint (local runtime)        | AWS |
@@ -43,6 +45,8 @@ export interface AirlockConfig {
   uploadUrlTtlSeconds: number;
   downloadUrlTtlSeconds: number;
   typePolicy: TypePolicy;
+  /** An abandoned record (PENDING_UPLOAD, EXPIRED) is kept this long before its TTL, seconds. */
+  abandonedRecordRetentionSeconds: number;
   s3Endpoint?: string;
   s3ForcePathStyle: boolean;
   dynamoDbEndpoint?: string;
@@ -70,6 +74,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
       env,
     ),
     typePolicy: policyJson === undefined ? DEFAULT_TYPE_POLICY : parseTypePolicy(policyJson),
+    abandonedRecordRetentionSeconds:
+      intEnv(
+        ENV_NAMES.abandonedRecordRetentionDays,
+        ABANDONED_RECORD_RETENTION_DAYS_BOUNDS.default,
+        ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
+        env,
+      ) * 86_400,
     ...(s3Endpoint ? { s3Endpoint } : {}),
     s3ForcePathStyle: optionalEnv(ENV_NAMES.s3ForcePathStyle, env) === 'true',
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),

@@ -16,6 +16,8 @@ export const ENV_NAMES = {
   downloadUrlTtlSeconds: 'DOWNLOAD_URL_TTL_SECONDS',
   /** The type policy as JSON, replacing the built-in one. */
   typePolicy: 'TYPE_POLICY',
+  /** create-upload and sweeper: an abandoned record may be deleted (TTL) after this, days. */
+  abandonedRecordRetentionDays: 'ABANDONED_RECORD_RETENTION_DAYS',
   /** create-upload: uploads an owner may have waiting for their bytes (QUOTA_OPEN_GRANTS_BOUNDS). */
   quotaOpenGrants: 'QUOTA_OPEN_GRANTS',
   /** create-upload: declared bytes per owner per UTC day (QUOTA_BYTES_PER_DAY_BOUNDS). */
@@ -70,6 +72,7 @@ export interface FunctionSettings {
   readonly typePolicy: TypePolicy;
   readonly processingTimeoutSeconds: number;
   readonly sweepBatchSize: number;
+  readonly abandonedRecordRetentionDays: number;
   readonly quotaOpenGrants: number;
   readonly quotaBytesPerDay: number;
 }
@@ -93,6 +96,7 @@ export function settingsEnvironment(settings: FunctionSettings): SettingsEnviron
       [ENV_NAMES.uploadUrlTtlSeconds]: String(settings.uploadUrlTtlSeconds),
       [ENV_NAMES.downloadUrlTtlSeconds]: String(settings.downloadUrlTtlSeconds),
       [ENV_NAMES.typePolicy]: JSON.stringify(settings.typePolicy),
+      [ENV_NAMES.abandonedRecordRetentionDays]: String(settings.abandonedRecordRetentionDays),
       [ENV_NAMES.quotaOpenGrants]: String(settings.quotaOpenGrants),
       [ENV_NAMES.quotaBytesPerDay]: String(settings.quotaBytesPerDay),
     },

@@ -6,6 +6,9 @@ import { TransientError } from './errors.js';
  * and how often, e.g. `claim=0.2,validate=0.2,record=0.1,router=0.3` or `steps=0.15` (every task
  * step). A step fails either before doing its work or after it (the work is done but the caller
  * sees an error, as when a Lambda response is lost), so retries are exercised both ways.
+ * `crash.<write>` points (`crash.create`, `crash.claim`, `crash.outcome`, `crash.expire`,
+ * `crash.discard`; `crash` for all) SIGKILL the whole process right after that write of the upload
+ * store succeeded: what a crash at that write boundary leaves behind.
  *
  * Off unless the variable is set. Refused on Lambda (AWS_LAMBDA_FUNCTION_NAME is set there) and
  * wherever AIRLOCK_ENV is `production`: a production configuration can never inject faults.
@@ -21,9 +24,20 @@ export const FAULT_POINTS = [
   'record',
   'releasequarantine',
   'router',
+  'crash.create',
+  'crash.claim',
+  'crash.outcome',
+  'crash.expire',
+  'crash.discard',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
-const STEP_POINTS = FAULT_POINTS.filter((point) => point !== 'router');
+/** The upload store's writes after which the process may be killed (see crashAfterWrite). */
+export type CrashPoint = Extract<FaultPoint, `crash.${string}`>;
+const CRASH_POINTS = FAULT_POINTS.filter((point): point is CrashPoint => point.startsWith('crash.'));
+const STEP_POINTS = FAULT_POINTS.filter(
+  (point) => point !== 'router' && !(CRASH_POINTS as readonly string[]).includes(point),
+);
+const GROUPS: Record<string, readonly FaultPoint[]> = { steps: STEP_POINTS, crash: CRASH_POINTS };
 
 export type FaultRates = Partial<Record<FaultPoint, number>>;
 
@@ -38,10 +52,10 @@ export function parseFaultRates(raw: string): FaultRates {
         `${FAULTS_ENV}: "${entry}" needs a rate between 0 and 1 (e.g. claim=0.2).`,
       );
     }
-    const points = name === 'steps' ? STEP_POINTS : FAULT_POINTS.filter((point) => point === name);
+    const points = GROUPS[name] ?? FAULT_POINTS.filter((point) => point === name);
     if (points.length === 0) {
       throw new ConfigurationError(
-        `${FAULTS_ENV}: unknown fault point "${name}" (known: steps, ${FAULT_POINTS.join(', ')}).`,
+        `${FAULTS_ENV}: unknown fault point "${name}" (known: steps, crash, ${FAULT_POINTS.join(', ')}).`,
       );
     }
     for (const point of points) rates[point] = rate;
@@ -112,6 +126,18 @@ export function stepFault(step: string, random: () => number = Math.random): 'be
 }
 
 export class InjectedFault extends TransientError {}
+
+/**
+ * Called by the upload store right after a write succeeded: when `point` is drawn, the process is
+ * killed on the spot (SIGKILL: nothing is flushed, no handler runs), as a crash of the function,
+ * or of the whole local runtime, at that write boundary would. Never when injection is off.
+ */
+export function crashAfterWrite(
+  point: CrashPoint,
+  kill: () => void = () => process.kill(process.pid, 'SIGKILL'),
+): void {
+  if (shouldInjectFault(point)) kill();
+}
 
 /** Test hook: forget the state read from the environment. */
 export function resetFaultsForTests(): void {

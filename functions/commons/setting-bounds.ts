@@ -62,6 +62,20 @@ export const QUARANTINE_RETENTION_DAYS_BOUNDS = { min: 1, default: 7 } as const 
 /** Days after which noncurrent (overwritten or deleted) object versions are removed. */
 export const NONCURRENT_VERSION_RETENTION_DAYS_BOUNDS = { min: 1, default: 30 } as const satisfies IntBounds;
 
+/**
+ * What is promised of abandoned uploads (a grant never used, or expired): their record and audit
+ * trail are kept at least this many days after the grant expired. Only then may DynamoDB's TTL
+ * delete them (abandonedRecordRetentionDays, never less than this).
+ */
+export const ABANDONED_TRAIL_RETENTION_PROMISE_DAYS = 30;
+
+/** Days an abandoned record (PENDING_UPLOAD, EXPIRED) is kept before DynamoDB's TTL may delete it. */
+export const ABANDONED_RECORD_RETENTION_DAYS_BOUNDS = {
+  min: ABANDONED_TRAIL_RETENTION_PROMISE_DAYS,
+  max: 3650,
+  default: 90,
+} as const satisfies IntBounds;
+
 /** Days rejected files are kept under rejected/ for forensics. */
 export const REJECTED_RETENTION_DAYS_BOUNDS = { min: 1, default: 90 } as const satisfies IntBounds;
 

@@ -18,8 +18,11 @@ export const TERMINAL_STATUSES: ReadonlySet<UploadStatus> = new Set([
   'EXPIRED',
 ]);
 
-/** Statuses that nothing may ever change again. */
-export const FINAL_STATUSES: ReadonlySet<UploadStatus> = new Set(['PROCESSED', 'REJECTED', 'EXPIRED']);
+/**
+ * Statuses that nothing may ever change again. EXPIRED is not one of them: the first version of a
+ * grant that S3 accepted (its transfer started before the grant expired) is still processed.
+ */
+export const FINAL_STATUSES: ReadonlySet<UploadStatus> = new Set(['PROCESSED', 'REJECTED']);
 
 export const REASON_CODES = [
   'SIZE_MISMATCH',
@@ -76,6 +79,21 @@ export interface UploadRecord {
   reasons?: Reason[];
   /** Internal failure detail (never returned to clients). */
   failure?: { error: string; cause: string };
+  /** The trail's last event: where the next one is appended (functions/domain/audit-trail.ts). */
+  trailHead: TrailHead;
+  /** Versions of this upload's key discarded and listed in its trail (at most MAX_LISTED_DISCARDS). */
+  discardedVersions?: string[];
+  /** Discards past that bound: counted, not listed. */
+  unlistedDiscards?: number;
+  /** The outcome event last published: its transition's number and time (the record is its outbox). */
+  publishedSeq?: number;
+  publishedAt?: string;
+}
+
+/** The last event of a trail: its number and time. */
+export interface TrailHead {
+  seq: number;
+  at: string;
 }
 
 /** One immutable entry of an upload's audit trail. Never holds a URL, signature or token. */
@@ -91,8 +109,21 @@ export interface AuditEvent {
   executionId?: string;
 }
 
+/** An event as the trail holds it: numbered from 1 within its upload, without a gap. */
+export interface RecordedEvent extends AuditEvent {
+  seq: number;
+}
+
 export type AuditAction =
-  'ISSUED' | 'CLAIMED' | 'REDRIVEN' | 'PROCESSED' | 'REJECTED' | 'FAILED' | 'EXPIRED' | 'DISCARDED';
+  | 'ISSUED'
+  | 'CLAIMED'
+  | 'REDRIVEN'
+  | 'LATE_UPLOAD'
+  | 'PROCESSED'
+  | 'REJECTED'
+  | 'FAILED'
+  | 'EXPIRED'
+  | 'DISCARDED';
 
 /** The object an S3 "Object Created" event names. */
 export interface ObjectRef {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditEvent, Reason, UploadRecord, UploadStatus } from './model.js';
+import type { Reason, RecordedEvent, UploadRecord, UploadStatus } from './model.js';
 import { TERMINAL_STATUSES } from './model.js';
 import { executionReference, scrubForAuditors } from './redaction.js';
 
@@ -110,15 +110,15 @@ export type Audience = 'owner' | 'auditor';
 
 export const audienceOf = (caller: Caller): Audience => (isAuditor(caller) ? 'auditor' : 'owner');
 
-/** The public shape of an audit event. */
-export type AuditEventView = Omit<AuditEvent, 'uploadId'>;
+/** The public shape of an audit event: its number in the trail, and what happened. */
+export type AuditEventView = Omit<RecordedEvent, 'uploadId'>;
 
 /**
  * An audit event as its reader may see it. The execution is named by its opaque reference (no
  * account, region or state machine); a PROCESSING_FAILED reason, whose stored message is the
  * internal error name, is the generic one for owners and names the scrubbed error for auditors.
  */
-export function toAuditEventView(event: AuditEvent, audience: Audience = 'owner'): AuditEventView {
+export function toAuditEventView(event: RecordedEvent, audience: Audience = 'owner'): AuditEventView {
   const { uploadId: _uploadId, executionId, reasons, ...rest } = event;
   return {
     ...rest,

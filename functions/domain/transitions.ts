@@ -1,3 +1,4 @@
+import { canRedrive } from './audit-trail.js';
 import type { AuditAction, Reason, UploadRecord, UploadStatus } from './model.js';
 
 /** The S3 object version an event is about. */
@@ -15,6 +16,11 @@ export type ClaimDecision =
   /** Another delivery of an event for the version already taken: end quietly. */
   | { kind: 'DUPLICATE' }
   /**
+   * A FAILED upload whose trail has no room for another redrive (REDRIVE_CEILING): it stays
+   * FAILED with its bytes, for an operator to look at; nothing is written.
+   */
+  | { kind: 'REDRIVE_LIMIT' }
+  /**
    * This same execution already recorded the outcome and is running again (resumed after a
    * restart): only the quarantine version may still need releasing.
    */
@@ -25,7 +31,10 @@ export type ClaimDecision =
 /**
  * Decides what an "Object Created" event means for the upload's record. Events arrive at least
  * once and out of order: only one version per upload is ever processed, and a terminal status is
- * never left again except FAILED, which a redrive of the same version may resume.
+ * never left again except FAILED, which a redrive of the same version may resume, and EXPIRED,
+ * which the first version to arrive still leaves (LATE_UPLOAD): S3 accepted it, so its transfer
+ * started before the grant expired (S3 checks a grant's expiry when the request starts), and it
+ * merely finished after the sweeper had given up on it.
  */
 export function decideClaim(
   record: UploadRecord | undefined,
@@ -44,7 +53,9 @@ export function decideClaim(
       return { kind: 'CLAIM', from: 'PENDING_UPLOAD', action: 'CLAIMED' };
     case 'FAILED':
       if (record.versionId === undefined || sameVersion) {
-        return { kind: 'CLAIM', from: 'FAILED', action: 'REDRIVEN' };
+        return canRedrive(record)
+          ? { kind: 'CLAIM', from: 'FAILED', action: 'REDRIVEN' }
+          : { kind: 'REDRIVE_LIMIT' };
       }
       return { kind: 'DISCARD', reason: otherVersionReason(record, event) };
     case 'PROCESSING':
@@ -55,13 +66,8 @@ export function decideClaim(
       if (!sameVersion) return { kind: 'DISCARD', reason: otherVersionReason(record, event) };
       return record.executionId === executionId ? { kind: 'RELEASE' } : { kind: 'DUPLICATE' };
     case 'EXPIRED':
-      return {
-        kind: 'DISCARD',
-        reason: {
-          code: 'UPLOAD_EXPIRED',
-          message: 'The upload had expired before this object was processed.',
-        },
-      };
+      // An EXPIRED record was never claimed: this is the first version to arrive.
+      return { kind: 'CLAIM', from: 'EXPIRED', action: 'LATE_UPLOAD' };
   }
 }
 
@@ -120,8 +126,8 @@ export function isOutcomeAlreadyRecorded(
 }
 
 /**
- * The time of a transition: now, but strictly after the previous transition, so that the audit
- * trail (sorted by time) never shows two transitions of one upload in the wrong order.
+ * The time of a transition: now, but strictly after the previous event, so that the audit trail
+ * reads oldest first by time as well as by its numbers (audit-trail.ts: nextEventTime).
  */
 export function transitionTime(now: Date, previous: string | undefined): string {
   const floor = previous === undefined ? Number.NaN : Date.parse(previous) + 1;

@@ -54,9 +54,9 @@ export function buildApi(scope: Construct, props: PipelineApiProps): PipelineApi
   const { storage, defaults } = props;
   const handler = (name: ApiFunction) => new PipelineLambda(scope, name, { invoker: 'api', defaults });
 
-  // Signs PUT/POST grants into quarantine/ only; its record and first audit event are puts. It
-  // counts each grant on the owner's quota item (read back, and healed from the records, at the
-  // limit) and ties an Idempotency-Key to its upload (a put, read back on a retry).
+  // Signs PUT/POST grants into quarantine/ only; its record, holding the ISSUED event, is one put.
+  // It counts each grant on the owner's quota item (read back, and healed from the records, at
+  // the limit) and ties an Idempotency-Key to its upload (a put, read back on a retry).
   const createUpload = handler('create-upload');
   storage.grantObjects(createUpload, ['s3:PutObject'], QUARANTINE_PREFIX);
   storage.grantItems(createUpload, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
@@ -68,7 +68,8 @@ export function buildApi(scope: Construct, props: PipelineApiProps): PipelineApi
   const listUploads = handler('list-uploads');
   storage.grantItems(listUploads, ['dynamodb:Query'], TABLE_KEYS.byOwner.indexName);
   const getUploadEvents = handler('get-upload-events');
-  storage.grantItems(getUploadEvents, ['dynamodb:GetItem', 'dynamodb:Query']);
+  // One Query of the upload's partition: the record holding its trail (or an unsolicited key's trail).
+  storage.grantItems(getUploadEvents, ['dynamodb:Query']);
   const auditUploads = handler('audit-uploads');
   storage.grantItems(auditUploads, ['dynamodb:Query'], TABLE_KEYS.byStatus.indexName);
 

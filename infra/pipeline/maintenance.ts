@@ -51,7 +51,8 @@ export function buildMaintenance(scope: Construct, props: PipelineMaintenancePro
     Math.min(settings.sweepInterval.toMilliseconds(), DEPLOYED_SWEEPER_TIMEOUT_MS) - SWEEP_SAFETY_MARGIN_MS;
   sweeper.addEnvironment(ENV_NAMES.sweepTimeBudgetSeconds, String(Math.floor(sweepBudgetMs / 1000)));
   storage.grantItems(sweeper, ['dynamodb:Query'], byStatus);
-  storage.grantItems(sweeper, ['dynamodb:UpdateItem', 'dynamodb:PutItem']);
+  // Each expiry or stall, and its event, is one conditional update of the record (as is its lease).
+  storage.grantItems(sweeper, ['dynamodb:UpdateItem']);
   storage.grantListVersions(sweeper, QUARANTINE_PREFIX);
   // It publishes the events of the transitions it records, and of any left unpublished: it reads
   // the record and its trail and HEADs the promoted copy (the bus grant is added with the bus).

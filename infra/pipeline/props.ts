@@ -114,6 +114,13 @@ export interface UploadPipelineProps {
    */
   readonly rejectedRetention?: Duration;
   /**
+   * How long an abandoned upload (its grant never used, or expired) keeps its record and audit
+   * trail after its grant expired, before DynamoDB's TTL may delete them. Whole days, at least
+   * 30 (what the README promises) and at most 3650.
+   * @default Duration.days(90)
+   */
+  readonly abandonedRecordRetention?: Duration;
+  /**
    * Retention of the functions', the state machine's and the API's log groups.
    * @default logs.RetentionDays.ONE_YEAR
    */

@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import {
+  ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
   ALLOWED_ORIGIN,
   API_THROTTLE_DEFAULTS,
   DOWNLOAD_URL_TTL_BOUNDS,
@@ -32,6 +33,7 @@ export interface PipelineSettings extends WebhookSettings {
   readonly quarantineRetention: Duration;
   readonly noncurrentVersionRetention: Duration;
   readonly rejectedRetention: Duration;
+  readonly abandonedRecordRetentionDays: number;
   readonly logRetention: logs.RetentionDays;
   readonly processingTimeoutSeconds: number;
   readonly sweepInterval: Duration;
@@ -63,8 +65,10 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
   const days = (duration: Duration | undefined, bounds: IntBounds, name: string): Duration => {
     const value = duration ?? Duration.days(bounds.default);
     const count = value.toDays({ integral: false });
-    if (!Number.isInteger(count) || count < bounds.min) {
-      fail(`${name} must be a whole number of days, at least ${bounds.min}.`);
+    if (!Number.isInteger(count) || count < bounds.min || count > (bounds.max ?? Infinity)) {
+      const range =
+        bounds.max === undefined ? `at least ${bounds.min}` : `from ${bounds.min} to ${bounds.max}`;
+      fail(`${name} must be a whole number of days, ${range}.`);
     }
     return value;
   };
@@ -170,6 +174,11 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
       'noncurrentVersionRetention',
     ),
     rejectedRetention: days(props.rejectedRetention, REJECTED_RETENTION_DAYS_BOUNDS, 'rejectedRetention'),
+    abandonedRecordRetentionDays: days(
+      props.abandonedRecordRetention,
+      ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
+      'abandonedRecordRetention',
+    ).toDays(),
     logRetention: props.logRetention ?? (LOG_RETENTION_DAYS_DEFAULT satisfies logs.RetentionDays),
     processingTimeoutSeconds,
     sweepInterval,

@@ -37,9 +37,11 @@ export function buildSteps(
   const step = (name: StepFunction, options: { memorySize?: number; timeout?: Duration } = {}) =>
     new PipelineLambda(scope, name, { invoker: 'state-machine', defaults, ...options });
 
-  // Claim moves PENDING_UPLOAD → PROCESSING (conditional update) and records unsolicited objects.
+  // Claim reads the record, then moves it to PROCESSING with its event in one conditional update
+  // (a discard appends to the record's trail, or to the trail of the key of an unsolicited
+  // object): it never puts an item whole.
   const claim = step('claim');
-  storage.grantItems(claim, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+  storage.grantItems(claim, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
 
   // Validate is the only reader of quarantine/: it streams the exact version once.
   const validate = step('validate', { memorySize: 1024, timeout: VALIDATE_TIMEOUT });
@@ -54,8 +56,9 @@ export function buildSteps(
   storage.grantObjects(reject, ['s3:GetObjectVersion'], QUARANTINE_PREFIX);
   storage.grantObjects(reject, ['s3:PutObject', 's3:GetObject'], REJECTED_PREFIX);
 
+  // Record reads the record, then writes the outcome and its event in one conditional update.
   const recordOutcome = step('record-outcome');
-  storage.grantItems(recordOutcome, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+  storage.grantItems(recordOutcome, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
 
   // Release deletes the processed version from quarantine/ (deleting needs no key).
   const releaseQuarantine = step('release-quarantine');

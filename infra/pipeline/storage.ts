@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { TABLE_KEYS } from '../../functions/adapters/upload-store.js';
+import { INDEX_PROJECTION, TABLE_KEYS } from '../../functions/adapters/table-layout.js';
 import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../../functions/domain/model.js';
 import { UPLOAD_REQUEST_HEADERS } from '../../functions/domain/upload-grant.js';
 import { acknowledge } from '../nag-packs.js';
@@ -146,7 +146,12 @@ export interface TableProps {
   readonly encryptionKey?: kms.IKey;
 }
 
-/** The table of upload records and their audit events, with its two indexes. */
+/**
+ * The table of upload records, each holding its audit trail, with its two indexes. The indexes
+ * project the records' own fields (INCLUDE), not their trails: a status change then writes each
+ * index item at the size of the record's fields, not of its trail. Changing the projection of a
+ * deployed table means replacing its indexes (CloudFormation cannot change it in place).
+ */
 export function buildTable(scope: Construct, { removalPolicy, encryptionKey }: TableProps): dynamodb.Table {
   const table = new dynamodb.Table(scope, 'Table', {
     partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -158,8 +163,10 @@ export function buildTable(scope: Construct, { removalPolicy, encryptionKey }: T
     ...(encryptionKey
       ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey }
       : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-    // Only items that carry `ttl` expire (Idempotency-Key reservations, after 24 hours); records
-    // and their audit events carry none and are kept for as long as the table (compliance).
+    // Only items that carry `ttl` expire: abandoned records (PENDING_UPLOAD, EXPIRED), their
+    // trails with them, no sooner than abandonedRecordRetention after their grant expired; and
+    // Idempotency-Key reservations, after 24 hours. Every other record and its trail is kept as
+    // long as the table (compliance).
     timeToLiveAttribute: TABLE_KEYS.ttlAttribute,
   });
   acknowledge(
@@ -172,7 +179,8 @@ export function buildTable(scope: Construct, { removalPolicy, encryptionKey }: T
       indexName: index.indexName,
       partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...INDEX_PROJECTION],
     });
   }
   return table;

@@ -24,6 +24,7 @@ writeFileSync(
     quarantineRetentionDays: 3,
     noncurrentVersionRetentionDays: 10,
     rejectedRetentionDays: 30,
+    abandonedRecordRetentionDays: 60,
     logRetentionDays: 90,
     apiThrottle: { rateLimit: 10, burstLimit: 20 },
     reservedConcurrency: { validate: 4 },
@@ -49,6 +50,7 @@ describe('the construct from airlock.config.json', () => {
       quarantineRetention: Duration.days(3),
       noncurrentVersionRetention: Duration.days(10),
       rejectedRetention: Duration.days(30),
+      abandonedRecordRetention: Duration.days(60),
       logRetention: logs.RetentionDays.THREE_MONTHS,
       apiThrottle: { rateLimit: 10, burstLimit: 20 },
       reservedConcurrency: { validate: 4 },
@@ -76,5 +78,26 @@ describe('the construct from airlock.config.json', () => {
 
     // Assert
     expect(variables).toMatchObject({ PROCESSING_TIMEOUT_SECONDS: '7200', SWEEP_BATCH_SIZE: '250' });
+  });
+
+  test('hands the writers of abandoned records (create-upload, sweeper) their retention', () => {
+    // Arrange
+    const { stack, template } = synthAirlock(pipelinePropsFromConfig(loadAirlockConfig(path)));
+    const resources = (
+      template.toJSON() as {
+        Resources: Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }>;
+      }
+    ).Resources;
+
+    // Act
+    const retention = (['create-upload', 'sweeper'] as const).map(
+      (name) =>
+        resources[logicalIdOf(stack.pipeline.functions[name])]!.Properties.Environment.Variables[
+          'ABANDONED_RECORD_RETENTION_DAYS'
+        ],
+    );
+
+    // Assert
+    expect(retention).toEqual(['60', '60']);
   });
 });

@@ -34,6 +34,7 @@ describe('resolveSettings', () => {
       quarantineRetention: 7,
       noncurrentVersionRetention: 30,
       rejectedRetention: 90,
+      abandonedRecordRetentionDays: 90,
       logRetention: logs.RetentionDays.ONE_YEAR,
       processingTimeoutSeconds: 3600,
       sweepInterval: 5,
@@ -106,6 +107,16 @@ describe('the construct and the functions accept the same range', () => {
       construct: (n) => resolveSettings({ sweepBatchSize: n }).sweepBatchSize,
       functions: (n) => readSweeperConfig({ SWEEP_BATCH_SIZE: String(n) }).batchSize,
     },
+    {
+      setting: 'abandoned-record retention (the promised 30 days to 10 years)',
+      accepted: [30, 3650],
+      refused: [29, 3651],
+      construct: (d) =>
+        resolveSettings({ abandonedRecordRetention: Duration.days(d) }).abandonedRecordRetentionDays,
+      functions: (d) =>
+        readConfig(functionEnv('ABANDONED_RECORD_RETENTION_DAYS', d)).abandonedRecordRetentionSeconds /
+        86_400,
+    },
   ];
 
   describe.each(cases)('$setting', ({ accepted, refused, construct, functions }) => {
@@ -114,7 +125,7 @@ describe('the construct and the functions accept the same range', () => {
     });
 
     test.each(refused)('both refuse %i', (value) => {
-      expect(() => construct(value)).toThrow(/must be (between|a whole number from)/);
+      expect(() => construct(value)).toThrow(/must be (between|a whole number (of days, )?from)/);
       expect(() => functions(value)).toThrow(/must be an integer from/);
     });
   });

@@ -1,6 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable } from '../../local/dynamo.js';
 import { ENV, logicalIdOf, newApp, synthAirlock } from './support/synth.js';
 import { resourceById, resourcesOfType } from './support/template.js';
 
@@ -254,22 +256,55 @@ describe('uploads table', () => {
     expect(tableOf(defaults)['DeletionProtectionEnabled']).toBe(true);
   });
 
-  test('the GSIs are byOwner (ownerKey, createdKey) and byStatus (statusKey, updatedKey)', () => {
+  test('the GSIs are byOwner (ownerKey, createdKey) and byStatus (statusKey, updatedKey), projecting the record but not its trail', () => {
     const index = (name: string, hash: string, range: string) => ({
       IndexName: name,
       KeySchema: [
         { AttributeName: hash, KeyType: 'HASH' },
         { AttributeName: range, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: expect.any(Array) as unknown },
     });
-    expect(tableOf(defaults)['GlobalSecondaryIndexes']).toEqual([
+    const indexes = tableOf(defaults)['GlobalSecondaryIndexes'] as Array<{
+      Projection: { NonKeyAttributes: string[] };
+    }>;
+    expect(indexes).toEqual([
       index('byOwner', 'ownerKey', 'createdKey'),
       index('byStatus', 'statusKey', 'updatedKey'),
     ]);
+    for (const { Projection } of indexes) {
+      // What list, audit and the sweeper read of a record; never the trail or its bookkeeping.
+      expect(Projection.NonKeyAttributes).toEqual(
+        expect.arrayContaining(['uploadId', 'owner', 'status', 'updatedAt', 'expiresAt', 'trailHead']),
+      );
+      expect(Projection.NonKeyAttributes).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(/^(events|discardedVersions|ttl)$/)]),
+      );
+    }
   });
 
-  test('TTL is on the attribute the quota and idempotency items set (records and audit events never carry it)', () => {
+  test('the local table projects exactly what the deployed one does', async () => {
+    // Arrange: the table the local runtime creates (local/dynamo.ts), captured from its request
+    const sent: CreateTableCommandInput[] = [];
+    const client = {
+      send: (command: { input: unknown; constructor: { name: string } }) => {
+        if (command.constructor.name === 'CreateTableCommand')
+          sent.push(command.input as CreateTableCommandInput);
+        return Promise.resolve(
+          command.constructor.name === 'DescribeTableCommand' ? { Table: { TableStatus: 'ACTIVE' } } : {},
+        );
+      },
+    } as unknown as DynamoDBClient;
+    // Act
+    await ensureTable(client, 'local');
+    // Assert
+    const deployed = tableOf(defaults)['GlobalSecondaryIndexes'] as Array<Record<string, unknown>>;
+    expect(sent[0]?.GlobalSecondaryIndexes?.map((gsi) => [gsi.IndexName, gsi.Projection])).toEqual(
+      deployed.map((gsi) => [gsi['IndexName'], gsi['Projection']]),
+    );
+  });
+
+  test('TTL is on ttl, which only abandoned records, quota counters and idempotency keys set', () => {
     expect(tableOf(defaults)['TimeToLiveSpecification']).toEqual({ AttributeName: 'ttl', Enabled: true });
   });
 

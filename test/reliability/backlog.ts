@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SweepStateStore } from '../../functions/adapters/sweep-state.js';
-import { TABLE_KEYS } from '../../functions/adapters/upload-store.js';
+import { TABLE_KEYS, type NewUpload } from '../../functions/adapters/upload-store.js';
+import { ABANDONED_RECORD_RETENTION_DAYS_BOUNDS } from '../../functions/commons/setting-bounds.js';
+import { abandonedRecordExpiry } from '../../functions/domain/audit-trail.js';
 import {
   DEPLOYED_PROCESSING_TIMEOUT_MS,
   DEPLOYED_SWEEP,
   scaleSweep,
   type SweepSettings,
 } from '../../functions/commons/sweep-settings.js';
-import type { UploadRecord } from '../../functions/domain/model.js';
+import { issuedEvent } from '../../functions/domain/transition-events.js';
 import { MAX_UPLOAD_URL_TTL_SECONDS } from '../../functions/domain/upload-grant.js';
 import { newUploadId } from '../../functions/domain/upload-id.js';
 import { issueToken } from '../../local/auth.js';
@@ -203,12 +205,12 @@ export async function runBacklog(target: RuntimeTarget, options: BacklogOptions)
   return [load, backlog];
 }
 
-/** Writes one PENDING_UPLOAD record and its ISSUED event as create-upload does; returns its id. */
+/** Writes one PENDING_UPLOAD record holding its ISSUED event as create-upload does; returns its id. */
 async function writeAbandonedGrant(target: RuntimeTarget, issuedAtMs: number, owner: string, ttlMs: number) {
   const { store } = backends(target);
   const createdAt = new Date(issuedAtMs).toISOString();
   const uploadId = newUploadId(issuedAtMs);
-  const record: UploadRecord = {
+  const pending: NewUpload = {
     uploadId,
     owner,
     status: 'PENDING_UPLOAD',
@@ -220,16 +222,11 @@ async function writeAbandonedGrant(target: RuntimeTarget, issuedAtMs: number, ow
     updatedAt: createdAt,
     expiresAt: new Date(issuedAtMs + ttlMs).toISOString(),
   };
-  await store.createPending(record);
-  await store.appendAudit({
-    uploadId,
-    at: createdAt,
-    actor: { type: 'user', id: owner },
-    action: 'ISSUED',
-    from: null,
-    to: 'PENDING_UPLOAD',
-    reasons: [],
-  });
+  await store.createPending(
+    pending,
+    issuedEvent(uploadId, owner, createdAt),
+    abandonedRecordExpiry(pending.expiresAt, ABANDONED_RECORD_RETENTION_DAYS_BOUNDS.default * 86_400),
+  );
   return uploadId;
 }
 

@@ -117,7 +117,7 @@ const item = (overrides: Partial<UploadRecord>) => ({ Item: recordItem(overrides
 const updated = (status: UploadRecord['status']) => (input: UpdateCommandInput) => ({
   Attributes: recordItem({
     status,
-    updatedAt: String(input.ExpressionAttributeValues?.[':at'] ?? NOW.toISOString()),
+    updatedAt: String(input.ExpressionAttributeValues?.[':updatedAt'] ?? NOW.toISOString()),
     ...(input.ExpressionAttributeValues?.[':executionId']
       ? { executionId: String(input.ExpressionAttributeValues[':executionId']) }
       : {}),
@@ -139,7 +139,14 @@ const pendingProcessed = () => {
     .on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'EVENT#' } }, false)
     .resolves({
       Items: [
-        { uploadId: UPLOAD_ID, at: NOW.toISOString(), action: 'PROCESSED', from: 'PROCESSING', to: 'PROCESSED', reasons: [] },
+        {
+          uploadId: UPLOAD_ID,
+          at: NOW.toISOString(),
+          action: 'PROCESSED',
+          from: 'PROCESSING',
+          to: 'PROCESSED',
+          reasons: [],
+        },
       ],
     });
   s3.on(HeadObjectCommand, { Key: `clean/${UPLOAD_ID}` }, false).resolves({ VersionId: 'v-clean' });
@@ -161,6 +168,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       presigner,
       policy: DEFAULT_TYPE_POLICY,
       uploadTtlSeconds: 900,
+      abandonedRecordRetentionSeconds: 90 * 86_400,
       now: () => NOW,
       quotas,
       quotaLimits: { openGrants: 1, bytesPerDay: 10 * 1024 ** 3 },
@@ -224,7 +232,8 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
     await makeListUploadsHandler(() => ({ store }))(apiEvent({ routeKey: 'GET /uploads', sub: OWNER }));
   },
   'get-upload-events': async () => {
-    ddb.on(GetCommand).resolves(item({})).on(QueryCommand).resolves({ Items: [] });
+    // One Query of the upload's partition: its record holds the trail.
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({})] });
     const handler = makeGetUploadEventsHandler(() => ({ store }));
     await handler(
       apiEvent({ routeKey: 'GET /uploads/{id}/events', pathParameters: { id: UPLOAD_ID }, sub: OWNER }),
@@ -236,13 +245,20 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
     await handler(apiEvent({ routeKey: 'GET /audit/uploads', groups: ['auditors'] }));
   },
   claim: async () => {
+    const handler = makeClaimHandler(() => ({ store, now: () => NOW, quotas }));
+    const run = (key = KEY) =>
+      handler({
+        detail: { ...detail, object: { ...detail.object, key } },
+        eventTime: '2025-03-01T12:00:05Z',
+        executionId: EXECUTION_ARN,
+      });
+    // A claim; then an object no upload was issued for, audited in its key's own trail.
     ddb.on(GetCommand).resolves(item({ status: 'PENDING_UPLOAD', size: PDF.length }));
-    ddb.on(UpdateCommand).callsFake(updated('PROCESSING')).on(PutCommand).resolves({});
-    await makeClaimHandler(() => ({ store, now: () => NOW, quotas }))({
-      detail,
-      eventTime: '2025-03-01T12:00:05Z',
-      executionId: EXECUTION_ARN,
-    });
+    ddb.on(UpdateCommand).callsFake(updated('PROCESSING'));
+    await run();
+    ddb.on(GetCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    await run('quarantine/not-an-upload');
   },
   validate: async () => {
     s3.on(GetObjectCommand).callsFake((): Partial<GetObjectCommandOutput> => ({
@@ -273,9 +289,12 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
   'record-outcome': async () => {
     const handler = makeRecordOutcomeHandler(() => ({ store, now: () => NOW }));
     const input = { outcome: 'PROCESSED' as const, detail, executionId: EXECUTION_ARN };
-    ddb.on(UpdateCommand).callsFake(updated('PROCESSED')).on(PutCommand).resolves({});
+    ddb
+      .on(GetCommand)
+      .resolves(item({ status: 'PROCESSING', executionId: EXECUTION_ARN, versionId: VERSION_ID }));
+    ddb.on(UpdateCommand).callsFake(updated('PROCESSED'));
     await handler(input);
-    // A retried task finds its outcome written: it reads the record.
+    // A retried task finds its outcome written: it only reads the record.
     ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
     ddb
       .on(GetCommand)
@@ -302,7 +321,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       .resolves({ Items: [recordItem({ status: 'PROCESSING', executionId: EXECUTION_ARN, updatedAt: old })] })
       .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PROCESSED' } }, false)
       .resolves({ Items: [recordItem({ status: 'PROCESSED', versionId: 'v-claimed', updatedAt: old })] });
-    ddb.on(UpdateCommand).callsFake(updated('EXPIRED')).on(PutCommand).resolves({});
+    ddb.on(UpdateCommand).callsFake(updated('EXPIRED'));
     pendingProcessed(); // what it publishes after its own transitions
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED' }).on(StartExecutionCommand).resolves({});
     const handler = makeSweeperHandler(() => ({
@@ -315,6 +334,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       publication: publication(),
       processingTimeoutMs: 60_000,
       uploadTtlMs: 3_600_000,
+      abandonedRecordRetentionSeconds: 90 * 86_400,
       sweep: {
         intervalMs: 60_000,
         budgetMs: 60_000,

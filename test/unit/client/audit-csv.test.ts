@@ -38,6 +38,7 @@ describe('audit export rows', () => {
   };
   const events: AuditEvent[] = [
     {
+      seq: 1,
       at: 't0',
       actor: { type: 'user', id: '@alice' },
       action: 'ISSUED',
@@ -46,6 +47,7 @@ describe('audit export rows', () => {
       reasons: [],
     },
     {
+      seq: 2,
       at: 't2',
       actor: { type: 'system', id: 'record' },
       action: 'REJECTED',

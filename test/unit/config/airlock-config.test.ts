@@ -61,6 +61,7 @@ describe('defaults', () => {
       quarantineRetentionDays: 7,
       noncurrentVersionRetentionDays: 30,
       rejectedRetentionDays: 90,
+      abandonedRecordRetentionDays: 90,
       logRetentionDays: 365,
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
@@ -77,6 +78,12 @@ describe('defaults', () => {
 
 describe('bad values are refused with a message naming the field', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp, { editorRefuses: boolean }]> = [
+    [
+      'an abandoned-record retention shorter than the 30 days the README promises',
+      { abandonedRecordRetentionDays: 29 },
+      /abandonedRecordRetentionDays: must be a whole number of days from 30 to 3650, got 29/,
+      { editorRefuses: true },
+    ],
     [
       'a processing timeout shorter than Validate may run',
       { processingTimeoutSeconds: 600 },

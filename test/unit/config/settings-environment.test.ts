@@ -12,6 +12,7 @@ describe('settingsEnvironment', () => {
       },
       processingTimeoutSeconds: 4321,
       sweepBatchSize: 7,
+      abandonedRecordRetentionDays: 45,
       quotaOpenGrants: 17,
       quotaBytesPerDay: 12345,
     };
@@ -29,6 +30,7 @@ describe('settingsEnvironment', () => {
       typePolicy: config.typePolicy,
       processingTimeoutSeconds: sweeperConfig.processingTimeoutSeconds,
       sweepBatchSize: sweeperConfig.batchSize,
+      abandonedRecordRetentionDays: config.abandonedRecordRetentionSeconds / 86_400,
       quotaOpenGrants: config.quotas.openGrants,
       quotaBytesPerDay: config.quotas.bytesPerDay,
     }).toEqual(settings);
@@ -41,11 +43,13 @@ describe('settingsEnvironment', () => {
       typePolicy: {},
       processingTimeoutSeconds: 3600,
       sweepBatchSize: 100,
+      abandonedRecordRetentionDays: 90,
       quotaOpenGrants: 1000,
       quotaBytesPerDay: 1024,
     });
     expect([Object.keys(shared).sort(), Object.keys(sweeper).sort()]).toEqual([
       [
+        'ABANDONED_RECORD_RETENTION_DAYS',
         'DOWNLOAD_URL_TTL_SECONDS',
         'QUOTA_BYTES_PER_DAY',
         'QUOTA_OPEN_GRANTS',

@@ -1,4 +1,4 @@
-import type { AuditEvent, UploadRecord, UploadStatus } from '../../../functions/domain/model.js';
+import type { RecordedEvent, UploadRecord, UploadStatus } from '../../../functions/domain/model.js';
 import { UPLOAD_STATUSES } from '../../../functions/domain/model.js';
 import {
   canRead,
@@ -34,6 +34,7 @@ function fullRecord(status: UploadStatus, overrides: Partial<UploadRecord> = {})
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:05.000Z',
     expiresAt: '2025-01-01T00:15:00.000Z',
+    trailHead: { seq: 2, at: '2025-01-01T00:00:05.000Z' },
     versionId: VERSION_ID,
     sequencer: '0062E99A88DC407460',
     executionId: EXECUTION_ID,
@@ -108,6 +109,7 @@ describe('toUploadView', () => {
       method: 'POST',
       createdAt: '2025-01-01T00:00:00.000Z',
       updatedAt: '2025-01-01T00:00:00.000Z',
+      trailHead: { seq: 1, at: '2025-01-01T00:00:00.000Z' },
       expiresAt: '2025-01-01T00:15:00.000Z',
     };
 
@@ -287,7 +289,8 @@ describe('canRead', () => {
 describe('toAuditEventView', () => {
   it('drops the upload id and names the execution by its name alone', () => {
     // Arrange
-    const event: AuditEvent = {
+    const event: RecordedEvent = {
+      seq: 2,
       uploadId: '01JBZ8Q6W0V8M2YQH3KX5T7N9R',
       at: '2025-01-01T00:00:05.000Z',
       actor: { type: 'system', id: 'claim' },
@@ -304,6 +307,7 @@ describe('toAuditEventView', () => {
 
     // Assert
     expect(view).toStrictEqual({
+      seq: 2,
       at: '2025-01-01T00:00:05.000Z',
       actor: { type: 'system', id: 'claim' },
       action: 'CLAIMED',

@@ -1,4 +1,5 @@
 import type { UploadRecord } from '../../../functions/domain/model.js';
+import { REDRIVE_CEILING } from '../../../functions/domain/audit-trail.js';
 import {
   compareSequencers,
   decideClaim,
@@ -26,6 +27,7 @@ function record(overrides: Partial<UploadRecord> = {}): UploadRecord {
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     expiresAt: '2025-01-01T00:15:00.000Z',
+    trailHead: { seq: 1, at: '2025-01-01T00:00:00.000Z' },
     ...overrides,
   };
 }
@@ -235,21 +237,50 @@ describe('decideClaim', () => {
   });
 
   it.each([VERSION, OTHER_VERSION])(
-    'discards an object of an EXPIRED upload (version %s) as UPLOAD_EXPIRED',
+    'claims the first version (%s) of an EXPIRED upload as LATE_UPLOAD: S3 accepted it before the grant expired',
     (versionId) => {
       // Act
       const decision = decideClaim(record({ status: 'EXPIRED' }), { versionId }, EXECUTION);
 
       // Assert
-      expect(decision).toEqual({
-        kind: 'DISCARD',
-        reason: {
-          code: 'UPLOAD_EXPIRED',
-          message: 'The upload had expired before this object was processed.',
-        },
-      });
+      expect(decision).toEqual({ kind: 'CLAIM', from: 'EXPIRED', action: 'LATE_UPLOAD' });
     },
   );
+
+  it('discards a second version of a late upload once the first one was claimed', () => {
+    // Arrange: the late upload's first version moved the record on, as any claim does.
+    const late = record({
+      status: 'PROCESSING',
+      previousStatus: 'EXPIRED',
+      versionId: VERSION,
+      executionId: EXECUTION,
+    });
+
+    // Act
+    const decision = decideClaim(late, { versionId: OTHER_VERSION }, OTHER_EXECUTION);
+
+    // Assert
+    expect(discardReason(decision).code).toBe('ALREADY_PROCESSED');
+  });
+
+  it.each([
+    [REDRIVE_CEILING, { kind: 'CLAIM', from: 'FAILED', action: 'REDRIVEN' }],
+    [REDRIVE_CEILING + 1, { kind: 'REDRIVE_LIMIT' }],
+  ])('redrives a FAILED upload whose trail holds %i events: %j', (seq, expected) => {
+    // Arrange
+    const failed = record({
+      status: 'FAILED',
+      versionId: VERSION,
+      executionId: EXECUTION,
+      trailHead: { seq, at: '2025-01-01T00:05:00.000Z' },
+    });
+
+    // Act
+    const decision = decideClaim(failed, { versionId: VERSION }, OTHER_EXECUTION);
+
+    // Assert
+    expect(decision).toEqual(expected);
+  });
 });
 
 describe('compareSequencers', () => {

@@ -56,7 +56,9 @@ describe('GET /audit/uploads', () => {
       TableName: TABLE_NAME,
       IndexName: 'byStatus',
       KeyConditionExpression: 'statusKey = :status AND updatedKey BETWEEN :from AND :to',
-      FilterExpression: 'ownerKey = :owner',
+      // The record's owner: the byStatus index projects it (not the byOwner index's key).
+      FilterExpression: '#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: {
         ':status': 'REJECTED',
         ':from': '2025-02-01T00:00:00.000Z',

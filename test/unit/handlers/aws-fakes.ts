@@ -115,6 +115,7 @@ export function uploadRecord(overrides: Partial<UploadRecord> = {}): UploadRecor
     createdAt: '2025-03-01T11:59:00.000Z',
     updatedAt: '2025-03-01T11:59:00.000Z',
     expiresAt: '2025-03-01T12:14:00.000Z',
+    trailHead: { seq: 1, at: '2025-03-01T11:59:00.000Z' },
     ...overrides,
   };
 }

@@ -1,7 +1,8 @@
 import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
 import { makeGetUploadEventsHandler } from '../../../functions/get-upload-events.js';
 import { makeListUploadsHandler } from '../../../functions/list-uploads.js';
-import { auditSortKey, READ_BUDGET } from '../../../functions/adapters/upload-store.js';
+import { READ_BUDGET } from '../../../functions/adapters/upload-store.js';
+import { MAX_TRAIL_EVENTS } from '../../../functions/domain/audit-trail.js';
 import type { AuditEvent } from '../../../functions/domain/model.js';
 import { newUploadId } from '../../../functions/domain/upload-id.js';
 import { apiEvent, jsonBody, type ErrorBody } from './api-events.js';
@@ -23,7 +24,8 @@ let table: RealTable;
 const pendingId = newUploadId(BASE - 1000);
 const needleId = newUploadId(BASE - 2000);
 const chattyId = newUploadId(BASE - 3000);
-const EVENT_COUNT = 250;
+/** The longest trail there can be (its record holds it): every listed discard and redrive. */
+const EVENT_COUNT = MAX_TRAIL_EVENTS;
 
 beforeAll(async () => {
   table = await startRealTable();
@@ -57,28 +59,30 @@ beforeAll(async () => {
       createdAt: at(-2000),
       updatedAt: at(-2000),
     }),
-    recordItem({
+  );
+  // An upload with the longest trail there can be, held in its record.
+  const trail = Array.from({ length: EVENT_COUNT }, (_, i) => ({
+    uploadId: chattyId,
+    seq: i + 1,
+    at: at(-3000 + i),
+    actor: { type: 'system' as const, id: 'claim' },
+    action: 'DISCARDED' as const,
+    from: 'PROCESSED' as const,
+    to: 'PROCESSED' as const,
+    reasons: [{ code: 'ALREADY_PROCESSED' as const, message: 'Another version.' }],
+    versionId: `v-${String(i).padStart(4, '0')}`,
+  })) satisfies Array<AuditEvent & { seq: number }>;
+  items.push({
+    ...recordItem({
       uploadId: chattyId,
       owner: 'chatty',
       status: 'PROCESSED',
       createdAt: at(-3000),
       updatedAt: at(-3000),
+      trailHead: { seq: EVENT_COUNT, at: at(-3000 + EVENT_COUNT - 1) },
     }),
-  );
-  // An upload with a long trail.
-  for (let i = 0; i < EVENT_COUNT; i++) {
-    const event: AuditEvent = {
-      uploadId: chattyId,
-      at: at(-3000 + i),
-      actor: { type: 'system', id: 'claim' },
-      action: 'DISCARDED',
-      from: 'PROCESSED',
-      to: 'PROCESSED',
-      reasons: [{ code: 'ALREADY_PROCESSED', message: 'Another version.' }],
-      versionId: `v-${String(i).padStart(4, '0')}`,
-    };
-    items.push({ pk: `UPLOAD#${chattyId}`, sk: auditSortKey(event), entity: 'AuditEvent', ...event });
-  }
+    events: trail,
+  });
   await table.putItems(items);
 }, 120_000);
 
@@ -185,12 +189,13 @@ describe('GET /uploads/{id}/events, a page at a time', () => {
     cursor?: string;
   }
 
-  it('returns at most 100 events by default, oldest first, with a cursor to the rest', async () => {
+  it('returns the whole trail in one page by default (no trail outgrows a page), with one read', async () => {
     const page = jsonBody<EventsPage>(await events());
-    expect(page.events).toHaveLength(100);
-    expect(page.cursor).toEqual(expect.any(String));
+    expect(page.events).toHaveLength(EVENT_COUNT);
+    expect(EVENT_COUNT).toBeLessThanOrEqual(100);
+    expect(page.cursor).toBeUndefined();
     expect(table.reads.queries).toBe(1);
-    expect(table.reads.evaluated).toBeLessThanOrEqual(101);
+    expect(table.reads.evaluated).toBeLessThanOrEqual(1);
   });
 
   it('pages through the whole trail in order with limit and cursor', async () => {
@@ -198,15 +203,15 @@ describe('GET /uploads/{id}/events, a page at a time', () => {
     let cursor: string | undefined;
     let requests = 0;
     do {
-      const page = jsonBody<EventsPage>(await events({ limit: '60', ...(cursor ? { cursor } : {}) }));
-      expect(page.events.length).toBeLessThanOrEqual(60);
+      const page = jsonBody<EventsPage>(await events({ limit: '25', ...(cursor ? { cursor } : {}) }));
+      expect(page.events.length).toBeLessThanOrEqual(25);
       seen.push(...page.events.map((event) => event.at));
       cursor = page.cursor;
       requests++;
     } while (cursor !== undefined && requests < 20);
     expect(seen).toHaveLength(EVENT_COUNT);
     expect([...seen].sort()).toEqual(seen);
-    expect(requests).toBe(Math.ceil(EVENT_COUNT / 60));
+    expect(requests).toBe(Math.ceil(EVENT_COUNT / 25));
   });
 
   it.each([

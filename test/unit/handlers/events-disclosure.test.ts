@@ -50,28 +50,22 @@ const FAILED_EVENT: AuditEvent = {
   executionId: EXECUTION_ARN,
 };
 
-const eventItem = (event: AuditEvent) => ({
-  pk: `UPLOAD#${event.uploadId}`,
-  sk: `EVENT#${event.at}#${event.action}`,
-  entity: 'AuditEvent',
-  ...event,
-});
-
 const asOwner = (routeKey: string) => apiEvent({ routeKey, pathParameters: { id: UPLOAD_ID }, sub: OWNER });
 const asAuditor = (routeKey: string) =>
   apiEvent({ routeKey, pathParameters: { id: UPLOAD_ID }, sub: 'auditor-carol', groups: ['auditors'] });
 
 beforeEach(() => {
   ddb.reset();
-  ddb.on(GetCommand).resolves({
-    Item: recordItem({
-      status: 'FAILED',
-      executionId: EXECUTION_ARN,
-      versionId: 'v-1',
-      failure: { error: ERROR, cause: CAUSE },
-    }),
+  const failed = recordItem({
+    status: 'FAILED',
+    executionId: EXECUTION_ARN,
+    versionId: 'v-1',
+    failure: { error: ERROR, cause: CAUSE },
+    trailHead: { seq: 1, at: FAILED_EVENT.at },
   });
-  ddb.on(QueryCommand).resolves({ Items: [eventItem(FAILED_EVENT)] });
+  ddb.on(GetCommand).resolves({ Item: failed });
+  // The events route reads the record's partition: the record holds its trail.
+  ddb.on(QueryCommand).resolves({ Items: [{ ...failed, events: [{ ...FAILED_EVENT, seq: 1 }] }] });
 });
 
 /** Nothing internal: no account id, no ARN, no state machine name, no stack or code path. */

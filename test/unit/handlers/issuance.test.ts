@@ -1,3 +1,5 @@
+import { nextEventTime } from '../../../functions/domain/audit-trail.js';
+import { claimEvent } from '../../../functions/domain/transition-events.js';
 import { IdempotencyStore } from '../../../functions/adapters/idempotency-store.js';
 import { QuotaStore } from '../../../functions/adapters/quota-store.js';
 import { makeCreateUploadHandler, type CreateUploadDeps } from '../../../functions/create-upload.js';
@@ -34,12 +36,34 @@ const deps = (): CreateUploadDeps => ({
   presigner: newPresigner(),
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: TTL_SECONDS,
+  abandonedRecordRetentionSeconds: 90 * 86_400,
   now: () => now,
   quotas: new QuotaStore(table.tableName, table.client),
   quotaLimits: LIMITS,
   idempotency: new IdempotencyStore(table.tableName, table.client),
 });
 const handler = makeCreateUploadHandler(deps);
+
+/** Claims a PENDING_UPLOAD as the claim step does (one write, with its CLAIMED event). */
+async function claimPending(uploadId: string): Promise<void> {
+  const record = await table.store.get(uploadId);
+  if (record === undefined) throw new Error(`No record ${uploadId}.`);
+  const result = await table.store.claim({
+    record,
+    from: 'PENDING_UPLOAD',
+    versionId: 'v1',
+    executionId: 'exec-1',
+    event: claimEvent({
+      uploadId,
+      at: nextEventTime(new Date(now.getTime() + 1000), record.trailHead),
+      from: 'PENDING_UPLOAD',
+      action: 'CLAIMED',
+      versionId: 'v1',
+      executionId: 'exec-1',
+    }),
+  });
+  if (!result.written) throw new Error(`The claim of ${uploadId} was refused.`);
+}
 const newOwner = () => `owner-${++owners}`;
 const body = (size = 100, fileName = 'report.txt') => ({ fileName, contentType: 'text/plain', size });
 
@@ -98,13 +122,7 @@ describe('per-owner quota of open grants', () => {
     for (let i = 0; i < LIMITS.openGrants; i++) ids.push(jsonBody<Created>(await create(owner)).uploadId);
     expect((await create(owner)).statusCode).toBe(429);
     // The claim moves one upload on; its quota release is not sent (as if it were lost).
-    await table.store.claim({
-      uploadId: ids[0]!,
-      from: 'PENDING_UPLOAD',
-      versionId: 'v1',
-      executionId: 'exec-1',
-      at: new Date(now.getTime() + 1000).toISOString(),
-    });
+    await claimPending(ids[0]!);
     expect((await create(owner)).statusCode).toBe(201);
     expect((await create(owner)).statusCode).toBe(429);
   });
@@ -216,13 +234,7 @@ describe('Idempotency-Key on POST /uploads', () => {
   it('answers 409 IDEMPOTENCY_KEY_USED once the upload has moved on, naming it', async () => {
     const owner = newOwner();
     const { uploadId } = jsonBody<Created>(await create(owner, body(), 'key-3'));
-    await table.store.claim({
-      uploadId,
-      from: 'PENDING_UPLOAD',
-      versionId: 'v1',
-      executionId: 'exec-1',
-      at: new Date(now.getTime() + 1000).toISOString(),
-    });
+    await claimPending(uploadId);
     const retry = await create(owner, body(), 'key-3');
     expect(retry.statusCode).toBe(409);
     expect(jsonBody<ErrorBody>(retry).error).toMatchObject({

@@ -4,7 +4,8 @@ import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
-import { UploadStore } from '../../../functions/adapters/upload-store.js';
+import { UploadStore, type NewUpload } from '../../../functions/adapters/upload-store.js';
+import { issuedEvent } from '../../../functions/domain/transition-events.js';
 import type { UploadRecord, UploadStatus } from '../../../functions/domain/model.js';
 import { makeRedriveHandler, type RedriveReport } from '../../../functions/redrive.js';
 import { makeSweeperHandler, type SweepReport } from '../../../functions/sweeper.js';
@@ -79,7 +80,7 @@ async function seed(
   extra: Partial<UploadRecord> = {},
 ) {
   const createdAt = new Date(createdAtMs).toISOString();
-  const record: UploadRecord = {
+  const record: NewUpload = {
     uploadId: id,
     owner: 'owner-1',
     status,
@@ -92,7 +93,11 @@ async function seed(
     expiresAt: new Date(createdAtMs + 15 * MINUTE).toISOString(),
     ...extra,
   };
-  await store.createPending(record);
+  await store.createPending(
+    record,
+    issuedEvent(id, record.owner, createdAt),
+    Math.ceil(createdAtMs / 1000) + 86_400,
+  );
 }
 
 const idOf = (prefix: string, index: number) => `${prefix}${String(index).padStart(6, '0')}`;
@@ -140,6 +145,7 @@ function sweeperDeps(executions: FakeExecutions) {
     now: clock,
     processingTimeoutMs: 30 * MINUTE,
     uploadTtlMs: 15 * MINUTE,
+    abandonedRecordRetentionSeconds: 90 * 86_400,
     sweep: SETTINGS,
   };
 }

@@ -22,7 +22,8 @@ import { makeRecordOutcomeHandler } from '../../../functions/record-outcome.js';
 import { makeRejectHandler } from '../../../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
 import { makeValidateHandler } from '../../../functions/validate.js';
-import type { UploadRecord } from '../../../functions/domain/model.js';
+import { MAX_LISTED_DISCARDS, REDRIVE_CEILING } from '../../../functions/domain/audit-trail.js';
+import type { RecordedEvent, UploadRecord } from '../../../functions/domain/model.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import * as samples from '../../fixtures/samples.js';
 import {
@@ -60,7 +61,6 @@ const detail = (key = KEY, versionId = VERSION_ID) => ({
 });
 const objectRef = (key = KEY) => ({ bucket: BUCKET, key, versionId: VERSION_ID });
 
-const putInputs = () => ddb.commandCalls(PutCommand).map((call) => call.args[0].input);
 const updateInput = (index = 0): UpdateCommandInput => {
   const call = ddb.commandCalls(UpdateCommand)[index];
   if (call === undefined) throw new Error(`No UpdateCommand #${index} was sent.`);
@@ -88,12 +88,21 @@ function updatedItem(
     Attributes: recordItem({
       ...before,
       previousStatus: before.status ?? 'PENDING_UPLOAD',
-      updatedAt: String(values[':at']),
+      updatedAt: String(values[':updatedAt']),
       executionId: String(values[':executionId']),
+      trailHead: values[':head'] as UploadRecord['trailHead'],
       ...changes,
     }),
   };
 }
+
+/** The event an update appends to the trail (there is exactly one, or none). */
+const appended = (input: UpdateCommandInput) => {
+  const events = input.ExpressionAttributeValues?.[':events'] as RecordedEvent[] | undefined;
+  expect(events?.length ?? 0).toBeLessThanOrEqual(1);
+  return events?.[0];
+};
+const writes = () => ddb.commandCalls(PutCommand).length + ddb.commandCalls(UpdateCommand).length;
 
 beforeEach(() => {
   ddb.reset();
@@ -113,17 +122,19 @@ describe('Claim', () => {
     eventTime: '2025-03-01T12:00:05Z',
     executionId: EXECUTION_ID,
   });
+  const ISSUED_AT = '2025-03-01T11:59:00.000Z';
   const PENDING: Partial<UploadRecord> = {
     status: 'PENDING_UPLOAD',
     size: PDF.length,
     declaredSha256: PDF_SHA256,
+    trailHead: { seq: 1, at: ISSUED_AT },
   };
 
-  const claimSucceeds = () =>
+  const claimSucceeds = (before: Partial<UploadRecord> = PENDING) =>
     ddb
       .on(UpdateCommand)
       .callsFake((update: UpdateCommandInput) =>
-        updatedItem(PENDING, update, { status: 'PROCESSING', versionId: VERSION_ID }),
+        updatedItem(before, update, { status: 'PROCESSING', versionId: VERSION_ID }),
       );
 
   it("gives the owner's open grant back once the claim took the upload out of PENDING_UPLOAD", async () => {
@@ -152,26 +163,43 @@ describe('Claim', () => {
     expect(result).toMatchObject({ outcome: 'CLAIMED' });
   });
 
-  it('claims a PENDING_UPLOAD with one conditional update from PENDING_UPLOAD for this version and execution', async () => {
+  it('claims a PENDING_UPLOAD with one conditional update that holds its CLAIMED event, and nothing else', async () => {
     // Arrange
     ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
     claimSucceeds();
     // Act
     await handler(input());
-    // Assert
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    // Assert: one write, guarded by the status and by the trail's head as read
+    expect(writes()).toBe(1);
     const update = updateInput();
     expect(update.TableName).toBe(TABLE_NAME);
     expect(update.Key).toEqual({ pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' });
-    expect(update.ConditionExpression).toContain('attribute_exists(pk)');
-    expect(update.ConditionExpression).toContain('#status = :from');
-    expect(update.ExpressionAttributeNames).toEqual({ '#status': 'status' });
+    expect(update.ConditionExpression).toBe(
+      'attribute_exists(pk) AND #trailHead.#seq = :expectedSeq AND #status = :from',
+    );
+    expect(update.UpdateExpression).toContain('#events = list_append(#events, :events)');
+    expect(update.UpdateExpression).toMatch(/ REMOVE .*#ttl/);
+    expect(update.ExpressionAttributeNames).toMatchObject({ '#status': 'status', '#ttl': 'ttl' });
     expect(update.ExpressionAttributeValues).toMatchObject({
+      ':expectedSeq': 1,
       ':from': 'PENDING_UPLOAD',
-      ':to': 'PROCESSING',
+      ':status': 'PROCESSING',
       ':versionId': VERSION_ID,
       ':executionId': EXECUTION_ID,
-      ':at': NOW.toISOString(),
+      ':updatedAt': NOW.toISOString(),
+      ':head': { seq: 2, at: NOW.toISOString() },
+    });
+    expect(appended(update)).toEqual({
+      seq: 2,
+      uploadId: UPLOAD_ID,
+      at: NOW.toISOString(),
+      actor: { type: 'system', id: 'claim' },
+      action: 'CLAIMED',
+      from: 'PENDING_UPLOAD',
+      to: 'PROCESSING',
+      reasons: [],
+      versionId: VERSION_ID,
+      executionId: EXECUTION_ID,
     });
     expect(update.ReturnValues).toBe('ALL_NEW');
   });
@@ -189,35 +217,6 @@ describe('Claim', () => {
     });
   });
 
-  it('appends a CLAIMED audit event with a conditional put', async () => {
-    // Arrange
-    ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
-    claimSucceeds();
-    // Act
-    await handler(input());
-    // Assert
-    expect(putInputs()).toEqual([
-      {
-        TableName: TABLE_NAME,
-        ConditionExpression: 'attribute_not_exists(pk)',
-        Item: {
-          pk: `UPLOAD#${UPLOAD_ID}`,
-          sk: `EVENT#${NOW.toISOString()}#CLAIMED`,
-          entity: 'AuditEvent',
-          uploadId: UPLOAD_ID,
-          at: NOW.toISOString(),
-          actor: { type: 'system', id: 'claim' },
-          action: 'CLAIMED',
-          from: 'PENDING_UPLOAD',
-          to: 'PROCESSING',
-          reasons: [],
-          versionId: VERSION_ID,
-          executionId: EXECUTION_ID,
-        },
-      },
-    ]);
-  });
-
   it('returns CLAIMED with the object and the declared content type, size and sha256', async () => {
     // Arrange
     ddb.on(GetCommand).resolves({ Item: recordItem(PENDING) });
@@ -233,18 +232,20 @@ describe('Claim', () => {
     });
   });
 
-  it('writes the claim strictly after the last transition when the clock lags behind it', async () => {
+  it("writes the claim strictly after the trail's last event when the clock lags behind it", async () => {
     // Arrange
     const later = '2025-03-01T12:00:30.000Z';
-    ddb.on(GetCommand).resolves({ Item: recordItem({ ...PENDING, updatedAt: later }) });
-    claimSucceeds();
+    const record = { ...PENDING, updatedAt: later, trailHead: { seq: 1, at: later } };
+    ddb.on(GetCommand).resolves({ Item: recordItem(record) });
+    claimSucceeds(record);
     // Act
     await handler(input());
     // Assert
-    expect(updateInput().ExpressionAttributeValues?.[':at']).toBe('2025-03-01T12:00:30.001Z');
+    expect(updateInput().ExpressionAttributeValues?.[':updatedAt']).toBe('2025-03-01T12:00:30.001Z');
+    expect(appended(updateInput())?.at).toBe('2025-03-01T12:00:30.001Z');
   });
 
-  it('ends as DUPLICATE without an audit event when the update loses to another execution of the same version', async () => {
+  it('ends as DUPLICATE, writing nothing more, when the update loses to another execution of the same version', async () => {
     // Arrange
     ddb
       .on(GetCommand)
@@ -263,12 +264,13 @@ describe('Claim', () => {
     // Assert
     expect(result).toEqual({ outcome: 'DUPLICATE', uploadId: UPLOAD_ID, object: objectRef() });
     expect(ddb).toHaveReceivedCommandTimes(GetCommand, 2);
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(writes()).toBe(1);
   });
 
-  it('discards an object with no record as UNSOLICITED and audits it as DISCARDED', async () => {
-    // Arrange
+  it("audits an object with no record as UNSOLICITED in its key's own trail, with one write", async () => {
+    // Arrange: no record, and no trail yet for the key
     ddb.on(GetCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
     // Act
     const result = await handler(input());
     // Assert
@@ -278,22 +280,21 @@ describe('Claim', () => {
       object: objectRef(),
       reason: { code: 'UNSOLICITED' },
     });
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(putInputs()).toHaveLength(1);
-    expect(putInputs()[0]).toMatchObject({
-      ConditionExpression: 'attribute_not_exists(pk)',
-      Item: {
-        pk: `UPLOAD#${UPLOAD_ID}`,
-        sk: `EVENT#2025-03-01T12:00:05.000Z#DISCARDED#${VERSION_ID}`,
-        action: 'DISCARDED',
-        actor: { type: 'system', id: 'claim' },
-        from: null,
-        to: null,
-        reasons: [expect.objectContaining({ code: 'UNSOLICITED' })],
-        versionId: VERSION_ID,
-        executionId: EXECUTION_ID,
-      },
+    expect(writes()).toBe(1);
+    const update = updateInput();
+    expect(update.Key).toEqual({ pk: `UPLOAD#${UPLOAD_ID}`, sk: 'UNSOLICITED' });
+    expect(update.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(appended(update)).toMatchObject({
+      seq: 1,
+      action: 'DISCARDED',
+      actor: { type: 'system', id: 'claim' },
+      from: null,
+      to: null,
+      reasons: [expect.objectContaining({ code: 'UNSOLICITED' })],
+      versionId: VERSION_ID,
+      executionId: EXECUTION_ID,
     });
+    expect(update.ExpressionAttributeValues?.[':versions']).toEqual([VERSION_ID]);
   });
 
   it.each([
@@ -301,16 +302,52 @@ describe('Claim', () => {
     ['a lowercase ULID', `quarantine/${UPLOAD_ID.toLowerCase()}`, UPLOAD_ID.toLowerCase()],
     ['a nested key', `quarantine/${UPLOAD_ID}/x`, `${UPLOAD_ID}/x`],
   ])('discards %s as UNSOLICITED without reading any record', async (_label, key, auditId) => {
+    // Arrange
+    ddb.on(GetCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
     // Act
     const result = await handler(input(key));
-    // Assert
+    // Assert: only the key's own trail is read and written
     expect(result).toMatchObject({ outcome: 'DISCARD', reason: { code: 'UNSOLICITED' } });
-    expect(ddb).not.toHaveReceivedCommand(GetCommand);
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(putInputs()[0]?.Item).toMatchObject({ pk: `UPLOAD#${auditId}`, action: 'DISCARDED' });
+    expect(ddb.commandCalls(GetCommand).map((call) => call.args[0].input.Key)).toEqual([
+      { pk: `UPLOAD#${auditId}`, sk: 'UNSOLICITED' },
+    ]);
+    expect(updateInput().Key).toEqual({ pk: `UPLOAD#${auditId}`, sk: 'UNSOLICITED' });
+    expect(appended(updateInput())).toMatchObject({ uploadId: auditId, action: 'DISCARDED' });
   });
 
-  it('discards another version of an upload already processed as ALREADY_PROCESSED', async () => {
+  it('lists another version of a processed upload as ALREADY_PROCESSED in its trail, changing no status', async () => {
+    // Arrange
+    const processed = {
+      ...PENDING,
+      status: 'PROCESSED' as const,
+      versionId: 'older-version',
+      executionId: OTHER_EXECUTION_ID,
+      trailHead: { seq: 3, at: '2025-03-01T12:00:09.000Z' },
+    };
+    ddb.on(GetCommand).resolves({ Item: recordItem(processed) });
+    ddb.on(UpdateCommand).resolves({ Attributes: recordItem(processed) });
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'DISCARD', reason: { code: 'ALREADY_PROCESSED' } });
+    expect(writes()).toBe(1);
+    const update = updateInput();
+    expect(update.ConditionExpression).toBe(
+      'attribute_exists(pk) AND #trailHead.#seq = :expectedSeq AND NOT contains(#discarded, :version)',
+    );
+    expect(update.ExpressionAttributeValues).not.toHaveProperty(':status');
+    expect(update.ExpressionAttributeValues).toMatchObject({ ':expectedSeq': 3, ':versions': [VERSION_ID] });
+    expect(appended(update)).toMatchObject({
+      seq: 4,
+      action: 'DISCARDED',
+      from: 'PROCESSED',
+      to: 'PROCESSED',
+      at: NOW.toISOString(),
+    });
+  });
+
+  it('writes nothing for a version whose discard is already listed (a retried step)', async () => {
     // Arrange
     ddb.on(GetCommand).resolves({
       Item: recordItem({
@@ -318,42 +355,116 @@ describe('Claim', () => {
         status: 'PROCESSED',
         versionId: 'older-version',
         executionId: OTHER_EXECUTION_ID,
+        discardedVersions: [VERSION_ID],
       }),
     });
     // Act
     const result = await handler(input());
     // Assert
     expect(result).toMatchObject({ outcome: 'DISCARD', reason: { code: 'ALREADY_PROCESSED' } });
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(putInputs()[0]?.Item).toMatchObject({ action: 'DISCARDED', from: 'PROCESSED', to: 'PROCESSED' });
+    expect(writes()).toBe(0);
+  });
+
+  it(`only counts a discard once ${MAX_LISTED_DISCARDS} are listed: the trail stays bounded`, async () => {
+    // Arrange
+    const listed = Array.from({ length: MAX_LISTED_DISCARDS }, (_, index) => `v-${index}`);
+    ddb.on(GetCommand).resolves({
+      Item: recordItem({
+        ...PENDING,
+        status: 'PROCESSED',
+        versionId: 'older-version',
+        executionId: OTHER_EXECUTION_ID,
+        discardedVersions: listed,
+      }),
+    });
+    ddb.on(UpdateCommand).resolves({});
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'DISCARD' });
+    expect(writes()).toBe(1);
+    expect(updateInput().UpdateExpression).toBe(
+      'SET lastUnlistedDiscard = :version ADD unlistedDiscards :one',
+    );
+    expect(updateInput().ExpressionAttributeValues).not.toHaveProperty(':events');
   });
 
   it('redrives a FAILED upload of the same version only if its version is still that one', async () => {
     // Arrange
-    ddb
-      .on(GetCommand)
-      .resolves({ Item: recordItem({ ...PENDING, status: 'FAILED', versionId: VERSION_ID }) });
-    ddb.on(UpdateCommand).callsFake((update: UpdateCommandInput) =>
-      updatedItem({ ...PENDING, status: 'FAILED' }, update, {
-        status: 'PROCESSING',
-        versionId: VERSION_ID,
-      }),
-    );
+    const failed = {
+      ...PENDING,
+      status: 'FAILED' as const,
+      versionId: VERSION_ID,
+      trailHead: { seq: 3, at: ISSUED_AT },
+    };
+    ddb.on(GetCommand).resolves({ Item: recordItem(failed) });
+    claimSucceeds(failed);
     // Act
     const result = await handler(input());
     // Assert
     expect(result).toMatchObject({ outcome: 'CLAIMED' });
+    expect(writes()).toBe(1);
     expect(updateInput().ConditionExpression).toContain(
-      '(attribute_not_exists(versionId) OR versionId = :versionId)',
+      '#status = :from AND (attribute_not_exists(versionId) OR versionId = :versionId)',
     );
     expect(updateInput().ExpressionAttributeValues?.[':from']).toBe('FAILED');
-    // The FAILED event first (a no-op when it is there; it fills the gap after a crash), then REDRIVEN.
-    expect(putInputs().map((put) => put.Item?.action as string)).toEqual(['FAILED', 'REDRIVEN']);
-    expect(putInputs()[1]?.Item).toMatchObject({ action: 'REDRIVEN', from: 'FAILED', to: 'PROCESSING' });
+    expect(appended(updateInput())).toMatchObject({
+      seq: 4,
+      action: 'REDRIVEN',
+      from: 'FAILED',
+      to: 'PROCESSING',
+    });
   });
 
-  it('a run resumed after its outcome was written releases quarantine and makes sure the outcome is audited', async () => {
-    // Arrange: PROCESSED by this very execution (the process died before the audit event, or after)
+  it('ends quietly, writing nothing, when a FAILED trail has no room for another redrive', async () => {
+    // Arrange
+    ddb.on(GetCommand).resolves({
+      Item: recordItem({
+        ...PENDING,
+        status: 'FAILED',
+        versionId: VERSION_ID,
+        trailHead: { seq: REDRIVE_CEILING + 1, at: ISSUED_AT },
+      }),
+    });
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toEqual({ outcome: 'DUPLICATE', uploadId: UPLOAD_ID, object: objectRef() });
+    expect(writes()).toBe(0);
+  });
+
+  it("processes the first version of an EXPIRED upload as LATE_UPLOAD, ends its TTL and gives the owner's grant back", async () => {
+    // Arrange: the sweeper expired it while the transfer was still under way
+    released.length = 0;
+    const expired = {
+      ...PENDING,
+      status: 'EXPIRED' as const,
+      trailHead: { seq: 2, at: '2025-03-01T12:00:02.000Z' },
+    };
+    ddb.on(GetCommand).resolves({ Item: recordItem(expired) });
+    claimSucceeds(expired);
+    // Act
+    const result = await handler(input());
+    // Assert
+    expect(result).toMatchObject({ outcome: 'CLAIMED', declared: { size: PDF.length } });
+    expect(writes()).toBe(1);
+    expect(updateInput().ConditionExpression).toContain(
+      '#status = :from AND attribute_not_exists(versionId)',
+    );
+    expect(updateInput().ExpressionAttributeValues?.[':from']).toBe('EXPIRED');
+    expect(updateInput().UpdateExpression).toMatch(/ REMOVE .*#ttl/);
+    expect(appended(updateInput())).toMatchObject({
+      seq: 3,
+      action: 'LATE_UPLOAD',
+      from: 'EXPIRED',
+      to: 'PROCESSING',
+      versionId: VERSION_ID,
+    });
+    expect(released).toEqual([[OWNER, UPLOAD_ID]]);
+  });
+
+  it('a run resumed after its outcome was written only releases quarantine: nothing to write', async () => {
+    // Arrange: PROCESSED by this very execution (the process died after the write)
     ddb.on(GetCommand).resolves({
       Item: recordItem({
         ...PENDING,
@@ -368,23 +479,10 @@ describe('Claim', () => {
     const result = await handler(input());
     // Assert
     expect(result).toMatchObject({ outcome: 'RELEASE' });
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(putInputs()).toEqual([
-      expect.objectContaining({
-        ConditionExpression: 'attribute_not_exists(pk)',
-        Item: expect.objectContaining({
-          sk: 'EVENT#2025-03-01T12:00:09.000Z#PROCESSED',
-          action: 'PROCESSED',
-          from: 'PROCESSING',
-          to: 'PROCESSED',
-          actor: { type: 'system', id: 'record' },
-          executionId: EXECUTION_ID,
-        }),
-      }),
-    ]);
+    expect(writes()).toBe(0);
   });
 
-  it('finishes a retried claim of this execution without writing the record again', async () => {
+  it('finishes a retried claim of this execution without writing anything', async () => {
     // Arrange
     ddb.on(GetCommand).resolves({
       Item: recordItem({
@@ -396,16 +494,11 @@ describe('Claim', () => {
         updatedAt: NOW.toISOString(),
       }),
     });
-    ddb.on(PutCommand).rejects(conditionalCheckFailed());
     // Act
     const result = await handler(input());
     // Assert
     expect(result).toMatchObject({ outcome: 'CLAIMED', declared: { size: PDF.length } });
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(putInputs()[0]?.Item).toMatchObject({
-      sk: `EVENT#${NOW.toISOString()}#CLAIMED`,
-      action: 'CLAIMED',
-    });
+    expect(writes()).toBe(0);
   });
 
   it('throws TransitionConflictError after losing three races in a row', async () => {
@@ -452,7 +545,7 @@ describe('Claim', () => {
     const error = await failure(handler(input()));
     // Assert
     expect(error.name).toBe('TransientError');
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(writes()).toBe(1);
   });
 
   it('throws DependencyError for a ValidationException', async () => {
@@ -812,6 +905,7 @@ describe('RecordOutcome', () => {
     versionId: VERSION_ID,
     executionId: EXECUTION_ID,
     updatedAt: CLAIMED_AT,
+    trailHead: { seq: 2, at: CLAIMED_AT },
   };
   const facts = { size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' };
   const processedInput = {
@@ -822,84 +916,16 @@ describe('RecordOutcome', () => {
     facts,
     storedKey: `clean/${UPLOAD_ID}`,
   };
-  const outcomeWritten = (status: UploadRecord['status']) =>
-    ddb
-      .on(UpdateCommand)
-      .callsFake((update: UpdateCommandInput) => updatedItem(PROCESSING, update, { status }));
+  const holding = (record: Partial<UploadRecord> = PROCESSING) =>
+    ddb.on(GetCommand).resolves({ Item: recordItem(record) });
+  const outcomeWritten = (status: UploadRecord['status'], before: Partial<UploadRecord> = PROCESSING) => {
+    holding(before);
+    ddb.on(UpdateCommand).callsFake((update: UpdateCommandInput) => updatedItem(before, update, { status }));
+  };
 
-  it('writes PROCESSED only if this execution holds the claim', async () => {
+  it('reads the record, then writes PROCESSED and its event with one update, only if this execution holds the claim', async () => {
     // Arrange
     outcomeWritten('PROCESSED');
-    // Act
-    await handler(processedInput);
-    // Assert
-    const update = updateInput();
-    expect(update.Key).toEqual({ pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' });
-    expect(update.ConditionExpression).toBe(
-      'attribute_exists(pk) AND (#status = :processing AND executionId = :executionId)',
-    );
-    expect(update.ExpressionAttributeValues).toMatchObject({
-      ':processing': 'PROCESSING',
-      ':executionId': EXECUTION_ID,
-      ':to': 'PROCESSED',
-      ':at': NOW.toISOString(),
-      ':sha256': PDF_SHA256,
-      ':detectedType': 'application/pdf',
-      ':storedKey': `clean/${UPLOAD_ID}`,
-    });
-    expect(update.ExpressionAttributeValues).not.toHaveProperty(':pending');
-  });
-
-  it('appends a PROCESSED audit event from PROCESSING and reports it recorded', async () => {
-    // Arrange
-    outcomeWritten('PROCESSED');
-    // Act
-    const result = await handler(processedInput);
-    // Assert
-    expect(result).toEqual({ recorded: true, status: 'PROCESSED' });
-    expect(putInputs()).toEqual([
-      {
-        TableName: TABLE_NAME,
-        ConditionExpression: 'attribute_not_exists(pk)',
-        Item: {
-          pk: `UPLOAD#${UPLOAD_ID}`,
-          sk: `EVENT#${NOW.toISOString()}#PROCESSED`,
-          entity: 'AuditEvent',
-          uploadId: UPLOAD_ID,
-          at: NOW.toISOString(),
-          actor: { type: 'system', id: 'record' },
-          action: 'PROCESSED',
-          from: 'PROCESSING',
-          to: 'PROCESSED',
-          reasons: [],
-          versionId: VERSION_ID,
-          executionId: EXECUTION_ID,
-        },
-      },
-    ]);
-  });
-
-  it('records the outcome strictly after the claim when the clock lags behind it', async () => {
-    // Arrange
-    outcomeWritten('PROCESSED');
-    // Act
-    await handler({ ...processedInput, claimedAt: '2025-03-01T12:05:00.000Z' });
-    // Assert
-    expect(updateInput().ExpressionAttributeValues?.[':at']).toBe('2025-03-01T12:05:00.001Z');
-  });
-
-  it('succeeds on a retried task whose outcome was already written, and retries the audit put', async () => {
-    // Arrange
-    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
-    ddb.on(GetCommand).resolves({
-      Item: recordItem({
-        ...PROCESSING,
-        status: 'PROCESSED',
-        previousStatus: 'PROCESSING',
-        updatedAt: NOW.toISOString(),
-      }),
-    });
-    ddb.on(PutCommand).rejects(conditionalCheckFailed());
     // Act
     const result = await handler(processedInput);
     // Assert
@@ -908,15 +934,82 @@ describe('RecordOutcome', () => {
       Key: { pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' },
       ConsistentRead: true,
     });
-    expect(putInputs()).toHaveLength(1);
-    expect(putInputs()[0]?.Item).toMatchObject({
-      sk: `EVENT#${NOW.toISOString()}#PROCESSED`,
+    expect(writes()).toBe(1);
+    const update = updateInput();
+    expect(update.Key).toEqual({ pk: `UPLOAD#${UPLOAD_ID}`, sk: 'RECORD' });
+    expect(update.ConditionExpression).toBe(
+      'attribute_exists(pk) AND #trailHead.#seq = :expectedSeq AND (#status = :processing AND executionId = :executionId)',
+    );
+    expect(update.ExpressionAttributeValues).toMatchObject({
+      ':expectedSeq': 2,
+      ':processing': 'PROCESSING',
+      ':executionId': EXECUTION_ID,
+      ':status': 'PROCESSED',
+      ':updatedAt': NOW.toISOString(),
+      ':sha256': PDF_SHA256,
+      ':detectedType': 'application/pdf',
+      ':storedKey': `clean/${UPLOAD_ID}`,
+    });
+    expect(update.ExpressionAttributeValues).not.toHaveProperty(':pending');
+    expect(appended(update)).toEqual({
+      seq: 3,
+      uploadId: UPLOAD_ID,
+      at: NOW.toISOString(),
+      actor: { type: 'system', id: 'record' },
       action: 'PROCESSED',
       from: 'PROCESSING',
+      to: 'PROCESSED',
+      reasons: [],
+      versionId: VERSION_ID,
+      executionId: EXECUTION_ID,
     });
   });
 
-  it('writes REJECTED with its reasons and audits them', async () => {
+  it("records the outcome strictly after the trail's last event when the clock lags behind it", async () => {
+    // Arrange
+    const late = '2025-03-01T12:05:00.000Z';
+    outcomeWritten('PROCESSED', { ...PROCESSING, updatedAt: late, trailHead: { seq: 2, at: late } });
+    // Act
+    await handler({ ...processedInput, claimedAt: late });
+    // Assert
+    expect(updateInput().ExpressionAttributeValues?.[':updatedAt']).toBe('2025-03-01T12:05:00.001Z');
+  });
+
+  it('succeeds without writing on a retried task whose outcome was already written', async () => {
+    // Arrange
+    holding({
+      ...PROCESSING,
+      status: 'PROCESSED',
+      previousStatus: 'PROCESSING',
+      updatedAt: NOW.toISOString(),
+    });
+    // Act
+    const result = await handler(processedInput);
+    // Assert
+    expect(result).toEqual({ recorded: true, status: 'PROCESSED' });
+    expect(writes()).toBe(0);
+  });
+
+  it('reads again and appends after a discard that moved the trail on meanwhile', async () => {
+    // Arrange: the first read is stale by one DISCARDED event
+    const moved = { ...PROCESSING, trailHead: { seq: 3, at: '2025-03-01T12:00:08.000Z' } };
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({ Item: recordItem(PROCESSING) })
+      .resolvesOnce({ Item: recordItem(moved) });
+    ddb
+      .on(UpdateCommand)
+      .rejectsOnce(conditionalCheckFailed())
+      .callsFake((update: UpdateCommandInput) => updatedItem(moved, update, { status: 'PROCESSED' }));
+    // Act
+    const result = await handler(processedInput);
+    // Assert
+    expect(result).toEqual({ recorded: true, status: 'PROCESSED' });
+    expect(updateInput(1).ExpressionAttributeValues).toMatchObject({ ':expectedSeq': 3 });
+    expect(appended(updateInput(1))?.seq).toBe(4);
+  });
+
+  it('writes REJECTED with its reasons, in the record and in its event', async () => {
     // Arrange
     outcomeWritten('REJECTED');
     const reasons = [
@@ -934,8 +1027,11 @@ describe('RecordOutcome', () => {
     });
     // Assert
     expect(result).toEqual({ recorded: true, status: 'REJECTED' });
-    expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':to': 'REJECTED', ':reasons': reasons });
-    expect(putInputs()[0]?.Item).toMatchObject({
+    expect(updateInput().ExpressionAttributeValues).toMatchObject({
+      ':status': 'REJECTED',
+      ':reasons': reasons,
+    });
+    expect(appended(updateInput())).toMatchObject({
       action: 'REJECTED',
       from: 'PROCESSING',
       to: 'REJECTED',
@@ -943,33 +1039,29 @@ describe('RecordOutcome', () => {
     });
   });
 
-  it('throws TransitionConflictError when REJECTED cannot be written because another execution holds the upload', async () => {
+  it('throws TransitionConflictError, writing nothing, when another execution holds the upload', async () => {
     // Arrange
-    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
-    ddb.on(GetCommand).resolves({ Item: recordItem({ ...PROCESSING, executionId: OTHER_EXECUTION_ID }) });
+    holding({ ...PROCESSING, executionId: OTHER_EXECUTION_ID });
     // Act
     const error = await failure(handler({ ...processedInput, outcome: 'REJECTED', reasons: [] }));
     // Assert
     expect(error.name).toBe('TransitionConflictError');
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(writes()).toBe(0);
   });
 
   it('throws TransitionConflictError rather than overwrite a terminal status of another execution', async () => {
     // Arrange
-    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
-    ddb.on(GetCommand).resolves({
-      Item: recordItem({ ...PROCESSING, status: 'PROCESSED', executionId: OTHER_EXECUTION_ID }),
-    });
+    holding({ ...PROCESSING, status: 'PROCESSED', executionId: OTHER_EXECUTION_ID });
     // Act
     const error = await failure(handler({ ...processedInput, outcome: 'REJECTED', reasons: [] }));
     // Assert
     expect(error.name).toBe('TransitionConflictError');
+    expect(writes()).toBe(0);
   });
 
   it('ends quietly with recorded:false when FAILED finds the upload held by another execution', async () => {
     // Arrange
-    ddb.on(UpdateCommand).rejects(conditionalCheckFailed());
-    ddb.on(GetCommand).resolves({ Item: recordItem({ ...PROCESSING, executionId: OTHER_EXECUTION_ID }) });
+    holding({ ...PROCESSING, executionId: OTHER_EXECUTION_ID });
     // Act
     const result = await handler({
       outcome: 'FAILED',
@@ -979,12 +1071,17 @@ describe('RecordOutcome', () => {
     });
     // Assert
     expect(result).toEqual({ recorded: false, status: 'PROCESSING' });
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(writes()).toBe(0);
   });
 
   it('allows FAILED from PENDING_UPLOAD or from its own claim', async () => {
-    // Arrange
-    outcomeWritten('FAILED');
+    // Arrange: never claimed (e.g. Claim ran out of retries)
+    const pending = {
+      ...PROCESSING,
+      status: 'PENDING_UPLOAD' as const,
+      trailHead: { seq: 1, at: CLAIMED_AT },
+    };
+    outcomeWritten('FAILED', pending);
     // Act
     await handler({
       outcome: 'FAILED',
@@ -994,12 +1091,13 @@ describe('RecordOutcome', () => {
     });
     // Assert
     expect(updateInput().ConditionExpression).toBe(
-      'attribute_exists(pk) AND ((#status = :processing AND executionId = :executionId) OR #status = :pending)',
+      'attribute_exists(pk) AND #trailHead.#seq = :expectedSeq AND ((#status = :processing AND executionId = :executionId) OR #status = :pending)',
     );
     expect(updateInput().ExpressionAttributeValues).toMatchObject({
       ':pending': 'PENDING_UPLOAD',
-      ':to': 'FAILED',
+      ':status': 'FAILED',
     });
+    expect(appended(updateInput())).toMatchObject({ seq: 2, from: 'PENDING_UPLOAD', to: 'FAILED' });
   });
 
   it('stores a FAILED cause with presigned URLs, signatures and bearer tokens redacted', async () => {
@@ -1031,12 +1129,7 @@ describe('RecordOutcome', () => {
 
   it('keeps the failure cause out of the FAILED audit event', async () => {
     // Arrange
-    ddb.on(UpdateCommand).callsFake((update: UpdateCommandInput) =>
-      updatedItem(PROCESSING, update, {
-        status: 'FAILED',
-        failure: update.ExpressionAttributeValues?.[':failure'] as { error: string; cause: string },
-      }),
-    );
+    outcomeWritten('FAILED');
     // Act
     await handler({
       outcome: 'FAILED',
@@ -1045,7 +1138,7 @@ describe('RecordOutcome', () => {
       failure: { Error: 'DependencyError', Cause: 'secret-internal-cause-99' },
     });
     // Assert
-    const audit = putInputs()[0]?.Item;
+    const audit = appended(updateInput());
     expect(audit).toMatchObject({
       action: 'FAILED',
       from: 'PROCESSING',
@@ -1063,14 +1156,15 @@ describe('RecordOutcome', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
-  it('throws TransientError when the outcome write is throttled, before any audit put', async () => {
+  it('throws TransientError when the outcome write is throttled', async () => {
     // Arrange
+    holding();
     ddb.on(UpdateCommand).rejects(throttling());
     // Act
     const error = await failure(handler(processedInput));
     // Assert
     expect(error.name).toBe('TransientError');
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(writes()).toBe(1);
   });
 
   it('throws InvalidTaskInputError for an unknown outcome', async () => {

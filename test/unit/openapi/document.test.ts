@@ -352,6 +352,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     'ISSUED',
     'CLAIMED',
     'REDRIVEN',
+    'LATE_UPLOAD',
     'PROCESSED',
     'REJECTED',
     'FAILED',
@@ -378,6 +379,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     download: true,
   };
   const AUDIT_EVENT_FIELDS: Record<keyof AuditEventView, true> = {
+    seq: true,
     at: true,
     actor: true,
     action: true,

@@ -56,6 +56,7 @@ const createUpload = makeCreateUploadHandler(() => ({
   presigner,
   policy: DEFAULT_TYPE_POLICY,
   uploadTtlSeconds: 600,
+  abandonedRecordRetentionSeconds: 90 * 86_400,
   now: () => NOW,
   ...issuanceGuards(),
 }));
@@ -100,12 +101,11 @@ const FAILED: Partial<UploadRecord> = {
   failure: { error: 'DependencyError', cause: 'internal cause, never returned' },
 };
 
-/** An audit event as the table stores it. */
-const eventItem = (event: AuditEvent): Record<string, unknown> => ({
-  pk: `UPLOAD#${event.uploadId}`,
-  sk: `EVENT#${event.at}#${event.action}`,
-  entity: 'AuditEvent',
-  ...event,
+/** An item of the table holding a trail: its events numbered from 1. */
+const withTrail = (item: Record<string, unknown>, events: AuditEvent[]) => ({
+  ...item,
+  trailHead: { seq: events.length, at: events.at(-1)?.at },
+  events: events.map((event, index) => ({ ...event, seq: index + 1 })),
 });
 
 const TRAIL: AuditEvent[] = [
@@ -436,8 +436,7 @@ const CASES: Case[] = [
     status: 200,
     name: "the owner's trail",
     arrange: () => {
-      storedRecord(REJECTED);
-      ddb.on(QueryCommand).resolves({ Items: TRAIL.map(eventItem) });
+      ddb.on(QueryCommand).resolves({ Items: [withTrail(recordItem(REJECTED), TRAIL)] });
     },
     event: withId(UPLOAD_ID),
   },
@@ -446,8 +445,8 @@ const CASES: Case[] = [
     status: 200,
     name: "an auditor reading an unsolicited object's trail (null statuses)",
     arrange: () => {
-      ddb.on(GetCommand).resolves({});
-      ddb.on(QueryCommand).resolves({ Items: [eventItem(DISCARDED)] });
+      const key = { pk: `UPLOAD#${UNSOLICITED_ID}`, sk: 'UNSOLICITED' };
+      ddb.on(QueryCommand).resolves({ Items: [withTrail(key, [DISCARDED])] });
     },
     event: withId(UNSOLICITED_ID, { sub: 'auditor-1', groups: AUDITORS }),
   },
@@ -456,8 +455,12 @@ const CASES: Case[] = [
     status: 200,
     name: "an auditor's first page of a failed upload's trail, with a cursor and the failure",
     arrange: () => {
-      storedRecord({ status: 'FAILED', failure: { error: 'States.Timeout', cause: 'Task timed out.' } });
-      ddb.on(QueryCommand).resolves({ Items: TRAIL.map(eventItem) });
+      const failed = {
+        status: 'FAILED' as const,
+        failure: { error: 'States.Timeout', cause: 'Task timed out.' },
+      };
+      storedRecord(failed);
+      ddb.on(QueryCommand).resolves({ Items: [withTrail(recordItem(failed), TRAIL)] });
     },
     event: withId(UPLOAD_ID, { sub: 'auditor-1', groups: AUDITORS, queryStringParameters: { limit: '1' } }),
   },
@@ -474,7 +477,7 @@ const CASES: Case[] = [
     status: 400,
     code: 'INVALID_CURSOR',
     name: 'a cursor this trail did not give',
-    arrange: () => storedRecord(),
+    arrange: () => ddb.on(QueryCommand).resolves({ Items: [withTrail(recordItem({}), TRAIL)] }),
     event: withId(UPLOAD_ID, { queryStringParameters: { cursor: 'bm90LWEtY3Vyc29y' } }),
   },
   {
@@ -489,7 +492,7 @@ const CASES: Case[] = [
     status: 404,
     code: 'NOT_FOUND',
     name: "another user's trail",
-    arrange: () => storedRecord(),
+    arrange: () => ddb.on(QueryCommand).resolves({ Items: [withTrail(recordItem({}), TRAIL)] }),
     event: withId(UPLOAD_ID, { sub: 'user-mallory' }),
   },
   {
@@ -497,7 +500,7 @@ const CASES: Case[] = [
     status: 503,
     code: 'SERVICE_UNAVAILABLE',
     name: 'DynamoDB throttling',
-    arrange: () => ddb.on(GetCommand).rejects(throttling()),
+    arrange: () => ddb.on(QueryCommand).rejects(throttling()),
     event: withId(UPLOAD_ID),
   },
 

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -7,48 +6,52 @@ import {
   HeadObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import dynalite from 'dynalite';
+import type { AddressInfo } from 'node:net';
+import { UploadStore, type NewUpload } from '../../../functions/adapters/upload-store.js';
+import { nextEventTime } from '../../../functions/domain/audit-trail.js';
+import type { UploadRecord } from '../../../functions/domain/model.js';
+import { claimEvent, issuedEvent } from '../../../functions/domain/transition-events.js';
+import { ensureTable } from '../../../local/dynamo.js';
+
+let server: ReturnType<typeof dynalite> | undefined;
+let client: DynamoDBClient | undefined;
+let tables = 0;
+
+/** One dynalite in memory for the test file, started on first use. */
+async function fakeDynamo(): Promise<DynamoDBClient> {
+  if (server === undefined || client === undefined) {
+    const started = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => started.listen(0, '127.0.0.1', resolve));
+    const { port } = started.address() as AddressInfo;
+    server = started;
+    client = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+  }
+  return client;
+}
 
 /**
- * SDK clients mocked with aws-sdk-client-mock, backed by a little state so that a whole
- * execution can run: items by pk/sk, object versions by key/versionId. The condition
- * expressions the store writes (=, AND, OR, parentheses, attribute_exists/not_exists) are
- * evaluated; `failNextConditionalUpdate` simulates a lost race. Tests assert on the commands
- * the real handlers sent.
+ * The pipeline's AWS, for running whole executions in-process: DynamoDB is a real dynalite in
+ * memory (one table per FakeAws, created as CDK creates it), so that the store's conditional
+ * writes are evaluated by a real implementation; S3 is mocked with aws-sdk-client-mock, backed
+ * by object versions by key/versionId. Tests assert on the commands the real handlers sent.
  */
 export class FakeAws {
-  readonly ddb = mockClient(DynamoDBDocumentClient);
   readonly s3 = mockClient(S3Client);
-  readonly items = new Map<string, Record<string, unknown>>();
   readonly objects = new Map<string, Buffer>();
   /** The current version and metadata of each key written by CopyObject. */
   readonly heads = new Map<string, { VersionId: string; Metadata: Record<string, string> }>();
-  private conditionalFailures = 0;
 
-  constructor() {
-    this.ddb.on(GetCommand).callsFake((input: { Key: { pk: string; sk: string } }) => {
-      const item = this.items.get(itemKey(input.Key.pk, input.Key.sk));
-      return item ? { Item: structuredClone(item) } : {};
-    });
-    this.ddb
-      .on(PutCommand)
-      .callsFake((input: { Item: Record<string, unknown>; ConditionExpression?: string }) => {
-        const key = itemKey(String(input.Item.pk), String(input.Item.sk));
-        if (input.ConditionExpression?.includes('attribute_not_exists(pk)') && this.items.has(key)) {
-          throw conditionalCheckFailed();
-        }
-        this.items.set(key, structuredClone(input.Item));
-        return {};
-      });
-    this.ddb.on(UpdateCommand).callsFake((input: UpdateInput) => this.applyUpdate(input));
-    this.ddb.on(QueryCommand).resolves({ Items: [] });
+  private constructor(
+    readonly table: string,
+    private readonly dynamo: DynamoDBClient,
+  ) {
     this.s3.on(GetObjectCommand).callsFake((input: { Key: string; VersionId: string }) => {
       const bytes = this.objects.get(objectKey(input.Key, input.VersionId));
       if (bytes === undefined) throw s3Error('NoSuchVersion', 404);
@@ -78,11 +81,29 @@ export class FakeAws {
     });
   }
 
+  /** A fresh table, or (`sharing`) the table of an earlier FakeAws: a restarted runtime's data. */
+  static async create(sharing?: FakeAws): Promise<FakeAws> {
+    const dynamo = await fakeDynamo();
+    const table = sharing?.table ?? `pipeline-${++tables}`;
+    if (sharing === undefined) await ensureTable(dynamo, table);
+    const fake = new FakeAws(table, dynamo);
+    if (sharing !== undefined) {
+      for (const [k, v] of sharing.objects) fake.objects.set(k, v);
+      for (const [k, v] of sharing.heads) fake.heads.set(k, v);
+    }
+    return fake;
+  }
+
+  /** Closes the in-memory DynamoDB (once, after the last test). */
+  static async shutdown(): Promise<void> {
+    const running = server;
+    server = undefined;
+    if (running) await new Promise<void>((resolve) => running.close(() => resolve()));
+  }
+
+  /** The store's DynamoDB client (the table is `table`). */
   get documentClient(): DynamoDBClient {
-    return new DynamoDBClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    return this.dynamo;
   }
 
   get s3Client(): S3Client {
@@ -92,23 +113,47 @@ export class FakeAws {
     });
   }
 
-  putRecord(record: Record<string, unknown> & { uploadId: string }): void {
-    this.items.set(itemKey(`UPLOAD#${record.uploadId}`, 'RECORD'), {
-      pk: `UPLOAD#${record.uploadId}`,
-      sk: 'RECORD',
-      ...record,
+  /**
+   * Writes a record as create-upload does (ISSUED); one left PROCESSING by a claim also holds
+   * its CLAIMED event, as the claim's one write leaves it.
+   */
+  async putRecord(record: NewUpload): Promise<void> {
+    const store = new UploadStore(this.table, this.dynamo);
+    const pending = await store.createPending(
+      { ...record, status: 'PENDING_UPLOAD' },
+      issuedEvent(record.uploadId, record.owner, record.createdAt),
+      Math.ceil(Date.now() / 1000) + 86_400,
+    );
+    if (pending === undefined) throw new Error(`A record ${record.uploadId} exists already.`);
+    if (record.status === 'PENDING_UPLOAD') return;
+    if (record.status !== 'PROCESSING' || !record.versionId || !record.executionId)
+      throw new Error('putRecord writes PENDING_UPLOAD, or PROCESSING with a version and an execution.');
+    const claimed = await store.claim({
+      record: pending,
+      from: 'PENDING_UPLOAD',
+      versionId: record.versionId,
+      executionId: record.executionId,
+      event: claimEvent({
+        uploadId: record.uploadId,
+        at: nextEventTime(new Date(), pending.trailHead),
+        from: 'PENDING_UPLOAD',
+        action: 'CLAIMED',
+        versionId: record.versionId,
+        executionId: record.executionId,
+      }),
     });
+    if (!claimed.written) throw new Error('putRecord: the claim was not written.');
   }
 
-  record(uploadId: string): Record<string, unknown> | undefined {
-    return this.items.get(itemKey(`UPLOAD#${uploadId}`, 'RECORD'));
+  async record(uploadId: string): Promise<UploadRecord | undefined> {
+    return new UploadStore(this.table, this.dynamo).get(uploadId);
   }
 
-  auditActions(uploadId: string): string[] {
-    return [...this.items.entries()]
-      .filter(([key]) => key.startsWith(`UPLOAD#${uploadId}|EVENT#`))
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([, item]) => String(item.action));
+  /** The actions of an upload's trail (or of an object key's with no upload), oldest first. */
+  async auditActions(uploadId: string): Promise<string[]> {
+    const events = await new UploadStore(this.table, this.dynamo).listAudit(uploadId);
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+    return events.map((event) => event.action);
   }
 
   putObject(key: string, versionId: string, bytes: Buffer): void {
@@ -123,78 +168,12 @@ export class FakeAws {
     return [...this.objects.keys()].filter((key) => key.startsWith(prefix));
   }
 
-  failNextConditionalUpdate(): void {
-    this.conditionalFailures++;
-  }
-
   restore(): void {
-    this.ddb.restore();
     this.s3.restore();
   }
-
-  private applyUpdate(input: UpdateInput): { Attributes: Record<string, unknown> } {
-    const key = itemKey(input.Key.pk, input.Key.sk);
-    const item = this.items.get(key);
-    if (this.conditionalFailures > 0) {
-      this.conditionalFailures--;
-      throw conditionalCheckFailed();
-    }
-    if (input.ConditionExpression !== undefined && !evaluateCondition(input, item ?? {})) {
-      throw conditionalCheckFailed();
-    }
-    if (item === undefined) throw conditionalCheckFailed();
-    const before = structuredClone(item);
-    const [setPart, removePart] = input.UpdateExpression.replace(/^SET\s+/, '').split(/\s+REMOVE\s+/);
-    for (const assignment of setPart!.split(/,\s*/)) {
-      const [lhs, rhs] = assignment.split(/\s*=\s*/) as [string, string];
-      const attribute = input.ExpressionAttributeNames?.[lhs] ?? lhs;
-      const source = input.ExpressionAttributeNames?.[rhs] ?? rhs;
-      item[attribute] = rhs.startsWith(':') ? input.ExpressionAttributeValues[rhs] : before[source];
-    }
-    for (const attribute of removePart?.split(/,\s*/) ?? []) delete item[attribute.trim()];
-    return { Attributes: structuredClone(item) };
-  }
 }
 
-interface UpdateInput {
-  Key: { pk: string; sk: string };
-  ConditionExpression?: string;
-  UpdateExpression: string;
-  ExpressionAttributeNames?: Record<string, string>;
-  ExpressionAttributeValues: Record<string, unknown>;
-}
-
-/** Evaluates the small condition language the store uses, by translating it to JavaScript. */
-function evaluateCondition(input: UpdateInput, item: Record<string, unknown>): boolean {
-  const operand = (token: string): string => {
-    if (token.startsWith(':')) return JSON.stringify(input.ExpressionAttributeValues[token]);
-    const name = token.startsWith('#') ? (input.ExpressionAttributeNames?.[token] ?? token) : token;
-    return JSON.stringify(item[name] ?? null);
-  };
-  const js = input
-    .ConditionExpression!.replace(/attribute_exists\((\w+)\)/g, (_m, a: string) =>
-      String(item[a] !== undefined),
-    )
-    .replace(/attribute_not_exists\((\w+)\)/g, (_m, a: string) => String(item[a] === undefined))
-    .replace(
-      /([#:]?\w+)\s*=\s*([#:]?\w+)/g,
-      (_m, a: string, b: string) => `(${operand(a)} === ${operand(b)})`,
-    )
-    .replace(/\bAND\b/g, '&&')
-    .replace(/\bOR\b/g, '||');
-  // The expression was built above from booleans and JSON literals only.
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call
-  return Boolean(new Function(`return (${js});`)());
-}
-
-const itemKey = (pk: string, sk: string) => `${pk}|${sk}`;
 const objectKey = (key: string, versionId: string) => `${key}@${versionId}`;
-
-function conditionalCheckFailed(): Error {
-  return Object.assign(new Error('The conditional request failed'), {
-    name: 'ConditionalCheckFailedException',
-  });
-}
 
 export function s3Error(name: string, status: number, retryable = false): Error {
   return Object.assign(new Error(`${name} (simulated)`), {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { ObjectStore } from '../../../functions/adapters/object-store.js';
-import { UploadStore } from '../../../functions/adapters/upload-store.js';
+import { UploadStore, type NewUpload } from '../../../functions/adapters/upload-store.js';
 import { makeClaimHandler } from '../../../functions/claim.js';
 import { makePromoteHandler } from '../../../functions/promote.js';
 import { makeRecordOutcomeHandler } from '../../../functions/record-outcome.js';
@@ -11,7 +11,7 @@ import { makeReleaseQuarantineHandler } from '../../../functions/release-quarant
 import { makeValidateHandler } from '../../../functions/validate.js';
 import { makePublishOutcomeHandler } from '../../../functions/publish-outcome.js';
 import type { OutcomeEvent } from '../../../functions/domain/outcome-event.js';
-import type { AuditEvent } from '../../../functions/domain/model.js';
+import { OutcomeOutbox } from '../../../functions/adapters/outcome-outbox.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import { newUploadId } from '../../../functions/domain/upload-id.js';
 import {
@@ -29,7 +29,6 @@ import { FakeAws, s3Error } from './fake-aws.js';
  */
 
 const BUCKET = 'airlock-test-bucket';
-const TABLE = 'airlock-test-table';
 // The local runtime's own definition and binding: the same ASL file with local function ARNs.
 const definition = localDefinition();
 
@@ -38,19 +37,18 @@ let executionCounter = 0;
 /** What the Publish state handed to the bus, and whether the bus is away. */
 let published: OutcomeEvent[] = [];
 let busAway = false;
-const marked = new Map<string, number>();
 
-beforeEach(() => {
-  aws = new FakeAws();
+beforeEach(async () => {
+  aws = await FakeAws.create();
   published = [];
   busAway = false;
-  marked.clear();
 });
 afterEach(() => aws.restore());
+afterAll(() => FakeAws.shutdown());
 
 /** Binds each Task state to the handler its Resource names, as the local runtime does. */
 function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
-  const store = new UploadStore(TABLE, aws.documentClient);
+  const store = new UploadStore(aws.table, aws.documentClient);
   const objects = new ObjectStore(aws.s3Client);
   const now = () => new Date();
   const handlers: Record<TaskFunctionName, TaskHandler> = {
@@ -62,17 +60,7 @@ function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
     'release-quarantine': makeReleaseQuarantineHandler(() => ({ objects })),
     // The real publication over the record and its trail; the bus and the copy's HEAD are fakes.
     'publish-outcome': makePublishOutcomeHandler(() => ({
-      outbox: {
-        // The fake table answers no Query: the trail is its audit items, oldest first.
-        read: async (uploadId) => {
-          const record = await store.get(uploadId);
-          const trail = aws
-            .auditActions(uploadId)
-            .map((action) => ({ action, to: action, at: record?.updatedAt ?? '' }) as unknown as AuditEvent);
-          return record && { record, trail, publishedSeq: marked.get(uploadId) ?? 0 };
-        },
-        markPublished: (uploadId, seq) => Promise.resolve(marked.set(uploadId, seq) !== undefined),
-      },
+      outbox: new OutcomeOutbox(aws.table, aws.documentClient),
       objects: { head: () => Promise.resolve({ versionId: 'v-clean', metadata: {} }) },
       publisher: {
         publish: (events) => {
@@ -147,10 +135,10 @@ async function execute(
   return { output, error, states, retried, executionId };
 }
 
-function pendingUpload(bytes: Buffer, contentType: string, overrides: Record<string, unknown> = {}) {
+async function pendingUpload(bytes: Buffer, contentType: string, overrides: Partial<NewUpload> = {}) {
   const uploadId = newUploadId();
   const now = new Date().toISOString();
-  aws.putRecord({
+  await aws.putRecord({
     uploadId,
     owner: 'user-1',
     status: 'PENDING_UPLOAD',
@@ -194,13 +182,15 @@ const REJECTED_PATH = [
 describe('processed: a valid upload is promoted to clean/ and recorded', () => {
   it.each(samples.VALID_SAMPLES)('processes $name ($contentType)', async ({ bytes, contentType }) => {
     // Arrange
-    const { uploadId, key } = pendingUpload(bytes, contentType, { declaredSha256: samples.sha256Hex(bytes) });
+    const { uploadId, key } = await pendingUpload(bytes, contentType, {
+      declaredSha256: samples.sha256Hex(bytes),
+    });
     // Act
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
     expect(run.error).toBeUndefined();
     expect(run.states).toEqual(PROCESSED_PATH);
-    expect(aws.record(uploadId)).toMatchObject({
+    expect(await aws.record(uploadId)).toMatchObject({
       status: 'PROCESSED',
       versionId: 'v1',
       sha256: samples.sha256Hex(bytes),
@@ -209,7 +199,7 @@ describe('processed: a valid upload is promoted to clean/ and recorded', () => {
     });
     expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
     expect(aws.hasObject(key, 'v1')).toBe(false);
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
   });
 });
 
@@ -244,13 +234,13 @@ describe('rejected: the bytes do not match the declaration', () => {
     'rejects with %s, keeps a copy in rejected/ and releases quarantine',
     async (_label, bytes, type, overrides, codes) => {
       // Arrange
-      const { uploadId, key } = pendingUpload(bytes, type, overrides);
+      const { uploadId, key } = await pendingUpload(bytes, type, overrides);
       // Act
       const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
       // Assert
       expect(run.error).toBeUndefined();
       expect(run.states).toEqual(REJECTED_PATH);
-      const record = aws.record(uploadId)!;
+      const record = (await aws.record(uploadId))!;
       expect(record.status).toBe('REJECTED');
       expect((record.reasons as Array<{ code: string }>).map((reason) => reason.code).sort()).toEqual(
         [...codes].sort(),
@@ -258,7 +248,7 @@ describe('rejected: the bytes do not match the declaration', () => {
       expect(aws.objectsUnder(`rejected/${uploadId}@`)).toHaveLength(1);
       expect(aws.objectsUnder(`clean/`)).toEqual([]);
       expect(aws.hasObject(key, 'v1')).toBe(false);
-      expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'REJECTED']);
+      expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'REJECTED']);
     },
   );
 });
@@ -267,33 +257,33 @@ describe('duplicate: another delivery for a version already taken', () => {
   it('ends quietly at Duplicate and writes nothing', async () => {
     // Arrange
     const bytes = samples.pdf();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf, {
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf, {
       status: 'PROCESSING',
       versionId: 'v1',
       executionId: 'arn:aws:states:us-east-1:123456789012:execution:airlock:first',
     });
-    const before = structuredClone(aws.record(uploadId));
+    const before = structuredClone(await aws.record(uploadId));
     // Act
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
     expect(run.error).toBeUndefined();
     expect(run.states).toEqual(['Claim', 'RouteClaim', 'Duplicate']);
-    expect(aws.record(uploadId)).toEqual(before);
-    expect(aws.auditActions(uploadId)).toEqual([]);
+    expect(await aws.record(uploadId)).toEqual(before);
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED']);
     expect(aws.hasObject(key, 'v1')).toBe(true);
   });
 
   it('replayed three times after processing: one promotion, one terminal audit event', async () => {
     // Arrange
     const bytes = samples.png();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.png);
     const event = objectCreatedEvent(key, 'v1', bytes.length);
     // Act
     const runs = [await execute(event), await execute(event), await execute(event)];
     // Assert
     expect(runs.map((run) => run.states.at(-1))).toEqual(['Done', 'Duplicate', 'Duplicate']);
     expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
   });
 });
 
@@ -309,8 +299,8 @@ describe('unsolicited: an object nobody asked for', () => {
     expect(run.error).toBeUndefined();
     expect(run.states).toEqual(['Claim', 'RouteClaim', 'Discard', 'Discarded']);
     expect(aws.hasObject(key, 'v9')).toBe(false);
-    expect(aws.auditActions(uploadId)).toEqual(['DISCARDED']);
-    expect(aws.record(uploadId)).toBeUndefined();
+    expect(await aws.auditActions(uploadId)).toEqual(['DISCARDED']);
+    expect(await aws.record(uploadId)).toBeUndefined();
   });
 
   it('is deleted when its key is not a server-generated upload id', async () => {
@@ -325,7 +315,7 @@ describe('second upload: another version of a key already taken', () => {
   it('is not processed: audited as ALREADY_PROCESSED and removed, the first outcome stands', async () => {
     // Arrange
     const bytes = samples.pdf();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
     await execute(objectCreatedEvent(key, 'v1', bytes.length, '0001'));
     aws.putObject(key, 'v2', samples.exe());
     // Act
@@ -333,9 +323,9 @@ describe('second upload: another version of a key already taken', () => {
     // Assert
     expect(run.states).toEqual(['Claim', 'RouteClaim', 'Discard', 'Discarded']);
     expect(aws.hasObject(key, 'v2')).toBe(false);
-    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', versionId: 'v1' });
+    expect(await aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', versionId: 'v1' });
     // The discard is stamped strictly after the record's last transition: the trail stays in order.
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED', 'DISCARDED']);
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED', 'DISCARDED']);
   });
 });
 
@@ -343,24 +333,20 @@ describe('resumed execution: the runtime restarted mid-flight', () => {
   it('after its outcome was recorded: releases quarantine, no second promotion or audit event', async () => {
     // Arrange: the first run promoted and recorded, then "crashed" before releasing quarantine.
     const bytes = samples.pdf();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
     const event = objectCreatedEvent(key, 'v1', bytes.length);
     aws.s3.on(DeleteObjectCommand).rejectsOnce(s3Error('AccessDenied', 403));
     const executionId = 'arn:aws:states:us-east-1:123456789012:execution:airlock:resumed';
     await execute(event, executionId);
     aws.restore();
-    const fresh = new FakeAws();
-    for (const [k, v] of aws.items) fresh.items.set(k, v);
-    for (const [k, v] of aws.objects) fresh.objects.set(k, v);
-    for (const [k, v] of aws.heads) fresh.heads.set(k, v);
-    aws = fresh;
+    aws = await FakeAws.create(aws);
     // Act: the same execution runs again from the start.
     const run = await execute(event, executionId);
     // Assert: nothing is promoted or recorded again; the leftover quarantine version is released.
     expect(run.states).toEqual(['Claim', 'RouteClaim', 'Publish', 'ReleaseQuarantine', 'Done']);
     expect(aws.hasObject(key, 'v1')).toBe(false);
     expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
   });
 
   it('resumes a claimed execution that had promoted but not recorded: one copy, one outcome', async () => {
@@ -368,7 +354,7 @@ describe('resumed execution: the runtime restarted mid-flight', () => {
     // outcome not written, quarantine version still there.
     const bytes = samples.png();
     const executionId = 'arn:aws:states:us-east-1:123456789012:execution:airlock:interrupted';
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png, {
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.png, {
       status: 'PROCESSING',
       versionId: 'v1',
       executionId,
@@ -383,8 +369,8 @@ describe('resumed execution: the runtime restarted mid-flight', () => {
     expect(run.states).toEqual(PROCESSED_PATH);
     expect(aws.s3.commandCalls(CopyObjectCommand)).toHaveLength(0);
     expect(aws.objectsUnder(`clean/${uploadId}@`)).toEqual([`clean/${uploadId}@copy-0`]);
-    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+    expect((await aws.record(uploadId))?.status).toBe('PROCESSED');
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
   });
 });
 
@@ -392,7 +378,7 @@ describe('transient error, then success', () => {
   it('retries Validate after S3 throttling and processes the upload', async () => {
     // Arrange
     const bytes = samples.jpegImage();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.jpeg);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.jpeg);
     aws.s3
       .on(GetObjectCommand)
       .rejectsOnce(s3Error('SlowDown', 503, true))
@@ -403,7 +389,7 @@ describe('transient error, then success', () => {
     expect(run.error).toBeUndefined();
     expect(run.retried).toEqual(['Validate']);
     expect(run.states).toEqual(PROCESSED_PATH);
-    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
+    expect((await aws.record(uploadId))?.status).toBe('PROCESSED');
   });
 });
 
@@ -411,7 +397,7 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
   it('catches a refused copy, records FAILED and fails the execution', async () => {
     // Arrange
     const bytes = samples.pdf();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
     aws.s3.on(CopyObjectCommand).rejects(s3Error('AccessDenied', 403));
     // Act
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
@@ -428,7 +414,7 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
       'Failed',
     ]);
     expect(run.retried).toEqual([]);
-    expect(aws.record(uploadId)).toMatchObject({
+    expect(await aws.record(uploadId)).toMatchObject({
       status: 'FAILED',
       failure: {
         error: 'DependencyError',
@@ -436,41 +422,43 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
       },
     });
     expect(aws.hasObject(key, 'v1')).toBe(true);
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'FAILED']);
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'FAILED']);
   });
 
   it('redrives a FAILED upload of the same version to PROCESSED', async () => {
     // Arrange
     const bytes = samples.pdf();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
     aws.s3.on(CopyObjectCommand).rejectsOnce(s3Error('AccessDenied', 403));
     const event = objectCreatedEvent(key, 'v1', bytes.length);
     await execute(event);
     aws.restore();
-    const fresh = new FakeAws();
-    for (const [k, v] of aws.items) fresh.items.set(k, v);
-    for (const [k, v] of aws.objects) fresh.objects.set(k, v);
-    for (const [k, v] of aws.heads) fresh.heads.set(k, v);
-    aws = fresh;
+    aws = await FakeAws.create(aws);
     // Act
     const run = await execute(event);
     // Assert
     expect(run.states).toEqual(PROCESSED_PATH);
-    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', previousStatus: 'PROCESSING' });
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'FAILED', 'REDRIVEN', 'PROCESSED']);
+    expect(await aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', previousStatus: 'PROCESSING' });
+    expect(await aws.auditActions(uploadId)).toEqual([
+      'ISSUED',
+      'CLAIMED',
+      'FAILED',
+      'REDRIVEN',
+      'PROCESSED',
+    ]);
   });
 
   it('never overwrites a terminal outcome when a later step fails', async () => {
     // Arrange: the outcome is written, then releasing the quarantine version is refused.
     const bytes = samples.png();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.png);
     aws.s3.on(DeleteObjectCommand).rejects(s3Error('AccessDenied', 403));
     // Act
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
     expect(run.states.slice(-4)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'PublishFailed', 'Failed']);
-    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
-    expect(aws.auditActions(uploadId)).toEqual(['CLAIMED', 'PROCESSED']);
+    expect((await aws.record(uploadId))?.status).toBe('PROCESSED');
+    expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
   });
 });
 
@@ -491,7 +479,7 @@ describe('a body that breaks off mid-read, and a bucket that is missing', () => 
   it('retries Validate after a connection reset mid-body, then processes the upload', async () => {
     // Arrange: the first read breaks after 200 bytes, the retry reads the whole version.
     const bytes = samples.pdf();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
     let reads = 0;
     aws.s3.on(GetObjectCommand).callsFake(() => {
       reads++;
@@ -505,20 +493,23 @@ describe('a body that breaks off mid-read, and a bucket that is missing', () => 
     expect(run.retried).toEqual(['Validate']);
     expect(run.states).toEqual(PROCESSED_PATH);
     expect(reads).toBe(2);
-    expect(aws.record(uploadId)).toMatchObject({ status: 'PROCESSED', sha256: samples.sha256Hex(bytes) });
+    expect(await aws.record(uploadId)).toMatchObject({
+      status: 'PROCESSED',
+      sha256: samples.sha256Hex(bytes),
+    });
   });
 
   it('ends FAILED when releasing finds no bucket, instead of taking the version for deleted', async () => {
     // Arrange
     const bytes = samples.png();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.png);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.png);
     aws.s3.on(DeleteObjectCommand).rejects(s3Error('NoSuchBucket', 404));
     // Act
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
     expect(run.error).toBeInstanceOf(ExecutionError);
     expect(run.states.slice(-4)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'PublishFailed', 'Failed']);
-    expect(aws.record(uploadId)?.status).toBe('PROCESSED');
+    expect((await aws.record(uploadId))?.status).toBe('PROCESSED');
   });
 });
 
@@ -526,15 +517,16 @@ describe('outcome events: the Publish state', () => {
   it('publishes one event per recorded outcome, its id derived from the transition', async () => {
     // Arrange
     const bytes = samples.pdf();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
 
     // Act: the event, then the same event delivered again (a second execution).
     await execute(objectCreatedEvent(key, 'v1', bytes.length));
     await execute(objectCreatedEvent(key, 'v1', bytes.length));
 
     // Assert: one event, numbered as the PROCESSED event is in the trail.
-    const seq = aws.auditActions(uploadId).indexOf('PROCESSED') + 1;
+    const seq = (await aws.auditActions(uploadId)).indexOf('PROCESSED') + 1;
     expect(seq).toBeGreaterThan(0);
+    expect((await new OutcomeOutbox(aws.table, aws.documentClient).read(uploadId))?.publishedSeq).toBe(seq);
     expect(published.map((event) => event.id)).toEqual([`evt_${uploadId}_${seq}`]);
     expect(published[0]?.data).toMatchObject({
       status: 'PROCESSED',
@@ -545,7 +537,7 @@ describe('outcome events: the Publish state', () => {
   it('a bus that is away does not fail the execution: the event stays pending for the sweeper', async () => {
     // Arrange
     const bytes = samples.exe();
-    const { uploadId, key } = pendingUpload(bytes, samples.MIME.pdf);
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
     busAway = true;
 
     // Act
@@ -554,7 +546,7 @@ describe('outcome events: the Publish state', () => {
     // Assert
     expect(run.error).toBeUndefined();
     expect(run.states).toEqual(REJECTED_PATH);
-    expect(aws.record(uploadId)).toMatchObject({ status: 'REJECTED' });
-    expect(marked.has(uploadId)).toBe(false);
+    expect(await aws.record(uploadId)).toMatchObject({ status: 'REJECTED' });
+    expect((await new OutcomeOutbox(aws.table, aws.documentClient).read(uploadId))?.publishedSeq).toBe(0);
   });
 });
