@@ -130,12 +130,12 @@ const RECORD_CONTEXT = { 'detail.$': '$.detail', 'executionId.$': '$$.Execution.
 
 export const UPLOAD_PIPELINE = {
   Comment:
-    'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, promote or reject it, record the outcome, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
+    'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, promote or reject it, record the outcome, publish its event, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
   StartAt: 'Claim',
-  // Covers the worst retry path of the states (about 4 h 17 min: every attempt of every Task on the
+  // Covers the worst retry path of the states (about 4 h 40 min: every attempt of every Task on the
   // longest path running to its timeout, then RecordFailed's), so that the machine never ends an
   // execution mid-retry, before RecordFailed. test/infra/state-machine-timeouts.test.ts derives it.
-  TimeoutSeconds: 16_200,
+  TimeoutSeconds: 16_800,
   States: {
     Claim: task('ClaimFunctionArn', {
       Comment: 'One conditional write PENDING_UPLOAD|FAILED -> PROCESSING for this object version.',
