@@ -29,6 +29,8 @@ import { makePromoteHandler } from '../functions/promote.js';
 import { makeRecordOutcomeHandler } from '../functions/record-outcome.js';
 import { makeRejectHandler } from '../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../functions/release-quarantine.js';
+import { makePublishOutcomeHandler } from '../functions/publish-outcome.js';
+import { OutcomeOutbox } from '../functions/adapters/outcome-outbox.js';
 import { makeValidateHandler } from '../functions/validate.js';
 import { makeScanHandler } from '../functions/scan.js';
 import { makeScanResultHandler } from '../functions/scan-result.js';
@@ -398,6 +400,17 @@ export async function runCostProbe(
       'release-quarantine': stepped(
         'release-quarantine',
         makeReleaseQuarantineHandler(() => ({ objects })),
+      ),
+      // Publish reads the record and its trail, HEADs the copy and marks the record; the bus is
+      // a stand-in here (PutEvents is priced per event, not measured).
+      'publish-outcome': stepped(
+        'publish-outcome',
+        makePublishOutcomeHandler(() => ({
+          outbox: new OutcomeOutbox(table, dynamo),
+          objects,
+          publisher: { publish: () => Promise.resolve() },
+          bucket,
+        })),
       ),
     };
     const intake = makeScanResultHandler(() => ({ results, store, objects, bucket, now }));

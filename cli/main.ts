@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { AirlockClient, UPLOAD_STATUSES, type UploadMethod, type UploadStatus } from '../client/index.js';
 import { auditExportCommand, parseInstant, type AuditFormat } from './audit.js';
 import { eventsCommand, listCommand, statusCommand } from './commands.js';
+import { followCommand } from './follow.js';
+import { webhooksStatusCommand } from './webhooks.js';
 import {
   EXIT,
   UsageError,
@@ -40,6 +42,8 @@ const OPTIONS = {
   group: { type: 'string', multiple: true },
   ttl: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  follow: { type: 'boolean', short: 'f' },
+  interval: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -90,10 +94,24 @@ minutes) and fetches it at once. The file is named as the server made it safe (o
 an existing file is never replaced. Prints the file's path (--json: uploadId, file, size).`,
   },
   events: {
-    options: [],
+    options: ['follow', 'all', 'interval'],
     help: `Usage: airlock events <uploadId>
+       airlock events --follow [--all] [--interval <seconds>]
 
-Shows the upload's audit trail, oldest first: when, what, from which status to which, who, why.`,
+Shows the upload's audit trail, oldest first: when, what, from which status to which, who, why.
+
+--follow prints each outcome (PROCESSED, REJECTED, FAILED, EXPIRED) as it is recorded, until
+interrupted: your own uploads, or with --all every upload (auditors). Each line carries the
+outcome event's id (evt_<uploadId>_<sequence>), the id webhooks and EventBridge deliver it with;
+--json prints one JSON object per line. It polls every --interval seconds (default 2).`,
+  },
+  'webhooks status': {
+    options: [],
+    help: `Usage: airlock webhooks status
+
+Local runtime: each webhook endpoint's deliveries (delivered, pending, dead-lettered, failed
+attempts, last error). Exit code 1 when any delivery was dead-lettered. On AWS: the webhook
+dead-letter queue (stack output WebhookDeadLetterQueueUrl) and its alarm.`,
   },
   'audit export': {
     options: ['from', 'to', 'status', 'owner', 'format'],
@@ -127,7 +145,8 @@ Commands:
   status <uploadId>     show one upload (--wait: until it is terminal)
   list                  list uploads, newest first
   download <uploadId>   save a processed upload's file
-  events <uploadId>     show an upload's audit trail
+  events <uploadId>     show an upload's audit trail (--follow: outcomes as they happen)
+  webhooks status       webhook deliveries of the local runtime
   audit export          export uploads with their full audit trails (auditors; csv or ndjson)
   token [user]          print a bearer token of the local runtime
 
@@ -158,11 +177,12 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
     const { values, positionals, tokens } = parse(argv);
     debug = values.debug === true;
     const [first, ...rest] = positionals;
-    const command = first === 'audit' ? `audit ${rest[0] ?? ''}`.trim() : first;
-    const args = first === 'audit' ? rest.slice(1) : rest;
+    const grouped = first === 'audit' || first === 'webhooks';
+    const command = grouped ? `${first} ${rest[0] ?? ''}`.trim() : first;
+    const args = grouped ? rest.slice(1) : rest;
 
     if (command === undefined || command === 'help') {
-      const topic = command === 'help' ? (args[0] === 'audit' ? 'audit export' : args[0]) : undefined;
+      const topic = command === 'help' ? (args[0] === 'audit' ? 'audit export' : args[0] === 'webhooks' ? 'webhooks status' : args[0]) : undefined;
       const help = topic !== undefined ? COMMANDS[topic]?.help : MAIN_HELP;
       if (help === undefined) throw new UsageError(`unknown command "${topic}"`);
       if (command === undefined && !values.help) {
@@ -218,7 +238,17 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
           all: values.all === true,
         });
       case 'events':
+        if (values.follow === true) {
+          noArgs(args, command);
+          return await followCommand(ctx, {
+            all: values.all === true,
+            intervalMs: (parsePositiveInt(values.interval, '--interval', 3600) ?? 2) * 1000,
+          });
+        }
         return await eventsCommand(ctx, oneId(args, command));
+      case 'webhooks status':
+        noArgs(args, command);
+        return await webhooksStatusCommand(ctx);
       case 'download':
         return await downloadCommand(ctx, oneId(args, command), {
           ...(values.output !== undefined ? { output: values.output } : {}),

@@ -23,6 +23,7 @@ import {
 } from '../functions/commons/setting-bounds.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../functions/domain/type-policy.js';
 import { PIPELINE_FUNCTIONS } from '../infra/pipeline/function-names.js';
+import { EVENTS_CONFIG_FIELDS } from './events-config.js';
 
 /**
  * The one configuration of both runtimes: `airlock.config.json` at the repository root, read by
@@ -189,6 +190,8 @@ export const AIRLOCK_CONFIG_SCHEMA = z
       .describe(
         'The malware engine that scans every upload before promotion: "guardduty" (GuardDuty Malware Protection for S3), "none" (no scanning; every record says scan SKIPPED), or {"kind": "custom", "eventSource": "<source of its Object Scan Result events>", "readerRoleArns": [...]}. Locally any engine but "none" is ClamAV (default "guardduty").',
       ),
+    // Outcome events, webhook endpoints and their retries (config/events-config.ts).
+    ...EVENTS_CONFIG_FIELDS,
     removalPolicy: z
       .enum(['retain', 'destroy'])
       .default('retain')

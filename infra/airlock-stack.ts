@@ -36,6 +36,16 @@ export class AirlockStack extends Stack {
         description: 'The rescan function: invoke it (aws lambda invoke) to scan every promoted file again',
       });
     }
+    new CfnOutput(this, 'OutcomeEventBusName', {
+      value: this.pipeline.events.bus.eventBusName,
+      description: 'The EventBridge bus of outcome events (source airlock)',
+    });
+    if (this.pipeline.events.webhooks) {
+      new CfnOutput(this, 'WebhookDeadLetterQueueUrl', {
+        value: this.pipeline.events.webhooks.deadLetterQueue.queueUrl,
+        description: 'Webhook deliveries that failed every attempt',
+      });
+    }
     if (this.pipeline.console) {
       new CfnOutput(this, 'ConsoleUrl', {
         value: `https://${this.pipeline.console.distribution.distributionDomainName}`,

@@ -4,6 +4,7 @@ import { StepFunctionsGateway } from '../functions/adapters/execution-gateway.js
 import { ObjectStore } from '../functions/adapters/object-store.js';
 import { UploadStore } from '../functions/adapters/upload-store.js';
 import { SweepStateStore } from '../functions/adapters/sweep-state.js';
+import { outcomePublicationFromEnv } from '../functions/commons/outcome-publication.js';
 import type { RedriveDeps } from '../functions/redrive.js';
 import type { SweeperDeps } from '../functions/sweeper.js';
 import type { ApiHandler } from './api-server.js';
@@ -76,6 +77,7 @@ export async function loadFunctions(
     reject,
     record,
     release,
+    publishOutcome,
     sweeper,
     redrive,
     scanResult,
@@ -93,6 +95,7 @@ export async function loadFunctions(
     import('../functions/reject.js'),
     import('../functions/record-outcome.js'),
     import('../functions/release-quarantine.js'),
+    import('../functions/publish-outcome.js'),
     import('../functions/sweeper.js'),
     import('../functions/redrive.js'),
     import('../functions/scan-result.js'),
@@ -123,10 +126,13 @@ export async function loadFunctions(
   const maintenance = () => {
     const config = readConfig();
     const dynamoDb = makeDynamoDbClient(config);
+    const objects = new ObjectStore(makeS3Client(config));
     return {
       store: new UploadStore(options.table, dynamoDb),
       sweepState: new SweepStateStore(options.table, dynamoDb),
-      objects: new ObjectStore(makeS3Client(config)),
+      objects,
+      // The sweeper publishes through the same EventBridge client, to the router's bus.
+      publication: outcomePublicationFromEnv(objects, options.bucket),
       executions: new StepFunctionsGateway(options.stateMachineArn, options.stepFunctions),
       bucket: options.bucket,
       now: () => new Date(),
@@ -169,6 +175,7 @@ export async function loadFunctions(
       reject: task('reject', reject.handler),
       'record-outcome': task('record-outcome', record.handler),
       'release-quarantine': task('release-quarantine', release.handler),
+      'publish-outcome': task('publish-outcome', publishOutcome.handler),
     },
     ...(options.scanning.intake ? { scanResult: as('scan-result', scanResult.handler) } : {}),
     sweep: () => sweep(undefined),

@@ -24,6 +24,7 @@ import { LOCAL_STATE_MACHINE_ARN, LocalExecutor } from './executor.js';
 import { loadFunctions } from './functions.js';
 import { startIam } from './iam/index.js';
 import { startPostEvents } from './post-events.js';
+import { putEventsOn, startLocalOutcomeBus } from './outcome-events.js';
 import { startRouter } from './router.js';
 import { setUpBucket } from './s3-setup.js';
 import { readLocalSettings, type LocalSettings } from './settings.js';
@@ -64,6 +65,16 @@ export async function startRuntime(
       iam.stop();
       return Promise.resolve();
     });
+
+    const outcomeEventBus = iam.outcomeEventBus;
+    if (outcomeEventBus === undefined) throw new Error('The synthesized template has no outcome-event bus.');
+    const bus = startLocalOutcomeBus({
+      dataDir: settings.dataDir,
+      webhooks: settings.config.webhooks,
+      retry: settings.config.webhookRetry,
+      onError: (message, error) => log(`${message}: ${(error as Error).message}`),
+    });
+    stops.push(() => bus.stop());
 
     log('starting DynamoDB (dynalite)…');
     const dynamo = await startDynalite(join(settings.dataDir, 'dynamodb'), settings.dynamoDbPort, {
@@ -114,6 +125,9 @@ export async function startRuntime(
       AWS_ACCESS_KEY_ID: settings.accessKeyId,
       AWS_SECRET_ACCESS_KEY: settings.secretAccessKey,
       AWS_REGION: settings.region,
+      // Outcome events go to the template's bus, which the router serves as EventBridge does.
+      EVENT_BUS_NAME: outcomeEventBus,
+      EVENTS_ENDPOINT: `http://127.0.0.1:${settings.routerPort}`,
       POWERTOOLS_SERVICE_NAME: 'airlock-local',
       POWERTOOLS_LOG_LEVEL: process.env.AIRLOCK_LOG_LEVEL ?? 'WARN',
     });
@@ -247,6 +261,7 @@ export async function startRuntime(
       port: settings.routerPort,
       bucket: settings.bucket,
       startExecution: (event) => startByRule(event),
+      putEvents: putEventsOn(bus, outcomeEventBus),
       onError,
       ...(faultsEnabled() ? { faultControl } : {}),
     });
@@ -296,6 +311,7 @@ export async function startRuntime(
       local: {
         iamReport: () => iam.snapshot(),
         invoke: (name, event) => functions.invokeOperatorFunction(name, event),
+        webhooks: () => bus.status(),
       },
       allowedOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`, ...settings.allowedOrigins],
       // The console's headers and CSP as CloudFront and the deployment serve them: locally the API

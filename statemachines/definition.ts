@@ -25,6 +25,7 @@ export const FUNCTION_PLACEHOLDERS = {
   RejectFunctionArn: 'reject',
   RecordOutcomeFunctionArn: 'record-outcome',
   ReleaseQuarantineFunctionArn: 'release-quarantine',
+  PublishOutcomeFunctionArn: 'publish-outcome',
 } as const;
 export type FunctionPlaceholder = keyof typeof FUNCTION_PLACEHOLDERS;
 export type TaskFunctionName = (typeof FUNCTION_PLACEHOLDERS)[FunctionPlaceholder];

@@ -116,6 +116,28 @@ function task(
   };
 }
 
+/**
+ * Publish: the outcome event of the recorded transition. Retried like every Task, then caught
+ * into `next` whatever happened: delivery never fails the pipeline, and an event left
+ * unpublished is the sweeper's (the record is its outbox).
+ */
+function publish(next: string): TaskState {
+  return {
+    ...task(
+      'PublishOutcomeFunctionArn',
+      {
+        Comment: "Publishes the recorded outcome's event (id evt_<uploadId>_<seq>) unless already published.",
+        Parameters: { 'detail.$': '$.detail' },
+        ResultPath: '$.published',
+        TimeoutSeconds: afterFunction(30),
+        Next: next,
+      },
+      { catches: false },
+    ),
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: next }],
+  };
+}
+
 /** The claimed object version, as every step after Claim receives it. */
 const CLAIMED_OBJECT = { 'uploadId.$': '$.claim.uploadId', 'object.$': '$.claim.object' };
 /** The event and execution every outcome record names. */
@@ -123,13 +145,13 @@ const RECORD_CONTEXT = { 'detail.$': '$.detail', 'executionId.$': '$$.Execution.
 
 export const UPLOAD_PIPELINE = {
   Comment:
-    'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, decide on its malware scan, promote or reject it, record the outcome, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
+    'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, decide on its malware scan, promote or reject it, record the outcome, publish its event, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
   StartAt: 'Claim',
-  // Covers the worst retry path of the states (about 4 h 59 min: every attempt of every Task on the
+  // Covers the worst retry path of the states (about 5 h 20 min: every attempt of every Task on the
   // longest path running to its timeout, the Scan step's wait for its result included, then
-  // RecordFailed's), so that the machine never ends an execution mid-retry, before RecordFailed.
-  // test/infra/state-machine-timeouts.test.ts derives it.
-  TimeoutSeconds: 18_600,
+  // RecordFailed's and its publish), so that the machine never ends an execution mid-retry, before
+  // RecordFailed. test/infra/state-machine-timeouts.test.ts derives it.
+  TimeoutSeconds: 19_200,
   States: {
     Claim: task('ClaimFunctionArn', {
       Comment: 'One conditional write PENDING_UPLOAD|FAILED -> PROCESSING for this object version.',
@@ -143,7 +165,8 @@ export const UPLOAD_PIPELINE = {
       Choices: [
         { Variable: '$.claim.outcome', StringEquals: 'CLAIMED', Next: 'Validate' },
         { Variable: '$.claim.outcome', StringEquals: 'DISCARD', Next: 'Discard' },
-        { Variable: '$.claim.outcome', StringEquals: 'RELEASE', Next: 'ReleaseQuarantine' },
+        // A resumed or redriven run past a recorded outcome: its event may not have gone out.
+        { Variable: '$.claim.outcome', StringEquals: 'RELEASE', Next: 'Publish' },
       ],
       Default: 'Duplicate',
     },
@@ -209,7 +232,7 @@ export const UPLOAD_PIPELINE = {
       },
       ResultPath: '$.record',
       TimeoutSeconds: afterFunction(30),
-      Next: 'ReleaseQuarantine',
+      Next: 'Publish',
     }),
     Reject: task('RejectFunctionArn', {
       Comment: 'Keeps the refused version under rejected/<uploadId> for forensics.',
@@ -230,8 +253,9 @@ export const UPLOAD_PIPELINE = {
       },
       ResultPath: '$.record',
       TimeoutSeconds: afterFunction(30),
-      Next: 'ReleaseQuarantine',
+      Next: 'Publish',
     }),
+    Publish: publish('ReleaseQuarantine'),
     ReleaseQuarantine: task('ReleaseQuarantineFunctionArn', {
       Comment: 'Deletes the quarantine version once its outcome is recorded.',
       Parameters: CLAIMED_OBJECT,
@@ -248,10 +272,11 @@ export const UPLOAD_PIPELINE = {
         Parameters: { outcome: 'FAILED', ...RECORD_CONTEXT, 'failure.$': '$.failure' },
         ResultPath: '$.record',
         TimeoutSeconds: afterFunction(30),
-        Next: 'Failed',
+        Next: 'PublishFailed',
       },
       { catches: false }, // its own failure has nowhere further to go: the sweeper is the backstop
     ),
+    PublishFailed: publish('Failed'),
     Failed: { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
   },
 } as const;

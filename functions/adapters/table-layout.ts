@@ -67,6 +67,9 @@ const RECORD_FIELDS = {
   trailHead: 'index',
   discardedVersions: 'table',
   unlistedDiscards: 'table',
+  // The outbox mark (adapters/outcome-outbox.ts): the sweeper reads publishedAt from the index.
+  publishedSeq: 'table',
+  publishedAt: 'index',
 } as const satisfies Record<keyof UploadRecord, 'index' | 'table'>;
 
 /** The non-key attributes both indexes project (ProjectionType INCLUDE). */

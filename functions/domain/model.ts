@@ -112,6 +112,9 @@ export interface UploadRecord {
   discardedVersions?: string[];
   /** Discards past that bound: counted, not listed. */
   unlistedDiscards?: number;
+  /** The outcome event last published: its transition's number and time (the record is its outbox). */
+  publishedSeq?: number;
+  publishedAt?: string;
 }
 
 /** The last event of a trail: its number and time. */

@@ -112,3 +112,6 @@ export function uploadIdFromKey(key: string): string | undefined {
     ? key.slice('quarantine/'.length)
     : undefined;
 }
+
+/** Publish: the object event of the execution (its key names the upload). */
+export const publishOutcomeInput = z.object({ detail: objectCreatedDetail });

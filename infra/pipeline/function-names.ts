@@ -12,10 +12,12 @@ export const PIPELINE_FUNCTIONS = [
   'reject',
   'record-outcome',
   'release-quarantine',
+  'publish-outcome',
   'sweeper',
   'redrive',
   'scan-result',
   'rescan',
+  'deliver-webhooks',
 ] as const;
 
 /** The name of one pipeline function: its handler is `functions/<name>.ts`. */

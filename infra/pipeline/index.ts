@@ -1,5 +1,6 @@
 export * from './alarms.js';
 export * from './api.js';
+export * from './events.js';
 export * from './function-names.js';
 export * from './identity.js';
 export * from './log-groups.js';
@@ -12,4 +13,5 @@ export * from './steps.js';
 export * from './storage.js';
 export * from './upload-pipeline.js';
 export * from './upload-storage.js';
+export * from './webhook-settings.js';
 export * from './workflow.js';

@@ -1,8 +1,10 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { OutcomeStatus } from '../../functions/domain/outcome-event.js';
 import type { TypePolicy } from '../../functions/domain/type-policy.js';
 import type { PipelineFunction } from './function-names.js';
 
@@ -68,6 +70,34 @@ export interface ConsoleProps {
    * @default no web ACL
    */
   readonly webAclArn?: string;
+}
+
+/** A webhook endpoint that receives outcome events (Standard Webhooks). */
+export interface WebhookEndpointProps {
+  /** A name for the endpoint: lowercase letters, digits and dashes (rules and logs use it). */
+  readonly id: string;
+  /** https only, to a host that resolves to public addresses (the SSRF guard). */
+  readonly url: string;
+  /**
+   * The Secrets Manager secret whose SecretString is the signing secret (`whsec_…`): its full ARN.
+   * Only the delivery function may read it. A secret encrypted with a customer-managed key also
+   * needs kms:Decrypt for that function's role, which is not granted here.
+   */
+  readonly secretArn: string;
+  /** @default every terminal status */
+  readonly statuses?: OutcomeStatus[];
+  /** @default every owner */
+  readonly owners?: string[];
+}
+
+/** How failed webhook deliveries are retried (exponential backoff with jitter). */
+export interface WebhookRetryProps {
+  /** Attempts in all, then the delivery is dead-lettered. @default 10 */
+  readonly maxAttempts?: number;
+  /** The pause after the first failure, seconds. @default 10 */
+  readonly initialDelaySeconds?: number;
+  /** The longest pause, seconds (at most 12 hours). @default 3600 */
+  readonly maxDelaySeconds?: number;
 }
 
 /** Configuration of an Airlock upload pipeline. Every prop is optional and secure by default. */
@@ -212,4 +242,24 @@ export interface UploadPipelineProps {
    * @default 'guardduty'
    */
   readonly scanner?: ScannerProps;
+  /**
+   * An existing EventBridge bus for outcome events (or `eventBusArn`).
+   * @default a new bus
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * The ARN of an existing EventBridge bus for outcome events, when `eventBus` is not given.
+   * @default a new bus
+   */
+  readonly eventBusArn?: string;
+  /**
+   * Webhook endpoints that receive outcome events, each with its filters and its secret's ARN.
+   * @default [] (no delivery function, queue or alarm is made)
+   */
+  readonly webhooks?: WebhookEndpointProps[];
+  /**
+   * How failed webhook deliveries are retried.
+   * @default { maxAttempts: 10, initialDelaySeconds: 10, maxDelaySeconds: 3600 }
+   */
+  readonly webhookRetry?: WebhookRetryProps;
 }

@@ -22,9 +22,10 @@ import {
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../../functions/domain/type-policy.js';
 import { PIPELINE_FUNCTIONS, type PipelineFunction } from './function-names.js';
 import type { ApiThrottleProps, ScannerProps, UploadPipelineProps } from './props.js';
+import { resolveWebhookSettings, type WebhookSettings } from './webhook-settings.js';
 
 /** The props with their defaults applied, checked. */
-export interface PipelineSettings {
+export interface PipelineSettings extends WebhookSettings {
   readonly allowedOrigins: string[];
   readonly typePolicy: TypePolicy;
   readonly uploadUrlTtlSeconds: number;
@@ -204,6 +205,7 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     apiThrottle,
     reservedConcurrency,
     scanner,
+    ...resolveWebhookSettings(props, fail),
   };
 }
 

@@ -17,6 +17,7 @@ export const STEP_FUNCTIONS = [
   'reject',
   'record-outcome',
   'release-quarantine',
+  'publish-outcome',
 ] as const;
 
 export type StepFunction = (typeof STEP_FUNCTIONS)[number];
@@ -80,6 +81,12 @@ export function buildSteps(
   const releaseQuarantine = step('release-quarantine');
   storage.grantObjects(releaseQuarantine, ['s3:DeleteObjectVersion'], QUARANTINE_PREFIX);
 
+  // Publish reads the record and its trail, HEADs the promoted copy for its version, and marks
+  // the record published; the bus grant and its name are added where the bus is made.
+  const publishOutcome = step('publish-outcome');
+  storage.grantItems(publishOutcome, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+  storage.grantObjects(publishOutcome, ['s3:GetObject'], CLEAN_PREFIX);
+
   return {
     claim,
     validate,
@@ -88,6 +95,7 @@ export function buildSteps(
     reject,
     'record-outcome': recordOutcome,
     'release-quarantine': releaseQuarantine,
+    'publish-outcome': publishOutcome,
   };
 }
 

@@ -2,6 +2,8 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -11,6 +13,7 @@ import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-name
 import { ConsoleHosting } from '../console-hosting.js';
 import { buildAlarms } from './alarms.js';
 import { buildApi } from './api.js';
+import { buildEvents, type OutcomeRuleOptions, type PipelineEvents } from './events.js';
 import type { PipelineFunction } from './function-names.js';
 import { buildIdentity, type HostedUi } from './identity.js';
 import { allowCloudWatchLogsToUse, PipelineLogGroups } from './log-groups.js';
@@ -44,9 +47,14 @@ export class UploadPipeline extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
-  /** Every function; the scan-result intake and the rescan only where a scanner is configured. */
-  readonly functions: Record<Exclude<PipelineFunction, ScanningFunction>, PipelineLambda> &
-    Partial<Record<ScanningFunction, PipelineLambda>>;
+  /** Every function; the scan-result intake and the rescan only where a scanner is configured, `deliver-webhooks` only when webhook endpoints are configured. */
+  readonly functions: Record<
+    Exclude<PipelineFunction, ScanningFunction | 'deliver-webhooks'>,
+    PipelineLambda
+  > &
+    Partial<Record<ScanningFunction | 'deliver-webhooks', PipelineLambda>>;
+  /** Outcome events: the bus, and the webhook delivery when endpoints are configured. */
+  readonly events: PipelineEvents;
   /** The Cognito hosted UI the console signs in with (when the construct made the user pool). */
   readonly hostedUi?: HostedUi;
   /** The console's hosting, unless disabled. */
@@ -145,6 +153,24 @@ export class UploadPipeline extends Construct {
       settings,
       defaults,
     });
+    this.events = buildEvents(this, {
+      defaults,
+      ...(props.eventBus || props.eventBusArn
+        ? {
+            eventBus:
+              props.eventBus ??
+              events.EventBus.fromEventBusArn(this, 'ExistingOutcomeEventBus', props.eventBusArn ?? ''),
+          }
+        : {}),
+      webhooks: settings.webhooks,
+      retry: settings.webhookRetry,
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
+    // The publishers of outcome events: the Publish step and the sweeper (expiry, repairs).
+    for (const publisher of [this.steps['publish-outcome'], maintenance.sweeper]) {
+      this.events.grantPublish(publisher);
+      publisher.addEnvironment(ENV_NAMES.eventBusName, this.events.bus.eventBusName);
+    }
     buildAlarms(this, {
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.stateMachine,
@@ -190,8 +216,22 @@ export class UploadPipeline extends Construct {
       redrive: maintenance.redrive,
       ...(this.scanning.intake ? { 'scan-result': this.scanning.intake } : {}),
       ...(this.scanning.rescan ? { rescan: this.scanning.rescan } : {}),
+      ...(this.events.webhooks ? { 'deliver-webhooks': this.events.webhooks.function } : {}),
     };
     this.refuseFaultInjection();
+  }
+
+  /**
+   * A rule on the outcome-event bus, in one line:
+   * `pipeline.addOutcomeRule('ToBilling', { statuses: ['PROCESSED'], targets: [new targets.LambdaFunction(fn)] })`.
+   */
+  addOutcomeRule(id: string, options: OutcomeRuleOptions): events.Rule {
+    return this.events.addOutcomeRule(this, id, options);
+  }
+
+  /** Lets a principal publish outcome events to the bus (events:PutEvents on it only). */
+  grantPublishOutcomes(grantee: iam.IGrantable): iam.Grant {
+    return this.events.grantPublish(grantee);
   }
 
   /** The substitutions for the ASL's `${Placeholders}`: one per task function. */

@@ -44,6 +44,8 @@ describe('resolveSettings', () => {
       quotaOpenGrants: 1000,
       quotaBytesPerDay: 10 * 1024 ** 3,
       scanner: 'guardduty',
+      webhooks: [],
+      webhookRetry: { maxAttempts: 10, initialDelaySeconds: 10, maxDelaySeconds: 3600 },
     });
   });
 

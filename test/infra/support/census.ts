@@ -9,9 +9,13 @@ import {
   S3Client,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GuardDutyClient, SendObjectMalwareScanCommand } from '@aws-sdk/client-guardduty';
 import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -21,10 +25,19 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { SqsDeliveryQueue } from '../../../functions/adapters/delivery-queue.js';
 import { StepFunctionsGateway } from '../../../functions/adapters/execution-gateway.js';
 import { IdempotencyStore } from '../../../functions/adapters/idempotency-store.js';
 import { QuotaStore } from '../../../functions/adapters/quota-store.js';
+import { SecretsManagerSecrets } from '../../../functions/adapters/webhook-secrets.js';
+import type { WebhookSender } from '../../../functions/adapters/webhook-sender.js';
+import { makeDeliverWebhooksHandler } from '../../../functions/deliver-webhooks.js';
+import { outcomeEvent } from '../../../functions/domain/outcome-event.js';
 import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
+import { OutcomeOutbox } from '../../../functions/adapters/outcome-outbox.js';
+import { EventBridgePublisher } from '../../../functions/adapters/outcome-publisher.js';
+import type { OutcomePublicationDeps } from '../../../functions/commons/outcome-publication.js';
+import { makePublishOutcomeHandler } from '../../../functions/publish-outcome.js';
 import { installLocalHooks, type GrantToSign } from '../../../functions/commons/local-hooks.js';
 import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
 import { makeClaimHandler } from '../../../functions/claim.js';
@@ -66,7 +79,7 @@ import {
 
 /** One request a function made: an SDK command it sent, or a grant it signed. */
 export interface SentCall {
-  service: 's3' | 'dynamodb' | 'sfn' | 'guardduty';
+  service: 's3' | 'dynamodb' | 'sfn' | 'guardduty' | 'secretsmanager' | 'sqs' | 'events';
   command: string;
   input: Record<string, unknown>;
 }
@@ -79,10 +92,26 @@ const VERSION_ID = 'v-0001';
 const KEY = `quarantine/${UPLOAD_ID}`;
 const PDF = samples.pdf();
 
+/** The webhook endpoint of the census's stack (grants.test.ts synthesizes it with this one). */
+export const WEBHOOK_SECRET_ARN =
+  'arn:aws:secretsmanager:us-east-1:000000000000:secret:airlock/billing-AbCdEf';
+export const CENSUS_WEBHOOK = {
+  id: 'billing',
+  url: 'https://hooks.example.com/airlock',
+  secretArn: WEBHOOK_SECRET_ARN,
+};
+/** The webhook queue's URL as the template's resolution names it (its logical id): set by the caller. */
+let webhookQueueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/WebhookQueue';
+/** The outcome-event bus as the template's resolution names it (its logical id): set by the caller. */
+let eventBusName = 'OutcomeEventBus';
+
 const ddb = mockClient(DynamoDBDocumentClient);
+const secretsManager = mockClient(SecretsManagerClient);
+const sqs = mockClient(SQSClient);
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
 const guardDuty = mockClient(GuardDutyClient);
+const eventBridge = mockClient(EventBridgeClient);
 
 const store = newUploadStore();
 const sweepState = new SweepStateStore(TABLE_NAME, newDynamoDbClient());
@@ -123,6 +152,34 @@ const updated = (status: UploadRecord['status']) => (input: UpdateCommandInput) 
     versionId: VERSION_ID,
   }),
 });
+/** Publishing an outcome: the record and its trail, the promoted copy's version, the bus, the mark. */
+const publication = (): OutcomePublicationDeps => ({
+  outbox: new OutcomeOutbox(TABLE_NAME, newDynamoDbClient()),
+  objects,
+  publisher: new EventBridgePublisher(eventBusName, new EventBridgeClient({ region: 'us-east-1' })),
+  bucket: BUCKET,
+});
+/** A PROCESSED record whose event is pending: its trail, the copy's HEAD, PutEvents accepting. */
+const pendingProcessed = () => {
+  ddb
+    .on(GetCommand)
+    .resolves(item({ status: 'PROCESSED', versionId: VERSION_ID, storedKey: `clean/${UPLOAD_ID}` }))
+    .on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'EVENT#' } }, false)
+    .resolves({
+      Items: [
+        {
+          uploadId: UPLOAD_ID,
+          at: NOW.toISOString(),
+          action: 'PROCESSED',
+          from: 'PROCESSING',
+          to: 'PROCESSED',
+          reasons: [],
+        },
+      ],
+    });
+  s3.on(HeadObjectCommand, { Key: `clean/${UPLOAD_ID}` }, false).resolves({ VersionId: 'v-clean' });
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+};
 const versions = () => ({
   Versions: [{ Key: KEY, VersionId: VERSION_ID, Size: PDF.length, LastModified: NOW }],
 });
@@ -353,6 +410,11 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       .resolves(item({ status: 'PROCESSED', executionId: EXECUTION_ARN, versionId: VERSION_ID }));
     await handler(input);
   },
+  'publish-outcome': async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] }).on(UpdateCommand).resolves({});
+    pendingProcessed();
+    await makePublishOutcomeHandler(publication)({ detail });
+  },
   'release-quarantine': async () => {
     s3.on(DeleteObjectCommand).resolves({});
     await makeReleaseQuarantineHandler(() => ({ objects }))({ uploadId: UPLOAD_ID, object });
@@ -369,6 +431,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PROCESSED' } }, false)
       .resolves({ Items: [recordItem({ status: 'PROCESSED', versionId: 'v-claimed', updatedAt: old })] });
     ddb.on(UpdateCommand).callsFake(updated('EXPIRED'));
+    pendingProcessed(); // what it publishes after its own transitions
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED' }).on(StartExecutionCommand).resolves({});
     const handler = makeSweeperHandler(() => ({
       store,
@@ -377,6 +440,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       bucket: BUCKET,
       sweepState,
       now: () => NOW,
+      publication: publication(),
       processingTimeoutMs: 60_000,
       uploadTtlMs: 3_600_000,
       abandonedRecordRetentionSeconds: 90 * 86_400,
@@ -394,6 +458,30 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
     await handler();
     s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
     await handler();
+  },
+  'deliver-webhooks': async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const event = outcomeEvent(
+      { uploadId: UPLOAD_ID, owner: OWNER, size: 1 },
+      { status: 'FAILED', at: NOW.toISOString(), seq: 3 },
+    );
+    // One delivery the endpoint refuses: it reads the secret, then hides the message for the backoff.
+    const refusing: WebhookSender = { send: () => Promise.resolve({ delivered: false, error: 'HTTP 500' }) };
+    const handler = makeDeliverWebhooksHandler(() => ({
+      endpoints: new Map([[CENSUS_WEBHOOK.id, CENSUS_WEBHOOK]]),
+      secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
+      sender: refusing,
+      queue: new SqsDeliveryQueue(webhookQueueUrl, new SQSClient({ region: 'us-east-1' })),
+      retry: { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 1000 },
+      now: () => NOW,
+    }));
+    const message = { endpoint: CENSUS_WEBHOOK.id, event };
+    await handler({
+      Records: [{ messageId: 'm1', receiptHandle: 'rh', body: JSON.stringify(message), attributes: {} }],
+    } as unknown as SQSEvent);
   },
   redrive: async () => {
     ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: VERSION_ID })] });
@@ -415,8 +503,23 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
   },
 };
 
+/**
+ * What Lambda's SQS event source mapping sends with the function's role, around each invocation:
+ * it long-polls the queue, reads its attributes and deletes what the batch did not report failed.
+ */
+const queuePollerCalls = (queueUrl: string): SentCall[] =>
+  ['ReceiveMessage', 'GetQueueAttributes', 'DeleteMessageBatch'].map((command) => ({
+    service: 'sqs',
+    command,
+    input: { QueueUrl: queueUrl },
+  }));
+
 /** What each function sends (commands) and signs (grants), over all its paths. */
-export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>> {
+export async function commandCensus(
+  options: { webhookQueueUrl?: string; eventBusName?: string } = {},
+): Promise<Map<PipelineFunction, SentCall[]>> {
+  if (options.webhookQueueUrl) webhookQueueUrl = options.webhookQueueUrl;
+  if (options.eventBusName) eventBusName = options.eventBusName;
   const census = new Map<PipelineFunction, SentCall[]>();
   let grants: GrantToSign[] = [];
   installLocalHooks({
@@ -434,6 +537,9 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
       s3.reset();
       sfn.reset();
       guardDuty.reset();
+      secretsManager.reset();
+      sqs.reset();
+      eventBridge.reset();
       grants = [];
       await run();
       const sent = (service: SentCall['service'], calls: Array<{ args: unknown[] }>): SentCall[] =>
@@ -446,6 +552,10 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
         ...sent('s3', s3.calls()),
         ...sent('sfn', sfn.calls()),
         ...sent('guardduty', guardDuty.calls()),
+        ...sent('secretsmanager', secretsManager.calls()),
+        ...sent('sqs', sqs.calls()),
+        ...sent('events', eventBridge.calls()),
+        ...(name === 'deliver-webhooks' ? queuePollerCalls(webhookQueueUrl) : []),
         ...grants.map((grant): SentCall => ({
           service: 's3',
           command: grant.operation,
@@ -459,6 +569,9 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
     s3.restore();
     sfn.restore();
     guardDuty.restore();
+    secretsManager.restore();
+    sqs.restore();
+    eventBridge.restore();
   }
   return census;
 }

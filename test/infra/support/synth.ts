@@ -50,8 +50,8 @@ export function logicalIdOf(construct: IConstruct | undefined): string {
 
 /** The pipeline's functions by name, in declaration order. */
 export function pipelineFunctions(stack: AirlockStack): Array<[PipelineFunction, string]> {
-  return (Object.keys(stack.pipeline.functions) as PipelineFunction[]).map((name) => [
-    name,
-    logicalIdOf(stack.pipeline.functions[name]),
-  ]);
+  return (Object.keys(stack.pipeline.functions) as PipelineFunction[]).flatMap((name) => {
+    const fn = stack.pipeline.functions[name];
+    return fn ? [[name, logicalIdOf(fn)] as [PipelineFunction, string]] : [];
+  });
 }

@@ -46,6 +46,7 @@ const EXPECTED_PLACEHOLDERS = [
   'RejectFunctionArn',
   'RecordOutcomeFunctionArn',
   'ReleaseQuarantineFunctionArn',
+  'PublishOutcomeFunctionArn',
 ];
 const TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
@@ -189,7 +190,25 @@ describe('upload-pipeline.asl.json', () => {
     expect(transient?.MaxAttempts).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(tasks.filter(([name]) => name !== 'RecordFailed'))(
+  const publishes = tasks.filter(([, state]) => state.Resource === '${PublishOutcomeFunctionArn}');
+
+  it('publishes after every Record state and on the way a resumed run takes past a recorded outcome', () => {
+    // Arrange
+    const records = tasks.filter(([, state]) => state.Resource === '${RecordOutcomeFunctionArn}');
+    const release = (definition.States.RouteClaim as { Choices?: Array<{ StringEquals?: string; Next: string }> })
+      .Choices?.find((choice) => choice.StringEquals === 'RELEASE');
+
+    // Assert
+    expect(records.length).toBe(3);
+    for (const [, record] of records) expect(definition.States[record.Next!]?.Resource).toBe('${PublishOutcomeFunctionArn}');
+    expect(definition.States[release!.Next]?.Resource).toBe('${PublishOutcomeFunctionArn}');
+  });
+
+  it.each(publishes)('%s catches every error into the state it goes on to: publishing never fails the pipeline', (_name, state) => {
+    expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: state.Next }]);
+  });
+
+  it.each(tasks.filter(([name, state]) => name !== 'RecordFailed' && state.Resource !== '${PublishOutcomeFunctionArn}'))(
     'task %s sends every other error to RecordFailed with the error in $.failure',
     (_name, state) => {
       expect(state.Catch).toEqual([
@@ -201,7 +220,9 @@ describe('upload-pipeline.asl.json', () => {
   it('ends RecordFailed in a Fail state that carries the original error and cause', () => {
     const recordFailed = definition.States.RecordFailed!;
     expect(recordFailed.Catch).toBeUndefined();
-    expect(definition.States[recordFailed.Next!]).toEqual({
+    const publishFailed = definition.States[recordFailed.Next!]!;
+    expect(publishFailed.Resource).toBe('${PublishOutcomeFunctionArn}');
+    expect(definition.States[publishFailed.Next!]).toEqual({
       Type: 'Fail',
       ErrorPath: '$.failure.Error',
       CausePath: '$.failure.Cause',

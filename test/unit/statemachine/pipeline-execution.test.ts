@@ -17,6 +17,9 @@ import type { OnDemandScanner } from '../../../functions/adapters/on-demand-scan
 import type { ObjectRef } from '../../../functions/domain/model.js';
 import { GUARDDUTY_SOURCE, SCAN_RESULT_DETAIL_TYPE } from '../../../functions/domain/scan-result-event.js';
 import type { ScannerKind } from '../../../functions/domain/scan-verdict.js';
+import { makePublishOutcomeHandler } from '../../../functions/publish-outcome.js';
+import type { OutcomeEvent } from '../../../functions/domain/outcome-event.js';
+import { OutcomeOutbox } from '../../../functions/adapters/outcome-outbox.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import { newUploadId } from '../../../functions/domain/upload-id.js';
 import { SCAN_PENDING_RETRY } from '../../../statemachines/upload-pipeline.js';
@@ -40,6 +43,9 @@ const definition = localDefinition();
 
 let aws: FakeAws;
 let executionCounter = 0;
+/** What the Publish state handed to the bus, and whether the bus is away. */
+let published: OutcomeEvent[] = [];
+let busAway = false;
 
 type GuardDutyAnswer = 'NO_THREATS_FOUND' | 'THREATS_FOUND' | 'UNSUPPORTED' | 'FAILED' | 'ACCESS_DENIED';
 /**
@@ -51,6 +57,8 @@ let engine: { answer?: GuardDutyAnswer; scanner: ScannerKind; onDemand?: OnDeman
 beforeEach(async () => {
   aws = await FakeAws.create();
   engine = { answer: 'NO_THREATS_FOUND', scanner: 'guardduty' };
+  published = [];
+  busAway = false;
 });
 afterEach(() => aws.restore());
 afterAll(() => FakeAws.shutdown());
@@ -116,6 +124,19 @@ function taskHandlers(): Record<string, (input: unknown) => Promise<never>> {
     reject: makeRejectHandler(() => ({ objects })),
     'record-outcome': makeRecordOutcomeHandler(() => ({ store, now })),
     'release-quarantine': makeReleaseQuarantineHandler(() => ({ objects })),
+    // The real publication over the record and its trail; the bus and the copy's HEAD are fakes.
+    'publish-outcome': makePublishOutcomeHandler(() => ({
+      outbox: new OutcomeOutbox(aws.table, aws.documentClient),
+      objects: { head: () => Promise.resolve({ versionId: 'v-clean', metadata: {} }) },
+      publisher: {
+        publish: (events) => {
+          if (busAway) return Promise.reject(new Error('bus away'));
+          published.push(...events);
+          return Promise.resolve();
+        },
+      },
+      bucket: BUCKET,
+    })),
   };
   return bindTaskStates(definition, handlers) as Record<string, (input: unknown) => Promise<never>>;
 }
@@ -216,6 +237,7 @@ const PROCESSED_PATH = [
   'RouteScan',
   'Promote',
   'RecordProcessed',
+  'Publish',
   'ReleaseQuarantine',
   'Done',
 ];
@@ -226,6 +248,7 @@ const REJECTED_PATH = [
   'RouteVerdict',
   'Reject',
   'RecordRejected',
+  'Publish',
   'ReleaseQuarantine',
   'Done',
 ];
@@ -395,7 +418,7 @@ describe('resumed execution: the runtime restarted mid-flight', () => {
     // Act: the same execution runs again from the start.
     const run = await execute(event, executionId);
     // Assert: nothing is promoted or recorded again; the leftover quarantine version is released.
-    expect(run.states).toEqual(['Claim', 'RouteClaim', 'ReleaseQuarantine', 'Done']);
+    expect(run.states).toEqual(['Claim', 'RouteClaim', 'Publish', 'ReleaseQuarantine', 'Done']);
     expect(aws.hasObject(key, 'v1')).toBe(false);
     expect(aws.objectsUnder(`clean/${uploadId}@`)).toHaveLength(1);
     expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
@@ -464,6 +487,7 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
       'RouteScan',
       'Promote',
       'RecordFailed',
+      'PublishFailed',
       'Failed',
     ]);
     expect(run.retried).toEqual([]);
@@ -509,7 +533,7 @@ describe('permanent error: FAILED with error and cause, quarantine kept for a re
     // Act
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
-    expect(run.states.slice(-3)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'Failed']);
+    expect(run.states.slice(-4)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'PublishFailed', 'Failed']);
     expect((await aws.record(uploadId))?.status).toBe('PROCESSED');
     expect(await aws.auditActions(uploadId)).toEqual(['ISSUED', 'CLAIMED', 'PROCESSED']);
   });
@@ -561,7 +585,7 @@ describe('a body that breaks off mid-read, and a bucket that is missing', () => 
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     // Assert
     expect(run.error).toBeInstanceOf(ExecutionError);
-    expect(run.states.slice(-3)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'Failed']);
+    expect(run.states.slice(-4)).toEqual(['ReleaseQuarantine', 'RecordFailed', 'PublishFailed', 'Failed']);
     expect((await aws.record(uploadId))?.status).toBe('PROCESSED');
   });
 });
@@ -710,5 +734,40 @@ describe('scan: only an explicit "no threat found" for this exact version promot
     expect(run.states).toEqual(REJECTED_PATH);
     expect(aws.record(uploadId)).toMatchObject({ status: 'REJECTED', reasons: [{ code: 'TYPE_MISMATCH' }] });
     expect(aws.record(uploadId)).not.toHaveProperty('scan');
+describe('outcome events: the Publish state', () => {
+  it('publishes one event per recorded outcome, its id derived from the transition', async () => {
+    // Arrange
+    const bytes = samples.pdf();
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
+
+    // Act: the event, then the same event delivered again (a second execution).
+    await execute(objectCreatedEvent(key, 'v1', bytes.length));
+    await execute(objectCreatedEvent(key, 'v1', bytes.length));
+
+    // Assert: one event, numbered as the PROCESSED event is in the trail.
+    const seq = (await aws.auditActions(uploadId)).indexOf('PROCESSED') + 1;
+    expect(seq).toBeGreaterThan(0);
+    expect((await new OutcomeOutbox(aws.table, aws.documentClient).read(uploadId))?.publishedSeq).toBe(seq);
+    expect(published.map((event) => event.id)).toEqual([`evt_${uploadId}_${seq}`]);
+    expect(published[0]?.data).toMatchObject({
+      status: 'PROCESSED',
+      object: { key: `clean/${uploadId}`, versionId: 'v-clean' },
+    });
+  });
+
+  it('a bus that is away does not fail the execution: the event stays pending for the sweeper', async () => {
+    // Arrange
+    const bytes = samples.exe();
+    const { uploadId, key } = await pendingUpload(bytes, samples.MIME.pdf);
+    busAway = true;
+
+    // Act
+    const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
+
+    // Assert
+    expect(run.error).toBeUndefined();
+    expect(run.states).toEqual(REJECTED_PATH);
+    expect(await aws.record(uploadId)).toMatchObject({ status: 'REJECTED' });
+    expect((await new OutcomeOutbox(aws.table, aws.documentClient).read(uploadId))?.publishedSeq).toBe(0);
   });
 });
