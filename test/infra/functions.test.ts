@@ -54,7 +54,7 @@ const facts = (name: PipelineFunction): FunctionFacts => factsByName.get(name)!;
 const names = functions.map(([name]) => name);
 
 describe('Lambda functions', () => {
-  test('there are exactly the 13 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
+  test('there are exactly the 14 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
     // Act
     const pipelineIds = new Set(functions.map(([, id]) => id));
     const others = [...resourcesOfType(template, 'AWS::Lambda::Function').keys()].filter(
@@ -62,7 +62,7 @@ describe('Lambda functions', () => {
     );
 
     // Assert
-    expect(names).toHaveLength(13);
+    expect(names).toHaveLength(14); // no webhook endpoint: no deliver-webhooks
     expect(others.sort()).toEqual([
       expect.stringMatching(/^BucketNotificationsHandler/),
       expect.stringMatching(/^CustomCDKBucketDeployment/),

@@ -34,6 +34,7 @@ const PINNED: ReadonlyArray<readonly [type: string, logicalId: string]> = [
   ['AWS::Logs::LogGroup', 'PipelineReleaseQuarantineLogs3F195258'],
   ['AWS::Logs::LogGroup', 'PipelineSweeperLogsFFFD5D97'],
   ['AWS::Logs::LogGroup', 'PipelineRedriveLogs89682C55'],
+  ['AWS::Logs::LogGroup', 'PipelinePublishOutcomeLogs59615FCF'],
   // Identity: users and their groups, the app client id and the hosted UI's domain.
   ['AWS::Cognito::UserPool', 'PipelineUserPoolFE485DF7'],
   ['AWS::Cognito::UserPoolClient', 'PipelineUserPoolConsoleClientFC372D40'],
@@ -44,6 +45,8 @@ const PINNED: ReadonlyArray<readonly [type: string, logicalId: string]> = [
   ['AWS::ApiGatewayV2::Stage', 'PipelineApiStage023BC8DC'],
   ['AWS::CloudFront::Distribution', 'PipelineConsoleDistributionB7A63701'],
   ['AWS::StepFunctions::StateMachine', 'PipelineStateMachine1814BD05'],
+  // Consumers' rules name the outcome-event bus.
+  ['AWS::Events::EventBus', 'PipelineOutcomeEventBus0E749213'],
   // Functions: running executions call them by ARN; operators invoke redrive by name.
   ['AWS::Lambda::Function', 'PipelineCreateUploadFunctionEB30EEFB'],
   ['AWS::Lambda::Function', 'PipelineGetUploadFunction8740446F'],
@@ -58,6 +61,7 @@ const PINNED: ReadonlyArray<readonly [type: string, logicalId: string]> = [
   ['AWS::Lambda::Function', 'PipelineReleaseQuarantineFunction30543ECC'],
   ['AWS::Lambda::Function', 'PipelineSweeperFunction14C88922'],
   ['AWS::Lambda::Function', 'PipelineRedriveFunction6832CE0B'],
+  ['AWS::Lambda::Function', 'PipelinePublishOutcomeFunction57ABFDF7'],
 ];
 
 /** Types whose every resource holds data or is addressed from outside, so must be pinned. */
