@@ -147,11 +147,11 @@ export const UPLOAD_PIPELINE = {
   Comment:
     'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, decide on its malware scan, promote or reject it, record the outcome, publish its event, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
   StartAt: 'Claim',
-  // Covers the worst retry path of the states (about 5 h 20 min: every attempt of every Task on the
+  // Covers the worst retry path of the states (about 5 h 22 min: every attempt of every Task on the
   // longest path running to its timeout, the Scan step's wait for its result included, then
   // RecordFailed's and its publish), so that the machine never ends an execution mid-retry, before
   // RecordFailed. test/infra/state-machine-timeouts.test.ts derives it.
-  TimeoutSeconds: 19_200,
+  TimeoutSeconds: 19_500,
   States: {
     Claim: task('ClaimFunctionArn', {
       Comment: 'One conditional write PENDING_UPLOAD|FAILED -> PROCESSING for this object version.',

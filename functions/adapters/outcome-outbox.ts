@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent, UploadRecord } from '../domain/model.js';
 import { errorName, toPipelineError } from './aws-errors.js';
 import { recordKey } from './upload-store.js';
@@ -15,7 +15,7 @@ export const PUBLISHED_AT_ATTRIBUTE = 'publishedAt';
 /** An upload as its outcome event needs it: the record, its trail in order, what was published. */
 export interface OutboxEntry {
   record: UploadRecord;
-  /** The audit trail, oldest first: an event's number is its position, from 1. */
+  /** The audit trail, oldest first, each event numbered by its seq. */
   trail: AuditEvent[];
   /** The sequence number of the last transition whose event was published (0: none). */
   publishedSeq: number;
@@ -37,34 +37,20 @@ export class OutcomeOutbox {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
+  /** The record with its trail (embedded in it, numbered by seq): one consistent GetItem. */
   async read(uploadId: string): Promise<OutboxEntry | undefined> {
-    const key = recordKey(uploadId);
     let item: Record<string, unknown> | undefined;
-    let trail: AuditEvent[] = [];
     try {
-      item = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })))
-        .Item;
-      if (item === undefined) return undefined;
-      // A trail embedded in the record (numbered by seq) is read with it; else its items are queried.
-      if (Array.isArray(item['events'])) return this.entryOf(item, item['events'] as AuditEvent[]);
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': key.pk, ':prefix': 'EVENT#' },
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        trail = trail.concat((page.Items ?? []) as AuditEvent[]);
-        start = page.LastEvaluatedKey;
-      } while (start !== undefined);
+      item = (
+        await this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: recordKey(uploadId), ConsistentRead: true }),
+        )
+      ).Item;
     } catch (error) {
       throw toPipelineError('GetItem(outbox)', error);
     }
-    return this.entryOf(item, trail);
+    if (item === undefined) return undefined;
+    return this.entryOf(item, Array.isArray(item['events']) ? (item['events'] as AuditEvent[]) : []);
   }
 
   private entryOf(item: Record<string, unknown>, trail: AuditEvent[]): OutboxEntry {
@@ -83,9 +69,13 @@ export class OutcomeOutbox {
         new UpdateCommand({
           TableName: this.tableName,
           Key: recordKey(uploadId),
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#published) OR #published < :seq)',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(#published) OR #published < :seq)',
           UpdateExpression: 'SET #published = :seq, #publishedAt = :at',
-          ExpressionAttributeNames: { '#published': PUBLISHED_SEQ_ATTRIBUTE, '#publishedAt': PUBLISHED_AT_ATTRIBUTE },
+          ExpressionAttributeNames: {
+            '#published': PUBLISHED_SEQ_ATTRIBUTE,
+            '#publishedAt': PUBLISHED_AT_ATTRIBUTE,
+          },
           ExpressionAttributeValues: { ':seq': seq, ':at': at },
         }),
       );

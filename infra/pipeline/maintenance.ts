@@ -55,8 +55,8 @@ export function buildMaintenance(scope: Construct, props: PipelineMaintenancePro
   storage.grantItems(sweeper, ['dynamodb:UpdateItem']);
   storage.grantListVersions(sweeper, QUARANTINE_PREFIX);
   // It publishes the events of the transitions it records, and of any left unpublished: it reads
-  // the record and its trail and HEADs the promoted copy (the bus grant is added with the bus).
-  storage.grantItems(sweeper, ['dynamodb:GetItem', 'dynamodb:Query']);
+  // the record (its trail is in it) and HEADs the promoted copy (the bus grant is added with the bus).
+  storage.grantItems(sweeper, ['dynamodb:GetItem']);
   storage.grantObjects(sweeper, ['s3:GetObject'], CLEAN_PREFIX);
   sweeper.addEnvironment(ENV_NAMES.stateMachineArn, stateMachine.stateMachineArn);
   for (const [name, value] of Object.entries(settingsEnvironment(settings).sweeper)) {

@@ -81,10 +81,10 @@ export function buildSteps(
   const releaseQuarantine = step('release-quarantine');
   storage.grantObjects(releaseQuarantine, ['s3:DeleteObjectVersion'], QUARANTINE_PREFIX);
 
-  // Publish reads the record and its trail, HEADs the promoted copy for its version, and marks
+  // Publish reads the record (its trail is in it), HEADs the promoted copy for its version, and marks
   // the record published; the bus grant and its name are added where the bus is made.
   const publishOutcome = step('publish-outcome');
-  storage.grantItems(publishOutcome, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+  storage.grantItems(publishOutcome, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   storage.grantObjects(publishOutcome, ['s3:GetObject'], CLEAN_PREFIX);
 
   return {

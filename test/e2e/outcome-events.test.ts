@@ -255,5 +255,5 @@ describe('outcome events to webhooks', () => {
     const mine = consumer.received.filter((entry) => entry.event.data.uploadId === created.uploadId);
     expect(new Set(mine.map((entry) => entry.id))).toEqual(new Set(expected));
     expect(mine.every((entry) => entry.verified && entry.problems.length === 0)).toBe(true);
-  });
+  }, 420_000); // two runtime restarts
 });

@@ -161,12 +161,16 @@ const publication = (): OutcomePublicationDeps => ({
 });
 /** A PROCESSED record whose event is pending: its trail, the copy's HEAD, PutEvents accepting. */
 const pendingProcessed = () => {
-  ddb
-    .on(GetCommand)
-    .resolves(item({ status: 'PROCESSED', versionId: VERSION_ID, storedKey: `clean/${UPLOAD_ID}` }))
-    .on(QueryCommand, { ExpressionAttributeValues: { ':prefix': 'EVENT#' } }, false)
-    .resolves({
-      Items: [
+  ddb.on(GetCommand).resolves({
+    Item: {
+      ...recordItem({
+        status: 'PROCESSED',
+        versionId: VERSION_ID,
+        storedKey: `clean/${UPLOAD_ID}`,
+        sha256: 'a'.repeat(64),
+        detectedType: 'application/pdf',
+      }),
+      events: [
         {
           uploadId: UPLOAD_ID,
           at: NOW.toISOString(),
@@ -174,9 +178,11 @@ const pendingProcessed = () => {
           from: 'PROCESSING',
           to: 'PROCESSED',
           reasons: [],
+          seq: 1,
         },
       ],
-    });
+    },
+  });
   s3.on(HeadObjectCommand, { Key: `clean/${UPLOAD_ID}` }, false).resolves({ VersionId: 'v-clean' });
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
 };
