@@ -291,7 +291,7 @@ function plainInput(input: Record<string, unknown>): Record<string, unknown> {
   const plain = Object.fromEntries(
     Object.entries(key).map(([name, value]) => [
       name,
-      typeof value === 'object' && value !== null && 'S' in value ? (value as { S: unknown }).S : value,
+      typeof value === 'object' && value !== null && 'S' in value ? value.S : value,
     ]),
   );
   return { ...input, Key: plain };
