@@ -117,7 +117,12 @@ async function quarantine(
     const scan = summarizeScan(result);
     const written = await store.quarantine({
       record,
-      event: quarantinedEvent({ record, at: nextEventTime(now(), record.trailHead), reasons: [reason], scan }),
+      event: quarantinedEvent({
+        record,
+        at: nextEventTime(now(), record.trailHead),
+        reasons: [reason],
+        scan,
+      }),
       reasons: [reason],
       scan,
       storedKey: rejectedKey(uploadId),
@@ -126,7 +131,9 @@ async function quarantine(
     record = written.written ? written.record : await store.get(uploadId);
   }
   if (record?.status !== 'QUARANTINED') {
-    throw new TransitionConflictError(`Could not record QUARANTINED: the upload is ${record?.status ?? 'missing'}.`);
+    throw new TransitionConflictError(
+      `Could not record QUARANTINED: the upload is ${record?.status ?? 'missing'}.`,
+    );
   }
   await objects.copyVersionOnce(promoted, rejectedKey(uploadId), {
     contentType: 'application/octet-stream',

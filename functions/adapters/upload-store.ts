@@ -1,6 +1,13 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { appendEvent } from '../domain/audit-trail.js';
-import type { AuditEvent, Reason, ScanSummary, TrailHead, UploadRecord, UploadStatus } from '../domain/model.js';
+import type {
+  AuditEvent,
+  Reason,
+  ScanSummary,
+  TrailHead,
+  UploadRecord,
+  UploadStatus,
+} from '../domain/model.js';
 import type { OutcomeGuard, Outcome } from '../domain/transitions.js';
 import type { VerdictFacts } from '../domain/verdict.js';
 import { crashAfterWrite, type CrashPoint } from '../commons/faults.js';

@@ -1,4 +1,12 @@
-import type { Actor, AuditAction, AuditEvent, Reason, ScanSummary, UploadRecord, UploadStatus } from './model.js';
+import type {
+  Actor,
+  AuditAction,
+  AuditEvent,
+  Reason,
+  ScanSummary,
+  UploadRecord,
+  UploadStatus,
+} from './model.js';
 import type { Outcome } from './transitions.js';
 
 /**
