@@ -57,7 +57,10 @@ async function buildEvent(
   const head = key === undefined ? undefined : await deps.objects.head(deps.bucket, key);
   if (key === undefined || head?.versionId === undefined)
     throw new TransientError('The promoted copy of a PROCESSED upload has no version yet.');
-  return outcomeEvent(record, { ...transition, object: { bucket: deps.bucket, key, versionId: head.versionId } });
+  return outcomeEvent(record, {
+    ...transition,
+    object: { bucket: deps.bucket, key, versionId: head.versionId },
+  });
 }
 
 /**

@@ -115,7 +115,7 @@ describe('logical ids of resources that hold data or are addressed from outside'
       .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
       .filter(([, resource]) => String(resource.Properties?.Description).startsWith('Airlock '))
       .map(([id]) => id);
-    expect(functions).toHaveLength(13);
+    expect(functions).toHaveLength(14);
     expect(functions.filter((id) => !pinnedIds.has(id))).toEqual([]);
   });
 });

@@ -251,10 +251,10 @@ describe('findings that the options fix instead of acknowledging', () => {
       .filter((path) => path.startsWith(pipelinePath));
 
   test.each([
-    ['CloudWatchLogGroupEncrypted', 'encryptionKey encrypts every log group', 15],
+    ['CloudWatchLogGroupEncrypted', 'encryptionKey encrypts every log group', 16],
     ['S3DefaultEncryptionKMS', 'encryptionKey encrypts the uploads bucket', 3],
     ['CloudWatchAlarmAction', 'alarmTopic gives every alarm an action', 3],
-    ['LambdaConcurrency', 'reservedConcurrency caps every pipeline function', 13],
+    ['LambdaConcurrency', 'reservedConcurrency caps every pipeline function', 14],
   ])('%s: %s', (rule, _how, acknowledgedByDefault) => {
     // The default stack acknowledges these findings; with the option they do not arise.
     expect(acknowledgedOnPipeline(defaults, rule)).toHaveLength(acknowledgedByDefault);
