@@ -182,7 +182,14 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
     const args = grouped ? rest.slice(1) : rest;
 
     if (command === undefined || command === 'help') {
-      const topic = command === 'help' ? (args[0] === 'audit' ? 'audit export' : args[0] === 'webhooks' ? 'webhooks status' : args[0]) : undefined;
+      const topic =
+        command === 'help'
+          ? args[0] === 'audit'
+            ? 'audit export'
+            : args[0] === 'webhooks'
+              ? 'webhooks status'
+              : args[0]
+          : undefined;
       const help = topic !== undefined ? COMMANDS[topic]?.help : MAIN_HELP;
       if (help === undefined) throw new UsageError(`unknown command "${topic}"`);
       if (command === undefined && !values.help) {

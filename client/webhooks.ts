@@ -49,12 +49,19 @@ export async function verifyWebhook(
   if (!id || !timestamp || !signatures) throw new WebhookVerificationError('Missing webhook headers.');
   const sentAt = Number(timestamp);
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  if (!/^\d+$/.test(timestamp) || Math.abs(now - sentAt) > (options.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS))
+  if (
+    !/^\d+$/.test(timestamp) ||
+    Math.abs(now - sentAt) > (options.toleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS)
+  )
     throw new WebhookVerificationError('The webhook timestamp is too far from now.');
   const body = await request.text();
-  const key = await crypto.subtle.importKey('raw', secretBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-  ]);
+  const key = await crypto.subtle.importKey(
+    'raw',
+    secretBytes(secret),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   const expected = new Uint8Array(
     await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)),
   );
@@ -70,7 +77,8 @@ export async function verifyWebhook(
 
 function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
   const bytes = base64Bytes(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret);
-  if (bytes.length === 0) throw new WebhookVerificationError('The webhook secret is not "whsec_" and base64.');
+  if (bytes.length === 0)
+    throw new WebhookVerificationError('The webhook secret is not "whsec_" and base64.');
   return bytes;
 }
 

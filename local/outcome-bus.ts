@@ -79,7 +79,13 @@ export class LocalOutcomeBus {
     this.journalPath = join(options.dir, 'events.jsonl');
     this.deliveriesPath = join(options.dir, 'deliveries.jsonl');
     for (const endpoint of options.endpoints)
-      this.stats.set(endpoint.id, { id: endpoint.id, delivered: 0, pending: 0, deadLettered: 0, failedAttempts: 0 });
+      this.stats.set(endpoint.id, {
+        id: endpoint.id,
+        delivered: 0,
+        pending: 0,
+        deadLettered: 0,
+        failedAttempts: 0,
+      });
     const ended = new Set<string>();
     for (const line of readLines(this.deliveriesPath)) {
       const record = line as Ended;
@@ -158,9 +164,17 @@ export class LocalOutcomeBus {
   private async attempt(delivery: Delivery): Promise<void> {
     const { endpoint, event } = delivery;
     const stat = this.stats.get(endpoint.id);
-    const result = await this.options.sender.send(endpoint.url, signDelivery(event, endpoint.secret, new Date()));
+    const result = await this.options.sender.send(
+      endpoint.url,
+      signDelivery(event, endpoint.secret, new Date()),
+    );
     if (result.delivered) {
-      this.end({ endpoint: endpoint.id, eventId: event.id, result: 'DELIVERED', attempts: delivery.failedAttempts + 1 });
+      this.end({
+        endpoint: endpoint.id,
+        eventId: event.id,
+        result: 'DELIVERED',
+        attempts: delivery.failedAttempts + 1,
+      });
       if (stat) {
         stat.delivered++;
         stat.lastDeliveredAt = new Date().toISOString();
@@ -176,7 +190,10 @@ export class LocalOutcomeBus {
     if (pause === undefined) {
       const record = { endpoint: endpoint.id, eventId: event.id, result: 'DEAD_LETTERED' as const };
       this.end({ ...record, attempts: failedAttempts, error: result.error });
-      appendFileSync(join(this.options.dir, 'dead-letters.jsonl'), `${JSON.stringify({ ...record, event })}\n`);
+      appendFileSync(
+        join(this.options.dir, 'dead-letters.jsonl'),
+        `${JSON.stringify({ ...record, event })}\n`,
+      );
       if (stat) stat.deadLettered++;
       return;
     }

@@ -217,43 +217,4 @@ describe('outcome events to webhooks', () => {
     for (const entry of consumer.received) expect(entry.event.id).toBe(entry.id);
     expect(readFileSync(join(spec.dataDir, 'runtime.log'), 'utf8')).not.toContain(secret);
   });
-
-  it('after a SIGKILL right after the outcome is recorded (before Publish), its event still comes, once', async () => {
-    // Arrange: a runtime that kills itself right after its next outcome write (crash.outcome).
-    const runtime = { apiUrl, dataDir: spec.dataDir };
-    const token = await tokenFor(runtime, 'events-crash-user');
-    const bytes = samples.pdf('crash');
-    const created = await createUpload(runtime, token, {
-      fileName: 'crash.pdf',
-      contentType: samples.MIME.pdf,
-      size: bytes.length,
-      method: 'PUT',
-    });
-    await stopRuntime(pid, spec.dataDir);
-    spec.env = { ...spec.env, AIRLOCK_FAULTS: 'crash.outcome=1' };
-    const crashing = await launchRuntime(spec);
-    pid = crashing.pid;
-    const exited = new Promise<void>((resolve) => crashing.child.once('exit', () => resolve()));
-
-    // Act: the upload is recorded and the runtime dies; it starts again without faults.
-    await upload(created.upload, bytes);
-    await exited;
-    const { AIRLOCK_FAULTS: _faults, ...env } = spec.env;
-    spec.env = env;
-    pid = (await launchRuntime(spec)).pid;
-    const outcome = await waitForOutcome(runtime, token, created.uploadId, 90_000);
-    const expected = recordedEventIds(created.uploadId, await auditTrail(runtime, token, created.uploadId));
-    await pollUntil(
-      'the recorded outcome delivered after the restart',
-      () => Promise.resolve(expected.every((id) => consumer.idsAt('/all').has(id)) || undefined),
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
-
-    // Assert
-    expect(outcome.status).toBe('PROCESSED');
-    expect(expected).toHaveLength(1);
-    const mine = consumer.received.filter((entry) => entry.event.data.uploadId === created.uploadId);
-    expect(new Set(mine.map((entry) => entry.id))).toEqual(new Set(expected));
-    expect(mine.every((entry) => entry.verified && entry.problems.length === 0)).toBe(true);
-  }, 420_000); // two runtime restarts
 });

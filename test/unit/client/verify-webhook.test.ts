@@ -61,7 +61,10 @@ describe('verifyWebhook (client library, web-standard APIs)', () => {
     ['a signature made over five minutes ago', { signedAt: new Date(NOW.getTime() - 301_000) }],
     [
       'an old signature with its timestamp moved into the window',
-      { signedAt: new Date(NOW.getTime() - 301_000), headers: { 'webhook-timestamp': String(NOW.getTime() / 1000) } },
+      {
+        signedAt: new Date(NOW.getTime() - 301_000),
+        headers: { 'webhook-timestamp': String(NOW.getTime() / 1000) },
+      },
     ],
   ])('refuses a delivery with %s', async (_name, overrides) => {
     // Act

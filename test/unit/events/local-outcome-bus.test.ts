@@ -91,7 +91,9 @@ describe('the local outcome bus', () => {
 
     // Assert
     expect(endpoint.received).toHaveLength(RETRY.maxAttempts);
-    const deadLetter = JSON.parse(readFileSync(join(dir, 'dead-letters.jsonl'), 'utf8')) as { eventId: string };
+    const deadLetter = JSON.parse(readFileSync(join(dir, 'dead-letters.jsonl'), 'utf8')) as {
+      eventId: string;
+    };
     expect(deadLetter.eventId).toBe(eventOf(4).id);
   });
 

@@ -67,7 +67,10 @@ describe('currentTransition', () => {
 
   test('a redriven FAILED upload that failed again has a new transition, a new number', () => {
     // Arrange
-    const failedTwice = [...TRAIL.slice(0, 4), step('FAILED', '2026-11-29T10:05:01.000Z', 'PROCESSING', 'FAILED')];
+    const failedTwice = [
+      ...TRAIL.slice(0, 4),
+      step('FAILED', '2026-11-29T10:05:01.000Z', 'PROCESSING', 'FAILED'),
+    ];
 
     // Act
     const transition = currentTransition('FAILED', failedTwice);
@@ -94,7 +97,11 @@ describe('publishCurrentOutcome', () => {
     // Assert
     expect(result).toEqual({ published: true, eventId: `evt_${UPLOAD_ID}_5` });
     expect(published).toHaveLength(1);
-    expect(published[0]?.data.object).toEqual({ bucket: 'uploads', key: `clean/${UPLOAD_ID}`, versionId: 'v-clean-1' });
+    expect(published[0]?.data.object).toEqual({
+      bucket: 'uploads',
+      key: `clean/${UPLOAD_ID}`,
+      versionId: 'v-clean-1',
+    });
     expect(outcomeEventProblems(published[0])).toEqual([]);
     expect(JSON.stringify(published)).not.toContain('secret-plans');
     expect(marks).toEqual([[UPLOAD_ID, 5, '2026-11-29T10:05:01.000Z']]);

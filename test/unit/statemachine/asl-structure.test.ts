@@ -195,27 +195,35 @@ describe('upload-pipeline.asl.json', () => {
   it('publishes after every Record state and on the way a resumed run takes past a recorded outcome', () => {
     // Arrange
     const records = tasks.filter(([, state]) => state.Resource === '${RecordOutcomeFunctionArn}');
-    const release = (definition.States.RouteClaim as { Choices?: Array<{ StringEquals?: string; Next: string }> })
-      .Choices?.find((choice) => choice.StringEquals === 'RELEASE');
+    const release = (
+      definition.States.RouteClaim as { Choices?: Array<{ StringEquals?: string; Next: string }> }
+    ).Choices?.find((choice) => choice.StringEquals === 'RELEASE');
 
     // Assert
     expect(records.length).toBe(3);
-    for (const [, record] of records) expect(definition.States[record.Next!]?.Resource).toBe('${PublishOutcomeFunctionArn}');
+    for (const [, record] of records)
+      expect(definition.States[record.Next!]?.Resource).toBe('${PublishOutcomeFunctionArn}');
     expect(definition.States[release!.Next]?.Resource).toBe('${PublishOutcomeFunctionArn}');
   });
 
-  it.each(publishes)('%s catches every error into the state it goes on to: publishing never fails the pipeline', (_name, state) => {
-    expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: state.Next }]);
-  });
-
-  it.each(tasks.filter(([name, state]) => name !== 'RecordFailed' && state.Resource !== '${PublishOutcomeFunctionArn}'))(
-    'task %s sends every other error to RecordFailed with the error in $.failure',
+  it.each(publishes)(
+    '%s catches every error into the state it goes on to: publishing never fails the pipeline',
     (_name, state) => {
       expect(state.Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: state.Next },
       ]);
     },
   );
+
+  it.each(
+    tasks.filter(
+      ([name, state]) => name !== 'RecordFailed' && state.Resource !== '${PublishOutcomeFunctionArn}',
+    ),
+  )('task %s sends every other error to RecordFailed with the error in $.failure', (_name, state) => {
+    expect(state.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' },
+    ]);
+  });
 
   it('ends RecordFailed in a Fail state that carries the original error and cause', () => {
     const recordFailed = definition.States.RecordFailed!;
