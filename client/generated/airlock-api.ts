@@ -325,7 +325,7 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
         };
-        /** @description A presigned PUT: send the file as the body to `url` with exactly `headers` (they are signed). */
+        /** @description A presigned PUT: send the file as the body to `url` with exactly `headers` (they are signed). `if-none-match: *` makes S3 refuse (412) a second object with the same grant while the first waits in quarantine. */
         PutUploadGrant: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -338,6 +338,11 @@ export interface components {
                 "content-type": components["schemas"]["MediaType"];
                 "content-length": string;
                 "x-amz-meta-upload-id": components["schemas"]["UploadId"];
+                /**
+                 * @description Always `*`: S3 stores no second object at the key while one is there.
+                 * @constant
+                 */
+                "if-none-match": "*";
                 /** @description Only when `sha256` was declared: the digest in base64. */
                 "x-amz-checksum-sha256"?: string;
             };

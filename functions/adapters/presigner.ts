@@ -33,18 +33,22 @@ export class Presigner {
     return { url, fields };
   }
 
-  /** A PUT URL whose signature covers content-type, content-length and the metadata headers. */
+  /**
+   * A PUT URL whose signature covers content-type, content-length, the metadata headers and
+   * If-None-Match (a client that leaves it out gets 403, not a second object).
+   */
   async signPut(grant: PutGrant): Promise<string> {
     await checkGrantToSign({ operation: 'PutObject', method: 'PUT', bucket: this.bucket, key: grant.key });
     const command = new PutObjectCommand({
       Bucket: this.bucket,
       Key: grant.key,
+      IfNoneMatch: grant.ifNoneMatch,
       ContentType: grant.contentType,
       ContentLength: grant.contentLength,
       Metadata: grant.metadata,
       ...(grant.checksumSha256Base64 !== undefined ? { ChecksumSHA256: grant.checksumSha256Base64 } : {}),
     });
-    const signed = new Set(['content-type', 'content-length', 'x-amz-meta-upload-id']);
+    const signed = new Set(['content-type', 'content-length', 'x-amz-meta-upload-id', 'if-none-match']);
     if (grant.checksumSha256Base64 !== undefined) signed.add('x-amz-checksum-sha256');
     return getSignedUrl(this.client, command, {
       expiresIn: grant.expiresSeconds,

@@ -13,6 +13,7 @@ export const UPLOAD_REQUEST_HEADERS = [
   'x-amz-meta-upload-id',
   'x-amz-checksum-sha256',
   'x-amz-checksum-algorithm',
+  'if-none-match',
 ] as const;
 
 /** Longest allowed lifetime of a download URL. */
@@ -34,9 +35,14 @@ export interface PostGrant {
   expiresSeconds: number;
 }
 
-/** Everything a presigned PUT signs: the client must send exactly these headers. */
+/**
+ * Everything a presigned PUT signs: the client must send exactly these headers. `If-None-Match: *`
+ * makes S3 refuse (412) a second object at the key while one is there: a PUT grant stores one
+ * object, not one per reuse, for as long as that object waits in quarantine.
+ */
 export interface PutGrant {
   key: string;
+  ifNoneMatch: '*';
   contentType: string;
   contentLength: number;
   metadata: Record<string, string>;
@@ -71,6 +77,7 @@ export function postGrant(input: GrantInput): PostGrant {
 export function putGrant(input: GrantInput): PutGrant {
   return {
     key: quarantineKey(input.uploadId),
+    ifNoneMatch: '*',
     contentType: input.contentType,
     contentLength: input.size,
     metadata: { 'upload-id': input.uploadId },
@@ -85,6 +92,7 @@ export function putHeaders(grant: PutGrant): Record<string, string> {
     'content-type': grant.contentType,
     'content-length': String(grant.contentLength),
     'x-amz-meta-upload-id': grant.metadata['upload-id'] ?? '',
+    'if-none-match': grant.ifNoneMatch,
     ...(grant.checksumSha256Base64 !== undefined
       ? { 'x-amz-checksum-sha256': grant.checksumSha256Base64 }
       : {}),

@@ -31,6 +31,7 @@ const putGrant: UploadGrant = {
     'content-type': 'application/pdf',
     'content-length': '11',
     'x-amz-meta-upload-id': '01JUPLOAD',
+    'if-none-match': '*',
   },
   expiresAt: '2025-01-01T00:15:00.000Z',
 };

@@ -107,6 +107,7 @@ describe('putGrant and putHeaders', () => {
     // Assert
     expect(grant).toStrictEqual({
       key: `quarantine/${uploadId}`,
+      ifNoneMatch: '*',
       contentType: 'application/pdf',
       contentLength: 4321,
       metadata: { 'upload-id': uploadId },
@@ -116,6 +117,7 @@ describe('putGrant and putHeaders', () => {
       'content-type': 'application/pdf',
       'content-length': '4321',
       'x-amz-meta-upload-id': uploadId,
+      'if-none-match': '*',
     });
   });
 
@@ -129,6 +131,7 @@ describe('putGrant and putHeaders', () => {
       'content-type': 'application/pdf',
       'content-length': '4321',
       'x-amz-meta-upload-id': uploadId,
+      'if-none-match': '*',
       'x-amz-checksum-sha256': SHA256_BASE64,
     });
   });
@@ -239,7 +242,7 @@ describe('Presigner (real SigV4 signing, offline)', () => {
   });
 
   describe('signPut', () => {
-    it('signs content-length, content-type, host and the upload id header, and expires within 900 s', async () => {
+    it('signs content-length, content-type, host, If-None-Match and the upload id header, and expires within 900 s', async () => {
       // Act
       const url = new URL(await presigner.signPut(putGrant(input({ ttlSeconds: 3600 }))));
       const query = url.searchParams;
@@ -251,6 +254,7 @@ describe('Presigner (real SigV4 signing, offline)', () => {
         'content-length',
         'content-type',
         'host',
+        'if-none-match',
         'x-amz-meta-upload-id',
       ]);
       expect(Number(query.get('X-Amz-Expires'))).toBeGreaterThan(0);
@@ -267,6 +271,7 @@ describe('Presigner (real SigV4 signing, offline)', () => {
         'content-length',
         'content-type',
         'host',
+        'if-none-match',
         'x-amz-checksum-sha256',
         'x-amz-meta-upload-id',
       ]);

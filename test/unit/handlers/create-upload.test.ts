@@ -262,6 +262,7 @@ describe('POST /uploads with method PUT', () => {
       'content-type': 'application/pdf',
       'content-length': String(PDF.length),
       'x-amz-meta-upload-id': uploadId,
+      'if-none-match': '*',
       'x-amz-checksum-sha256': Buffer.from(PDF_SHA256, 'hex').toString('base64'),
     });
     const url = new URL(upload.url);
@@ -271,6 +272,7 @@ describe('POST /uploads with method PUT', () => {
       expect.arrayContaining([
         'content-length',
         'content-type',
+        'if-none-match',
         'x-amz-checksum-sha256',
         'x-amz-meta-upload-id',
       ]),
@@ -289,6 +291,7 @@ describe('POST /uploads with method PUT', () => {
       'content-type': 'text/plain',
       'content-length': '42',
       'x-amz-meta-upload-id': uploadId,
+      'if-none-match': '*',
     });
     expect(upload.url).not.toContain('x-amz-checksum-sha256');
   });

@@ -234,6 +234,7 @@ describe('local IAM check of presigned grants, at signing', () => {
   const presigner = (s3: S3Client) => new Presigner('uploads', s3);
   const put = (key: string) => ({
     key,
+    ifNoneMatch: '*' as const,
     contentType: 'application/pdf',
     contentLength: 10,
     metadata: {},
