@@ -67,7 +67,7 @@ describe('HTTP API', () => {
     // Assert
     expect(targets).toEqual(
       Object.fromEntries(
-        Object.entries(expected).map(([key, name]) => [key, logicalIdOf(stack.pipeline.functions[name]!)]),
+        Object.entries(expected).map(([key, name]) => [key, logicalIdOf(stack.pipeline.functions[name])]),
       ),
     );
   });

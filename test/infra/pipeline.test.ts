@@ -12,7 +12,7 @@ const pipeline = stack.pipeline;
 const bucketId = logicalIdOf(pipeline.bucket);
 const stateMachineId = logicalIdOf(pipeline.stateMachine);
 const queueId = logicalIdOf(pipeline.deadLetterQueue);
-const functionId = (name: PipelineFunction) => logicalIdOf(pipeline.functions[name]!);
+const functionId = (name: PipelineFunction) => logicalIdOf(pipeline.functions[name]);
 const stateMachine = resourceById(template, stateMachineId).Properties;
 
 /**
