@@ -105,7 +105,7 @@ function errorCodesOf(schema: unknown): string[] | undefined {
   return typeof code === 'string' ? [code] : undefined;
 }
 
-/** The README's error table: which codes each status carries. */
+/** The error table of docs/api.md: which codes each status carries. */
 const CODES_BY_STATUS: Readonly<Record<string, readonly string[]>> = {
   '400': ['INVALID_JSON', 'INVALID_REQUEST', 'INVALID_QUERY', 'INVALID_CURSOR', 'INVALID_IDEMPOTENCY_KEY'],
   '401': ['UNAUTHORIZED'],
