@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionHistory } from './client.js';
-import type { ProbedPath, ProbeResult } from './cost-probe.js';
+import type { ProbedPath, ProbeResult } from './cost-recording.js';
 import { median, round } from './stats.js';
 
 /**
