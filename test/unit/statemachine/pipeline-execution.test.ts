@@ -674,7 +674,7 @@ describe('scan: only an explicit "no threat found" for this exact version promot
     const run = await execute(objectCreatedEvent(key, 'v1', bytes.length));
     expect(run.error).toBeInstanceOf(ExecutionError);
     expect(run.retried.filter((state) => state === 'Scan')).toHaveLength(SCAN_PENDING_RETRY.MaxAttempts);
-    expect(run.states.slice(-2)).toEqual(['RecordFailed', 'Failed']);
+    expect(run.states.slice(-3)).toEqual(['RecordFailed', 'PublishFailed', 'Failed']);
     expect(await aws.record(uploadId)).toMatchObject({ status: 'FAILED', failure: { error: 'ScanPending' } });
     expect(aws.hasObject(key, 'v1')).toBe(true);
   });
