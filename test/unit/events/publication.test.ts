@@ -107,6 +107,31 @@ describe('publishCurrentOutcome', () => {
     expect(marks).toEqual([[UPLOAD_ID, 5, '2026-11-29T10:05:01.000Z']]);
   });
 
+  test('a promoted file quarantined by a rescan publishes its QUARANTINED transition, with its reason', async () => {
+    // Arrange: the trail ends in the rescan's QUARANTINED event (the sweeper's outbox lane finds it).
+    const quarantined = {
+      ...step('QUARANTINED', '2026-11-30T08:00:00.000Z', 'PROCESSED', 'QUARANTINED'),
+      reasons: [{ code: 'MALWARE_DETECTED', message: 'Malware was detected in the file.' }],
+    } as AuditEvent;
+    const record = {
+      ...RECORD,
+      status: 'QUARANTINED',
+      storedKey: `rejected/${UPLOAD_ID}`,
+      updatedAt: quarantined.at,
+    } as unknown as UploadRecord;
+    const { deps, published, marks } = fakes({ record, trail: [...TRAIL, quarantined], publishedSeq: 5 });
+
+    // Act
+    const result = await publishCurrentOutcome(deps, UPLOAD_ID);
+
+    // Assert
+    expect(result).toEqual({ published: true, eventId: `evt_${UPLOAD_ID}_7` });
+    expect(published[0]?.type).toBe('airlock.upload.quarantined');
+    expect(published[0]?.data).toMatchObject({ status: 'QUARANTINED', reasons: ['MALWARE_DETECTED'] });
+    expect(outcomeEventProblems(published[0])).toEqual([]);
+    expect(marks).toEqual([[UPLOAD_ID, 7, quarantined.at]]);
+  });
+
   test('an event already marked published is not published again', async () => {
     // Arrange
     const { deps, published, marks } = fakes({ record: RECORD, trail: TRAIL, publishedSeq: 5 });
