@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -18,9 +13,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { ObjectStore } from '../functions/adapters/object-store.js';
 import { IdempotencyStore } from '../functions/adapters/idempotency-store.js';
 import { Presigner } from '../functions/adapters/presigner.js';
-import { INDEX_PROJECTION } from '../functions/adapters/table-layout.js';
 import { QuotaStore } from '../functions/adapters/quota-store.js';
-import { TABLE_KEYS, UploadStore } from '../functions/adapters/upload-store.js';
+import { UploadStore } from '../functions/adapters/upload-store.js';
 import type { ApiEvent } from '../functions/commons/http.js';
 import { makeClaimHandler } from '../functions/claim.js';
 import { makeCreateUploadHandler } from '../functions/create-upload.js';
@@ -29,7 +23,13 @@ import { makePromoteHandler } from '../functions/promote.js';
 import { makeRecordOutcomeHandler } from '../functions/record-outcome.js';
 import { makeRejectHandler } from '../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../functions/release-quarantine.js';
+import { makePublishOutcomeHandler } from '../functions/publish-outcome.js';
+import { OutcomeOutbox } from '../functions/adapters/outcome-outbox.js';
 import { makeValidateHandler } from '../functions/validate.js';
+import { makeScanHandler } from '../functions/scan.js';
+import { makeScanResultHandler } from '../functions/scan-result.js';
+import { ScanResultStore } from '../functions/adapters/scan-result-store.js';
+import { GUARDDUTY_SOURCE, SCAN_RESULT_DETAIL_TYPE } from '../functions/domain/scan-result-event.js';
 import { objectCreatedEvent } from '../functions/domain/object-event.js';
 import { DEFAULT_TYPE_POLICY } from '../functions/domain/type-policy.js';
 import { ensureTable } from '../local/dynamo.js';
@@ -41,6 +41,13 @@ import {
 } from '../local/executor.js';
 import { csvDocument, rejectedDocument } from './client.js';
 import type { BenchRuntime } from './runtime.js';
+import {
+  instrumentDynamo,
+  instrumentS3,
+  type ProbedPath,
+  type ProbeResult,
+  type Recorder,
+} from './cost-recording.js';
 import { median, round } from './stats.js';
 
 /**
@@ -52,192 +59,24 @@ import { median, round } from './stats.js';
  * index, as DynamoDB bills them.
  */
 
-export interface DynamoOperation {
-  step: string;
-  command: string;
-  /** Write request units: the table plus each global secondary index the write touches. */
-  wru: number;
-  /** Read request units (strongly consistent reads: 1 per 4 KB). */
-  rru: number;
-  /** Item size in bytes (the larger of before and after for writes). */
-  itemBytes: number;
-  indexWrites: Record<string, number>;
-}
-
-export interface ProbedPath {
-  status: string;
-  /** State names entered, in order (from the execution's event log). */
-  statesEntered: string[];
-  taskStates: string[];
-  retries: number;
-  dynamo: DynamoOperation[];
-  /** S3 requests by API operation, the client's upload included. */
-  s3: Record<string, number>;
-}
-
-export interface ProbeResult {
-  processed: ProbedPath;
-  rejected: ProbedPath;
-  /** In-process handler time of the API functions (median ms), for GB-seconds. */
-  apiHandlerMs: { 'create-upload': number; 'get-upload': number };
-}
-
-type Recorder = { step: string; dynamo: DynamoOperation[]; s3: Record<string, number> };
-
-/** DynamoDB's item size: attribute names plus values (numbers approximated as digits/2 + 1). */
-export function attributeValueBytes(value: AttributeValue): number {
-  if (value.S !== undefined) return Buffer.byteLength(value.S, 'utf8');
-  if (value.N !== undefined) return Math.ceil(value.N.replace(/^-|\./g, '').length / 2) + 1;
-  if (value.B !== undefined) return value.B.byteLength;
-  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.M !== undefined) return 3 + itemBytes(value.M) + Object.keys(value.M).length;
-  if (value.L !== undefined)
-    return 3 + value.L.reduce((total, item) => total + 1 + attributeValueBytes(item), 0);
-  if (value.SS !== undefined)
-    return value.SS.reduce((total, item) => total + Buffer.byteLength(item, 'utf8'), 0);
-  return 0;
-}
-
-export function itemBytes(item: Record<string, AttributeValue> | undefined): number {
-  if (item === undefined) return 0;
-  return Object.entries(item).reduce(
-    (total, [name, value]) => total + Buffer.byteLength(name, 'utf8') + attributeValueBytes(value),
-    0,
-  );
-}
-
-const units = (bytes: number, per: number) => Math.max(1, Math.ceil(bytes / per));
-const INDEXES = [TABLE_KEYS.byOwner, TABLE_KEYS.byStatus];
-
-/** The item as an index holds it: the table's and the index's keys, and the projected attributes. */
-function indexItem(
-  item: Record<string, AttributeValue> | undefined,
-  index: (typeof INDEXES)[number],
-): Record<string, AttributeValue> | undefined {
-  if (item === undefined) return undefined;
-  const kept = new Set<string>([
-    TABLE_KEYS.partitionKey,
-    TABLE_KEYS.sortKey,
-    index.partitionKey,
-    index.sortKey,
-    ...INDEX_PROJECTION,
-  ]);
-  return Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name)));
-}
-
-/**
- * Write units of one write, as DynamoDB bills them: the table (the larger of the item before
- * and after), plus, per global secondary index (projection INCLUDE: the keys and
- * INDEX_PROJECTION, sized as the index holds them): a put when the item enters it, a delete when
- * it leaves, both when its index key changes, one update when only projected attributes change,
- * nothing when none of them changes or the item is not in the index.
- */
-export function writeUnits(
-  before: Record<string, AttributeValue> | undefined,
-  after: Record<string, AttributeValue> | undefined,
-): { wru: number; indexWrites: Record<string, number>; bytes: number } {
-  const bytes = Math.max(itemBytes(before), itemBytes(after));
-  let wru = units(bytes, 1024);
-  const indexWrites: Record<string, number> = {};
-  const key = (item: Record<string, AttributeValue> | undefined, index: (typeof INDEXES)[number]) => {
-    const hash = item?.[index.partitionKey]?.S;
-    const range = item?.[index.sortKey]?.S;
-    return hash !== undefined && range !== undefined ? `${hash}\u0000${range}` : undefined;
+function guardDutyResult(bucket: string, key: string, versionId: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': SCAN_RESULT_DETAIL_TYPE,
+    source: GUARDDUTY_SOURCE,
+    account: '000000000000',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      schemaVersion: '1.0',
+      scanStatus: 'COMPLETED',
+      resourceType: 'S3_OBJECT',
+      s3ObjectDetails: { bucketName: bucket, objectKey: key, eTag: 'etag', versionId, s3Throttled: false },
+      scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null },
+    },
   };
-  for (const index of INDEXES) {
-    const old = key(before, index);
-    const next = key(after, index);
-    const oldItem = indexItem(before, index);
-    const nextItem = indexItem(after, index);
-    let writes = 0;
-    if (old === undefined && next !== undefined) writes = units(itemBytes(nextItem), 1024);
-    else if (old !== undefined && next === undefined) writes = units(itemBytes(oldItem), 1024);
-    else if (old !== undefined && next !== undefined) {
-      if (old !== next) writes = units(itemBytes(oldItem), 1024) + units(itemBytes(nextItem), 1024);
-      else if (JSON.stringify(oldItem) !== JSON.stringify(nextItem))
-        writes = units(Math.max(itemBytes(oldItem), itemBytes(nextItem)), 1024);
-    }
-    if (writes > 0) indexWrites[index.indexName] = writes;
-    wru += writes;
-  }
-  return { wru, indexWrites, bytes };
-}
-
-function instrumentDynamo(client: DynamoDBClient, plain: DynamoDBClient, recorder: () => Recorder): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const command = context.commandName ?? '?';
-      // At the build step the input is in DynamoDB's wire format.
-      const input = args.input as {
-        TableName?: string;
-        Key?: Record<string, AttributeValue>;
-        Item?: Record<string, AttributeValue>;
-        ConsistentRead?: boolean;
-      };
-      const key =
-        input.Key ?? (input.Item?.pk && input.Item.sk ? { pk: input.Item.pk, sk: input.Item.sk } : undefined);
-      const read = async () =>
-        key && input.TableName
-          ? (
-              await plain.send(
-                new GetItemCommand({ TableName: input.TableName, Key: key, ConsistentRead: true }),
-              )
-            ).Item
-          : undefined;
-      const isWrite = /^(PutItem|UpdateItem|DeleteItem)Command$/.test(command);
-      const before = isWrite ? await read() : undefined;
-      let failed = false;
-      try {
-        return await next(args);
-      } catch (error) {
-        failed = true;
-        throw error;
-      } finally {
-        const rec = recorder();
-        const name = command.replace(/Command$/, '');
-        if (isWrite) {
-          // A failed conditional write still consumes the units of the item it was checked on.
-          const after = failed ? before : await read();
-          const counted = writeUnits(before, after);
-          rec.dynamo.push({
-            step: rec.step,
-            command: failed ? `${name} (condition failed)` : name,
-            wru: failed ? units(itemBytes(before), 1024) : counted.wru,
-            rru: 0,
-            itemBytes: counted.bytes,
-            indexWrites: failed ? {} : counted.indexWrites,
-          });
-        } else if (command === 'GetItemCommand') {
-          const item = await read();
-          const bytes = itemBytes(item);
-          rec.dynamo.push({
-            step: rec.step,
-            command: name,
-            wru: 0,
-            rru: units(bytes, 4096) / (input.ConsistentRead ? 1 : 2),
-            itemBytes: bytes,
-            indexWrites: {},
-          });
-        } else {
-          rec.dynamo.push({ step: rec.step, command: name, wru: 0, rru: 1, itemBytes: 0, indexWrites: {} });
-        }
-      }
-    },
-    { step: 'build', name: 'benchCountDynamoRequests' },
-  );
-}
-
-function instrumentS3(client: S3Client, recorder: () => Recorder): void {
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const rec = recorder();
-      const name = (context.commandName ?? '?').replace(/Command$/, '');
-      rec.s3[name] = (rec.s3[name] ?? 0) + 1;
-      return next(args);
-    },
-    // At the deserialize step: only requests really sent (presigning stops before it).
-    { step: 'deserialize', name: 'benchCountS3Requests' },
-  );
 }
 
 function apiEvent(routeKey: string, path: string, sub: string, extra: Partial<ApiEvent> = {}): ApiEvent {
@@ -306,6 +145,7 @@ export async function runCostProbe(
   await ensureTable(plainDynamo, table);
   try {
     const store = new UploadStore(table, dynamo);
+    const results = new ScanResultStore(table, dynamo);
     const objects = new ObjectStore(s3);
     const presigner = new Presigner(bucket, s3);
     const now = () => new Date();
@@ -348,6 +188,11 @@ export async function runCostProbe(
         'validate',
         makeValidateHandler(() => ({ objects, policy: DEFAULT_TYPE_POLICY })),
       ),
+      // As deployed with GuardDuty: the result is stored by the intake (below), the step reads it.
+      scan: stepped(
+        'scan',
+        makeScanHandler(() => ({ results, scanner: 'guardduty', now })),
+      ),
       promote: stepped(
         'promote',
         makePromoteHandler(() => ({ objects })),
@@ -364,7 +209,20 @@ export async function runCostProbe(
         'release-quarantine',
         makeReleaseQuarantineHandler(() => ({ objects })),
       ),
+      // Publish reads the record and its trail, HEADs the copy and marks the record; the bus is
+      // a stand-in here (PutEvents is priced per event, not measured).
+      'publish-outcome': stepped(
+        'publish-outcome',
+        makePublishOutcomeHandler(() => ({
+          outbox: new OutcomeOutbox(table, dynamo),
+          objects,
+          publisher: { publish: () => Promise.resolve() },
+          bucket,
+        })),
+      ),
     };
+    const intake = makeScanResultHandler(() => ({ results, store, objects, bucket, now }));
+    const intakeMs: number[] = [];
     const definition: StateMachineDefinition = localDefinition();
     const machine = new StateMachine(definition);
     const bound = bindTaskStates(definition, tasks);
@@ -395,6 +253,12 @@ export async function runCostProbe(
       current.s3.PutObject = (current.s3.PutObject ?? 0) + 1;
       const versionId = put.headers.get('x-amz-version-id') ?? 'null';
       const key = `quarantine/${created.uploadId}`;
+      // GuardDuty scans every new version and publishes its result, which the intake stores.
+      current.step = 'scan-result';
+      const intakeStarted = performance.now();
+      await intake(guardDutyResult(bucket, key, versionId));
+      intakeMs.push(performance.now() - intakeStarted);
+      current.step = 'execution';
       const name = randomUUID();
       const execution = machine.run(
         objectCreatedEvent({
@@ -434,6 +298,7 @@ export async function runCostProbe(
       const entered = events.filter((event) => event.type === 'StateEntered' && event.state);
       return {
         status: (JSON.parse(String(status.body)) as { status: string }).status,
+        bytes: document.bytes.length,
         statesEntered: entered.map((event) => event.state?.name ?? ''),
         taskStates: entered
           .filter((event) => event.state?.type === 'Task')
@@ -488,6 +353,7 @@ export async function runCostProbe(
       processed,
       rejected,
       apiHandlerMs: { 'create-upload': round(median(createMs), 2), 'get-upload': round(median(getMs), 2) },
+      intakeMs: round(median(intakeMs.slice(1)), 2),
     };
   } finally {
     await plainDynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionHistory } from './client.js';
-import type { ProbedPath, ProbeResult } from './cost-probe.js';
+import type { ProbedPath, ProbeResult } from './cost-recording.js';
 import { median, round } from './stats.js';
 
 /**
@@ -155,8 +155,11 @@ export interface PathCost {
   s3: { putCopyPostList: number; getHeadOther: number; free: number; byOperation: Record<string, number> };
   apiRequests: number;
   eventBridgeEvents: number;
+  /** What the malware scanner bills (GuardDuty: per object and per GB scanned; none otherwise). */
+  scanner: { engine: string; objects: number; gigabytes: number };
   /** USD per 1,000 documents. */
   usdPer1000: {
+    scanner: number;
     stepFunctions: number;
     lambdaRequests: number;
     lambdaDuration: number;
@@ -176,8 +179,17 @@ export interface CostResult {
   statusPollsPerDocument: number;
   functions: Record<string, TemplateFunction>;
   paths: PathCost[];
-  /** The validate step alone for bigger files (benchmark 1's durations), USD per 1,000 docs. */
-  validateBySize: Array<{ size: string; durationMs: number; gbSeconds: number; usdPer1000: number }>;
+  /**
+   * The validate step alone for bigger files (benchmark 1's durations), and the scanner's share
+   * (GuardDuty per object and GB), USD per 1,000 docs.
+   */
+  validateBySize: Array<{
+    size: string;
+    durationMs: number;
+    gbSeconds: number;
+    usdPer1000: number;
+    scannerUsdPer1000: number;
+  }>;
   notModelled: string[];
 }
 
@@ -229,7 +241,7 @@ export function computeCost(params: {
   probe: ProbeResult;
   processed: ExecutionHistory[];
   rejected: ExecutionHistory[];
-  validateBySize: Array<{ label: string; ms: number }>;
+  validateBySize: Array<{ label: string; ms: number; bytes: number }>;
 }): CostResult {
   const { template, prices, probe } = params;
   const price = (name: string): number => {
@@ -274,12 +286,15 @@ export function computeCost(params: {
         measuredIn: 'execution histories of the sequential runs (local executor)',
       });
     }
-    for (const [name, invocations] of [
-      ['create-upload', 1],
-      ['get-upload', STATUS_POLLS_PER_DOCUMENT],
-    ] as const) {
+    const scanning = template.functions['scan-result'] !== undefined;
+    const others: Array<[string, number, number]> = [
+      ['create-upload', 1, probe.apiHandlerMs['create-upload']],
+      ['get-upload', STATUS_POLLS_PER_DOCUMENT, probe.apiHandlerMs['get-upload']],
+      // GuardDuty scans every upload, accepted or not: its result goes to the intake once.
+      ...(scanning ? [['scan-result', 1, probe.intakeMs] as [string, number, number]] : []),
+    ];
+    for (const [name, invocations, ms] of others) {
       const f = fn(name);
-      const ms = probe.apiHandlerMs[name];
       lines.push({
         function: name,
         invocations,
@@ -287,7 +302,10 @@ export function computeCost(params: {
         architecture: f.architecture,
         durationMs: round(ms, 1),
         gbSeconds: invocations * gbSeconds(f.memoryMB, ms),
-        measuredIn: 'handler timed in process (cost probe)',
+        measuredIn:
+          name === 'scan-result'
+            ? "handler timed in process storing GuardDuty's result (cost probe)"
+            : 'handler timed in process (cost probe)',
       });
     }
     const invocations = lines.reduce((total, line) => total + line.invocations, 0);
@@ -321,7 +339,16 @@ export function computeCost(params: {
     }
     const apiRequests = 1 + STATUS_POLLS_PER_DOCUMENT;
     const per1000 = (usd: number) => round(usd * 1000, 6);
+    const scanner = {
+      engine: scanning ? 'GuardDuty Malware Protection for S3' : 'none',
+      objects: scanning ? 1 : 0,
+      gigabytes: scanning ? probed.bytes / 1024 ** 3 : 0,
+    };
     const usd = {
+      scanner: per1000(
+        scanner.objects * price('guardDutyS3MalwareScanPerObject') +
+          scanner.gigabytes * price('guardDutyS3MalwareScanPerGb'),
+      ),
       stepFunctions: per1000(stateTransitions * price('stepFunctionsStandardStateTransition')),
       lambdaRequests: per1000(invocations * price('lambdaRequest')),
       lambdaDuration: per1000(lambdaDuration),
@@ -338,7 +365,8 @@ export function computeCost(params: {
       total: 0,
     };
     usd.total = round(
-      usd.stepFunctions +
+      usd.scanner +
+        usd.stepFunctions +
         usd.lambdaRequests +
         usd.lambdaDuration +
         usd.dynamodb +
@@ -357,6 +385,7 @@ export function computeCost(params: {
       s3,
       apiRequests,
       eventBridgeEvents: 1,
+      scanner,
       usdPer1000: usd,
     };
   };
@@ -374,13 +403,19 @@ export function computeCost(params: {
       pathCost('processed', params.processed, probe.processed),
       pathCost('rejected', params.rejected, probe.rejected),
     ],
-    validateBySize: params.validateBySize.map(({ label, ms }) => {
+    validateBySize: params.validateBySize.map(({ label, ms, bytes }) => {
       const gbs = gbSeconds(validate.memoryMB, ms);
+      const scanning = template.functions['scan-result'] !== undefined;
+      const scannerUsd = scanning
+        ? price('guardDutyS3MalwareScanPerObject') +
+          (bytes / 1024 ** 3) * price('guardDutyS3MalwareScanPerGb')
+        : 0;
       return {
         size: label,
         durationMs: round(ms, 1),
         gbSeconds: round(gbs, 6),
         usdPer1000: round(gbs * gbSecondPrice(validate.architecture) * 1000, 6),
+        scannerUsdPer1000: round(scannerUsd * 1000, 6),
       };
     }),
     notModelled: prices.notModelled,

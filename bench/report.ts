@@ -166,6 +166,7 @@ function costTable(cost: CostResult): string {
     `${path.lambda.invocations} / ${path.lambda.gbSeconds.toFixed(3)}`,
     `${path.dynamo.wru} / ${path.dynamo.rru}`,
     `${path.s3.putCopyPostList} / ${path.s3.getHeadOther} / ${path.s3.free}`,
+    usd(path.usdPer1000.scanner),
     usd(path.usdPer1000.stepFunctions),
     usd(path.usdPer1000.lambdaRequests + path.usdPer1000.lambdaDuration),
     usd(path.usdPer1000.dynamodb),
@@ -181,6 +182,7 @@ function costTable(cost: CostResult): string {
       'Lambda invocations / GB-s',
       'DynamoDB WRU / RRU',
       'S3 PUT-class / GET-class / DELETE',
+      'Scanner',
       'Step Functions',
       'Lambda',
       'DynamoDB',
@@ -193,7 +195,7 @@ function costTable(cost: CostResult): string {
   );
 }
 
-/** The generated Markdown: what `--update-readme` puts between the markers, and what is printed. */
+/** The generated Markdown: what `--update-docs` puts between the markers, and what is printed. */
 export function renderReport(report: BenchReport): string {
   const { machine, latency, cost, validation, throughput } = report;
   const components = Object.entries(latency.irreducible.components)
@@ -235,7 +237,11 @@ export function renderReport(report: BenchReport): string {
           '',
           `The validate step alone for bigger files (1,024 MB): ${cost.validateBySize
             .map((entry) => `${entry.size} ${usd(entry.usdPer1000)}`)
-            .join(', ')} per 1,000 documents.`,
+            .join(
+              ', ',
+            )} per 1,000 documents; the scanner's share (${cost.paths[0]?.scanner.engine ?? 'none'}, per object and GB): ${cost.validateBySize
+            .map((entry) => `${entry.size} ${usd(entry.scannerUsdPer1000)}`)
+            .join(', ')}.`,
         ]
       : []),
     '',
@@ -250,19 +256,19 @@ export const BEGIN_MARKER = '<!-- bench:begin -->';
 export const END_MARKER = '<!-- bench:end -->';
 
 /**
- * Replaces the README's generated block (between the markers) and formats it with prettier, so
+ * Replaces the generated block of a document (docs/performance.md) (between the markers) and formats it with prettier, so
  * that `prettier --check .` stays clean. Only the block changes.
  */
-export async function updateReadme(readmePath: string, markdown: string): Promise<void> {
+export async function updateGeneratedBlock(documentPath: string, markdown: string): Promise<void> {
   const prettier = await import('prettier');
-  const options = (await prettier.resolveConfig(readmePath)) ?? {};
+  const options = (await prettier.resolveConfig(documentPath)) ?? {};
   const formatted = (await prettier.format(markdown, { ...options, parser: 'markdown' })).trim();
-  const text = readFileSync(readmePath, 'utf8');
+  const text = readFileSync(documentPath, 'utf8');
   const begin = text.indexOf(BEGIN_MARKER);
   const end = text.indexOf(END_MARKER);
   if (begin === -1 || end === -1 || end < begin) {
-    throw new Error(`${readmePath} has no ${BEGIN_MARKER} … ${END_MARKER} block to update.`);
+    throw new Error(`${documentPath} has no ${BEGIN_MARKER} … ${END_MARKER} block to update.`);
   }
   const updated = `${text.slice(0, begin + BEGIN_MARKER.length)}\n\n${formatted}\n\n${text.slice(end)}`;
-  writeFileSync(readmePath, updated);
+  writeFileSync(documentPath, updated);
 }

@@ -11,7 +11,7 @@ import { runCostProbe } from './cost-probe.js';
 import { runIssuanceBenchmark } from './issuance.js';
 import { latencyBreakdown, runLatencyBenchmark } from './latency.js';
 import { summarizeProfiles } from './profile.js';
-import { goalsOf, renderReport, updateReadme, type BenchReport } from './report.js';
+import { goalsOf, renderReport, updateGeneratedBlock, type BenchReport } from './report.js';
 import { attachRuntime, startBenchRuntime, type BenchRuntime } from './runtime.js';
 import { MiB } from './stats.js';
 import { runThroughputBenchmark } from './throughput.js';
@@ -23,7 +23,7 @@ const USAGE = `npm run bench [-- options]
 
   --json <file>        write every figure (and the machine it ran on) as JSON
   --smoke              tiny sizes and counts: checks that every benchmark still runs
-  --update-readme      rewrite README.md's Performance table and bench/results/latest.json
+  --update-docs        rewrite docs/performance.md's generated table and reports/bench.json
   --runtime <file>     attach to a running local runtime ({apiUrl, dataDir, ports}) instead of starting one
   --profile <dir>      write V8 CPU profiles of the validation runs there, and summarise them
   --help`;
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     options: {
       json: { type: 'string' },
       smoke: { type: 'boolean', default: false },
-      'update-readme': { type: 'boolean', default: false },
+      'update-docs': { type: 'boolean', default: false },
       runtime: { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
       rejected: histories.filter(ended('RecordRejected')),
       validateBySize: validation.sizes
         .filter((size) => size.bytes >= 64 * MiB)
-        .map((size) => ({ label: size.label, ms: size.validateMedianMs })),
+        .map((size) => ({ label: size.label, ms: size.validateMedianMs, bytes: size.bytes })),
     });
 
     const partial: Omit<BenchReport, 'goals'> = {
@@ -199,15 +199,15 @@ async function main(): Promise<number> {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${file}`);
   }
-  if (values['update-readme']) {
-    await updateReadme(join(REPO_ROOT, 'README.md'), markdown);
-    const latest = join(REPO_ROOT, 'bench', 'results', 'latest.json');
+  if (values['update-docs']) {
+    await updateGeneratedBlock(join(REPO_ROOT, 'docs', 'performance.md'), markdown);
+    const latest = join(REPO_ROOT, 'reports', 'bench.json');
     mkdirSync(dirname(latest), { recursive: true });
     // Committed, so formatted as `prettier --check .` wants it.
     const prettier = await import('prettier');
     const options = (await prettier.resolveConfig(latest)) ?? {};
     writeFileSync(latest, await prettier.format(JSON.stringify(report), { ...options, parser: 'json' }));
-    log('updated README.md (Performance) and bench/results/latest.json');
+    log('updated docs/performance.md and reports/bench.json');
   }
   return 0;
 }

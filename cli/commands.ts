@@ -1,8 +1,8 @@
 import { isTerminal, type UploadStatus, type UploadView } from '../client/index.js';
 import { EXIT, emit, type Context } from './context.js';
-import { cell, formatBytes, reasonCodes, table } from './format.js';
+import { cell, formatBytes, reasonCodes, scanLines, table } from './format.js';
 
-/** `airlock status <id> [--wait]`: exit 1 when the upload is REJECTED, FAILED or EXPIRED. */
+/** `airlock status <id> [--wait]`: exit 1 when the upload is REJECTED, FAILED, EXPIRED or QUARANTINED. */
 export async function statusCommand(
   ctx: Context,
   uploadId: string,
@@ -28,6 +28,7 @@ export async function statusCommand(
       ...(view.reasons ?? []).map(
         (reason) => ['reason', `${reason.code}: ${reason.message}`] as [string, string],
       ),
+      ...scanLines(view.scan),
       ...(view.download ? [['download', `airlock download ${view.uploadId}`] as [string, string]] : []),
     ];
     const width = Math.max(...rows.map(([name]) => name.length));

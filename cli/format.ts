@@ -1,4 +1,4 @@
-import type { Reason } from '../client/index.js';
+import type { Reason, UploadView } from '../client/index.js';
 
 /** Text output of the CLI: aligned tables, sizes. Pure functions. (CSV: client/audit-csv.ts.) */
 
@@ -25,6 +25,25 @@ export function cell(value: string | number | undefined | null): string {
   if (value === undefined || value === null || value === '') return '-';
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
   return String(value).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+}
+
+/**
+ * The malware scan's verdict as `name value` lines: the verdict, the engine, its signature
+ * database (version, publication time) and when it judged; the threat names where the API gives
+ * them (to auditors).
+ */
+export function scanLines(scan: UploadView['scan']): Array<[string, string]> {
+  if (scan === undefined) return [];
+  const lines: Array<[string, string]> = [['scan', scan.status]];
+  if (scan.engine) lines.push(['scanEngine', `${scan.engine.name} ${scan.engine.version}`]);
+  if (scan.database) {
+    const published = scan.database.publishedAt ? ` (${scan.database.publishedAt})` : '';
+    lines.push(['scanDatabase', `${scan.database.name} ${scan.database.version}${published}`]);
+  }
+  if (scan.scannedAt) lines.push(['scannedAt', scan.scannedAt]);
+  for (const threat of scan.threats ?? []) lines.push(['threat', threat]);
+  if (scan.detail) lines.push(['scanDetail', scan.detail]);
+  return lines;
 }
 
 export const reasonCodes = (reasons: readonly Reason[] | undefined, separator = ','): string =>

@@ -3,6 +3,8 @@ import { AirlockClient, UPLOAD_STATUSES, type UploadMethod, type UploadStatus } 
 import { auditExportCommand, parseInstant, type AuditFormat } from './audit.js';
 import { auditVerifyCommand } from './audit-verify.js';
 import { eventsCommand, listCommand, statusCommand } from './commands.js';
+import { followCommand } from './follow.js';
+import { webhooksStatusCommand } from './webhooks.js';
 import {
   EXIT,
   UsageError,
@@ -44,6 +46,8 @@ const OPTIONS = {
   digests: { type: 'string' },
   'public-key': { type: 'string' },
   output: { type: 'string', short: 'o' },
+  follow: { type: 'boolean', short: 'f' },
+  interval: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -67,15 +71,16 @@ Options:
                           .pdf .png .jpg .jpeg .txt .csv .docx .xlsx)
 
 Exit code 0 when every file was PROCESSED (or, with --no-wait, uploaded); 1 when any was
-REJECTED, FAILED, EXPIRED, or refused by the API (REFUSED) or by S3 (UPLOAD_REFUSED); 3 on a
+REJECTED, FAILED, EXPIRED, QUARANTINED, or refused by the API (REFUSED) or by S3 (UPLOAD_REFUSED); 3 on a
 network or API error or a timeout.`,
   },
   status: {
     options: ['wait', 'timeout'],
     help: `Usage: airlock status <uploadId> [--wait] [--timeout <seconds>]
 
-Shows one upload. --wait polls (honouring Retry-After) until it is PROCESSED, REJECTED, FAILED
-or EXPIRED. Exit code 1 when it is REJECTED, FAILED or EXPIRED.`,
+Shows one upload, with its malware scan verdict (engine, signature database, time; the threat
+names for auditors). --wait polls (honouring Retry-After) until it is PROCESSED, REJECTED, FAILED,
+EXPIRED or QUARANTINED. Exit code 1 when it is not PROCESSED.`,
   },
   list: {
     options: ['status', 'owner', 'limit', 'all'],
@@ -93,10 +98,24 @@ minutes) and fetches it at once. The file is named as the server made it safe (o
 an existing file is never replaced. Prints the file's path (--json: uploadId, file, size).`,
   },
   events: {
-    options: [],
+    options: ['follow', 'all', 'interval'],
     help: `Usage: airlock events <uploadId>
+       airlock events --follow [--all] [--interval <seconds>]
 
-Shows the upload's audit trail, oldest first: when, what, from which status to which, who, why.`,
+Shows the upload's audit trail, oldest first: when, what, from which status to which, who, why.
+
+--follow prints each outcome (PROCESSED, REJECTED, FAILED, EXPIRED) as it is recorded, until
+interrupted: your own uploads, or with --all every upload (auditors). Each line carries the
+outcome event's id (evt_<uploadId>_<sequence>), the id webhooks and EventBridge deliver it with;
+--json prints one JSON object per line. It polls every --interval seconds (default 2).`,
+  },
+  'webhooks status': {
+    options: [],
+    help: `Usage: airlock webhooks status
+
+Local runtime: each webhook endpoint's deliveries (delivered, pending, dead-lettered, failed
+attempts, last error). Exit code 1 when any delivery was dead-lettered. On AWS: the webhook
+dead-letter queue (stack output WebhookDeadLetterQueueUrl) and its alarm.`,
   },
   'audit export': {
     options: ['from', 'to', 'status', 'owner', 'format'],
@@ -150,7 +169,8 @@ Commands:
   status <uploadId>     show one upload (--wait: until it is terminal)
   list                  list uploads, newest first
   download <uploadId>   save a processed upload's file
-  events <uploadId>     show an upload's audit trail
+  events <uploadId>     show an upload's audit trail (--follow: outcomes as they happen)
+  webhooks status       webhook deliveries of the local runtime
   audit export          export uploads with their full audit trails (auditors; csv or ndjson)
   audit verify          check every trail's hash chain, offline (--export) or through the API
   token [user]          print a bearer token of the local runtime
@@ -182,12 +202,19 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
     const { values, positionals, tokens } = parse(argv);
     debug = values.debug === true;
     const [first, ...rest] = positionals;
-    const command = first === 'audit' ? `audit ${rest[0] ?? ''}`.trim() : first;
-    const args = first === 'audit' ? rest.slice(1) : rest;
+    const grouped = first === 'audit' || first === 'webhooks';
+    const command = grouped ? `${first} ${rest[0] ?? ''}`.trim() : first;
+    const args = grouped ? rest.slice(1) : rest;
 
     if (command === undefined || command === 'help') {
       const topic =
-        command === 'help' ? (args[0] === 'audit' ? `audit ${args[1] ?? 'export'}` : args[0]) : undefined;
+        command === 'help'
+          ? args[0] === 'audit'
+            ? `audit ${args[1] ?? 'export'}`
+            : args[0] === 'webhooks'
+              ? 'webhooks status'
+              : args[0]
+          : undefined;
       const help = topic !== undefined ? COMMANDS[topic]?.help : MAIN_HELP;
       if (help === undefined) throw new UsageError(`unknown command "${topic}"`);
       if (command === undefined && !values.help) {
@@ -268,6 +295,13 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
           all: values.all === true,
         });
       case 'events':
+        if (values.follow === true) {
+          noArgs(args, command);
+          return await followCommand(ctx, {
+            all: values.all === true,
+            intervalMs: (parsePositiveInt(values.interval, '--interval', 3600) ?? 2) * 1000,
+          });
+        }
         return await eventsCommand(ctx, oneId(args, command));
       case 'audit verify':
         noArgs(args, command);
@@ -280,6 +314,9 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
           to: parseInstant(values.to ?? 'now', 'to'),
           ...(values.owner !== undefined ? { owner: values.owner } : {}),
         });
+      case 'webhooks status':
+        noArgs(args, command);
+        return await webhooksStatusCommand(ctx);
       case 'download':
         return await downloadCommand(ctx, oneId(args, command), {
           ...(values.output !== undefined ? { output: values.output } : {}),

@@ -14,3 +14,9 @@ export { UPLOAD_STATUSES, TERMINAL_STATUSES, isTerminal, contentTypeFor } from '
 export { AirlockClient, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, newIdempotencyKey } from './airlock-client.js';
 export { parseRetryAfter } from './transport.js';
 export { multipartParts } from './s3-upload.js';
+export {
+  verifyWebhook,
+  WebhookVerificationError,
+  WEBHOOK_TOLERANCE_SECONDS,
+  type OutcomeEvent,
+} from './webhooks.js';

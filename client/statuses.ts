@@ -10,6 +10,7 @@ export const TERMINAL_STATUSES: ReadonlySet<UploadStatus> = new Set<UploadStatus
   'REJECTED',
   'FAILED',
   'EXPIRED',
+  'QUARANTINED',
 ]);
 
 export const isTerminal = (status: UploadStatus): boolean => TERMINAL_STATUSES.has(status);

@@ -23,6 +23,7 @@ import {
 } from '../functions/commons/setting-bounds.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../functions/domain/type-policy.js';
 import { PIPELINE_FUNCTIONS } from '../infra/pipeline/function-names.js';
+import { EVENTS_CONFIG_FIELDS } from './events-config.js';
 
 /**
  * The one configuration of both runtimes: `airlock.config.json` at the repository root, read by
@@ -166,6 +167,31 @@ export const AIRLOCK_CONFIG_SCHEMA = z
       .array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { error: 'must be an IAM role ARN' }))
       .default([])
       .describe('Roles that may read quarantine/ and rejected/ besides the pipeline (default none).'),
+    scanner: z
+      .union([
+        z.enum(['guardduty', 'none']),
+        z
+          .object({
+            kind: z.literal('custom'),
+            eventSource: z.string().regex(/^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._\-/]{0,255}$/, {
+              error: 'must be an event source of your own (not aws.*)',
+            }),
+            readerRoleArns: z
+              .array(
+                z
+                  .string()
+                  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, { error: 'must be an IAM role ARN' }),
+              )
+              .default([]),
+          })
+          .strict(),
+      ])
+      .default('guardduty')
+      .describe(
+        'The malware engine that scans every upload before promotion: "guardduty" (GuardDuty Malware Protection for S3), "none" (no scanning; every record says scan SKIPPED), or {"kind": "custom", "eventSource": "<source of its Object Scan Result events>", "readerRoleArns": [...]}. Locally any engine but "none" is ClamAV (default "guardduty").',
+      ),
+    // Outcome events, webhook endpoints and their retries (config/events-config.ts).
+    ...EVENTS_CONFIG_FIELDS,
     removalPolicy: z
       .enum(['retain', 'destroy'])
       .default('retain')

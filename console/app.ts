@@ -10,7 +10,7 @@ import { ConsoleApi, type AuditEvent, type AuditUploadView, type UploadView } fr
 import { authorizeUrl, createVerifier, exchangeCode, type OAuthConfig } from './oauth.js';
 
 const TOKEN_KEY = 'airlock.token';
-const TERMINAL = new Set(['PROCESSED', 'REJECTED', 'FAILED', 'EXPIRED']);
+const TERMINAL = new Set(['PROCESSED', 'REJECTED', 'FAILED', 'EXPIRED', 'QUARANTINED']);
 
 /** Reason codes in plain words. */
 export const REASON_TEXT: Record<string, string> = {
@@ -24,7 +24,28 @@ export const REASON_TEXT: Record<string, string> = {
   UPLOAD_EXPIRED: 'No file arrived before the upload expired.',
   PROCESSING_FAILED: 'Processing failed; it will be retried.',
   ACTIVE_CONTENT: 'The file holds active content (macros, scripts, embedded objects) that is not accepted.',
+  MALWARE_DETECTED: 'The malware scanner found a threat in this file.',
+  NOT_FULLY_SCANNED:
+    'The malware scanner could not look at all of this file (encrypted, too large or unsupported).',
 };
+
+/** The scan verdict in one line: what the engine said, which engine and database, when, and the threats (auditors). */
+export function scanText(scan: UploadView['scan']): string | undefined {
+  if (scan === undefined) return undefined;
+  if (scan.status === 'SKIPPED') return 'Malware scan: skipped (scanning is turned off in this deployment).';
+  const verdict = {
+    NO_THREATS_FOUND: 'no threat found',
+    THREATS_FOUND: 'threat found',
+    NOT_FULLY_SCANNED: 'could not scan all of it',
+  }[scan.status];
+  const engine = scan.engine ? ` by ${scan.engine.name} ${scan.engine.version}` : '';
+  const database = scan.database
+    ? `, signatures ${scan.database.name} ${scan.database.version}${scan.database.publishedAt ? ` of ${scan.database.publishedAt.slice(0, 10)}` : ''}`
+    : '';
+  const when = scan.scannedAt ? `, ${new Date(scan.scannedAt).toLocaleString()}` : '';
+  const threats = scan.threats && scan.threats.length > 0 ? ` — ${scan.threats.join(', ')}` : '';
+  return `Malware scan: ${verdict}${engine}${database}${when}${threats}.`;
+}
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -159,6 +180,14 @@ function renderOutcome(card: HTMLElement, view: UploadView): void {
       return item;
     }),
   );
+  const scan = scanText(view.scan);
+  if (scan !== undefined) {
+    const line = document.createElement('p');
+    line.className = 'scan';
+    line.dataset.scan = view.scan?.status ?? '';
+    line.textContent = scan;
+    card.append(line);
+  }
   if (view.status === 'PROCESSED' && view.download) {
     // Signed on click: the page never holds a URL that may have expired by the time it is used.
     const button = document.createElement('button');
@@ -249,7 +278,8 @@ async function openTrail(uploadId: string): Promise<void> {
     ...events.map((event) => {
       const item = document.createElement('li');
       const reasons = event.reasons.map((reason) => reason.code).join(', ');
-      item.textContent = `${event.at} ${event.actor.type}:${event.actor.id} ${event.action} ${event.from ?? '∅'} → ${event.to ?? '∅'}${reasons ? ` (${reasons})` : ''}`;
+      const scan = event.scan ? ` ${scanText(event.scan)}` : '';
+      item.textContent = `${event.at} ${event.actor.type}:${event.actor.id} ${event.action} ${event.from ?? '∅'} → ${event.to ?? '∅'}${reasons ? ` (${reasons})` : ''}${scan}`;
       return item;
     }),
   );

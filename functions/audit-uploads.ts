@@ -79,7 +79,8 @@ export function makeAuditUploadsHandler(deps: () => AuditUploadsDeps) {
         ...(position.key ? { startKey: position.key } : {}),
       });
       budget -= page.evaluated;
-      for (const record of page.items) items.push({ ...toUploadView(record), owner: record.owner });
+      for (const record of page.items)
+        items.push({ ...toUploadView(record, 'auditor'), owner: record.owner });
       position = page.lastKey
         ? { status: position.status, key: page.lastKey }
         : { status: position.status + 1 };

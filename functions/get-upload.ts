@@ -16,11 +16,13 @@ import { UploadStore } from './adapters/upload-store.js';
 import { contentDisposition, downloadName } from './domain/file-name.js';
 import { cleanKey, type UploadRecord } from './domain/model.js';
 import {
+  audienceOf,
   canRead,
   entityTag,
   matchesIfNoneMatch,
   retryAfterSeconds,
   toUploadView,
+  type Audience,
   type Caller,
   type UploadView,
 } from './domain/status-view.js';
@@ -54,7 +56,9 @@ export function makeGetUploadHandler(deps: () => GetUploadDeps) {
     if (!isUploadId(uploadId)) throw new NotFoundError();
     logger.appendKeys({ uploadId });
     const record = await readable(deps().store, uploadId, caller);
-    return event.routeKey === DOWNLOAD_ROUTE ? download(event, record, deps()) : status(event, record);
+    return event.routeKey === DOWNLOAD_ROUTE
+      ? download(event, record, deps())
+      : status(event, record, audienceOf(caller));
   });
 }
 
@@ -64,7 +68,7 @@ async function readable(store: UploadStore, uploadId: string, caller: Caller): P
   return record;
 }
 
-function status(event: ApiEvent, record: UploadRecord): ApiResult {
+function status(event: ApiEvent, record: UploadRecord, audience: Audience): ApiResult {
   const etag = entityTag(record);
   const retryAfter = retryAfterSeconds(record.status);
   const headers: Record<string, string> = {
@@ -75,7 +79,8 @@ function status(event: ApiEvent, record: UploadRecord): ApiResult {
   if (matchesIfNoneMatch(header(event, 'if-none-match'), etag)) {
     return { statusCode: 304, headers };
   }
-  const view: UploadView = toUploadView(record);
+  // A QUARANTINED file (a rescan found a threat) gets no download link: only PROCESSED does.
+  const view: UploadView = toUploadView(record, audience);
   if (record.status === 'PROCESSED') {
     view.download = { url: `${apiBaseUrl(event)}/uploads/${record.uploadId}/download` };
   }

@@ -3,7 +3,7 @@ import { lazy, makeDynamoDbClient, readConfig } from './commons/config.js';
 import { BadRequestError } from './commons/http-errors.js';
 import { UploadStore } from './adapters/upload-store.js';
 import { UPLOAD_STATUSES, type UploadStatus } from './domain/model.js';
-import { isAuditor, toUploadView } from './domain/status-view.js';
+import { audienceOf, isAuditor, toUploadView } from './domain/status-view.js';
 
 export interface ListUploadsDeps {
   store: UploadStore;
@@ -55,7 +55,7 @@ export function makeListUploadsHandler(deps: () => ListUploadsDeps) {
       ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
     });
     return jsonResponse(200, {
-      items: page.items.map(toUploadView),
+      items: page.items.map((record) => toUploadView(record, audienceOf(caller))),
       ...(page.cursor ? { cursor: page.cursor } : {}),
     });
   });

@@ -19,7 +19,8 @@ export interface RecordOutcomeDeps {
 const MAX_RECORD_ATTEMPTS = 3;
 
 /**
- * Record: writes PROCESSED, REJECTED or FAILED and its audit event with one conditional write.
+ * Record: writes PROCESSED, REJECTED or FAILED and its audit event with one conditional write
+ * (with the scan verdict when the Scan step gave one).
  * A terminal status is never overwritten: a retried task that finds its own outcome written
  * succeeds without writing; FAILED never replaces another outcome and ends quietly instead.
  */
@@ -67,6 +68,7 @@ export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
         executionId: input.executionId,
         versionId,
         ...(input.reasons ? { reasons: input.reasons } : {}),
+        ...(input.scan ? { scan: input.scan } : {}),
         ...(failure ? { failure } : {}),
       });
       const result = await store.recordOutcome({
@@ -77,6 +79,7 @@ export function makeRecordOutcomeHandler(deps: () => RecordOutcomeDeps) {
         ...(input.facts ? { facts: input.facts } : {}),
         ...(input.storedKey ? { storedKey: input.storedKey } : {}),
         ...(input.reasons ? { reasons: input.reasons } : {}),
+        ...(input.scan ? { scan: input.scan } : {}),
         ...(failure ? { failure } : {}),
       });
       if (result.written) {

@@ -9,6 +9,11 @@ import {
 import { intEnv } from './commons/env.js';
 import { logger } from './commons/logger.js';
 import {
+  outcomePublicationFromEnv,
+  publishCurrentOutcome,
+  type OutcomePublicationDeps,
+} from './commons/outcome-publication.js';
+import {
   DEPLOYED_SWEEP,
   SWEEP_ENV,
   SWEEP_SAFETY_MARGIN_MS,
@@ -42,6 +47,12 @@ export interface SweeperDeps {
   abandonedRecordRetentionSeconds: number;
   /** Budget, page size, concurrency, lost-event delay and expiry grace (the schedule is the caller's). */
   sweep: SweepSettings;
+  /**
+   * Publishes outcome events: of the transitions the sweeper records (EXPIRED, a stalled FAILED),
+   * and of recent terminal uploads whose event is still pending (a crash between record and
+   * publish, a bus that was away). Absent: the sweeper publishes nothing.
+   */
+  publication?: OutcomePublicationDeps;
 }
 
 export interface SweepReport {
@@ -59,6 +70,8 @@ export interface SweepReport {
   complete: boolean;
   /** Another run held the lease, so this one did nothing. */
   leaseHeld: boolean;
+  /** Outcome events published (its own transitions' and pending ones). */
+  published: number;
 }
 
 /** Lambda's context, of which only the remaining time matters here. */
@@ -100,6 +113,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       uploadTtlMs,
       abandonedRecordRetentionSeconds,
       sweep,
+      publication,
     } = deps();
     const report: SweepReport = {
       expired: 0,
@@ -111,6 +125,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       pages: 0,
       complete: false,
       leaseHeld: false,
+      published: 0,
     };
     const started = now();
     const deadline = runDeadline(started.getTime(), sweep.budgetMs, context, SWEEP_SAFETY_MARGIN_MS);
@@ -149,6 +164,24 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       await executions.start(event, `${key}@${version.versionId}#${window}`);
     };
 
+    // Publishing is the record's outbox at work: a failure here leaves the event pending, and a
+    // later pass (the outbox lanes below) publishes it; it never undoes or blocks a transition.
+    const publish = async (uploadId: string) => {
+      if (publication === undefined) return;
+      try {
+        const result = await publishCurrentOutcome(publication, uploadId);
+        if (result.published) report.published++;
+      } catch (error) {
+        logger.warn('outcome event still pending', { uploadId, error: (error as Error).name });
+      }
+    };
+    // A terminal record whose last transition is not marked published (publishedAt is the marked
+    // transition's time, the record's updatedAt that of its last status change).
+    const publishIfPending = async (record: UploadRecord) => {
+      if (record.publishedAt === undefined || record.publishedAt < record.updatedAt)
+        await publish(record.uploadId);
+    };
+
     const sweepPending = async (record: UploadRecord) => {
       const versions = await objects.listVersions(bucket, quarantineKey(record.uploadId));
       const first = versions[0];
@@ -165,7 +198,9 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         event: expiredEvent(record.uploadId, at),
         deleteAfter: abandonedRecordExpiry(at, abandonedRecordRetentionSeconds),
       });
-      if (result.written) report.expired++;
+      if (!result.written) return;
+      report.expired++;
+      await publish(record.uploadId);
     };
 
     // PROCESSED or REJECTED uploads whose grant may still be (or was lately) usable: any version
@@ -174,6 +209,7 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
     // execution like any lost event, and Claim discards it (ALREADY_PROCESSED, audited, deleted),
     // so nothing is left in quarantine. The claimed version itself is the release step's.
     const sweepStrays = async (record: UploadRecord) => {
+      await publishIfPending(record);
       for (const version of await objects.listVersions(bucket, quarantineKey(record.uploadId))) {
         if (version.versionId === record.versionId) continue;
         await startFor(record.uploadId, version);
@@ -206,7 +242,9 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         }),
         failure,
       });
-      if (result.written) report.failed++;
+      if (!result.written) return;
+      report.failed++;
+      await publish(record.uploadId);
     };
 
     const page =
@@ -280,6 +318,15 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
         keyOf: (record: UploadRecord) => statusIndexKey(record, status),
         handle: sweepStrays,
       })),
+      // The outbox of the other terminal statuses, over the same recent window (QUARANTINED is
+      // written by the scan-result intake, which leaves its event to this lane).
+      ...(publication === undefined ? [] : (['FAILED', 'EXPIRED', 'QUARANTINED'] as const)).map((status) => ({
+        name: `outbox:${status}`,
+        ...resumeWithin(`outbox:${status}`, strayFrom, strayTo),
+        read: page(status, strayFrom, strayTo, false),
+        keyOf: (record: UploadRecord) => statusIndexKey(record, status),
+        handle: publishIfPending,
+      })),
     ];
 
     let stoppedBy: Error | undefined;
@@ -332,6 +379,7 @@ const defaultDeps = lazy((): SweeperDeps => {
   const sweeper = readSweeperConfig();
   return {
     ...adapters,
+    publication: outcomePublicationFromEnv(adapters.objects, adapters.bucket),
     processingTimeoutMs: sweeper.processingTimeoutSeconds * 1000,
     uploadTtlMs: config.uploadUrlTtlSeconds * 1000,
     abandonedRecordRetentionSeconds: config.abandonedRecordRetentionSeconds,

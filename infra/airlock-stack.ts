@@ -30,6 +30,22 @@ export class AirlockStack extends Stack {
       value: this.pipeline.functions.redrive.functionName,
       description: 'The redrive function: invoke it (aws lambda invoke) to restart FAILED uploads',
     });
+    if (this.pipeline.functions.rescan) {
+      new CfnOutput(this, 'RescanFunctionName', {
+        value: this.pipeline.functions.rescan.functionName,
+        description: 'The rescan function: invoke it (aws lambda invoke) to scan every promoted file again',
+      });
+    }
+    new CfnOutput(this, 'OutcomeEventBusName', {
+      value: this.pipeline.events.bus.eventBusName,
+      description: 'The EventBridge bus of outcome events (source airlock)',
+    });
+    if (this.pipeline.events.webhooks) {
+      new CfnOutput(this, 'WebhookDeadLetterQueueUrl', {
+        value: this.pipeline.events.webhooks.deadLetterQueue.queueUrl,
+        description: 'Webhook deliveries that failed every attempt',
+      });
+    }
     if (this.pipeline.console) {
       new CfnOutput(this, 'ConsoleUrl', {
         value: `https://${this.pipeline.console.distribution.distributionDomainName}`,

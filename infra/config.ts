@@ -7,7 +7,10 @@ import type { UploadPipelineProps } from './pipeline/index.js';
  * settings that are CDK objects (an encryption key, an alarm topic, an existing bucket) have no
  * place in a JSON file: pass them in code, over these props.
  */
-export function pipelinePropsFromConfig(settings: AirlockSettings): UploadPipelineProps {
+export function pipelinePropsFromConfig(
+  settings: AirlockSettings,
+  options: { webhooks: boolean } = { webhooks: true },
+): UploadPipelineProps {
   return {
     allowedOrigins: settings.allowedOrigins,
     typePolicy: settings.typePolicy,
@@ -27,6 +30,17 @@ export function pipelinePropsFromConfig(settings: AirlockSettings): UploadPipeli
     ...(settings.jwtIssuer ? { jwtIssuer: settings.jwtIssuer } : {}),
     ...(settings.console ? { console: settings.console } : {}),
     forensicReaderArns: settings.forensicReaderArns,
+    scanner: settings.scanner,
+    ...(settings.events.eventBusArn ? { eventBusArn: settings.events.eventBusArn } : {}),
+    webhooks: (options.webhooks ? settings.webhooks : []).map((webhook) => ({
+      id: webhook.id,
+      url: webhook.url,
+      // The file and env sources are the local runtime's; resolveSettings refuses an endpoint without an ARN.
+      secretArn: webhook.secret.secretArn ?? '',
+      ...(webhook.statuses ? { statuses: webhook.statuses } : {}),
+      ...(webhook.owners ? { owners: webhook.owners } : {}),
+    })),
+    webhookRetry: settings.webhookRetry,
     removalPolicy: settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   };
 }

@@ -4,6 +4,7 @@ import { StepFunctionsGateway } from '../functions/adapters/execution-gateway.js
 import { ObjectStore } from '../functions/adapters/object-store.js';
 import { UploadStore } from '../functions/adapters/upload-store.js';
 import { SweepStateStore } from '../functions/adapters/sweep-state.js';
+import { outcomePublicationFromEnv } from '../functions/commons/outcome-publication.js';
 import type { RedriveDeps } from '../functions/redrive.js';
 import type { SweeperDeps } from '../functions/sweeper.js';
 import type { ApiHandler } from './api-server.js';
@@ -26,6 +27,11 @@ export interface LocalFunctionsOptions {
   sweeper: Pick<SweeperDeps, 'processingTimeoutMs' | 'uploadTtlMs' | 'sweep'>;
   /** The redrive's paging: as the deployed function's (page size, concurrency, budget). */
   redrive: Pick<RedriveDeps, 'pageSize' | 'concurrency' | 'budgetMs'>;
+  /**
+   * The functions the template has for the configured scanner: the scan-result intake (any
+   * scanner but none) and the rescan (GuardDuty's, whose on-demand scans ClamAV stands in for).
+   */
+  scanning: { intake: boolean; rescan: boolean };
 }
 
 export interface LocalFunctions {
@@ -37,9 +43,14 @@ export interface LocalFunctions {
     auditUploads: ApiHandler;
   };
   tasks: Record<TaskFunctionName, TaskHandler>;
+  /**
+   * The intake of Object Scan Result events, invoked as EventBridge invokes it on AWS (under its
+   * own role); undefined with `scanner: none`.
+   */
+  scanResult?: (event: unknown) => Promise<unknown>;
   /** One reconciler run: the sweeper function, with the local timings. */
   sweep(): Promise<unknown>;
-  /** What `aws lambda invoke` does for an operator: only the redrive is an operator function. */
+  /** What `aws lambda invoke` does for an operator: the redrive, and the rescan where there is one. */
   invokeOperatorFunction(name: string, event: unknown): Promise<unknown>;
 }
 
@@ -61,12 +72,16 @@ export async function loadFunctions(
     auditUploads,
     claim,
     validate,
+    scan,
     promote,
     reject,
     record,
     release,
+    publishOutcome,
     sweeper,
     redrive,
+    scanResult,
+    rescan,
   ] = await Promise.all([
     import('../functions/create-upload.js'),
     import('../functions/get-upload.js'),
@@ -75,12 +90,16 @@ export async function loadFunctions(
     import('../functions/audit-uploads.js'),
     import('../functions/claim.js'),
     import('../functions/validate.js'),
+    import('../functions/scan.js'),
     import('../functions/promote.js'),
     import('../functions/reject.js'),
     import('../functions/record-outcome.js'),
     import('../functions/release-quarantine.js'),
+    import('../functions/publish-outcome.js'),
     import('../functions/sweeper.js'),
     import('../functions/redrive.js'),
+    import('../functions/scan-result.js'),
+    import('../functions/rescan.js'),
   ]);
   const as = <E, R>(name: string, handler: (event: E) => Promise<R>) => {
     const limits = iam.limitsOf(name); // fails at start if the template lacks the function
@@ -107,10 +126,13 @@ export async function loadFunctions(
   const maintenance = () => {
     const config = readConfig();
     const dynamoDb = makeDynamoDbClient(config);
+    const objects = new ObjectStore(makeS3Client(config));
     return {
       store: new UploadStore(options.table, dynamoDb),
       sweepState: new SweepStateStore(options.table, dynamoDb),
-      objects: new ObjectStore(makeS3Client(config)),
+      objects,
+      // The sweeper publishes through the same EventBridge client, to the router's bus.
+      publication: outcomePublicationFromEnv(objects, options.bucket),
       executions: new StepFunctionsGateway(options.stateMachineArn, options.stepFunctions),
       bucket: options.bucket,
       now: () => new Date(),
@@ -130,6 +152,12 @@ export async function loadFunctions(
     'redrive',
     redrive.makeRedriveHandler(() => ({ ...adapters(), ...options.redrive })),
   );
+  const operatorFunctions: Record<string, (event: unknown) => Promise<unknown>> = {
+    redrive: (event) => redriveHandler(event as { uploadIds?: unknown }),
+    ...(options.scanning.rescan
+      ? { rescan: as('rescan', (event: unknown) => rescan.handler(event as { cursor?: unknown })) }
+      : {}),
+  };
 
   return {
     api: {
@@ -142,15 +170,19 @@ export async function loadFunctions(
     tasks: {
       claim: task('claim', claim.handler),
       validate: task('validate', validate.handler),
+      scan: task('scan', scan.handler),
       promote: task('promote', promote.handler),
       reject: task('reject', reject.handler),
       'record-outcome': task('record-outcome', record.handler),
       'release-quarantine': task('release-quarantine', release.handler),
+      'publish-outcome': task('publish-outcome', publishOutcome.handler),
     },
+    ...(options.scanning.intake ? { scanResult: as('scan-result', scanResult.handler) } : {}),
     sweep: () => sweep(undefined),
     invokeOperatorFunction: (name, event) => {
-      if (name !== 'redrive') return Promise.reject(new Error(`${name} is not an operator function.`));
-      return redriveHandler(event as { uploadIds?: unknown });
+      const invoke = Object.hasOwn(operatorFunctions, name) ? operatorFunctions[name] : undefined;
+      if (invoke === undefined) return Promise.reject(new Error(`${name} is not an operator function.`));
+      return invoke(event);
     },
   };
 }

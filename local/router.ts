@@ -57,6 +57,11 @@ export interface RouterOptions {
    * injection is on. Receives the parsed JSON body (undefined for GET) and returns the report.
    */
   faultControl?: (command: unknown) => Promise<unknown>;
+  /**
+   * EventBridge's PutEvents (`X-Amz-Target: AWSEvents.PutEvents`), what the functions' EventBridge
+   * client sends to EVENTS_ENDPOINT: the local outcome-event bus. Returns PutEvents' answer.
+   */
+  putEvents?: (input: { Entries?: unknown[] }) => Promise<unknown>;
 }
 
 /**
@@ -75,6 +80,11 @@ export async function startRouter(
     }
     if (request.method !== 'POST') {
       response.writeHead(405).end();
+      return;
+    }
+    const putEvents = options.putEvents;
+    if (putEvents !== undefined && request.headers['x-amz-target'] === 'AWSEvents.PutEvents') {
+      servePutEvents(request, response, putEvents, options.onError);
       return;
     }
     const startNamed = options.startNamedExecution;
@@ -115,6 +125,31 @@ export async function startRouter(
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   return { server, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** PutEvents in AWS's JSON 1.1 protocol: its answer, or a 500 the SDK retries. */
+function servePutEvents(
+  request: IncomingMessage,
+  response: ServerResponse,
+  putEvents: NonNullable<RouterOptions['putEvents']>,
+  onError: RouterOptions['onError'],
+): void {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    void (async () => {
+      const headers = { 'content-type': 'application/x-amz-json-1.1' };
+      try {
+        const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: unknown[] };
+        response.writeHead(200, headers).end(JSON.stringify(await putEvents(input)));
+      } catch (error) {
+        onError?.('PutEvents refused', error);
+        response
+          .writeHead(500, headers)
+          .end(JSON.stringify({ __type: 'InternalException', message: (error as Error).message }));
+      }
+    })();
+  });
 }
 
 /** A small JSON endpoint: the parsed body (undefined when empty) in, a JSON report out. */

@@ -7,6 +7,8 @@ export interface RuntimeRoutes {
   iamReport: () => unknown;
   /** Invokes an operator function (the redrive) with an event, as `aws lambda invoke` does. */
   invoke: (name: string, event: unknown) => Promise<unknown>;
+  /** Each webhook endpoint's deliveries: delivered, pending, dead-lettered, last error. */
+  webhooks?: () => unknown;
 }
 
 /**
@@ -26,6 +28,10 @@ export async function serveRuntimeRoute(
   }
   if (url.pathname === '/_local/iam' && request.method === 'GET') {
     send(response, 200, JSON.stringify(local.iamReport()));
+    return;
+  }
+  if (url.pathname === '/_local/webhooks' && request.method === 'GET' && local.webhooks) {
+    send(response, 200, JSON.stringify({ endpoints: local.webhooks() }));
     return;
   }
   const invoke = /^\/_local\/functions\/([a-z-]+)\/invoke$/.exec(url.pathname);

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { startApiServer } from './api-server.js';
@@ -10,6 +10,11 @@ import { consoleRoutes } from './console-assets.js';
 import { openApiStaticRoute } from './openapi-route.js';
 import { makeVerifier } from './auth.js';
 import { startCeph, type RunningCeph } from './ceph.js';
+import { clamdEnvironment, startClamd, type RunningClamd } from './clamd.js';
+import { ENV_NAMES } from '../functions/commons/env-names.js';
+import { installLocalScanEngine } from '../functions/commons/local-scan-engine.js';
+import { scanResultEvent } from '../functions/domain/scan-result-event.js';
+import { scannerKindOf } from '../functions/domain/scan-verdict.js';
 import { faultReport, faultsEnabled, parseFaultRates, setFaultRates } from '../functions/commons/faults.js';
 import { installLocalHooks, instrumentClient } from '../functions/commons/local-hooks.js';
 import { TABLE_KEYS } from '../functions/adapters/table-layout.js';
@@ -19,6 +24,7 @@ import { LOCAL_STATE_MACHINE_ARN, LocalExecutor } from './executor.js';
 import { loadFunctions } from './functions.js';
 import { startIam } from './iam/index.js';
 import { startPostEvents } from './post-events.js';
+import { putEventsOn, startLocalOutcomeBus } from './outcome-events.js';
 import { startRouter } from './router.js';
 import { setUpBucket } from './s3-setup.js';
 import { readLocalSettings, type LocalSettings } from './settings.js';
@@ -36,8 +42,8 @@ type Log = (message: string) => void;
 
 /**
  * Brings up the whole pipeline on this machine, on real servers: dynalite, Ceph RadosGW (or the
- * S3 endpoint named by AIRLOCK_S3_ENDPOINT), the event router, the state machine executor, the
- * reconciler and the HTTP API. The handlers are the very modules AWS runs, each invocation as
+ * S3 endpoint named by AIRLOCK_S3_ENDPOINT), ClamAV's clamd (unless `scanner: none`), the event
+ * router, the state machine executor, the reconciler and the HTTP API. The handlers are the very modules AWS runs, each invocation as
  * its own function: under its role's synthesized IAM policies and its timeout (local/iam/,
  * local/sandbox.ts).
  */
@@ -59,6 +65,16 @@ export async function startRuntime(
       iam.stop();
       return Promise.resolve();
     });
+
+    const outcomeEventBus = iam.outcomeEventBus;
+    if (outcomeEventBus === undefined) throw new Error('The synthesized template has no outcome-event bus.');
+    const bus = startLocalOutcomeBus({
+      dataDir: settings.dataDir,
+      webhooks: settings.config.webhooks,
+      retry: settings.config.webhookRetry,
+      onError: (message, error) => log(`${message}: ${(error as Error).message}`),
+    });
+    stops.push(() => bus.stop());
 
     log('starting DynamoDB (dynalite)…');
     const dynamo = await startDynalite(join(settings.dataDir, 'dynamodb'), settings.dynamoDbPort, {
@@ -82,9 +98,25 @@ export async function startRuntime(
       s3Endpoint = ceph.endpoint;
     }
 
+    // The malware engine: ClamAV stands in for GuardDuty (or a custom engine); nothing with none.
+    const scanner = scannerKindOf(settings.config.scanner);
+    let clamd: RunningClamd | undefined;
+    if (scanner !== 'none') {
+      log('starting the malware scanner (ClamAV clamd)…');
+      clamd = await startClamd({ dir: join(settings.dataDir, 'clamav'), log: (line) => log(line) });
+      const running = clamd;
+      stops.push(() => running.stop());
+    } else {
+      log('malware scanning is off (scanner: none): every record says scan SKIPPED');
+    }
+
     // The handlers read their configuration from the environment, exactly as on Lambda.
+    for (const name of ['CLAMD_ADDRESS', 'CLAMD_STREAM_MAX_BYTES', 'CLAMD_DATABASE'])
+      delete process.env[name];
     Object.assign(process.env, {
       ...settings.functionEnvironment,
+      [ENV_NAMES.scanner]: scanner,
+      ...(clamd ? clamdEnvironment(clamd) : {}),
       TABLE_NAME: settings.table,
       BUCKET_NAME: settings.bucket,
       S3_ENDPOINT: s3Endpoint,
@@ -93,6 +125,9 @@ export async function startRuntime(
       AWS_ACCESS_KEY_ID: settings.accessKeyId,
       AWS_SECRET_ACCESS_KEY: settings.secretAccessKey,
       AWS_REGION: settings.region,
+      // Outcome events go to the template's bus, which the router serves as EventBridge does.
+      EVENT_BUS_NAME: outcomeEventBus,
+      EVENTS_ENDPOINT: `http://127.0.0.1:${settings.routerPort}`,
       POWERTOOLS_SERVICE_NAME: 'airlock-local',
       POWERTOOLS_LOG_LEVEL: process.env.AIRLOCK_LOG_LEVEL ?? 'WARN',
     });
@@ -149,7 +184,32 @@ export async function startRuntime(
         concurrency: settings.sweep.concurrency,
         budgetMs: DEPLOYED_REDRIVE_BUDGET_MS,
       },
+      scanning: { intake: scanner !== 'none', rescan: scanner === 'guardduty' },
     });
+    if (clamd && functions.scanResult) {
+      // What GuardDuty and EventBridge do on AWS: results go to the intake as the rule sends them,
+      // and an on-demand scan is read and scanned by the engine itself, not by the caller's role.
+      const deliver = functions.scanResult;
+      const engine = clamd;
+      installLocalScanEngine({
+        deliver: async (event) => {
+          await deliver(event);
+        },
+        requestScan: async (object) => {
+          const out = await s3.send(
+            new GetObjectCommand({ Bucket: object.bucket, Key: object.key, VersionId: object.versionId }),
+          );
+          const result = await engine.scanner().scan(out.Body as AsyncIterable<Uint8Array>);
+          await deliver(
+            scanResultEvent({ id: `clamav-${object.versionId}-${Date.now().toString(36)}`, object, result }),
+          );
+        },
+      });
+      stops.push(() => {
+        installLocalScanEngine(undefined);
+        return Promise.resolve();
+      });
+    }
     const onError = (message: string, error: unknown) => log(`${message}: ${(error as Error).message}`);
     const running = await LocalExecutor.create(
       join(settings.dataDir, 'executions'),
@@ -178,6 +238,11 @@ export async function startRuntime(
         log('fault control: restarting RadosGW…');
         await ceph.restartGateway();
       }
+      if (restart === 'clamd') {
+        if (clamd === undefined) throw new Error('clamd is not run by this runtime (scanner: none).');
+        log('fault control: restarting clamd…');
+        await clamd.restart();
+      }
       return { ...faultReport(), dynamodb: dynamoAvailable ? 'up' : 'down' };
     };
     if (faultsEnabled()) log(`FAULT INJECTION IS ON (AIRLOCK_FAULTS): for tests only`);
@@ -196,6 +261,7 @@ export async function startRuntime(
       port: settings.routerPort,
       bucket: settings.bucket,
       startExecution: (event) => startByRule(event),
+      putEvents: putEventsOn(bus, outcomeEventBus),
       onError,
       ...(faultsEnabled() ? { faultControl } : {}),
     });
@@ -245,6 +311,7 @@ export async function startRuntime(
       local: {
         iamReport: () => iam.snapshot(),
         invoke: (name, event) => functions.invokeOperatorFunction(name, event),
+        webhooks: () => bus.status(),
       },
       allowedOrigins: [apiUrl, `http://127.0.0.1:${settings.apiPort}`, ...settings.allowedOrigins],
       // The console's headers and CSP as CloudFront and the deployment serve them: locally the API
@@ -266,6 +333,17 @@ export async function startRuntime(
           ),
           router: router.server.listening,
           executor: true,
+          ...(clamd
+            ? {
+                clamd: await clamd
+                  .scanner({ connectTimeoutMs: 1_000, replyTimeoutMs: 2_000 })
+                  .ping()
+                  .then(
+                    () => true,
+                    () => false,
+                  ),
+              }
+            : {}),
         };
         return { ok: Object.values(parts).every(Boolean), parts };
       },

@@ -20,10 +20,12 @@ export const UPLOAD_PIPELINE_ASL_PATH = join(
 export const FUNCTION_PLACEHOLDERS = {
   ClaimFunctionArn: 'claim',
   ValidateFunctionArn: 'validate',
+  ScanFunctionArn: 'scan',
   PromoteFunctionArn: 'promote',
   RejectFunctionArn: 'reject',
   RecordOutcomeFunctionArn: 'record-outcome',
   ReleaseQuarantineFunctionArn: 'release-quarantine',
+  PublishOutcomeFunctionArn: 'publish-outcome',
 } as const;
 export type FunctionPlaceholder = keyof typeof FUNCTION_PLACEHOLDERS;
 export type TaskFunctionName = (typeof FUNCTION_PLACEHOLDERS)[FunctionPlaceholder];

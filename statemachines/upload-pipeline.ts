@@ -69,6 +69,21 @@ export const TASK_RETRY: readonly Retrier[] = [
 ];
 
 /**
+ * The Scan Task's own wait for the engine's result: ScanPending (no result stored yet) is retried
+ * every 5 s at first, then less often, for about 20 minutes of delays in all, well beyond
+ * GuardDuty's usual latency (seconds to a few minutes for the largest files); then FAILED, and
+ * a redrive waits again (and asks for a new scan). Locally the result is stored by Validate's own
+ * read, before this step runs.
+ */
+export const SCAN_PENDING_RETRY: Retrier = {
+  ErrorEquals: ['ScanPending'],
+  IntervalSeconds: 5,
+  MaxAttempts: 12,
+  BackoffRate: 1.5,
+  MaxDelaySeconds: 300,
+};
+
+/**
  * A Task's TimeoutSeconds for a function with this timeout (as infra sets it): longer by a cold
  * start's Init phase (Lambda limits it to 10 s) and the Invoke round trip, so that Step Functions
  * never retries while the function's first invocation still runs. The function then fails first,
@@ -101,6 +116,28 @@ function task(
   };
 }
 
+/**
+ * Publish: the outcome event of the recorded transition. Retried like every Task, then caught
+ * into `next` whatever happened: delivery never fails the pipeline, and an event left
+ * unpublished is the sweeper's (the record is its outbox).
+ */
+function publish(next: string): TaskState {
+  return {
+    ...task(
+      'PublishOutcomeFunctionArn',
+      {
+        Comment: "Publishes the recorded outcome's event (id evt_<uploadId>_<seq>) unless already published.",
+        Parameters: { 'detail.$': '$.detail' },
+        ResultPath: '$.published',
+        TimeoutSeconds: afterFunction(30),
+        Next: next,
+      },
+      { catches: false },
+    ),
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: next }],
+  };
+}
+
 /** The claimed object version, as every step after Claim receives it. */
 const CLAIMED_OBJECT = { 'uploadId.$': '$.claim.uploadId', 'object.$': '$.claim.object' };
 /** The event and execution every outcome record names. */
@@ -108,12 +145,13 @@ const RECORD_CONTEXT = { 'detail.$': '$.detail', 'executionId.$': '$$.Execution.
 
 export const UPLOAD_PIPELINE = {
   Comment:
-    'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, promote or reject it, record the outcome, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
+    'Airlock upload pipeline: one execution per S3 Object Created event under quarantine/. Claim the version, validate its bytes, decide on its malware scan, promote or reject it, record the outcome, publish its event, then release the quarantine version. Every step is idempotent, so retries, duplicate events and redrives are safe.',
   StartAt: 'Claim',
-  // Covers the worst retry path of the states (about 4 h 17 min: every attempt of every Task on the
-  // longest path running to its timeout, then RecordFailed's), so that the machine never ends an
-  // execution mid-retry, before RecordFailed. test/infra/state-machine-timeouts.test.ts derives it.
-  TimeoutSeconds: 16_200,
+  // Covers the worst retry path of the states (about 5 h 22 min: every attempt of every Task on the
+  // longest path running to its timeout, the Scan step's wait for its result included, then
+  // RecordFailed's and its publish), so that the machine never ends an execution mid-retry, before
+  // RecordFailed. test/infra/state-machine-timeouts.test.ts derives it.
+  TimeoutSeconds: 19_500,
   States: {
     Claim: task('ClaimFunctionArn', {
       Comment: 'One conditional write PENDING_UPLOAD|FAILED -> PROCESSING for this object version.',
@@ -127,7 +165,8 @@ export const UPLOAD_PIPELINE = {
       Choices: [
         { Variable: '$.claim.outcome', StringEquals: 'CLAIMED', Next: 'Validate' },
         { Variable: '$.claim.outcome', StringEquals: 'DISCARD', Next: 'Discard' },
-        { Variable: '$.claim.outcome', StringEquals: 'RELEASE', Next: 'ReleaseQuarantine' },
+        // A resumed or redriven run past a recorded outcome: its event may not have gone out.
+        { Variable: '$.claim.outcome', StringEquals: 'RELEASE', Next: 'Publish' },
       ],
       Default: 'Duplicate',
     },
@@ -153,6 +192,25 @@ export const UPLOAD_PIPELINE = {
     }),
     RouteVerdict: {
       Type: 'Choice',
+      Choices: [{ Variable: '$.verdict.accepted', BooleanEquals: true, Next: 'Scan' }],
+      Default: 'Reject',
+    },
+    Scan: task('ScanFunctionArn', {
+      Comment:
+        "Decides on the malware engine's result for this exact version, fail closed: only an explicit no-threat result keeps the verdict accepted.",
+      Parameters: {
+        ...CLAIMED_OBJECT,
+        'verdict.$': '$.verdict',
+        'claimedAt.$': '$.claim.claimedAt',
+        'detail.$': '$.detail',
+      },
+      ResultPath: '$.verdict',
+      TimeoutSeconds: afterFunction(30),
+      Retry: [SCAN_PENDING_RETRY, ...TASK_RETRY],
+      Next: 'RouteScan',
+    }),
+    RouteScan: {
+      Type: 'Choice',
       Choices: [{ Variable: '$.verdict.accepted', BooleanEquals: true, Next: 'Promote' }],
       Default: 'Reject',
     },
@@ -169,11 +227,12 @@ export const UPLOAD_PIPELINE = {
         ...RECORD_CONTEXT,
         'claimedAt.$': '$.claim.claimedAt',
         'facts.$': '$.verdict.facts',
+        'scan.$': '$.verdict.scan',
         'storedKey.$': '$.stored.storedKey',
       },
       ResultPath: '$.record',
       TimeoutSeconds: afterFunction(30),
-      Next: 'ReleaseQuarantine',
+      Next: 'Publish',
     }),
     Reject: task('RejectFunctionArn', {
       Comment: 'Keeps the refused version under rejected/<uploadId> for forensics.',
@@ -189,12 +248,14 @@ export const UPLOAD_PIPELINE = {
         'claimedAt.$': '$.claim.claimedAt',
         'facts.$': '$.verdict.facts',
         'reasons.$': '$.verdict.reasons',
+        'scan.$': '$.verdict.scan',
         'storedKey.$': '$.stored.storedKey',
       },
       ResultPath: '$.record',
       TimeoutSeconds: afterFunction(30),
-      Next: 'ReleaseQuarantine',
+      Next: 'Publish',
     }),
+    Publish: publish('ReleaseQuarantine'),
     ReleaseQuarantine: task('ReleaseQuarantineFunctionArn', {
       Comment: 'Deletes the quarantine version once its outcome is recorded.',
       Parameters: CLAIMED_OBJECT,
@@ -211,10 +272,11 @@ export const UPLOAD_PIPELINE = {
         Parameters: { outcome: 'FAILED', ...RECORD_CONTEXT, 'failure.$': '$.failure' },
         ResultPath: '$.record',
         TimeoutSeconds: afterFunction(30),
-        Next: 'Failed',
+        Next: 'PublishFailed',
       },
       { catches: false }, // its own failure has nowhere further to go: the sweeper is the backstop
     ),
+    PublishFailed: publish('Failed'),
     Failed: { Type: 'Fail', ErrorPath: '$.failure.Error', CausePath: '$.failure.Cause' },
   },
 } as const;

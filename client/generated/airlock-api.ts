@@ -67,7 +67,7 @@ export interface paths {
         };
         /**
          * Download a processed upload
-         * @description Signs a fresh presigned GET of `clean/<uploadId>` (valid at most 5 minutes, as an attachment under a safe file name) on every request, for the owner or an auditor of a `PROCESSED` upload; `404` for anything else (other statuses, other owners, ids that are not ULIDs). Answers `303 See Other` with the URL in `Location` (`curl -L` follows it), or `200` with `{url, expiresAt}` when `Accept` names `application/json` (for browsers, which cannot read a cross-origin redirect, and typed clients). Never cached.
+         * @description Signs a fresh presigned GET of `clean/<uploadId>` (valid at most 5 minutes, as an attachment under a safe file name) on every request, for the owner or an auditor of a `PROCESSED` upload; `404` for anything else (other statuses, a `QUARANTINED` upload above all, other owners, ids that are not ULIDs). Answers `303 See Other` with the URL in `Location` (`curl -L` follows it), or `200` with `{url, expiresAt}` when `Accept` names `application/json` (for browsers, which cannot read a cross-origin redirect, and typed clients). Never cached.
          */
         get: operations["downloadUpload"];
         put?: never;
@@ -171,10 +171,10 @@ export interface components {
          */
         UploadId: string;
         /**
-         * @description `PENDING_UPLOAD → PROCESSING → PROCESSED | REJECTED | FAILED`, and `PENDING_UPLOAD → EXPIRED`. Terminal: `PROCESSED`, `REJECTED`, `FAILED`, `EXPIRED`.
+         * @description `PENDING_UPLOAD → PROCESSING → PROCESSED | REJECTED | FAILED`, `PENDING_UPLOAD → EXPIRED`, and `PROCESSED → QUARANTINED` when a rescan finds a threat in a file already promoted. Terminal: `PROCESSED`, `REJECTED`, `FAILED`, `EXPIRED`, `QUARANTINED`.
          * @enum {string}
          */
-        UploadStatus: "PENDING_UPLOAD" | "PROCESSING" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED";
+        UploadStatus: "PENDING_UPLOAD" | "PROCESSING" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "QUARANTINED";
         /**
          * @description The lowercase essence of a media type, without parameters.
          * @example application/pdf
@@ -183,11 +183,34 @@ export interface components {
         /** @description A SHA-256 digest as 64 lowercase hex characters, as `sha256sum` prints it. */
         Sha256Hex: string;
         /** @enum {string} */
-        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED" | "ACTIVE_CONTENT";
+        ReasonCode: "SIZE_MISMATCH" | "TYPE_MISMATCH" | "TYPE_NOT_ALLOWED" | "CHECKSUM_MISMATCH" | "EMPTY_FILE" | "UNSOLICITED" | "ALREADY_PROCESSED" | "UPLOAD_EXPIRED" | "PROCESSING_FAILED" | "ACTIVE_CONTENT" | "MALWARE_DETECTED" | "NOT_FULLY_SCANNED";
         /** @description Why an upload was refused, failed or expired, or why an object was discarded. */
         Reason: {
             code: components["schemas"]["ReasonCode"];
             message: string;
+        };
+        /** @description The malware scan's verdict on the exact version validated: the engine, its signature database and when it judged. Only `NO_THREATS_FOUND` lets an upload be promoted; `SKIPPED` only where the deployment turned scanning off (`scanner: none`). The threat names are shown to auditors only. */
+        ScanVerdict: {
+            /** @enum {string} */
+            status: "NO_THREATS_FOUND" | "THREATS_FOUND" | "NOT_FULLY_SCANNED" | "SKIPPED";
+            /** @description The engine that judged (ClamAV locally, GuardDuty Malware Protection for S3 on AWS). */
+            engine?: {
+                name: string;
+                version: string;
+            };
+            /** @description Its signature database: version and, when the engine says, publication time. */
+            database?: {
+                name: string;
+                version: string;
+                /** Format: date-time */
+                publishedAt?: string;
+            };
+            /** Format: date-time */
+            scannedAt?: string;
+            /** @description The threats found, by the engine's names (`THREATS_FOUND`; auditors only). */
+            threats?: string[];
+            /** @description Why the file could not be fully scanned, or why scanning was skipped, in words. */
+            detail?: string;
         };
         /** @description Where to download a `PROCESSED` upload: a stable link to `GET /uploads/{id}/download` (with the bearer token), which signs a fresh short-lived URL on each request. Since API v1.1 it holds no signed URL and no `expiresAt`: a status answer (and its `ETag`, and a `304`) never carries a link that can expire. */
         Download: {
@@ -210,7 +233,7 @@ export interface components {
             contentType: components["schemas"]["MediaType"];
             /** @description The declared size in bytes. */
             size: number;
-            /** @description Before validation the declared digest; after it (`PROCESSED`, `REJECTED`) only the measured one. */
+            /** @description Before validation the declared digest; after it (`PROCESSED`, `REJECTED`, `QUARANTINED`) only the measured one. */
             sha256?: components["schemas"]["Sha256Hex"];
             /** @description The type recognised from the bytes (magic bytes), when there is one. */
             detectedType?: string;
@@ -223,10 +246,11 @@ export interface components {
              * @description Only while `PENDING_UPLOAD`: when the upload grant expires.
              */
             expiresAt?: string;
-            /** @description Only for `REJECTED`, `FAILED` (`PROCESSING_FAILED`) and `EXPIRED` (`UPLOAD_EXPIRED`). */
+            /** @description Only for `REJECTED`, `QUARANTINED` (`MALWARE_DETECTED`), `FAILED` (`PROCESSING_FAILED`) and `EXPIRED` (`UPLOAD_EXPIRED`). */
             reasons?: components["schemas"]["Reason"][];
+            scan?: components["schemas"]["ScanVerdict"];
             download?: components["schemas"]["Download"];
-        } & (unknown & unknown & unknown & unknown);
+        } & (unknown & unknown & unknown & unknown & unknown);
         /** @description The public view of an upload (API contract v1). Internal fields (owner, versions, keys, failure causes) never leave. */
         Upload: components["schemas"]["UploadProperties"];
         /** @description An upload as `GET /uploads/{id}` returns it: with `download` exactly when `PROCESSED`. */
@@ -335,7 +359,7 @@ export interface components {
          * @description `LATE_UPLOAD`: the first version of an expired grant, whose transfer started before the grant expired (S3 accepted it), is processed after all.
          * @enum {string}
          */
-        AuditAction: "ISSUED" | "CLAIMED" | "REDRIVEN" | "LATE_UPLOAD" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "DISCARDED";
+        AuditAction: "ISSUED" | "CLAIMED" | "REDRIVEN" | "LATE_UPLOAD" | "PROCESSED" | "REJECTED" | "FAILED" | "EXPIRED" | "DISCARDED" | "QUARANTINED";
         /** @description One immutable entry of the audit trail. Never holds a URL, a signature or a token. */
         AuditEvent: {
             /** @description The event's number in its upload's trail: 1 for the first, then without a gap. Each status change and its event are one write. */
@@ -357,6 +381,8 @@ export interface components {
             versionId?: string;
             /** @description An opaque reference to the state machine execution that made the change (the execution's name). Never an ARN: no account, region or state machine name. */
             executionId?: string;
+            /** @description The scan verdict behind the transition (outcomes after the Scan step, a quarantine); threat names for auditors only. */
+            scan?: components["schemas"]["ScanVerdict"];
         };
         UploadEvents: {
             uploadId: string;
@@ -899,12 +925,13 @@ type ReadonlyArray<T> = [
 ] extends [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
-export const uploadStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadStatus"]> = ["PENDING_UPLOAD", "PROCESSING", "PROCESSED", "REJECTED", "FAILED", "EXPIRED"];
-export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED", "ACTIVE_CONTENT"];
+export const uploadStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UploadStatus"]> = ["PENDING_UPLOAD", "PROCESSING", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "QUARANTINED"];
+export const reasonCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReasonCode"]> = ["SIZE_MISMATCH", "TYPE_MISMATCH", "TYPE_NOT_ALLOWED", "CHECKSUM_MISMATCH", "EMPTY_FILE", "UNSOLICITED", "ALREADY_PROCESSED", "UPLOAD_EXPIRED", "PROCESSING_FAILED", "ACTIVE_CONTENT", "MALWARE_DETECTED", "NOT_FULLY_SCANNED"];
+export const scanVerdictStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScanVerdict"]["status"]> = ["NO_THREATS_FOUND", "THREATS_FOUND", "NOT_FULLY_SCANNED", "SKIPPED"];
 export const createUploadRequestMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateUploadRequest"]["method"]> = ["POST", "PUT"];
 export const postUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PostUploadGrant"]["method"]> = ["POST"];
 export const putUploadGrantMethodValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PutUploadGrant"]["method"]> = ["PUT"];
 export const auditActorTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditActor"]["type"]> = ["user", "system"];
-export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "LATE_UPLOAD", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED"];
+export const auditActionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AuditAction"]> = ["ISSUED", "CLAIMED", "REDRIVEN", "LATE_UPLOAD", "PROCESSED", "REJECTED", "FAILED", "EXPIRED", "DISCARDED", "QUARANTINED"];
 export const healthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Health"]["status"]> = ["ok", "unavailable"];
 export const errorCodeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ErrorCode"]> = ["INVALID_JSON", "INVALID_REQUEST", "INVALID_QUERY", "INVALID_CURSOR", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "FILE_TOO_LARGE", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INVALID_IDEMPOTENCY_KEY", "IDEMPOTENCY_KEY_USED", "IDEMPOTENCY_KEY_MISMATCH", "QUOTA_EXCEEDED", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"];

@@ -4,6 +4,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { ObjectVersionMissingError } from '../commons/errors.js';
@@ -59,7 +60,7 @@ export class ObjectStore {
   async copyVersion(
     source: ObjectRef,
     destinationKey: string,
-    options: { contentType: string; metadata: Record<string, string> },
+    options: { contentType: string; metadata: Record<string, string>; dropTags?: boolean },
   ): Promise<{ versionId?: string }> {
     try {
       const out = await this.client.send(
@@ -70,6 +71,8 @@ export class ObjectStore {
           MetadataDirective: 'REPLACE',
           ContentType: options.contentType,
           Metadata: options.metadata,
+          // The copy starts without the source's tags (which S3 would otherwise read and copy).
+          ...(options.dropTags ? { TaggingDirective: 'REPLACE' } : {}),
         }),
       );
       return out.VersionId ? { versionId: out.VersionId } : {};
@@ -89,7 +92,7 @@ export class ObjectStore {
   async copyVersionOnce(
     source: ObjectRef,
     destinationKey: string,
-    options: { contentType: string; metadata: Record<string, string> },
+    options: { contentType: string; metadata: Record<string, string>; dropTags?: boolean },
   ): Promise<{ versionId?: string; copied: boolean }> {
     const existing = await this.head(source.bucket, destinationKey);
     if (existing?.metadata['source-version-id'] === source.versionId) {
@@ -133,6 +136,28 @@ export class ObjectStore {
     } catch (error) {
       if (isObjectMissing(error)) return;
       throw toPipelineError('DeleteObject', error);
+    }
+  }
+
+  /**
+   * Replaces the tags of one version (PutObjectTagging with its VersionId). The bucket policy
+   * denies reading an object tagged `airlock-status=quarantined`, presigned URLs included.
+   */
+  async tagVersion(ref: ObjectRef, tags: Record<string, string>): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectTaggingCommand({
+          Bucket: ref.bucket,
+          Key: ref.key,
+          VersionId: ref.versionId,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+        }),
+      );
+    } catch (error) {
+      if (isObjectMissing(error)) {
+        throw new ObjectVersionMissingError(`Version ${ref.versionId} of ${ref.key} does not exist.`);
+      }
+      throw toPipelineError('PutObjectTagging', error);
     }
   }
 

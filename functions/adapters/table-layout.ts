@@ -62,10 +62,14 @@ const RECORD_FIELDS = {
   detectedType: 'index',
   storedKey: 'index',
   reasons: 'index',
+  scan: 'index',
   failure: 'index',
   trailHead: 'index',
   discardedVersions: 'table',
   unlistedDiscards: 'table',
+  // The outbox mark (adapters/outcome-outbox.ts): the sweeper reads publishedAt from the index.
+  publishedSeq: 'table',
+  publishedAt: 'index',
 } as const satisfies Record<keyof UploadRecord, 'index' | 'table'>;
 
 /** The non-key attributes both indexes project (ProjectionType INCLUDE). */

@@ -1,6 +1,13 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { appendEvent } from '../domain/audit-trail.js';
-import type { AuditEvent, Reason, TrailHead, UploadRecord, UploadStatus } from '../domain/model.js';
+import type {
+  AuditEvent,
+  Reason,
+  ScanSummary,
+  TrailHead,
+  UploadRecord,
+  UploadStatus,
+} from '../domain/model.js';
 import type { OutcomeGuard, Outcome } from '../domain/transitions.js';
 import type { VerdictFacts } from '../domain/verdict.js';
 import { crashAfterWrite, type CrashPoint } from '../commons/faults.js';
@@ -123,6 +130,7 @@ export class UploadStore extends UploadQueries {
     facts?: VerdictFacts;
     storedKey?: string;
     reasons?: Reason[];
+    scan?: ScanSummary;
     failure?: { error: string; cause: string };
   }): Promise<ConditionalResult> {
     const values: Record<string, unknown> = {
@@ -141,12 +149,37 @@ export class UploadStore extends UploadQueries {
         detectedType: params.facts?.detectedType ?? undefined,
         storedKey: params.storedKey,
         reasons: params.reasons,
+        scan: params.scan,
         failure: params.failure,
       },
       // A FAILED upload straight from PENDING_UPLOAD is no longer abandoned: it keeps its record.
       removes: [TABLE_KEYS.ttlAttribute],
       condition: fromPending ? `(${claimedByUs} OR #status = :pending)` : claimedByUs,
       values,
+    });
+  }
+
+  /**
+   * PROCESSED → QUARANTINED with its event: a rescan found a threat in the promoted file. Only
+   * from PROCESSED, so that a repeated detection writes nothing.
+   */
+  async quarantine(params: {
+    record: UploadRecord;
+    event: AuditEvent;
+    reasons: Reason[];
+    scan: ScanSummary;
+    storedKey: string;
+  }): Promise<ConditionalResult> {
+    return this.append('UpdateItem(quarantine)', 'crash.outcome', params.record, params.event, {
+      sets: {
+        previousStatus: params.record.status,
+        status: 'QUARANTINED',
+        reasons: params.reasons,
+        scan: params.scan,
+        storedKey: params.storedKey,
+      },
+      condition: '#status = :processed',
+      values: { ':processed': 'PROCESSED' },
     });
   }
 

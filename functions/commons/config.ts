@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { intEnv, optionalEnv, requireEnv } from './env.js';
 import { ENV_NAMES } from './env-names.js';
 import { assertFaultsAllowed } from './faults.js';
@@ -16,6 +17,9 @@ import {
 } from './setting-bounds.js';
 import type { QuotaLimits } from '../domain/quota.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../domain/type-policy.js';
+import { ConfigurationError } from '../domain/errors.js';
+import { SCANNER_KINDS, type ScannerKind } from '../domain/scan-verdict.js';
+import { CLAMD_ENV, clamdScannerOptionsFrom, type ClamdScannerOptions } from '../adapters/clamd-scanner.js';
 
 /**
  * Settings shared by the functions. On AWS the CDK construct sets them; the local runtime sets
@@ -101,6 +105,29 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AirlockConfig 
   };
 }
 
+/** The malware scan's settings: which engine, and (locally) where clamd listens. */
+export interface ScanConfig {
+  /** SCANNER: guardduty (default), custom or none. */
+  scanner: ScannerKind;
+  /** CLAMD_ADDRESS and the rest: set by the local runtime only, where ClamAV scans. */
+  clamd?: ClamdScannerOptions;
+}
+
+export function readScanConfig(env: NodeJS.ProcessEnv = process.env): ScanConfig {
+  const scanner = optionalEnv(ENV_NAMES.scanner, env) ?? 'guardduty';
+  if (!(SCANNER_KINDS as readonly string[]).includes(scanner)) {
+    throw new ConfigurationError(
+      `Environment variable ${ENV_NAMES.scanner} must be one of ${SCANNER_KINDS.join(', ')}, got "${scanner}".`,
+    );
+  }
+  const clamd = clamdScannerOptionsFrom({
+    address: optionalEnv(CLAMD_ENV.address, env),
+    streamMaxBytes: optionalEnv(CLAMD_ENV.streamMaxBytes, env),
+    database: optionalEnv(CLAMD_ENV.database, env),
+  });
+  return { scanner: scanner as ScannerKind, ...(clamd ? { clamd } : {}) };
+}
+
 // The functions' SDK clients. instrumentClient does nothing on Lambda; in the local runtime it
 // makes each call pass the function's own synthesized IAM policies first (local-hooks.ts).
 /** The sweeper's own settings. */
@@ -148,6 +175,14 @@ export function makeDynamoDbClient(config: AirlockConfig): DynamoDBClient {
 
 export function makeSfnClient(): SFNClient {
   return instrumentClient(new SFNClient({}));
+}
+
+/**
+ * GuardDuty, for on-demand scans (AWS only: locally the ClamAV engine stands in for it, see
+ * local-scan-engine.ts, so no local IAM check applies to this client).
+ */
+export function makeGuardDutyClient(): GuardDutyClient {
+  return new GuardDutyClient({});
 }
 
 /** Builds a value on first use, so that importing a handler never reads the environment. */

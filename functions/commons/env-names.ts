@@ -32,14 +32,32 @@ export const ENV_NAMES = {
   sweepConcurrency: 'SWEEP_CONCURRENCY',
   /** Redrive: how long one invocation may work before it answers a cursor, seconds. */
   redriveTimeBudgetSeconds: 'REDRIVE_TIME_BUDGET_SECONDS',
+  /** Rescan: how long one invocation may work before it answers a cursor, seconds. */
+  rescanTimeBudgetSeconds: 'RESCAN_TIME_BUDGET_SECONDS',
   /** Sweeper and redrive: the pipeline state machine they start executions of. */
   stateMachineArn: 'STATE_MACHINE_ARN',
+  /** The malware scanner: guardduty, custom or none (the Scan step, the intake, the rescan). */
+  scanner: 'SCANNER',
+  /** Outcome events: the EventBridge bus they are published to. */
+  eventBusName: 'EVENT_BUS_NAME',
+  /** Webhook delivery: the endpoints as JSON, [{id, url, secretArn}] (no secret values). */
+  webhookEndpoints: 'WEBHOOK_ENDPOINTS',
+  /** Webhook delivery: the queue its deliveries wait in between attempts. */
+  webhookQueueUrl: 'WEBHOOK_QUEUE_URL',
+  /** Webhook delivery: attempts in all (WEBHOOK_MAX_ATTEMPTS_BOUNDS). */
+  webhookMaxAttempts: 'WEBHOOK_MAX_ATTEMPTS',
+  /** Webhook delivery: the first pause, seconds (WEBHOOK_INITIAL_DELAY_SECONDS_BOUNDS). */
+  webhookInitialDelaySeconds: 'WEBHOOK_INITIAL_DELAY_SECONDS',
+  /** Webhook delivery: the longest pause, seconds (WEBHOOK_MAX_DELAY_SECONDS_BOUNDS). */
+  webhookMaxDelaySeconds: 'WEBHOOK_MAX_DELAY_SECONDS',
   /** An S3-compatible endpoint (local runtime). */
   s3Endpoint: 'S3_ENDPOINT',
   /** "true" for path-style S3 addressing (local runtime). */
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   /** A DynamoDB-compatible endpoint (local runtime). */
   dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
+  /** An EventBridge-compatible endpoint: the local runtime's router. */
+  eventsEndpoint: 'EVENTS_ENDPOINT',
   /** `production` in a deployment: fault injection is refused (faults.ts). */
   deployment: 'AIRLOCK_ENV',
   /** Fault injection rates, for the local runtime's reliability suite only (faults.ts). */

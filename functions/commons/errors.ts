@@ -32,3 +32,16 @@ export class ObjectVersionMissingError extends Error {
 export class TransitionConflictError extends Error {
   override readonly name = 'TransitionConflictError';
 }
+
+/**
+ * The Scan step found no result for its object version yet: the engine has not answered. Its Task
+ * retries this name on a schedule of its own (statemachines/upload-pipeline.ts), then FAILED.
+ */
+export class ScanPendingError extends Error {
+  override readonly name = 'ScanPending';
+}
+
+/** The engine could not scan the version (failed, access denied): FAILED, and a redrive scans again. */
+export class ScanFailedError extends Error {
+  override readonly name = 'ScanFailed';
+}

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { ConfigurationError } from '../domain/errors.js';
@@ -8,7 +9,7 @@ import { ConfigurationError } from '../domain/errors.js';
  * with each SDK call and each presigned grant evaluated against the IAM policies CDK synthesizes
  * (local/iam/). Nothing installs them on Lambda, where both calls below do nothing.
  */
-export type SdkClient = S3Client | DynamoDBClient | SFNClient;
+export type SdkClient = S3Client | DynamoDBClient | SFNClient | EventBridgeClient;
 
 /** A presigned grant about to be signed: the request its holder will be able to make. */
 export interface GrantToSign {

@@ -117,3 +117,21 @@ export function describeSeconds(seconds: number): string {
         : [seconds, 'second'];
   return `${count} ${unit}${count === 1 ? '' : 's'}`;
 }
+
+/** Webhook deliveries: attempts in all, the first included, before a delivery is dead-lettered. */
+export const WEBHOOK_MAX_ATTEMPTS_BOUNDS = { min: 1, max: 50, default: 10 } as const satisfies IntBounds;
+/** Webhook deliveries: the pause after the first failure, seconds. */
+export const WEBHOOK_INITIAL_DELAY_SECONDS_BOUNDS = {
+  min: 1,
+  max: 3600,
+  default: 10,
+} as const satisfies IntBounds;
+/**
+ * Webhook deliveries: the longest pause between attempts, seconds. At most 12 hours, the longest
+ * an SQS message can be hidden (ChangeMessageVisibility), which is how AWS waits between attempts.
+ */
+export const WEBHOOK_MAX_DELAY_SECONDS_BOUNDS = {
+  min: 1,
+  max: 12 * 3600,
+  default: 3600,
+} as const satisfies IntBounds;

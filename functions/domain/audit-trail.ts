@@ -1,5 +1,6 @@
 import { sealEvent } from './audit-chain.js';
-import type { AuditEvent, Reason, RecordedEvent, TrailHead, UploadRecord } from './model.js';
+import type { AuditEvent, Reason, RecordedEvent, ScanSummary, TrailHead, UploadRecord } from './model.js';
+import { executionReference } from './redaction.js';
 
 /**
  * An upload's audit trail lives in its record: each status change and its event are one
@@ -55,7 +56,10 @@ export function appendEvent(head: TrailHead | undefined, event: AuditEvent): App
     reasons: boundReasons(event.reasons),
     // Stored as hashed: an absent field is absent, never undefined.
     ...(event.versionId === undefined ? {} : { versionId: event.versionId }),
-    ...(event.executionId === undefined ? {} : { executionId: event.executionId }),
+    // The execution by its name, as auditors see it: the trail an auditor exports and verifies is
+    // the trail as stored, and an ARN (account, region, state machine) is for no reader.
+    ...(event.executionId === undefined ? {} : { executionId: executionReference(event.executionId) }),
+    ...(event.scan === undefined ? {} : { scan: storedScan(event.scan) }),
     seq,
     prevHash: head?.hash ?? null,
   });
@@ -84,6 +88,11 @@ export function discardPlan(
 /** Whether a FAILED upload's trail has room for another redrive and its outcome. */
 export function canRedrive(record: Pick<UploadRecord, 'trailHead'>): boolean {
   return record.trailHead.seq <= REDRIVE_CEILING;
+}
+
+/** A scan summary as DynamoDB stores it (and the hash covers it): no field left undefined. */
+function storedScan(scan: ScanSummary): ScanSummary {
+  return JSON.parse(JSON.stringify(scan)) as ScanSummary;
 }
 
 /** Reasons as stored: bounded, and well-formed text (RFC 8785 refuses a lone surrogate). */

@@ -7,6 +7,7 @@ export const UPLOAD_STATUSES = [
   'REJECTED',
   'FAILED',
   'EXPIRED',
+  'QUARANTINED',
 ] as const;
 export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
 
@@ -16,13 +17,16 @@ export const TERMINAL_STATUSES: ReadonlySet<UploadStatus> = new Set([
   'REJECTED',
   'FAILED',
   'EXPIRED',
+  'QUARANTINED',
 ]);
 
 /**
- * Statuses that nothing may ever change again. EXPIRED is not one of them: the first version of a
- * grant that S3 accepted (its transfer started before the grant expired) is still processed.
+ * Statuses that no execution may ever change again. PROCESSED is final for the pipeline; only a
+ * rescan that finds a threat in the promoted file moves it on, to QUARANTINED. EXPIRED is not one
+ * of them: the first version of a grant that S3 accepted (its transfer started before the grant
+ * expired) is still processed.
  */
-export const FINAL_STATUSES: ReadonlySet<UploadStatus> = new Set(['PROCESSED', 'REJECTED']);
+export const FINAL_STATUSES: ReadonlySet<UploadStatus> = new Set(['PROCESSED', 'REJECTED', 'QUARANTINED']);
 
 export const REASON_CODES = [
   'SIZE_MISMATCH',
@@ -35,6 +39,10 @@ export const REASON_CODES = [
   'UPLOAD_EXPIRED',
   'PROCESSING_FAILED',
   'ACTIVE_CONTENT',
+  /** The malware scan found a threat (its name is in the audit trail, shown to auditors). */
+  'MALWARE_DETECTED',
+  /** The malware scan could not look at all of the file: encrypted, over its limits, unsupported. */
+  'NOT_FULLY_SCANNED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -44,6 +52,23 @@ export interface Reason {
 }
 
 export type UploadMethod = 'POST' | 'PUT';
+
+/**
+ * What the malware scan of an upload concluded, as recorded with its outcome. `SKIPPED` only when
+ * the deployment turned scanning off (`scanner: none`): every record then says so.
+ */
+export interface ScanSummary {
+  status: 'NO_THREATS_FOUND' | 'THREATS_FOUND' | 'NOT_FULLY_SCANNED' | 'SKIPPED';
+  /** The engine that judged (absent when skipped). */
+  engine?: { name: string; version: string };
+  /** Its signature database: version and, when the engine says, publication time. */
+  database?: { name: string; version: string; publishedAt?: string };
+  scannedAt?: string;
+  /** Threat names, as the engine reports them (THREATS_FOUND only). */
+  threats?: string[];
+  /** Why it was not fully scanned, or skipped, in words. */
+  detail?: string;
+}
 
 /** Who caused a change: an authenticated caller, or a step of the pipeline. */
 export interface Actor {
@@ -77,6 +102,8 @@ export interface UploadRecord {
   /** Key of the promoted (clean/) or kept (rejected/) copy. */
   storedKey?: string;
   reasons?: Reason[];
+  /** The malware scan's verdict (set with PROCESSED or REJECTED after the Scan step, and by a rescan). */
+  scan?: ScanSummary;
   /** Internal failure detail (never returned to clients). */
   failure?: { error: string; cause: string };
   /** The trail's last event: where the next one is appended (functions/domain/audit-trail.ts). */
@@ -85,6 +112,9 @@ export interface UploadRecord {
   discardedVersions?: string[];
   /** Discards past that bound: counted, not listed. */
   unlistedDiscards?: number;
+  /** The outcome event last published: its transition's number and time (the record is its outbox). */
+  publishedSeq?: number;
+  publishedAt?: string;
 }
 
 /** The last event of a trail: its number, time and hash (functions/domain/audit-chain.ts). */
@@ -105,6 +135,8 @@ export interface AuditEvent {
   reasons: Reason[];
   versionId?: string;
   executionId?: string;
+  /** The scan verdict behind the transition (outcomes after the Scan step, a quarantine). */
+  scan?: ScanSummary;
 }
 
 /**
@@ -128,7 +160,8 @@ export type AuditAction =
   | 'REJECTED'
   | 'FAILED'
   | 'EXPIRED'
-  | 'DISCARDED';
+  | 'DISCARDED'
+  | 'QUARANTINED';
 
 /** The object an S3 "Object Created" event names. */
 export interface ObjectRef {
@@ -140,6 +173,12 @@ export interface ObjectRef {
 export const QUARANTINE_PREFIX = 'quarantine/';
 export const CLEAN_PREFIX = 'clean/';
 export const REJECTED_PREFIX = 'rejected/';
+
+/**
+ * The tag a promoted copy gets the moment a rescan finds a threat in it: the bucket policy denies
+ * reading an object that carries it, so download URLs already handed out stop working at once.
+ */
+export const QUARANTINED_OBJECT_TAG = { key: 'airlock-status', value: 'quarantined' } as const;
 
 export const quarantineKey = (uploadId: string): string => `${QUARANTINE_PREFIX}${uploadId}`;
 export const cleanKey = (uploadId: string): string => `${CLEAN_PREFIX}${uploadId}`;

@@ -1,3 +1,5 @@
+import type { ReasonCode, ScanSummary } from './model.js';
+
 /**
  * Malware scan verdicts, pure: what an engine's answer means for an upload. One result shape
  * serves both engines; it follows the detail of GuardDuty Malware Protection for S3's "Object
@@ -5,6 +7,18 @@
  * the Scan step reads ClamAV (local) and GuardDuty (AWS) alike. Fail closed: only an explicit
  * "no threat found" promotes; anything unknown is not clean.
  */
+
+/**
+ * Which engine a deployment scans with (the `scanner` setting): GuardDuty Malware Protection for
+ * S3 (the default), a custom engine that publishes the same result events, or none at all, which
+ * must be chosen explicitly and shows in every record. Locally, any engine but `none` is ClamAV.
+ */
+export const SCANNER_KINDS = ['guardduty', 'custom', 'none'] as const;
+export type ScannerKind = (typeof SCANNER_KINDS)[number];
+
+/** The kind of a `scanner` setting (a custom engine is an object), as the functions are told it. */
+export const scannerKindOf = (scanner: 'guardduty' | 'none' | { kind: 'custom' }): ScannerKind =>
+  typeof scanner === 'object' ? 'custom' : scanner;
 
 /** Why the engine could not fully scan a file. */
 export type UnscannableReason = 'ENCRYPTED' | 'LIMIT_EXCEEDED' | 'UNSUPPORTED';
@@ -37,8 +51,11 @@ export interface MalwareScanResult {
   database: { name: string; version: string; publishedAt?: string };
   /** The engine's answer, verbatim (clamd's reply without its NUL terminator). */
   engineReply: string;
-  /** Bytes sent to the engine (less than the file when it answered early, at its stream limit). */
-  streamedBytes: number;
+  /**
+   * Bytes sent to the engine (less than the file when it answered early, at its stream limit).
+   * Unknown for an engine that reads the object itself (GuardDuty).
+   */
+  streamedBytes?: number;
   scannedAt: string;
 }
 
@@ -126,8 +143,8 @@ export function toScanResult(
   }
 }
 
-/** Reason codes the Scan step records (to be added to the model's REASON_CODES). */
-export type ScanReasonCode = 'MALWARE_DETECTED' | 'NOT_FULLY_SCANNED';
+/** Reason codes the Scan step records (in the model's REASON_CODES). */
+export type ScanReasonCode = Extract<ReasonCode, 'MALWARE_DETECTED' | 'NOT_FULLY_SCANNED'>;
 
 export type ScanDecision =
   | { kind: 'PROMOTE' }
@@ -170,6 +187,80 @@ export function decideScan(result: MalwareScanResult): ScanDecision {
     };
   }
   return { kind: 'FAIL', message: `The scan did not complete (${scanStatus}, ${scanResultStatus}).` };
+}
+
+/** What is stored for one object version: the engine's result, or a request for a new scan. */
+export type StoredScan =
+  | { kind: 'RESULT'; result: MalwareScanResult; storedAt: string }
+  /** A new scan was asked for (after a failed one, or on a redrive) and has not answered yet. */
+  | { kind: 'REQUESTED'; requestedAt: string; storedAt: string };
+
+/** What the Scan step does next, given what is stored for its version. */
+export type ScanStepAction =
+  /** A verdict: promote (accepted) or reject with `reason`. */
+  | {
+      kind: 'VERDICT';
+      accepted: boolean;
+      reason?: { code: ScanReasonCode; message: string };
+      scan: ScanSummary;
+    }
+  /** Nothing to decide on yet: wait (ScanPending, retried by the Task). */
+  | { kind: 'WAIT' }
+  /** Ask the engine for a new scan, note it in place of the entry stored at `replacing`, then wait. */
+  | { kind: 'REQUEST'; replacing?: string }
+  /** The engine failed on this version in this execution: FAILED, for a redrive to scan again. */
+  | { kind: 'FAIL'; message: string };
+
+/**
+ * The Scan step's decision. A failed scan, or a request, made before this execution's claim
+ * belongs to an earlier attempt: where the engine can be asked (`canRequest`), a new scan is
+ * asked for once per execution; so is one on a redrive that finds nothing stored (its result may
+ * have been lost). Otherwise it waits for the engine, or fails.
+ */
+export function nextScanAction(
+  stored: StoredScan | undefined,
+  context: { claimedAt?: string; redrive: boolean; canRequest: boolean },
+): ScanStepAction {
+  const claimed = context.claimedAt === undefined ? Number.NaN : Date.parse(context.claimedAt);
+  const beforeClaim = (at: string) => Date.parse(at) < claimed;
+  if (stored === undefined)
+    return context.canRequest && context.redrive ? { kind: 'REQUEST' } : { kind: 'WAIT' };
+  if (stored.kind === 'REQUESTED') {
+    return context.canRequest && beforeClaim(stored.requestedAt)
+      ? { kind: 'REQUEST', replacing: stored.storedAt }
+      : { kind: 'WAIT' };
+  }
+  const decision = decideScan(stored.result);
+  if (decision.kind === 'PROMOTE')
+    return { kind: 'VERDICT', accepted: true, scan: summarizeScan(stored.result) };
+  if (decision.kind === 'REJECT') {
+    return { kind: 'VERDICT', accepted: false, reason: decision.reason, scan: summarizeScan(stored.result) };
+  }
+  return context.canRequest && beforeClaim(stored.result.scannedAt)
+    ? { kind: 'REQUEST', replacing: stored.storedAt }
+    : { kind: 'FAIL', message: decision.message };
+}
+
+/** What a record says of a scan the deployment turned off (`scanner: none`). */
+export const SKIPPED_SCAN: ScanSummary = {
+  status: 'SKIPPED',
+  detail: 'Malware scanning is turned off in this deployment (scanner: none).',
+};
+
+/**
+ * What is recorded of a result that decided (promote or reject): the verdict, the engine and its
+ * database, when, and the threat names (or, in words, why it could not scan all of the file).
+ */
+export function summarizeScan(result: MalwareScanResult): ScanSummary {
+  const decision = decideScan(result);
+  if (decision.kind === 'FAIL') throw new Error(`Not a verdict: ${decision.message}`);
+  const judged = { engine: result.engine, database: result.database, scannedAt: result.scannedAt };
+  if (decision.kind === 'PROMOTE') return { status: 'NO_THREATS_FOUND', ...judged };
+  if (decision.reason.code === 'MALWARE_DETECTED') {
+    const names = (result.scanResultDetails.threats ?? []).map((threat) => threat.name);
+    return { status: 'THREATS_FOUND', ...judged, threats: names.length > 0 ? names : ['unnamed threat'] };
+  }
+  return { status: 'NOT_FULLY_SCANNED', ...judged, detail: decision.reason.message };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Reason, RecordedEvent, UploadRecord, UploadStatus } from './model.js';
+import type { Reason, RecordedEvent, ScanSummary, UploadRecord, UploadStatus } from './model.js';
 import { TERMINAL_STATUSES } from './model.js';
-import { executionReference, scrubForAuditors } from './redaction.js';
+import { scrubForAuditors } from './redaction.js';
 
 /** Seconds a poller should wait before asking again while an upload is not terminal. */
 export const RETRY_AFTER_SECONDS: Partial<Record<UploadStatus, number>> = {
@@ -24,6 +24,22 @@ export function canRead(caller: Caller, record: Pick<UploadRecord, 'owner'>): bo
   return record.owner === caller.sub || isAuditor(caller);
 }
 
+/**
+ * Who reads an upload or its trail: its owner, or an auditor, who also sees the threat names a
+ * scan found and more of a failure.
+ */
+export type Audience = 'owner' | 'auditor';
+
+export const audienceOf = (caller: Caller): Audience => (isAuditor(caller) ? 'auditor' : 'owner');
+
+/**
+ * The scan verdict as the API shows it: the engine, its signature database and when it judged;
+ * the threat names only to auditors (an uploader need not learn which signature caught a file).
+ */
+export type ScanView = ScanSummary;
+
+const MALWARE_MESSAGE_FOR_OWNERS = 'Malware was detected in the file.';
+
 /** The public shape of an upload (API contract v1); internal fields never leave. */
 export interface UploadView {
   uploadId: string;
@@ -37,16 +53,20 @@ export interface UploadView {
   updatedAt: string;
   expiresAt?: string;
   reasons?: Reason[];
+  /** The malware scan's verdict, once there is one (PROCESSED, REJECTED after the scan, QUARANTINED). */
+  scan?: ScanView;
   /** PROCESSED only: a stable link to GET /uploads/{id}/download (which signs on request). */
   download?: { url: string };
 }
 
-export function toUploadView(record: UploadRecord): UploadView {
+export function toUploadView(record: UploadRecord, audience: Audience = 'owner'): UploadView {
   // After validation only a measured digest is shown (none if the file was not read to its end);
   // before it, the client's declared one.
-  const measured = record.status === 'PROCESSED' || record.status === 'REJECTED';
+  const measured =
+    record.status === 'PROCESSED' || record.status === 'REJECTED' || record.status === 'QUARANTINED';
   const sha256 = measured ? (record.sha256 ?? undefined) : record.declaredSha256;
-  const reasons = publicReasons(record);
+  const reasons = publicReasons(record).map((reason) => disclosedReason(reason, audience));
+  const scan = measured && record.scan ? scanFor(record.scan, audience) : undefined;
   return {
     uploadId: record.uploadId,
     status: record.status,
@@ -59,6 +79,7 @@ export function toUploadView(record: UploadRecord): UploadView {
     updatedAt: record.updatedAt,
     ...(record.status === 'PENDING_UPLOAD' ? { expiresAt: record.expiresAt } : {}),
     ...(reasons.length > 0 ? { reasons } : {}),
+    ...(scan ? { scan } : {}),
   };
 }
 
@@ -68,9 +89,16 @@ export const PROCESSING_FAILED: Reason = {
   message: 'Processing failed. The upload is kept for a retry.',
 };
 
+function scanFor(scan: ScanSummary, audience: Audience): ScanView {
+  if (audience === 'auditor') return scan;
+  const { threats: _threats, ...shown } = scan;
+  return shown;
+}
+
 function publicReasons(record: UploadRecord): Reason[] {
   switch (record.status) {
     case 'REJECTED':
+    case 'QUARANTINED':
       return record.reasons ?? [];
     case 'FAILED':
       return [PROCESSING_FAILED];
@@ -105,32 +133,38 @@ export function retryAfterSeconds(status: UploadStatus): number | undefined {
   return TERMINAL_STATUSES.has(status) ? undefined : RETRY_AFTER_SECONDS[status];
 }
 
-/** Who reads an audit trail: its owner, or an auditor (who may see more of a failure). */
-export type Audience = 'owner' | 'auditor';
-
-export const audienceOf = (caller: Caller): Audience => (isAuditor(caller) ? 'auditor' : 'owner');
-
 /** The public shape of an audit event: its number in the trail, and what happened. */
 export type AuditEventView = Omit<RecordedEvent, 'uploadId'>;
 
 /**
- * An audit event as its reader may see it. The execution is named by its opaque reference (no
- * account, region or state machine); a PROCESSING_FAILED reason, whose stored message is the
- * internal error name, is the generic one for owners and names the scrubbed error for auditors.
+ * An audit event as its reader may see it. Auditors see it exactly as stored (and hashed: the
+ * trail they export is the one they verify); the store already names the execution by its opaque
+ * reference and a failure in scrubbed words. Owners see a generic PROCESSING_FAILED and no threat
+ * names.
  */
 export function toAuditEventView(event: RecordedEvent, audience: Audience = 'owner'): AuditEventView {
-  const { uploadId: _uploadId, executionId, reasons, ...rest } = event;
+  const { uploadId: _uploadId, reasons, scan, ...rest } = event;
   return {
     ...rest,
     reasons: reasons.map((reason) => disclosedReason(reason, audience)),
-    ...(executionId !== undefined ? { executionId: executionReference(executionId) } : {}),
+    ...(scan !== undefined ? { scan: scanFor(scan, audience) } : {}),
   };
 }
 
+/**
+ * A reason as its reader may see it: a failure's internal cause and a detection's threat name are
+ * not for owners.
+ */
 function disclosedReason(reason: Reason, audience: Audience): Reason {
-  if (reason.code !== 'PROCESSING_FAILED') return reason;
-  if (audience === 'owner') return PROCESSING_FAILED;
-  return { code: reason.code, message: `Processing failed (${scrubForAuditors(reason.message)}).` };
+  switch (reason.code) {
+    case 'PROCESSING_FAILED':
+      // Stored in the auditors' words (transition-events.ts failureReason).
+      return audience === 'owner' ? PROCESSING_FAILED : reason;
+    case 'MALWARE_DETECTED':
+      return audience === 'owner' ? { code: reason.code, message: MALWARE_MESSAGE_FOR_OWNERS } : reason;
+    default:
+      return reason;
+  }
 }
 
 /** A failure as auditors may see it: the error name and its cause, scrubbed of internals. */

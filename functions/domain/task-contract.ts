@@ -39,6 +39,18 @@ export const verdictFacts = z.object({
   detectedType: z.string().nullable(),
 });
 
+/** What a record keeps of the malware scan (model.ts ScanSummary). */
+export const scanSummary = z.object({
+  status: z.enum(['NO_THREATS_FOUND', 'THREATS_FOUND', 'NOT_FULLY_SCANNED', 'SKIPPED']),
+  engine: z.object({ name: z.string(), version: z.string() }).optional(),
+  database: z
+    .object({ name: z.string(), version: z.string(), publishedAt: z.string().optional() })
+    .optional(),
+  scannedAt: z.string().optional(),
+  threats: z.array(z.string()).optional(),
+  detail: z.string().optional(),
+});
+
 export const claimInput = z.object({
   detail: objectCreatedDetail,
   eventTime: z.string().min(1),
@@ -49,6 +61,17 @@ export const validateInput = z.object({
   uploadId: z.string(),
   object: objectRef,
   declared: declaredContent,
+});
+
+/** The Scan step: the validated version, Validate's verdict, and what started the execution. */
+export const scanInput = z.object({
+  uploadId: z.string(),
+  object: objectRef,
+  verdict: z.object({ accepted: z.literal(true), reasons: z.array(reason), facts: verdictFacts }),
+  /** When this execution claimed the upload: a failed scan from before it is an earlier attempt's. */
+  claimedAt: z.string().optional(),
+  /** The Object Created event's detail: `reason` says whether a redrive started the execution. */
+  detail: z.object({ reason: z.string().optional() }),
 });
 
 export const storeCopyInput = z.object({
@@ -66,6 +89,8 @@ export const recordOutcomeInput = z.object({
   facts: verdictFacts.optional(),
   reasons: z.array(reason).optional(),
   storedKey: z.string().optional(),
+  /** The Scan step's verdict; null when validation refused the file before any scan. */
+  scan: scanSummary.nullable().optional(),
   failure: z.object({ Error: z.string(), Cause: z.unknown().optional() }).optional(),
 });
 
@@ -87,3 +112,6 @@ export function uploadIdFromKey(key: string): string | undefined {
     ? key.slice('quarantine/'.length)
     : undefined;
 }
+
+/** Publish: the object event of the execution (its key names the upload). */
+export const publishOutcomeInput = z.object({ detail: objectCreatedDetail });

@@ -1,4 +1,13 @@
-import type { Actor, AuditAction, AuditEvent, Reason, UploadRecord, UploadStatus } from './model.js';
+import type {
+  Actor,
+  AuditAction,
+  AuditEvent,
+  Reason,
+  ScanSummary,
+  UploadRecord,
+  UploadStatus,
+} from './model.js';
+import { scrubForAuditors } from './redaction.js';
 import type { Outcome } from './transitions.js';
 
 /**
@@ -9,6 +18,7 @@ import type { Outcome } from './transitions.js';
 export const CLAIM_ACTOR = { type: 'system', id: 'claim' } as const satisfies Actor;
 export const RECORD_ACTOR = { type: 'system', id: 'record' } as const satisfies Actor;
 export const SWEEPER_ACTOR = { type: 'system', id: 'sweeper' } as const satisfies Actor;
+export const RESCAN_ACTOR = { type: 'system', id: 'rescan' } as const satisfies Actor;
 
 /** null → PENDING_UPLOAD: the grant was issued to `owner`. */
 export function issuedEvent(uploadId: string, owner: string, at: string): AuditEvent {
@@ -58,6 +68,8 @@ export function outcomeEvent(params: {
   reasons?: Reason[];
   failure?: { error: string };
   actor?: Actor;
+  /** The scan verdict behind a PROCESSED or REJECTED outcome (none for FAILED). */
+  scan?: ScanSummary;
 }): AuditEvent {
   const versionId = params.record.versionId ?? params.versionId;
   return {
@@ -69,10 +81,31 @@ export function outcomeEvent(params: {
     to: params.outcome,
     reasons:
       params.outcome === 'FAILED'
-        ? [{ code: 'PROCESSING_FAILED', message: params.failure?.error ?? 'Processing failed.' }]
+        ? [failureReason(params.failure?.error)]
         : (params.reasons ?? []),
     ...(versionId ? { versionId } : {}),
     executionId: params.executionId,
+    ...(params.scan && params.outcome !== 'FAILED' ? { scan: params.scan } : {}),
+  };
+}
+
+/** PROCESSED → QUARANTINED: a rescan found a threat in the promoted file. */
+export function quarantinedEvent(params: {
+  record: UploadRecord;
+  at: string;
+  reasons: Reason[];
+  scan: ScanSummary;
+}): AuditEvent {
+  return {
+    uploadId: params.record.uploadId,
+    at: params.at,
+    actor: RESCAN_ACTOR,
+    action: 'QUARANTINED',
+    from: params.record.status,
+    to: 'QUARANTINED',
+    reasons: params.reasons,
+    ...(params.record.versionId ? { versionId: params.record.versionId } : {}),
+    scan: params.scan,
   };
 }
 
@@ -111,5 +144,17 @@ export function discardedEvent(params: {
     reasons: [params.reason],
     versionId: params.versionId,
     executionId: params.executionId,
+  };
+}
+
+/**
+ * A failure's reason as the trail keeps it: in the words auditors read (the error's name, scrubbed
+ * of ARNs, account ids and paths), so that the trail they export is the trail as stored and hashed.
+ * Owners are shown the generic PROCESSING_FAILED instead (status-view.ts).
+ */
+export function failureReason(error: string | undefined): Reason {
+  return {
+    code: 'PROCESSING_FAILED',
+    message: error === undefined ? 'Processing failed.' : `Processing failed (${scrubForAuditors(error)}).`,
   };
 }

@@ -63,6 +63,7 @@ export function decideClaim(
       return record.executionId === executionId ? { kind: 'ALREADY_CLAIMED' } : { kind: 'DUPLICATE' };
     case 'PROCESSED':
     case 'REJECTED':
+    case 'QUARANTINED': // a PROCESSED upload a rescan found infected: as final as PROCESSED
       if (!sameVersion) return { kind: 'DISCARD', reason: otherVersionReason(record, event) };
       return record.executionId === executionId ? { kind: 'RELEASE' } : { kind: 'DUPLICATE' };
     case 'EXPIRED':

@@ -72,9 +72,17 @@ export function judgeContent(declared: DeclaredContent, facts: ContentFacts, pol
       } else {
         // Trailers live in the tail, which is only the file's own when it was read to its end.
         if (facts.size <= declared.size) {
-          reasons.push(...structuralProblems(facts));
+          const structural = structuralProblems(facts);
+          reasons.push(...structural);
           const allowed = rule.activeContent?.allow ?? [];
-          reasons.push(...activeContentReasons(facts.activeContent, facts.detectedMime, allowed));
+          // A ZIP feature OOXML excludes (an LZMA entry, say) is a structural problem and a package
+          // problem alike: one TYPE_MISMATCH says it.
+          const mismatch = structural.some((reason) => reason.code === 'TYPE_MISMATCH');
+          reasons.push(
+            ...activeContentReasons(facts.activeContent, facts.detectedMime, allowed).filter(
+              (reason) => !(mismatch && reason.code === 'TYPE_MISMATCH'),
+            ),
+          );
         }
       }
     } else if (facts.detectedMime !== undefined) {

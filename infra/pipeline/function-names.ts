@@ -7,12 +7,17 @@ export const PIPELINE_FUNCTIONS = [
   'audit-uploads',
   'claim',
   'validate',
+  'scan',
   'promote',
   'reject',
   'record-outcome',
   'release-quarantine',
+  'publish-outcome',
   'sweeper',
   'redrive',
+  'scan-result',
+  'rescan',
+  'deliver-webhooks',
 ] as const;
 
 /** The name of one pipeline function: its handler is `functions/<name>.ts`. */

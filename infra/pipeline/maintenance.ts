@@ -12,7 +12,7 @@ import {
   SWEEP_SAFETY_MARGIN_MS,
 } from '../../functions/commons/sweep-settings.js';
 import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-names.js';
-import { QUARANTINE_PREFIX } from '../../functions/domain/model.js';
+import { CLEAN_PREFIX, QUARANTINE_PREFIX } from '../../functions/domain/model.js';
 import { acknowledge } from '../nag-packs.js';
 import { PipelineLambda, type PipelineFunctionDefaults } from './pipeline-function.js';
 import type { PipelineSettings } from './settings.js';
@@ -54,6 +54,10 @@ export function buildMaintenance(scope: Construct, props: PipelineMaintenancePro
   // Each expiry or stall, and its event, is one conditional update of the record (as is its lease).
   storage.grantItems(sweeper, ['dynamodb:UpdateItem']);
   storage.grantListVersions(sweeper, QUARANTINE_PREFIX);
+  // It publishes the events of the transitions it records, and of any left unpublished: it reads
+  // the record (its trail is in it) and HEADs the promoted copy (the bus grant is added with the bus).
+  storage.grantItems(sweeper, ['dynamodb:GetItem']);
+  storage.grantObjects(sweeper, ['s3:GetObject'], CLEAN_PREFIX);
   sweeper.addEnvironment(ENV_NAMES.stateMachineArn, stateMachine.stateMachineArn);
   for (const [name, value] of Object.entries(settingsEnvironment(settings).sweeper)) {
     sweeper.addEnvironment(name, value);

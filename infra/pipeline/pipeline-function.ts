@@ -12,9 +12,10 @@ const FUNCTIONS_DIR = fileURLToPath(new URL('../../functions/', import.meta.url)
 
 /**
  * Who invokes a function: the HTTP API, the state machine and an operator (`aws lambda invoke`)
- * synchronously, the schedule asynchronously. Its cdk-nag reasons (DLQ, concurrency) depend on it.
+ * synchronously, the schedule and an EventBridge rule (the scan results) asynchronously, an SQS
+ * event source mapping by polling. Its cdk-nag reasons (DLQ, concurrency) depend on it.
  */
-export type FunctionInvoker = 'api' | 'state-machine' | 'schedule' | 'operator';
+export type FunctionInvoker = 'api' | 'state-machine' | 'schedule' | 'operator' | 'event-rule' | 'queue';
 
 /** What every pipeline function shares. */
 export interface PipelineFunctionDefaults {
@@ -109,7 +110,9 @@ export class PipelineLambda extends NodejsFunction {
     acknowledge(
       this,
       'NIST.800.53.R5-LambdaInsideVPC',
-      'Reaches only AWS APIs (S3, DynamoDB, Step Functions) over TLS at their public endpoints, signed by its own least-privilege role; with no private resource to reach, a VPC would add NAT or endpoint cost and no control.',
+      invoker === 'queue'
+        ? "Delivers webhooks to the operator's public https endpoints, behind an SSRF guard that resolves each host and refuses private, loopback, link-local and metadata addresses (functions/domain/webhook-target.ts); in a VPC it would need a NAT gateway to reach them, and it reaches no private resource."
+        : 'Reaches only AWS APIs (S3, DynamoDB, Step Functions) over TLS at their public endpoints, signed by its own least-privilege role; with no private resource to reach, a VPC would add NAT or endpoint cost and no control.',
     );
     const dlqReason = {
       api: 'Invoked synchronously by the HTTP API: an error goes back to the caller as the response. A Lambda DLQ only receives failed asynchronous invocations, which this function never has.',
@@ -119,6 +122,10 @@ export class PipelineLambda extends NodejsFunction {
         'Invoked by its schedule with an event that carries no data: the sweep is idempotent and the next run, one sweepInterval later, redoes a failed one, so a DLQ would only collect empty schedule events.',
       operator:
         'Invoked synchronously by an operator (aws lambda invoke), who sees its report or its error and runs it again: a redrive starts each execution at most once. No schedule, rule or service invokes it asynchronously, and a Lambda DLQ only receives failed asynchronous invocations.',
+      'event-rule':
+        "Invoked asynchronously by its EventBridge rule: an invocation that still fails after Lambda's retries goes to the on-failure destination (the pipeline's alarmed dead-letter queue), which keeps the whole event; a DLQ would keep the same.",
+      queue:
+        "Invoked synchronously by its SQS event source mapping: a failed delivery stays in the queue for its next attempt, and the queue's redrive policy moves it to the alarmed dead-letter queue after the last. A Lambda DLQ only receives failed asynchronous invocations.",
     }[invoker];
     acknowledge(this, 'Serverless-LambdaDLQ', dlqReason);
     acknowledge(this, 'NIST.800.53.R5-LambdaDLQ', dlqReason);
@@ -129,6 +136,9 @@ export class PipelineLambda extends NodejsFunction {
           'It runs once per pipeline step of an upload, and the state machine retries a throttled step (Lambda.TooManyRequestsException).',
         schedule: 'It runs once per sweepInterval.',
         operator: 'It runs only when an operator invokes it, and one run starts at most 100 executions.',
+        'event-rule':
+          'It runs once per scan result the engine publishes, at most once per uploaded version and rescan.',
+        queue: "Its event source mapping's maximum concurrency bounds it (10 at once).",
       }[invoker];
       acknowledge(
         this,

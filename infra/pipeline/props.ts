@@ -1,8 +1,10 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { OutcomeStatus } from '../../functions/domain/outcome-event.js';
 import type { TypePolicy } from '../../functions/domain/type-policy.js';
 import type { PipelineFunction } from './function-names.js';
 
@@ -30,6 +32,32 @@ export interface ApiThrottleProps {
   readonly burstLimit: number;
 }
 
+/**
+ * A malware engine of your own: it reads new objects under `quarantine/` (and, for rescans, under
+ * `clean/`) and publishes, for each object version it scans, the "GuardDuty Malware Protection
+ * Object Scan Result" event shape on the account's default event bus with `source` set to
+ * `eventSource` (see functions/domain/scan-result-event.ts; `detail.engineDetails` may name its
+ * engine and signature database). Airlock's rule sends those events to its result intake.
+ */
+export interface CustomScannerProps {
+  readonly kind: 'custom';
+  /** The `source` of its events; not `aws.*` (reserved for AWS services). */
+  readonly eventSource: string;
+  /**
+   * Roles the engine reads objects with: the bucket policy lets them read `quarantine/`, which it
+   * denies everyone else.
+   * @default []
+   */
+  readonly readerRoleArns?: string[];
+}
+
+/**
+ * Which malware engine scans uploads before promotion: `'guardduty'` (GuardDuty Malware
+ * Protection for S3 on `quarantine/`), a custom engine, or `'none'`, which turns scanning off and
+ * shows `scan: SKIPPED` in every record.
+ */
+export type ScannerProps = 'guardduty' | 'none' | CustomScannerProps;
+
 /** The web console's hosting on CloudFront. */
 export interface ConsoleProps {
   /**
@@ -42,6 +70,34 @@ export interface ConsoleProps {
    * @default no web ACL
    */
   readonly webAclArn?: string;
+}
+
+/** A webhook endpoint that receives outcome events (Standard Webhooks). */
+export interface WebhookEndpointProps {
+  /** A name for the endpoint: lowercase letters, digits and dashes (rules and logs use it). */
+  readonly id: string;
+  /** https only, to a host that resolves to public addresses (the SSRF guard). */
+  readonly url: string;
+  /**
+   * The Secrets Manager secret whose SecretString is the signing secret (`whsec_…`): its full ARN.
+   * Only the delivery function may read it. A secret encrypted with a customer-managed key also
+   * needs kms:Decrypt for that function's role, which is not granted here.
+   */
+  readonly secretArn: string;
+  /** @default every terminal status */
+  readonly statuses?: OutcomeStatus[];
+  /** @default every owner */
+  readonly owners?: string[];
+}
+
+/** How failed webhook deliveries are retried (exponential backoff with jitter). */
+export interface WebhookRetryProps {
+  /** Attempts in all, then the delivery is dead-lettered. @default 10 */
+  readonly maxAttempts?: number;
+  /** The pause after the first failure, seconds. @default 10 */
+  readonly initialDelaySeconds?: number;
+  /** The longest pause, seconds (at most 12 hours). @default 3600 */
+  readonly maxDelaySeconds?: number;
 }
 
 /** Configuration of an Airlock upload pipeline. Every prop is optional and secure by default. */
@@ -180,4 +236,30 @@ export interface UploadPipelineProps {
    * @default none: every function shares the account's unreserved concurrency
    */
   readonly reservedConcurrency?: Partial<Record<PipelineFunction, number>>;
+  /**
+   * The malware engine. Fail closed: the Scan step promotes only what the engine explicitly
+   * found clean. `'none'` must be chosen explicitly; every record then says `scan: SKIPPED`.
+   * @default 'guardduty'
+   */
+  readonly scanner?: ScannerProps;
+  /**
+   * An existing EventBridge bus for outcome events (or `eventBusArn`).
+   * @default a new bus
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * The ARN of an existing EventBridge bus for outcome events, when `eventBus` is not given.
+   * @default a new bus
+   */
+  readonly eventBusArn?: string;
+  /**
+   * Webhook endpoints that receive outcome events, each with its filters and its secret's ARN.
+   * @default [] (no delivery function, queue or alarm is made)
+   */
+  readonly webhooks?: WebhookEndpointProps[];
+  /**
+   * How failed webhook deliveries are retried.
+   * @default { maxAttempts: 10, initialDelaySeconds: 10, maxDelaySeconds: 3600 }
+   */
+  readonly webhookRetry?: WebhookRetryProps;
 }

@@ -21,10 +21,11 @@ import {
 } from '../../functions/commons/setting-bounds.js';
 import { DEFAULT_TYPE_POLICY, parseTypePolicy, type TypePolicy } from '../../functions/domain/type-policy.js';
 import { PIPELINE_FUNCTIONS, type PipelineFunction } from './function-names.js';
-import type { ApiThrottleProps, UploadPipelineProps } from './props.js';
+import type { ApiThrottleProps, ScannerProps, UploadPipelineProps } from './props.js';
+import { resolveWebhookSettings, type WebhookSettings } from './webhook-settings.js';
 
 /** The props with their defaults applied, checked. */
-export interface PipelineSettings {
+export interface PipelineSettings extends WebhookSettings {
   readonly allowedOrigins: string[];
   readonly typePolicy: TypePolicy;
   readonly uploadUrlTtlSeconds: number;
@@ -41,7 +42,12 @@ export interface PipelineSettings {
   readonly quotaBytesPerDay: number;
   readonly apiThrottle: ApiThrottleProps;
   readonly reservedConcurrency: Partial<Record<PipelineFunction, number>>;
+  readonly scanner: ScannerProps;
 }
+
+/** `aws.*` sources are AWS services'; a custom engine's events cannot claim one. */
+const CUSTOM_EVENT_SOURCE = /^(?!aws\.)[A-Za-z0-9][A-Za-z0-9._\-/]{0,255}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
 
 /**
  * Applies defaults and refuses misconfiguration at synth time, with a message saying why. Pure:
@@ -138,6 +144,18 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     if (!/^https:\/\//.test(props.jwtIssuer.issuerUrl)) fail('jwtIssuer.issuerUrl must be an https URL.');
     if (props.jwtIssuer.audience.length === 0) fail('jwtIssuer.audience must name at least one audience.');
   }
+  const scanner = props.scanner ?? 'guardduty';
+  if (typeof scanner === 'object') {
+    if (scanner.kind !== 'custom') fail('scanner must be "guardduty", "none" or { kind: "custom", … }.');
+    if (!CUSTOM_EVENT_SOURCE.test(scanner.eventSource)) {
+      fail(`scanner.eventSource "${scanner.eventSource}" must be an event source of your own (not aws.*).`);
+    }
+    for (const arn of scanner.readerRoleArns ?? []) {
+      if (!ROLE_ARN.test(arn)) fail(`scanner.readerRoleArns entry "${arn}" must be an IAM role ARN.`);
+    }
+  } else if (scanner !== 'guardduty' && scanner !== 'none') {
+    fail(`scanner must be "guardduty", "none" or { kind: "custom", … }, got ${JSON.stringify(scanner)}.`);
+  }
   let typePolicy: TypePolicy;
   try {
     typePolicy = parseTypePolicy(JSON.stringify(props.typePolicy ?? DEFAULT_TYPE_POLICY));
@@ -186,5 +204,9 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
     quotaBytesPerDay,
     apiThrottle,
     reservedConcurrency,
+    scanner,
+    ...resolveWebhookSettings(props, fail),
   };
 }
+
+export { scannerKindOf } from '../../functions/domain/scan-verdict.js';

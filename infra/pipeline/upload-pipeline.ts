@@ -2,6 +2,8 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -11,17 +13,22 @@ import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-name
 import { ConsoleHosting } from '../console-hosting.js';
 import { buildAlarms } from './alarms.js';
 import { buildApi } from './api.js';
+import { buildEvents, type OutcomeRuleOptions, type PipelineEvents } from './events.js';
 import type { PipelineFunction } from './function-names.js';
 import { buildIdentity, type HostedUi } from './identity.js';
 import { allowCloudWatchLogsToUse, PipelineLogGroups } from './log-groups.js';
 import { buildMaintenance } from './maintenance.js';
 import type { PipelineLambda } from './pipeline-function.js';
 import type { UploadPipelineProps } from './props.js';
-import { resolveSettings } from './settings.js';
+import { buildScanning, type PipelineScanning } from './scanning.js';
+import { resolveSettings, scannerKindOf } from './settings.js';
 import { buildSteps, type StepFunction } from './steps.js';
 import { buildAccessLogsBucket, buildTable, buildUploadsBucket } from './storage.js';
 import { UploadStorage } from './upload-storage.js';
 import { buildWorkflow, definitionSubstitutions } from './workflow.js';
+
+/** The functions that exist only with a scanner (`scanner: 'none'` has neither). */
+type ScanningFunction = 'scan-result' | 'rescan';
 
 /**
  * Airlock: presigned uploads into a quarantine prefix, validated and promoted by a Step
@@ -40,7 +47,14 @@ export class UploadPipeline extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly userPool?: cognito.UserPool;
   readonly userPoolClient?: cognito.UserPoolClient;
-  readonly functions: Record<PipelineFunction, PipelineLambda>;
+  /** Every function; the scan-result intake and the rescan only where a scanner is configured, `deliver-webhooks` only when webhook endpoints are configured. */
+  readonly functions: Record<
+    Exclude<PipelineFunction, ScanningFunction | 'deliver-webhooks'>,
+    PipelineLambda
+  > &
+    Partial<Record<ScanningFunction | 'deliver-webhooks', PipelineLambda>>;
+  /** Outcome events: the bus, and the webhook delivery when endpoints are configured. */
+  readonly events: PipelineEvents;
   /** The Cognito hosted UI the console signs in with (when the construct made the user pool). */
   readonly hostedUi?: HostedUi;
   /** The console's hosting, unless disabled. */
@@ -48,6 +62,8 @@ export class UploadPipeline extends Construct {
   readonly accessLogsBucket: s3.Bucket;
   /** The bucket and the table, with the grant helpers every function's IAM goes through. */
   readonly storage: UploadStorage;
+  /** The malware engine's plan and role, the result intake and the rescan (none with `scanner: 'none'`). */
+  readonly scanning: PipelineScanning;
   private readonly steps: Record<StepFunction, PipelineLambda>;
 
   constructor(scope: Construct, id: string, props: UploadPipelineProps = {}) {
@@ -105,19 +121,56 @@ export class UploadPipeline extends Construct {
       logGroups,
       reservedConcurrency: settings.reservedConcurrency,
     };
-    this.steps = buildSteps(this, { storage: this.storage, defaults });
-    const { validate, promote, reject } = this.steps;
-    this.storage.restrictPrefixes([validate, promote, reject], props.forensicReaderArns ?? [], promote);
+    this.steps = buildSteps(this, {
+      storage: this.storage,
+      defaults,
+      scanner: scannerKindOf(settings.scanner),
+    });
 
     const workflow = buildWorkflow(this, { bucket: this.bucket, steps: this.steps, logGroups });
     this.stateMachine = workflow.stateMachine;
     this.deadLetterQueue = workflow.deadLetterQueue;
+
+    // --- Malware scanning: the engine, its results' intake, rescans --------------------------
+    this.scanning = buildScanning(this, {
+      storage: this.storage,
+      defaults,
+      scanner: settings.scanner,
+      deadLetterQueue: this.deadLetterQueue,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
+    const { validate, promote, reject } = this.steps;
+    const { intake } = this.scanning;
+    this.storage.restrictPrefixes(
+      [validate, promote, reject, ...(intake ? [intake] : [])],
+      [...(props.forensicReaderArns ?? []), ...this.scanning.readerArns],
+      promote,
+    );
+    if (intake) this.storage.denyReadingQuarantinedObjects(intake);
     const maintenance = buildMaintenance(this, {
       storage: this.storage,
       stateMachine: this.stateMachine,
       settings,
       defaults,
     });
+    this.events = buildEvents(this, {
+      defaults,
+      ...(props.eventBus || props.eventBusArn
+        ? {
+            eventBus:
+              props.eventBus ??
+              events.EventBus.fromEventBusArn(this, 'ExistingOutcomeEventBus', props.eventBusArn ?? ''),
+          }
+        : {}),
+      webhooks: settings.webhooks,
+      retry: settings.webhookRetry,
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
+    // The publishers of outcome events: the Publish step and the sweeper (expiry, repairs).
+    for (const publisher of [this.steps['publish-outcome'], maintenance.sweeper]) {
+      this.events.grantPublish(publisher);
+      publisher.addEnvironment(ENV_NAMES.eventBusName, this.events.bus.eventBusName);
+    }
     buildAlarms(this, {
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.stateMachine,
@@ -161,8 +214,24 @@ export class UploadPipeline extends Construct {
       ...this.steps,
       sweeper: maintenance.sweeper,
       redrive: maintenance.redrive,
+      ...(this.scanning.intake ? { 'scan-result': this.scanning.intake } : {}),
+      ...(this.scanning.rescan ? { rescan: this.scanning.rescan } : {}),
+      ...(this.events.webhooks ? { 'deliver-webhooks': this.events.webhooks.function } : {}),
     };
     this.refuseFaultInjection();
+  }
+
+  /**
+   * A rule on the outcome-event bus, in one line:
+   * `pipeline.addOutcomeRule('ToBilling', { statuses: ['PROCESSED'], targets: [new targets.LambdaFunction(fn)] })`.
+   */
+  addOutcomeRule(id: string, options: OutcomeRuleOptions): events.Rule {
+    return this.events.addOutcomeRule(this, id, options);
+  }
+
+  /** Lets a principal publish outcome events to the bus (events:PutEvents on it only). */
+  grantPublishOutcomes(grantee: iam.IGrantable): iam.Grant {
+    return this.events.grantPublish(grantee);
   }
 
   /** The substitutions for the ASL's `${Placeholders}`: one per task function. */

@@ -3,7 +3,12 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { CLEAN_PREFIX, QUARANTINE_PREFIX, REJECTED_PREFIX } from '../../functions/domain/model.js';
+import {
+  CLEAN_PREFIX,
+  QUARANTINE_PREFIX,
+  QUARANTINED_OBJECT_TAG,
+  REJECTED_PREFIX,
+} from '../../functions/domain/model.js';
 import { acknowledge } from '../nag-packs.js';
 import type { PipelineLambda } from './pipeline-function.js';
 
@@ -21,6 +26,7 @@ const KEY_USE: Record<string, 'encrypt' | 'decrypt' | 'none'> = {
   's3:GetObject': 'decrypt',
   's3:GetObjectVersion': 'decrypt',
   's3:DeleteObjectVersion': 'none',
+  's3:PutObjectVersionTagging': 'none',
   'dynamodb:PutItem': 'encrypt',
   'dynamodb:UpdateItem': 'encrypt',
   'dynamodb:GetItem': 'decrypt',
@@ -118,6 +124,30 @@ export class UploadStorage {
         actions: ['s3:PutObject'],
         resources: [this.objectsUnder(CLEAN_PREFIX)],
         conditions: { ArnNotEquals: { 'aws:PrincipalArn': [cleanWriter.executionRole.roleArn] } },
+      }),
+    );
+  }
+
+  /**
+   * A promoted copy that a rescan found infected is tagged first: from then on nobody reads it
+   * (presigned download URLs already handed out included), except `quarantiner`, which copies it
+   * out to rejected/ and deletes it.
+   */
+  denyReadingQuarantinedObjects(quarantiner: PipelineLambda): void {
+    if (!(this.bucket instanceof s3.Bucket)) return;
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyReadingQuarantinedObjects',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [this.objectsUnder(CLEAN_PREFIX)],
+        conditions: {
+          StringEquals: {
+            [`s3:ExistingObjectTag/${QUARANTINED_OBJECT_TAG.key}`]: QUARANTINED_OBJECT_TAG.value,
+          },
+          ArnNotEquals: { 'aws:PrincipalArn': [quarantiner.executionRole.roleArn] },
+        },
       }),
     );
   }

@@ -70,7 +70,7 @@ export function buildWorkflow(
   acknowledge(
     stateMachine.role.node.tryFindChild('DefaultPolicy') ?? stateMachine.role,
     'NIST.800.53.R5-IAMNoInlinePolicy',
-    "The state machine's inline DefaultPolicy (CDK) invokes its six task functions and delivers its logs and traces; it is bound to this one role and attachable nowhere else.",
+    "The state machine's inline DefaultPolicy (CDK) invokes its seven task functions and delivers its logs and traces; it is bound to this one role and attachable nowhere else.",
   );
 
   const deadLetterQueue = new sqs.Queue(scope, 'EventDeadLetterQueue', {

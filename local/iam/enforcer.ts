@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { GrantToSign, LocalHooks, SdkClient } from '../../functions/commons/local-hooks.js';
@@ -96,6 +97,11 @@ export class IamEnforcer {
     return { timeoutSeconds: deployed.timeoutSeconds };
   }
 
+  /** The outcome-event bus of the template, as functions name it locally (EVENT_BUS_NAME). */
+  get outcomeEventBus(): string | undefined {
+    return this.deployed.outcomeEventBus;
+  }
+
   snapshot(): IamReport {
     return structuredClone(this.report);
   }
@@ -109,9 +115,11 @@ export class IamEnforcer {
           ? 'dynamodb'
           : client instanceof SFNClient
             ? 'sfn'
-            : undefined;
+            : client instanceof EventBridgeClient
+              ? 'events'
+              : undefined;
     if (service === undefined)
-      throw new Error('Only S3, DynamoDB and Step Functions clients can be checked.');
+      throw new Error('Only S3, DynamoDB, Step Functions and EventBridge clients can be checked.');
     // Innermost, just before the request would be sent: a presigner never gets here, and a
     // denial goes back through the SDK's own deserializer and retry decision.
     const stack = client.middlewareStack as unknown as MiddlewareStack;

@@ -11,7 +11,7 @@ export interface IamRequest {
   context: Record<string, string>;
 }
 
-export type Service = 's3' | 'dynamodb' | 'sfn';
+export type Service = 's3' | 'dynamodb' | 'sfn' | 'guardduty' | 'secretsmanager' | 'sqs' | 'events';
 
 export interface Where {
   region: string;
@@ -110,6 +110,16 @@ const S3: Record<string, (input: Input) => IamRequest[]> = {
       },
     ];
   },
+  // Tags of a named version (s3:PutObjectVersionTagging) or of the current one (s3:PutObjectTagging).
+  PutObjectTagging: (input): IamRequest[] => {
+    const versionId = optionalText(input, 'VersionId');
+    const resource = objectArn(text(input, 'Bucket'), text(input, 'Key'));
+    return [
+      versionId === undefined
+        ? { action: 's3:PutObjectTagging', resource, context: {} }
+        : { action: 's3:PutObjectVersionTagging', resource, context: { 's3:versionid': versionId } },
+    ];
+  },
   HeadBucket: (input) => [
     { action: 's3:ListBucket', resource: bucketArn(text(input, 'Bucket')), context: {} },
   ],
@@ -160,10 +170,68 @@ const SFN: Record<string, (input: Input) => IamRequest[]> = {
   ],
 };
 
+// GuardDuty's on-demand scan names no resource type: IAM authorizes it on "*".
+const GUARDDUTY: Record<string, (input: Input) => IamRequest[]> = {
+  SendObjectMalwareScan: () => [{ action: 'guardduty:SendObjectMalwareScan', resource: '*', context: {} }],
+};
+
+const SECRETS_MANAGER: Record<string, (input: Input) => IamRequest[]> = {
+  GetSecretValue: (input) => [
+    { action: 'secretsmanager:GetSecretValue', resource: text(input, 'SecretId'), context: {} },
+  ],
+};
+
+/** `https://sqs.<region>.amazonaws.com/<account>/<name>` → the queue's ARN. */
+export function queueArnOf(queueUrl: string, where: Where): string {
+  const match = /^https?:\/\/[^/]+\/(\d{12})\/([A-Za-z0-9_.-]+)$/.exec(queueUrl);
+  if (!match) throw new UnmappedCommandError(`QueueUrl "${queueUrl}" names no queue.`);
+  return `arn:aws:sqs:${where.region}:${match[1]}:${match[2]}`;
+}
+const queueAction =
+  (action: string) =>
+  (input: Input, where: Where): IamRequest[] => [
+    { action: `sqs:${action}`, resource: queueArnOf(text(input, 'QueueUrl'), where), context: {} },
+  ];
+
+/** Every batch form is authorized as its single action. */
+const SQS: Record<string, (input: Input, where: Where) => IamRequest[]> = {
+  ReceiveMessage: queueAction('ReceiveMessage'),
+  DeleteMessage: queueAction('DeleteMessage'),
+  DeleteMessageBatch: queueAction('DeleteMessage'),
+  ChangeMessageVisibility: queueAction('ChangeMessageVisibility'),
+  ChangeMessageVisibilityBatch: queueAction('ChangeMessageVisibility'),
+  GetQueueAttributes: queueAction('GetQueueAttributes'),
+};
+
+/** PutEvents is authorized on each bus its entries name (the default bus when none). */
+const EVENTS: Record<string, (input: Input, where: Where) => IamRequest[]> = {
+  PutEvents: (input, where) => {
+    const entries = (input.Entries as Array<{ EventBusName?: string }> | undefined) ?? [];
+    const buses = new Set(entries.map((entry) => entry.EventBusName ?? 'default'));
+    return [...buses].map((bus) => ({
+      action: 'events:PutEvents',
+      resource: bus.startsWith('arn:')
+        ? bus
+        : `arn:aws:events:${where.region}:${where.account}:event-bus/${bus}`,
+      context: {},
+    }));
+  },
+};
+
+const MAPS: Record<Service, Record<string, (input: Input, where: Where) => IamRequest[]>> = {
+  s3: S3,
+  dynamodb: DYNAMODB,
+  sfn: SFN,
+  secretsmanager: SECRETS_MANAGER,
+  sqs: SQS,
+  events: EVENTS,
+  guardduty: GUARDDUTY,
+};
+
 /** The IAM requests of one command (`GetObjectCommand` or `GetObject`), or UnmappedCommandError. */
 export function iamRequestsFor(service: Service, command: string, input: Input, where: Where): IamRequest[] {
   const operation = command.replace(/Command$/, '');
-  const map = service === 's3' ? S3 : service === 'dynamodb' ? DYNAMODB : SFN;
+  const map = MAPS[service];
   const toRequests = Object.hasOwn(map, operation) ? map[operation] : undefined;
   if (toRequests === undefined) {
     throw new UnmappedCommandError(

@@ -35,6 +35,8 @@ export interface DeployedPolicies {
   stateMachine: Principal;
   /** The role of the Object Created rule's target: it starts executions. */
   eventsRule: Principal | undefined;
+  /** The outcome-event bus the stack made, by its local name (its logical id). */
+  outcomeEventBus: string | undefined;
 }
 
 /** The physical names the local runtime uses for the template's resources. */
@@ -133,6 +135,21 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
         : attribute === undefined
           ? `airlock-${functionName}`
           : undefined;
+    // Queues and event buses are named by their logical id here (the census and the runtime name them so).
+    if (resources[id]?.Type === 'AWS::SQS::Queue')
+      return attribute === 'Arn'
+        ? `arn:aws:sqs:${names.region}:${names.account}:${id}`
+        : attribute === undefined
+          ? `https://sqs.${names.region}.amazonaws.com/${names.account}/${id}`
+          : attribute === 'QueueName'
+            ? id
+            : undefined;
+    if (resources[id]?.Type === 'AWS::Events::EventBus')
+      return attribute === 'Arn'
+        ? `arn:aws:events:${names.region}:${names.account}:event-bus/${id}`
+        : attribute === undefined || attribute === 'Name'
+          ? id
+          : undefined;
     if (resources[id]?.Type === 'AWS::IAM::Role')
       return attribute === 'Arn'
         ? roleArn(id)
@@ -177,6 +194,7 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
     bucketPolicy: bucketPolicy === undefined ? undefined : (resolve(bucketPolicy) as PolicyDocument),
     stateMachine: principalOf('state-machine', stateMachineRoleId),
     eventsRule: eventsRoleId === undefined ? undefined : principalOf('events-rule', eventsRoleId),
+    outcomeEventBus: entries.find(([, resource]) => resource.Type === 'AWS::Events::EventBus')?.[0],
   };
 }
 

@@ -13,6 +13,7 @@ import {
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { LOCAL_RUNTIME_CONTEXT } from '../../config/events-config.js';
 import { REPO_ROOT } from '../settings.js';
 
 /** A CloudFormation template, as `cdk synth` writes it. */
@@ -96,7 +97,11 @@ async function synthesize(): Promise<CfnTemplate> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       CDK_OUTDIR: outdir,
-      CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [] }),
+      CDK_CONTEXT_JSON: JSON.stringify({
+        ...cdkJson.context,
+        'aws:cdk:bundling-stacks': [],
+        [LOCAL_RUNTIME_CONTEXT]: true, // webhooks are the runtime's own (local/outcome-bus.ts)
+      }),
       CDK_DISABLE_CLI_TELEMETRY: 'true',
     };
     for (const name of ['CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'])

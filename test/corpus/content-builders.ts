@@ -1,5 +1,7 @@
 import { strToU8, zipSync } from 'fflate';
+import { CLAMD_LIMITS } from '../../local/clamd.js';
 import * as active from '../fixtures/active-content.js';
+import * as malware from '../fixtures/malware-samples.js';
 import * as samples from '../fixtures/samples.js';
 import * as polyglots from './polyglots.js';
 
@@ -134,7 +136,24 @@ export const CONTENT_BUILDERS: Readonly<Record<string, () => Buffer>> = {
   'utf16le-text': () => Buffer.from('id,name\n1,Zoë\n', 'utf16le'),
   'latin1-text': () => samples.latin1Text(),
   'text-with-nul': () => samples.textWithNul(),
+
+  // Valid files carrying malware (EICAR), or nested past what the engine unpacks: only the scan
+  // refuses them.
+  eicar: () => malware.eicar(),
+  'docx-with-eicar-in-zip': () =>
+    malware.docxWith({ 'word/embeddings/attachment.zip': malware.zip({ 'readme.txt': malware.eicar() }) }),
+  'text-with-eicar-across-chunks': () => textWithEicarAt([16 * 1024, 64 * 1024, 192 * 1024]),
+  'csv-with-eicar-at-end': () => Buffer.concat([samples.csv(), malware.eicar(), Buffer.from('\n')]),
+  'docx-nested-past-recursion': () =>
+    malware.docxWith({ 'word/embeddings/nested.zip': malware.nestedZip(CLAMD_LIMITS.maxRecursion + 2) }),
 };
+
+/** 256 KiB of plain text with EICAR straddling each of `boundaries` (S3's and Node's chunk sizes). */
+function textWithEicarAt(boundaries: number[]): Buffer {
+  const text = Buffer.alloc(256 * 1024, 'lorem ipsum dolor sit amet\n');
+  for (const boundary of boundaries) malware.eicar().copy(text, boundary - 30);
+  return text;
+}
 
 export function buildContent(name: string): Buffer {
   const builder = CONTENT_BUILDERS[name];

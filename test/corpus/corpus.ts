@@ -173,6 +173,7 @@ export const CONTENT_CATEGORIES = [
   'integrity',
   'served-safely',
   'active-content',
+  'malware',
 ] as const;
 export type ContentCategory = (typeof CONTENT_CATEGORIES)[number];
 

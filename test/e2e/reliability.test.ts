@@ -48,6 +48,7 @@ describe('reliability suite (quick)', () => {
         'faults.transient',
         'faults.delivery',
         'faults.rgw-restart',
+        'faults.clamd-restart',
         'faults.dynamodb-outage',
         'faults.dynamodb-outage-mid',
         'faults.sigkill',

@@ -17,8 +17,8 @@ const { stack, template } = defaults;
 const routes = [...resourcesOfType(template, 'AWS::ApiGatewayV2::Route').values()].map((r) => r.Properties);
 const [authorizerId, authorizer] = onlyResource(template, 'AWS::ApiGatewayV2::Authorizer');
 const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
-const userPoolId = logicalIdOf(stack.pipeline.userPool!);
-const clientId = logicalIdOf(stack.pipeline.userPoolClient!);
+const userPoolId = logicalIdOf(stack.pipeline.userPool);
+const clientId = logicalIdOf(stack.pipeline.userPoolClient);
 
 describe('HTTP API', () => {
   test('there are exactly the six routes of the v1 API', () => {
@@ -225,6 +225,7 @@ describe('stack outputs', () => {
     ['TableName', { Ref: logicalIdOf(stack.pipeline.table) }],
     ['StateMachineArn', { Ref: logicalIdOf(stack.pipeline.stateMachine) }],
     ['RedriveFunctionName', { Ref: logicalIdOf(stack.pipeline.functions.redrive) }],
+    ['RescanFunctionName', { Ref: logicalIdOf(stack.pipeline.functions.rescan) }],
     ['UserPoolId', { Ref: userPoolId }],
     ['UserPoolClientId', { Ref: clientId }],
   ];

@@ -139,8 +139,8 @@ describe('an existing bucket with acceptExistingBucketRisks', () => {
 
   test('still starts the pipeline for Object Created events of that bucket', () => {
     const patterns = [...resourcesOfType(template, 'AWS::Events::Rule').values()]
-      .map((rule) => rule.Properties['EventPattern'])
-      .filter((pattern) => pattern !== undefined);
+      .map((rule) => rule.Properties['EventPattern'] as { source?: string[] } | undefined)
+      .filter((pattern) => pattern?.source?.[0] === 'aws.s3');
     expect(patterns).toEqual([
       expect.objectContaining({
         detail: { bucket: { name: ['team-owned-uploads'] }, object: { key: [{ prefix: 'quarantine/' }] } },

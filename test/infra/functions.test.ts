@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import type { PipelineFunction } from '../../infra/upload-pipeline.js';
+import { PIPELINE_FUNCTIONS, type PipelineFunction } from '../../infra/upload-pipeline.js';
 import { ENV, logicalIdOf, newApp, pipelineFunctions, synthAirlock } from './support/synth.js';
 import {
   describeGrant,
@@ -54,7 +54,7 @@ const facts = (name: PipelineFunction): FunctionFacts => factsByName.get(name)!;
 const names = functions.map(([name]) => name);
 
 describe('Lambda functions', () => {
-  test('there are exactly the 13 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
+  test('there are exactly the 17 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
     // Act
     const pipelineIds = new Set(functions.map(([, id]) => id));
     const others = [...resourcesOfType(template, 'AWS::Lambda::Function').keys()].filter(
@@ -62,7 +62,10 @@ describe('Lambda functions', () => {
     );
 
     // Assert
-    expect(names).toHaveLength(13);
+    expect(names).toHaveLength(17); // no webhook endpoint: no deliver-webhooks
+    expect([...names].sort()).toEqual(
+      PIPELINE_FUNCTIONS.filter((name) => name !== 'deliver-webhooks').sort(),
+    );
     expect(others.sort()).toEqual([
       expect.stringMatching(/^BucketNotificationsHandler/),
       expect.stringMatching(/^CustomCDKBucketDeployment/),
@@ -161,13 +164,17 @@ describe('least privilege: what no function may have', () => {
     expect(readers('s3:GetObjectVersion').sort()).toEqual(['promote', 'reject', 'validate']);
   });
 
-  test('no function has any action on resource "*" except X-Ray tracing', () => {
+  test('no function has any action on resource "*" except X-Ray tracing and GuardDuty on-demand scans', () => {
+    // SendObjectMalwareScan has no resource type: "*" is the only resource it can be granted on.
     const onAnything = names.flatMap((name) =>
       facts(name)
         .grants.filter((grant) => grant.resource === '*' && !isXray(grant))
         .map((grant) => `${name}: ${describeGrant(grant)}`),
     );
-    expect(onAnything).toEqual([]);
+    expect(onAnything.sort()).toEqual([
+      'rescan: guardduty:SendObjectMalwareScan on *',
+      'scan: guardduty:SendObjectMalwareScan on *',
+    ]);
   });
 
   test('with encryptionKey, redrive may only decrypt with the key (it writes nothing), and gains nothing else', () => {

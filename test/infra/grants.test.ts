@@ -12,8 +12,15 @@ import {
   type Principal,
 } from '../../local/iam/roles.js';
 import type { CfnTemplate } from '../../local/iam/template.js';
-import { BUCKET, commandCensus, STATE_MACHINE_ARN, TABLE_NAME, type SentCall } from './support/census.js';
-import { newApp } from './support/synth.js';
+import {
+  BUCKET,
+  CENSUS_WEBHOOK,
+  commandCensus,
+  STATE_MACHINE_ARN,
+  TABLE_NAME,
+  type SentCall,
+} from './support/census.js';
+import { logicalIdOf, newApp } from './support/synth.js';
 
 /**
  * Least privilege, derived rather than restated: the requests each function's handler makes on
@@ -23,8 +30,11 @@ import { newApp } from './support/synth.js';
  * local runtime.
  */
 
-// Arrange (once): the default stack, as the local runtime synthesizes it (no account or region).
-const template = Template.fromStack(new AirlockStack(newApp(), 'Airlock', {})).toJSON() as CfnTemplate;
+// Arrange (once): the default stack, as the local runtime synthesizes it (no account or region),
+// with one webhook endpoint, so that the delivery function is in it too.
+const stack = new AirlockStack(newApp(), 'Airlock', { pipeline: { webhooks: [CENSUS_WEBHOOK] } });
+const template = Template.fromStack(stack).toJSON() as CfnTemplate;
+const webhookQueue = stack.pipeline.events.webhooks!.queue;
 const where = { account: '000000000000', region: 'us-east-1', bucket: BUCKET };
 const deployed = readDeployedPolicies(template, {
   ...where,
@@ -35,7 +45,10 @@ const deployed = readDeployedPolicies(template, {
 const evaluator = new PolicyEvaluator(deployed, where);
 let census: Map<PipelineFunction, SentCall[]>;
 beforeAll(async () => {
-  census = await commandCensus();
+  census = await commandCensus({
+    webhookQueueUrl: `https://sqs.us-east-1.amazonaws.com/000000000000/${logicalIdOf(webhookQueue)}`,
+    eventBusName: logicalIdOf(stack.pipeline.events.bus),
+  });
 });
 
 const requestsOf = (name: PipelineFunction): IamRequest[] =>
@@ -48,9 +61,10 @@ const principal = (name: string): DeployedFunction => {
 
 /**
  * Grants no SDK call of a handler needs: the Lambda runtime writes the function's logs and
- * X-Ray segments itself.
+ * X-Ray segments itself, and sends a failed asynchronous invocation (the scan-result intake's) to
+ * its on-failure destination.
  */
-const RUNTIME_ACTIONS = /^(logs|xray):/;
+const RUNTIME_ACTIONS = /^(logs|xray):|^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/;
 
 /** Grants no request needs that are known and accepted: none. */
 const KNOWN_UNUSED: Partial<Record<PipelineFunction, string[]>> = {};
@@ -143,7 +157,9 @@ describe('the customer-managed key, derived from what each handler sends', () =>
   // Arrange (once): the same stack with a customer-managed key for the bucket and the table.
   const app = newApp();
   const key = new kms.Key(new Stack(app, 'Keys'), 'Key', { enableKeyRotation: true });
-  const keyed = Template.fromStack(new AirlockStack(app, 'Airlock', { pipeline: { encryptionKey: key } }));
+  const keyed = Template.fromStack(
+    new AirlockStack(app, 'Airlock', { pipeline: { encryptionKey: key, webhooks: [CENSUS_WEBHOOK] } }),
+  );
   const resources = keyed.toJSON().Resources as Record<
     string,
     { Type: string; Properties: Record<string, unknown> }

@@ -17,20 +17,25 @@ import { ENV, newApp } from './support/synth.js';
  * (count):
  */
 const MAX_ACKNOWLEDGED: Record<NagPackName, number> = {
-  // 58: IAM5 37 (X-Ray and log delivery on `*`, prefix-scoped object ARNs, function versions,
-  // execution ARNs, CDK's console-deployment handler), L1 14 (nodejs22.x; CDK's handler),
-  // IAM4 2 (CDK's handlers), CFR1, CFR2, CFR4 (console distribution), COG8 (Cognito's paid plan),
-  // SQS3 (the DLQ itself). Key grants name their actions (no wildcard), so encryptionKey adds none.
-  AwsSolutions: 58,
-  // 31: LambdaDLQ 14 and LambdaLatestVersion 14 (13 functions + CDK's handler), LambdaTracing 1
-  // (CDK's handler), SQSRedrivePolicy 1 (the DLQ itself), EventBusDLQ 1 (the sweep schedule).
-  Serverless: 35,
-  // 84: IAMNoInlinePolicy 17 (CDK default policies, one per role), CloudWatchLogGroupEncrypted 15
-  // (no encryptionKey), LambdaConcurrency 14 (no reservedConcurrency), LambdaDLQ 14,
-  // LambdaInsideVPC 14, S3BucketReplicationEnabled 3, S3DefaultEncryptionKMS 3 (access logs,
-  // console; uploads without encryptionKey), CloudWatchAlarmAction 3 (no alarmTopic),
-  // DynamoDBInBackupPlan 1 (PITR instead).
-  'NIST.800.53.R5': 90,
+  // 71: IAM5 (X-Ray and log delivery on `*`, GuardDuty's on-demand scan on `*`, prefix-scoped
+  // object ARNs, the Malware Protection plan's managed rules and prefixes, function versions,
+  // execution ARNs, CDK's console-deployment handler), L1 17 (nodejs22.x; CDK's handler), IAM4 2
+  // (CDK's handlers), CFR1, CFR2, CFR4 (console distribution), COG8 (Cognito's paid plan), SQS3
+  // (the DLQ itself). Key grants name their actions (no wildcard), so encryptionKey adds none.
+  // +5 with publish-outcome: its X-Ray, log delivery and clean/ object ARN (IAM5), L1, and the
+  // sweeper's clean/ HEAD for the events it publishes (IAM5).
+  AwsSolutions: 76,
+  // 37: LambdaDLQ 17 and LambdaLatestVersion 17 (16 functions + CDK's handler), LambdaTracing 1
+  // (CDK's handler), SQSRedrivePolicy 1 (the DLQ itself), EventBusDLQ 1 (the sweep schedule);
+  // +4 with publish-outcome (LambdaDLQ, LambdaLatestVersion, and the outcome bus's rules).
+  Serverless: 41,
+  // 100: IAMNoInlinePolicy 21 (CDK default policies, one per role, and the Malware Protection
+  // plan's policy), CloudWatchLogGroupEncrypted 18 (no encryptionKey), LambdaConcurrency 17 (no
+  // reservedConcurrency), LambdaDLQ 17, LambdaInsideVPC 17, S3BucketReplicationEnabled 3,
+  // S3DefaultEncryptionKMS 3 (access logs, console; uploads without encryptionKey),
+  // CloudWatchAlarmAction 3 (no alarmTopic), DynamoDBInBackupPlan 1 (PITR instead).
+  // +6 with publish-outcome (its role's inline policy, log group, concurrency, DLQ, VPC, and the bus).
+  'NIST.800.53.R5': 106,
 };
 
 /** Reasons that say nothing about the resource: never accepted, whatever their length. */
@@ -106,6 +111,18 @@ const VARIANTS: Array<[string, (app: App) => AirlockStack]> = [
   [
     'with a customer-managed KMS key',
     (app) => new AirlockStack(app, 'Airlock', { env: ENV, pipeline: { encryptionKey: withKey(app) } }),
+  ],
+  [
+    'with scanning turned off (scanner: none)',
+    (app) => new AirlockStack(app, 'Airlock', { env: ENV, pipeline: { scanner: 'none' } }),
+  ],
+  [
+    'with a custom scanner',
+    (app) =>
+      new AirlockStack(app, 'Airlock', {
+        env: ENV,
+        pipeline: { scanner: { kind: 'custom', eventSource: 'com.example.scanner' } },
+      }),
   ],
   [
     'with an accepted existing bucket',
@@ -249,10 +266,10 @@ describe('findings that the options fix instead of acknowledging', () => {
       .filter((path) => path.startsWith(pipelinePath));
 
   test.each([
-    ['CloudWatchLogGroupEncrypted', 'encryptionKey encrypts every log group', 15],
+    ['CloudWatchLogGroupEncrypted', 'encryptionKey encrypts every log group', 19],
     ['S3DefaultEncryptionKMS', 'encryptionKey encrypts the uploads bucket', 3],
     ['CloudWatchAlarmAction', 'alarmTopic gives every alarm an action', 3],
-    ['LambdaConcurrency', 'reservedConcurrency caps every pipeline function', 13],
+    ['LambdaConcurrency', 'reservedConcurrency caps every pipeline function', 17],
   ])('%s: %s', (rule, _how, acknowledgedByDefault) => {
     // The default stack acknowledges these findings; with the option they do not arise.
     expect(acknowledgedOnPipeline(defaults, rule)).toHaveLength(acknowledgedByDefault);

@@ -15,10 +15,16 @@ const queueId = logicalIdOf(pipeline.deadLetterQueue);
 const functionId = (name: PipelineFunction) => logicalIdOf(pipeline.functions[name]);
 const stateMachine = resourceById(template, stateMachineId).Properties;
 
-/** The only EventBridge rule that has a property: `EventPattern` (S3 events) or `ScheduleExpression`. */
+/**
+ * The only EventBridge rule that has a property: `EventPattern` of S3 events (the scan results'
+ * rule is the other pattern, test/infra/scanning.test.ts) or `ScheduleExpression`.
+ */
 const ruleWith = (property: string): [string, Record<string, unknown>] => {
   const matching = [...resourcesOfType(template, 'AWS::Events::Rule')].filter(
-    ([, rule]) => rule.Properties[property] !== undefined,
+    ([, rule]) =>
+      rule.Properties[property] !== undefined &&
+      (property !== 'EventPattern' ||
+        JSON.stringify((rule.Properties[property] as { source?: unknown }).source) === '["aws.s3"]'),
   );
   expect(matching).toHaveLength(1);
   const [id, rule] = matching[0]!;

@@ -43,6 +43,9 @@ describe('resolveSettings', () => {
       reservedConcurrency: {},
       quotaOpenGrants: 1000,
       quotaBytesPerDay: 10 * 1024 ** 3,
+      scanner: 'guardduty',
+      webhooks: [],
+      webhookRetry: { maxAttempts: 10, initialDelaySeconds: 10, maxDelaySeconds: 3600 },
     });
   });
 

@@ -94,9 +94,10 @@ describe('uploads bucket', () => {
 
   test('only the pipeline readers may read quarantine/ and rejected/ (DenyReadingUnvalidatedObjects)', () => {
     // Arrange
-    const roleArn = (fn: 'validate' | 'promote' | 'reject') => ({
-      'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions[fn].role!), 'Arn'],
+    const roleArn = (fn: 'validate' | 'promote' | 'reject' | 'scan-result') => ({
+      'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions[fn]!.role), 'Arn'],
     });
+    const planRole = { 'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.scanning.planRole), 'Arn'] };
 
     // Assert
     defaults.template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -111,7 +112,14 @@ describe('uploads bucket', () => {
             Resource: [objectsArn('/quarantine/*'), objectsArn('/rejected/*')],
             Condition: {
               ArnNotEquals: {
-                'aws:PrincipalArn': [roleArn('validate'), roleArn('promote'), roleArn('reject')],
+                // The intake reads rejected/ (a HEAD before its one copy); GuardDuty's role scans quarantine/.
+                'aws:PrincipalArn': [
+                  roleArn('validate'),
+                  roleArn('promote'),
+                  roleArn('reject'),
+                  roleArn('scan-result'),
+                  planRole,
+                ],
               },
             },
           },
@@ -135,7 +143,7 @@ describe('uploads bucket', () => {
             Condition: {
               ArnNotEquals: {
                 'aws:PrincipalArn': [
-                  { 'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions.promote.role!), 'Arn'] },
+                  { 'Fn::GetAtt': [logicalIdOf(defaults.stack.pipeline.functions.promote.role), 'Arn'] },
                 ],
               },
             },
@@ -327,7 +335,7 @@ describe('log groups (functions, state machine, API access logs)', () => {
   ];
 
   test('there is one per function, one for the state machine and one for the API', () => {
-    expect(logGroups(defaults)).toHaveLength(13 + 2);
+    expect(logGroups(defaults)).toHaveLength(17 + 2); // 17 functions (no webhook endpoint, no delivery)
   });
 
   test("by default they use CloudWatch Logs' own encryption (no KMS key named)", () => {

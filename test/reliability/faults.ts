@@ -161,7 +161,7 @@ async function scenario(
 
 /**
  * Faults, each while clients upload: injected transient errors in every step, event deliveries
- * refused (RGW redelivers), a RadosGW restart, DynamoDB unavailable (retries, then a redrive),
+ * refused (RGW redelivers), a RadosGW restart, a clamd restart, DynamoDB unavailable (retries, then a redrive),
  * and SIGKILL of the whole runtime followed by a restart.
  */
 export async function runFaults(runtime: SuiteRuntime, options: FaultsOptions): Promise<PartResult[]> {
@@ -217,6 +217,25 @@ export async function runFaults(runtime: SuiteRuntime, options: FaultsOptions): 
       },
       heal: () => Promise.resolve({ rgwRestartSeconds: Math.round(restartMs / 100) / 10 }),
     }),
+  );
+  // The malware engine restarted while Validate feeds it: scans cut off fail transiently and are
+  // retried against the new clamd; nothing is promoted without its verdict.
+  let clamdRestartMs = 0;
+  results.push(
+    await scenario(
+      'faults.clamd-restart',
+      'clamd (the malware engine) restarted mid-load',
+      runtime,
+      options,
+      {
+        strike: async () => {
+          const started = Date.now();
+          await control(runtime, { restart: 'clamd' });
+          clamdRestartMs = Date.now() - started;
+        },
+        heal: () => Promise.resolve({ clamdRestartSeconds: Math.round(clamdRestartMs / 100) / 10 }),
+      },
+    ),
   );
   // DynamoDB goes away once every upload is granted and before any byte is sent: every execution
   // meets the outage, retries through it, and those whose retries run out are restarted by the

@@ -1,7 +1,7 @@
 /**
  * The reliability suite's building blocks. Each part tries to break Airlock in one way and
  * returns what it measured; the runner prints every part's figures as one table, writes them to
- * a JSON report and (full runs) into the README.
+ * a JSON report and (full runs) into docs/reliability.md.
  */
 
 /** What one part of the suite found. */

@@ -18,12 +18,12 @@ import { runLoad } from './load.js';
 import type { SentJob } from './workload.js';
 
 /**
- * `npm run test:reliability [-- --quick] [--only load,backlog,…] [--json <file>] [--no-readme]`
+ * `npm run test:reliability [-- --quick] [--only load,backlog,…] [--json <file>] [--no-docs]`
  *
  * Starts a local runtime (with fault injection switched on, rates at zero until a part raises
  * them) and tries to break Airlock: load, faults, duplicates, hostile input, isolation, the
  * infrastructure checks and the audit trail's completeness. Prints a summary table, writes a JSON
- * report, and (a full run of every part that passed) writes the figures into the README. `--only`
+ * report, and (a full run of every part that passed) writes the figures into docs/reliability.md. `--only`
  * runs the parts named (infrastructure, load, duplicates, hostile, isolation, faults, backlog,
  * audit). Exits 1 on any failure.
  */
@@ -31,7 +31,7 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     json: { type: 'string' },
-    'no-readme': { type: 'boolean', default: false },
+    'no-docs': { type: 'boolean', default: false },
     only: { type: 'string' },
   },
 });
@@ -168,9 +168,9 @@ for (const result of results.filter((r) => !r.passed)) {
   console.log(`\n${result.id}:`);
   for (const line of result.failures.slice(0, 50)) console.log(`  ✗ ${line}`);
 }
-if (passed && !quick && only === undefined && !values['no-readme']) {
-  await writeReadme(results, report.date, iam);
-  console.log('README.md: reliability figures updated');
+if (passed && !quick && only === undefined && !values['no-docs']) {
+  await writeDocs(results, report.date, iam);
+  console.log('docs/reliability.md: reliability figures updated');
 }
 process.exit(passed ? 0 : 1);
 
@@ -216,15 +216,15 @@ function iamLine(totals: IamTotals): string {
   );
 }
 
-/** Replaces the README's reliability section (between its markers) with this run's figures. */
-async function writeReadme(parts: PartResult[], date: string, totals: IamTotals | undefined): Promise<void> {
-  const path = join(REPO_ROOT, 'README.md');
+/** Replaces docs/reliability.md's generated section (between its markers) with this run's figures. */
+async function writeDocs(parts: PartResult[], date: string, totals: IamTotals | undefined): Promise<void> {
+  const path = join(REPO_ROOT, 'docs', 'reliability.md');
   const readme = readFileSync(path, 'utf8');
   const begin = '<!-- reliability:begin -->';
   const end = '<!-- reliability:end -->';
   const from = readme.indexOf(begin);
   const to = readme.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md has no ${begin} … ${end} section.`);
+  if (from < 0 || to < from) throw new Error(`docs/reliability.md has no ${begin} … ${end} section.`);
   const rows = parts.map(
     (part) =>
       `| ${part.passed ? '✓' : '✗'} | ${part.id} | ${part.title} | ${Object.entries(part.figures)

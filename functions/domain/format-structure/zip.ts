@@ -43,6 +43,14 @@ const CENTRAL_HEADER = Buffer.from([0x50, 0x4b, 0x01, 0x02]);
 const CENTRAL_HEADER_BYTES = 46;
 /** Central directory headers of an entry at offset 0 remembered at most (one per archive). */
 export const MAX_FIRST_ENTRY_HEADERS = 64;
+/**
+ * The compression methods a ZIP-based document may use: stored (0) and deflated (8), the only two
+ * OOXML allows (ECMA-376 Part 2). They are also the ones the malware engine can read: ClamAV
+ * answers OK for a member compressed with LZMA, PPMd or zstd, without having looked inside it.
+ */
+export const ALLOWED_COMPRESSION_METHODS: ReadonlySet<number> = new Set([0, 8]);
+/** Central directory headers with another method remembered at most (hits inside data included). */
+const MAX_OTHER_METHOD_HEADERS = 64;
 
 /**
  * Checks that a ZIP-based file (DOCX, XLSX, …) is exactly one archive, as readers from either end
@@ -60,6 +68,9 @@ export class ZipWalker implements StructureWalker {
   readonly format = 'zip';
   private readonly firstEntryHeaders: number[] = [];
   private tooManyFirstEntries = false;
+  /** Where central directory headers with a method other than stored or deflated are, and which. */
+  private readonly otherMethods: Array<{ at: number; method: number }> = [];
+  private tooManyOtherMethods = false;
   private readonly scanner = new TokenScanner([CENTRAL_HEADER], CENTRAL_HEADER_BYTES, 0, (_token, at) =>
     this.onCentralHeader(at),
   );
@@ -73,6 +84,14 @@ export class ZipWalker implements StructureWalker {
     const directory = zipDirectory(tail, size);
     if (typeof directory === 'string') return directory;
     const end = directory.offset + directory.size;
+    // Headers inside the central directory are entries; elsewhere the signature is data.
+    const odd = this.otherMethods.find(({ at }) => at >= directory.offset && at < end);
+    if (odd !== undefined) {
+      return `An entry is compressed with method ${odd.method}; only stored (0) and deflated (8) are allowed, as OOXML requires.`;
+    }
+    if (this.tooManyOtherMethods) {
+      return `The archive has more than ${MAX_OTHER_METHOD_HEADERS} central directory headers with a compression method other than stored or deflated.`;
+    }
     if (!this.firstEntryHeaders.some((at) => at >= directory.offset && at < end)) {
       return this.tooManyFirstEntries
         ? `The archive has more than ${MAX_FIRST_ENTRY_HEADERS} central directory headers for offset 0.`
@@ -81,8 +100,16 @@ export class ZipWalker implements StructureWalker {
     return undefined;
   }
 
-  /** A central directory header whose entry's local header is at offset 0 (bytes 42-45). */
+  /**
+   * A central directory header: its compression method (bytes 10-11), and whether its entry's
+   * local header is at offset 0 (bytes 42-45).
+   */
   private onCentralHeader(at: number): void {
+    const method = (this.scanner.byteAt(at + 10) ?? 0) | ((this.scanner.byteAt(at + 11) ?? 0) << 8);
+    if (!ALLOWED_COMPRESSION_METHODS.has(method)) {
+      if (this.otherMethods.length < MAX_OTHER_METHOD_HEADERS) this.otherMethods.push({ at, method });
+      else this.tooManyOtherMethods = true;
+    }
     for (let i = 42; i < CENTRAL_HEADER_BYTES; i++) if (this.scanner.byteAt(at + i) !== 0) return;
     if (this.firstEntryHeaders.length < MAX_FIRST_ENTRY_HEADERS) this.firstEntryHeaders.push(at);
     else this.tooManyFirstEntries = true;

@@ -9,7 +9,13 @@ import {
   S3Client,
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GuardDutyClient, SendObjectMalwareScanCommand } from '@aws-sdk/client-guardduty';
+import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -19,10 +25,19 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { SqsDeliveryQueue } from '../../../functions/adapters/delivery-queue.js';
 import { StepFunctionsGateway } from '../../../functions/adapters/execution-gateway.js';
 import { IdempotencyStore } from '../../../functions/adapters/idempotency-store.js';
 import { QuotaStore } from '../../../functions/adapters/quota-store.js';
+import { SecretsManagerSecrets } from '../../../functions/adapters/webhook-secrets.js';
+import type { WebhookSender } from '../../../functions/adapters/webhook-sender.js';
+import { makeDeliverWebhooksHandler } from '../../../functions/deliver-webhooks.js';
+import { outcomeEvent } from '../../../functions/domain/outcome-event.js';
 import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
+import { OutcomeOutbox } from '../../../functions/adapters/outcome-outbox.js';
+import { EventBridgePublisher } from '../../../functions/adapters/outcome-publisher.js';
+import type { OutcomePublicationDeps } from '../../../functions/commons/outcome-publication.js';
+import { makePublishOutcomeHandler } from '../../../functions/publish-outcome.js';
 import { installLocalHooks, type GrantToSign } from '../../../functions/commons/local-hooks.js';
 import { makeAuditUploadsHandler } from '../../../functions/audit-uploads.js';
 import { makeClaimHandler } from '../../../functions/claim.js';
@@ -37,6 +52,12 @@ import { makeRejectHandler } from '../../../functions/reject.js';
 import { makeReleaseQuarantineHandler } from '../../../functions/release-quarantine.js';
 import { makeSweeperHandler } from '../../../functions/sweeper.js';
 import { makeValidateHandler } from '../../../functions/validate.js';
+import { makeScanHandler } from '../../../functions/scan.js';
+import { makeScanResultHandler } from '../../../functions/scan-result.js';
+import { makeRescanHandler } from '../../../functions/rescan.js';
+import { GuardDutyOnDemandScanner } from '../../../functions/adapters/on-demand-scanner.js';
+import { ScanResultStore } from '../../../functions/adapters/scan-result-store.js';
+import { GUARDDUTY_SOURCE, SCAN_RESULT_DETAIL_TYPE } from '../../../functions/domain/scan-result-event.js';
 import type { UploadRecord } from '../../../functions/domain/model.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
 import type { PipelineFunction } from '../../../infra/upload-pipeline.js';
@@ -58,7 +79,7 @@ import {
 
 /** One request a function made: an SDK command it sent, or a grant it signed. */
 export interface SentCall {
-  service: 's3' | 'dynamodb' | 'sfn';
+  service: 's3' | 'dynamodb' | 'sfn' | 'guardduty' | 'secretsmanager' | 'sqs' | 'events';
   command: string;
   input: Record<string, unknown>;
 }
@@ -71,9 +92,26 @@ const VERSION_ID = 'v-0001';
 const KEY = `quarantine/${UPLOAD_ID}`;
 const PDF = samples.pdf();
 
+/** The webhook endpoint of the census's stack (grants.test.ts synthesizes it with this one). */
+export const WEBHOOK_SECRET_ARN =
+  'arn:aws:secretsmanager:us-east-1:000000000000:secret:airlock/billing-AbCdEf';
+export const CENSUS_WEBHOOK = {
+  id: 'billing',
+  url: 'https://hooks.example.com/airlock',
+  secretArn: WEBHOOK_SECRET_ARN,
+};
+/** The webhook queue's URL as the template's resolution names it (its logical id): set by the caller. */
+let webhookQueueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/WebhookQueue';
+/** The outcome-event bus as the template's resolution names it (its logical id): set by the caller. */
+let eventBusName = 'OutcomeEventBus';
+
 const ddb = mockClient(DynamoDBDocumentClient);
+const secretsManager = mockClient(SecretsManagerClient);
+const sqs = mockClient(SQSClient);
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
+const guardDuty = mockClient(GuardDutyClient);
+const eventBridge = mockClient(EventBridgeClient);
 
 const store = newUploadStore();
 const sweepState = new SweepStateStore(TABLE_NAME, newDynamoDbClient());
@@ -82,6 +120,25 @@ const idempotency = new IdempotencyStore(TABLE_NAME, newDynamoDbClient());
 const objects = newObjectStore();
 const presigner = newPresigner();
 const executions = new StepFunctionsGateway(STATE_MACHINE_ARN, new SFNClient({ region: 'us-east-1' }));
+const results = new ScanResultStore(TABLE_NAME, newDynamoDbClient());
+const onDemand = new GuardDutyOnDemandScanner(new GuardDutyClient({ region: 'us-east-1' }));
+const CLEAN_KEY = `clean/${UPLOAD_ID}`;
+/** GuardDuty's Object Scan Result event for a version of `key`. */
+const scanResult = (key: string, status: 'NO_THREATS_FOUND' | 'THREATS_FOUND') => ({
+  version: '0',
+  id: 'scan-event-1',
+  'detail-type': SCAN_RESULT_DETAIL_TYPE,
+  source: GUARDDUTY_SOURCE,
+  time: '2025-03-01T12:00:04Z',
+  detail: {
+    scanStatus: 'COMPLETED',
+    s3ObjectDetails: { bucketName: BUCKET, objectKey: key, versionId: VERSION_ID, eTag: 'e' },
+    scanResultDetails: {
+      scanResultStatus: status,
+      threats: status === 'THREATS_FOUND' ? [{ name: 'EICAR-Test-File' }] : null,
+    },
+  },
+});
 const detail = { bucket: { name: BUCKET }, object: { key: KEY, size: PDF.length, 'version-id': VERSION_ID } };
 const object = { bucket: BUCKET, key: KEY, versionId: VERSION_ID };
 const item = (overrides: Partial<UploadRecord>) => ({ Item: recordItem(overrides) });
@@ -95,6 +152,40 @@ const updated = (status: UploadRecord['status']) => (input: UpdateCommandInput) 
     versionId: VERSION_ID,
   }),
 });
+/** Publishing an outcome: the record and its trail, the promoted copy's version, the bus, the mark. */
+const publication = (): OutcomePublicationDeps => ({
+  outbox: new OutcomeOutbox(TABLE_NAME, newDynamoDbClient()),
+  objects,
+  publisher: new EventBridgePublisher(eventBusName, new EventBridgeClient({ region: 'us-east-1' })),
+  bucket: BUCKET,
+});
+/** A PROCESSED record whose event is pending: its trail, the copy's HEAD, PutEvents accepting. */
+const pendingProcessed = () => {
+  ddb.on(GetCommand).resolves({
+    Item: {
+      ...recordItem({
+        status: 'PROCESSED',
+        versionId: VERSION_ID,
+        storedKey: `clean/${UPLOAD_ID}`,
+        sha256: 'a'.repeat(64),
+        detectedType: 'application/pdf',
+      }),
+      events: [
+        {
+          uploadId: UPLOAD_ID,
+          at: NOW.toISOString(),
+          action: 'PROCESSED',
+          from: 'PROCESSING',
+          to: 'PROCESSED',
+          reasons: [],
+          seq: 1,
+        },
+      ],
+    },
+  });
+  s3.on(HeadObjectCommand, { Key: `clean/${UPLOAD_ID}` }, false).resolves({ VersionId: 'v-clean' });
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+};
 const versions = () => ({
   Versions: [{ Key: KEY, VersionId: VERSION_ID, Size: PDF.length, LastModified: NOW }],
 });
@@ -215,6 +306,87 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       declared: { contentType: 'application/pdf', size: PDF.length },
     });
   },
+  scan: async () => {
+    const handler = makeScanHandler(() => ({ results, scanner: 'guardduty', onDemand, now: () => NOW }));
+    const input = {
+      uploadId: UPLOAD_ID,
+      object,
+      verdict: { accepted: true, reasons: [], facts: { size: PDF.length, sha256: null, detectedType: null } },
+      claimedAt: '2025-03-01T12:00:05.000Z',
+      detail: { reason: 'PutObject' },
+    };
+    // A result that decides: read only.
+    ddb.on(GetCommand).resolves({
+      Item: {
+        result: {
+          scanStatus: 'COMPLETED',
+          scanResultDetails: { scanResultStatus: 'NO_THREATS_FOUND', threats: null },
+          engine: { name: 'e', version: '1' },
+          database: { name: 'd', version: '1' },
+          engineReply: '',
+          scannedAt: '2025-03-01T12:00:04Z',
+        },
+        storedAt: '2025-03-01T12:00:04Z',
+      },
+    });
+    await handler(input);
+    // A failed scan from before the claim: a new one is asked for and noted.
+    ddb.on(GetCommand).resolves({
+      Item: {
+        result: {
+          scanStatus: 'FAILED',
+          scanResultDetails: { scanResultStatus: 'FAILED', threats: null },
+          engine: { name: 'e', version: '1' },
+          database: { name: 'd', version: '1' },
+          engineReply: '',
+          scannedAt: '2025-03-01T12:00:01Z',
+        },
+        storedAt: '2025-03-01T12:00:01Z',
+      },
+    });
+    ddb.on(PutCommand).resolves({});
+    guardDuty.on(SendObjectMalwareScanCommand).resolves({});
+    await handler(input).catch((error: Error) => {
+      if (error.name !== 'ScanPending') throw error;
+    });
+  },
+  'scan-result': async () => {
+    ddb.on(PutCommand).resolves({}).on(UpdateCommand).callsFake(updated('QUARANTINED'));
+    ddb.on(GetCommand).resolves(item({ status: 'PROCESSED', versionId: VERSION_ID }));
+    s3.on(PutObjectTaggingCommand)
+      .resolves({})
+      .on(HeadObjectCommand)
+      .rejects(s3Error('NotFound', 404))
+      .on(CopyObjectCommand)
+      .resolves({ VersionId: 'r1' })
+      .on(DeleteObjectCommand)
+      .resolves({});
+    const handler = makeScanResultHandler(() => ({
+      results,
+      store,
+      objects,
+      bucket: BUCKET,
+      now: () => NOW,
+    }));
+    await handler(scanResult(KEY, 'NO_THREATS_FOUND')); // a new upload's result, stored
+    await handler(scanResult(CLEAN_KEY, 'THREATS_FOUND')); // a rescan's detection: quarantined
+  },
+  rescan: async () => {
+    ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'PROCESSED', versionId: VERSION_ID })] });
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'clean-v1', Metadata: {} });
+    guardDuty.on(SendObjectMalwareScanCommand).resolves({});
+    const handler = makeRescanHandler(() => ({
+      store,
+      objects,
+      scanner: onDemand,
+      bucket: BUCKET,
+      now: () => NOW,
+      pageSize: 10,
+      concurrency: 2,
+      budgetMs: 60_000,
+    }));
+    await handler({});
+  },
   promote: async () => {
     s3.on(HeadObjectCommand)
       .rejects(s3Error('NotFound', 404))
@@ -244,6 +416,11 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       .resolves(item({ status: 'PROCESSED', executionId: EXECUTION_ARN, versionId: VERSION_ID }));
     await handler(input);
   },
+  'publish-outcome': async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] }).on(UpdateCommand).resolves({});
+    pendingProcessed();
+    await makePublishOutcomeHandler(publication)({ detail });
+  },
   'release-quarantine': async () => {
     s3.on(DeleteObjectCommand).resolves({});
     await makeReleaseQuarantineHandler(() => ({ objects }))({ uploadId: UPLOAD_ID, object });
@@ -260,6 +437,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PROCESSED' } }, false)
       .resolves({ Items: [recordItem({ status: 'PROCESSED', versionId: 'v-claimed', updatedAt: old })] });
     ddb.on(UpdateCommand).callsFake(updated('EXPIRED'));
+    pendingProcessed(); // what it publishes after its own transitions
     sfn.on(DescribeExecutionCommand).resolves({ status: 'FAILED' }).on(StartExecutionCommand).resolves({});
     const handler = makeSweeperHandler(() => ({
       store,
@@ -268,6 +446,7 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       bucket: BUCKET,
       sweepState,
       now: () => NOW,
+      publication: publication(),
       processingTimeoutMs: 60_000,
       uploadTtlMs: 3_600_000,
       abandonedRecordRetentionSeconds: 90 * 86_400,
@@ -285,6 +464,30 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
     await handler();
     s3.on(ListObjectVersionsCommand).resolves({ Versions: [] });
     await handler();
+  },
+  'deliver-webhooks': async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    const event = outcomeEvent(
+      { uploadId: UPLOAD_ID, owner: OWNER, size: 1 },
+      { status: 'FAILED', at: NOW.toISOString(), seq: 3 },
+    );
+    // One delivery the endpoint refuses: it reads the secret, then hides the message for the backoff.
+    const refusing: WebhookSender = { send: () => Promise.resolve({ delivered: false, error: 'HTTP 500' }) };
+    const handler = makeDeliverWebhooksHandler(() => ({
+      endpoints: new Map([[CENSUS_WEBHOOK.id, CENSUS_WEBHOOK]]),
+      secrets: new SecretsManagerSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
+      sender: refusing,
+      queue: new SqsDeliveryQueue(webhookQueueUrl, new SQSClient({ region: 'us-east-1' })),
+      retry: { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 1000 },
+      now: () => NOW,
+    }));
+    const message = { endpoint: CENSUS_WEBHOOK.id, event };
+    await handler({
+      Records: [{ messageId: 'm1', receiptHandle: 'rh', body: JSON.stringify(message), attributes: {} }],
+    } as unknown as SQSEvent);
   },
   redrive: async () => {
     ddb.on(QueryCommand).resolves({ Items: [recordItem({ status: 'FAILED', versionId: VERSION_ID })] });
@@ -306,8 +509,23 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
   },
 };
 
+/**
+ * What Lambda's SQS event source mapping sends with the function's role, around each invocation:
+ * it long-polls the queue, reads its attributes and deletes what the batch did not report failed.
+ */
+const queuePollerCalls = (queueUrl: string): SentCall[] =>
+  ['ReceiveMessage', 'GetQueueAttributes', 'DeleteMessageBatch'].map((command) => ({
+    service: 'sqs',
+    command,
+    input: { QueueUrl: queueUrl },
+  }));
+
 /** What each function sends (commands) and signs (grants), over all its paths. */
-export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>> {
+export async function commandCensus(
+  options: { webhookQueueUrl?: string; eventBusName?: string } = {},
+): Promise<Map<PipelineFunction, SentCall[]>> {
+  if (options.webhookQueueUrl) webhookQueueUrl = options.webhookQueueUrl;
+  if (options.eventBusName) eventBusName = options.eventBusName;
   const census = new Map<PipelineFunction, SentCall[]>();
   let grants: GrantToSign[] = [];
   installLocalHooks({
@@ -324,6 +542,10 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
       ddb.reset();
       s3.reset();
       sfn.reset();
+      guardDuty.reset();
+      secretsManager.reset();
+      sqs.reset();
+      eventBridge.reset();
       grants = [];
       await run();
       const sent = (service: SentCall['service'], calls: Array<{ args: unknown[] }>): SentCall[] =>
@@ -335,6 +557,11 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
         ...sent('dynamodb', ddb.calls()),
         ...sent('s3', s3.calls()),
         ...sent('sfn', sfn.calls()),
+        ...sent('guardduty', guardDuty.calls()),
+        ...sent('secretsmanager', secretsManager.calls()),
+        ...sent('sqs', sqs.calls()),
+        ...sent('events', eventBridge.calls()),
+        ...(name === 'deliver-webhooks' ? queuePollerCalls(webhookQueueUrl) : []),
         ...grants.map((grant): SentCall => ({
           service: 's3',
           command: grant.operation,
@@ -347,6 +574,10 @@ export async function commandCensus(): Promise<Map<PipelineFunction, SentCall[]>
     ddb.restore();
     s3.restore();
     sfn.restore();
+    guardDuty.restore();
+    secretsManager.restore();
+    sqs.restore();
+    eventBridge.restore();
   }
   return census;
 }

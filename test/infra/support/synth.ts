@@ -40,7 +40,9 @@ export function synthAirlock(pipeline: AirlockStackProps['pipeline'] = {}, app: 
 }
 
 /** The CloudFormation logical id of a construct's L1 resource. */
-export function logicalIdOf(construct: IConstruct): string {
+export function logicalIdOf(construct: IConstruct | undefined): string {
+  if (construct === undefined)
+    throw new Error('No such construct (a function this configuration does not make?)');
   const resource = construct.node.defaultChild as CfnResource | undefined;
   if (resource === undefined) throw new Error(`${construct.node.path} has no default child resource`);
   return Stack.of(construct).getLogicalId(resource);
@@ -48,8 +50,8 @@ export function logicalIdOf(construct: IConstruct): string {
 
 /** The pipeline's functions by name, in declaration order. */
 export function pipelineFunctions(stack: AirlockStack): Array<[PipelineFunction, string]> {
-  return (Object.keys(stack.pipeline.functions) as PipelineFunction[]).map((name) => [
-    name,
-    logicalIdOf(stack.pipeline.functions[name]),
-  ]);
+  return (Object.keys(stack.pipeline.functions) as PipelineFunction[]).flatMap((name) => {
+    const fn = stack.pipeline.functions[name];
+    return fn ? [[name, logicalIdOf(fn)] as [PipelineFunction, string]] : [];
+  });
 }

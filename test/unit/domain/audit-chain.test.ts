@@ -1,6 +1,8 @@
 import { eventHash, verifyTrail } from '../../../functions/domain/audit-chain.js';
 import { appendEvent } from '../../../functions/domain/audit-trail.js';
 import type { AuditEvent, RecordedEvent, TrailHead } from '../../../functions/domain/model.js';
+import { toAuditEventView } from '../../../functions/domain/status-view.js';
+import { failureReason } from '../../../functions/domain/transition-events.js';
 import { formatHash } from '../../support/trail-fixtures.js';
 
 const UPLOAD_ID = '01JNB8Y6Z4Q2W7E5R3T9K1M0PA';
@@ -101,6 +103,30 @@ describe('appendEvent chains every event to the one before it', () => {
     expect(hash).toBe(formatHash(unhashed));
     expect(second.head).toEqual({ seq: 2, at: STEPS[1]?.at, hash });
     expect(second.expected).toBe(first.head);
+  });
+
+  it('stores the execution by its name alone, never its ARN (account, region, state machine)', () => {
+    // Act
+    const { event } = appendEvent(undefined, STEPS[1] as AuditEvent);
+    // Assert
+    expect(event.executionId).toBe('exec-1');
+    expect(JSON.stringify(event)).not.toMatch(/arn:aws|123456789012/);
+  });
+
+  it("hashes what auditors are shown: a trail read through the auditors' view verifies as exported", () => {
+    // Arrange: a failure as the writers record it, with a cause naming an ARN and an account.
+    const failure = failureReason('Lambda.ServiceException at arn:aws:lambda:us-east-1:123456789012:function:x');
+    const steps = STEPS.map((step) => (step.action === 'FAILED' ? { ...step, reasons: [failure] } : step));
+    const { events } = writtenTrail(steps);
+    // Act: the events as GET /uploads/{id}/events and the NDJSON export give them to an auditor.
+    const exported = events.map((event) => toAuditEventView(event, 'auditor'));
+    // Assert
+    expect(JSON.stringify(exported)).not.toMatch(/arn:aws|123456789012/);
+    // The API leaves the upload id out of each event; a verifier puts it back (docs/audit.md).
+    expect(verifyTrail(UPLOAD_ID, exported.map((view) => ({ ...view, uploadId: UPLOAD_ID }))).verdict).toBe(
+      'verified',
+    );
+    expect(verifyTrail(UPLOAD_ID, events).verdict).toBe('verified');
   });
 
   it('stores no undefined field, so that the stored event is the one hashed', () => {

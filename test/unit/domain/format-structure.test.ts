@@ -51,6 +51,18 @@ function jpegParts(): { upToScanEnd: Buffer; tablesAndScan: Buffer; eoi: Buffer 
   };
 }
 
+/**
+ * The ZIP with the compression method of its last central directory entry (and that entry's local
+ * header) set to `method`, the data unchanged: a reader takes the method from these headers.
+ */
+function withCompressionMethod(zip: Buffer, method: number): Buffer {
+  const bytes = Buffer.from(zip);
+  const central = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  bytes.writeUInt16LE(method, central + 10);
+  bytes.writeUInt16LE(method, bytes.readUInt32LE(central + 42) + 8);
+  return bytes;
+}
+
 describe('structure walkers', () => {
   const wellFormed: Array<[string, () => Buffer, StructuredFormat]> = [
     ['the PNG sample', () => samples.png(), 'png'],
@@ -293,6 +305,11 @@ describe('structure walkers', () => {
       },
       /spans several disks/,
     ],
+    ...[12, 14, 93, 98].map((method): [string, () => Buffer, RegExp] => [
+      `a DOCX with an entry compressed with method ${method} (bzip2, LZMA, zstd, PPMd: the engine cannot read them)`,
+      () => withCompressionMethod(samples.docx(), method),
+      new RegExp(`compressed with method ${method}; only stored \\(0\\) and deflated \\(8\\)`),
+    ]),
     [
       'a ZIP with an end record signature in an entry comment of its central directory',
       () =>

@@ -288,7 +288,7 @@ describe('canRead', () => {
 });
 
 describe('toAuditEventView', () => {
-  it('drops the upload id and names the execution by its name alone', () => {
+  it('drops the upload id and shows the rest as stored (the store keeps only the execution name)', () => {
     // Arrange
     const event: RecordedEvent = {
       seq: 2,
@@ -302,7 +302,7 @@ describe('toAuditEventView', () => {
       to: 'PROCESSING',
       reasons: [],
       versionId: VERSION_ID,
-      executionId: EXECUTION_ID,
+      executionId: 'exec-77',
     };
 
     // Act
@@ -322,5 +322,71 @@ describe('toAuditEventView', () => {
       versionId: VERSION_ID,
       executionId: 'exec-77',
     });
+  });
+});
+
+describe('the scan verdict in the views', () => {
+  const THREAT = 'Win.Test.EICAR_HDB-1';
+  const scan = {
+    status: 'THREATS_FOUND' as const,
+    engine: { name: 'ClamAV', version: '1.4.6' },
+    database: { name: 'ClamAV', version: '27830', publishedAt: '2026-11-28T09:24:02.000Z' },
+    scannedAt: '2025-01-01T00:00:04.000Z',
+    threats: [THREAT],
+  };
+  const detected = { code: 'MALWARE_DETECTED' as const, message: `Malware detected: ${THREAT}.` };
+
+  it('shows auditors the engine, the database version and time, and the threat name', () => {
+    const view = toUploadView(fullRecord('REJECTED', { reasons: [detected], scan }), 'auditor');
+    expect(view.scan).toEqual(scan);
+    expect(view.reasons).toEqual([detected]);
+  });
+
+  it('shows the uploader the verdict, the engine and the database, but not which signature caught it', () => {
+    const view = toUploadView(fullRecord('REJECTED', { reasons: [detected], scan }));
+    expect(view.scan).toStrictEqual({
+      status: 'THREATS_FOUND',
+      engine: scan.engine,
+      database: scan.database,
+      scannedAt: scan.scannedAt,
+    });
+    expect(view.reasons).toEqual([
+      { code: 'MALWARE_DETECTED', message: 'Malware was detected in the file.' },
+    ]);
+    expect(JSON.stringify(view)).not.toContain(THREAT);
+  });
+
+  it('says when scanning was turned off (scanner: none)', () => {
+    const view = toUploadView(fullRecord('PROCESSED', { scan: { status: 'SKIPPED', detail: 'off' } }));
+    expect(view.scan).toEqual({ status: 'SKIPPED', detail: 'off' });
+  });
+
+  it('QUARANTINED: terminal, its reasons shown, no Retry-After', () => {
+    const view = toUploadView(fullRecord('QUARANTINED', { reasons: [detected], scan }));
+    expect(view.reasons).toEqual([
+      { code: 'MALWARE_DETECTED', message: 'Malware was detected in the file.' },
+    ]);
+    expect(view.sha256).toBe(MEASURED_SHA);
+    expect(retryAfterSeconds('QUARANTINED')).toBeUndefined();
+  });
+
+  it("keeps the threat name of the audit trail to auditors; the owner's trail says only that malware was found", () => {
+    const event: RecordedEvent = {
+      seq: 4,
+      uploadId: '01JBZ8Q6W0V8M2YQH3KX5T7N9R',
+      at: '2025-01-01T00:00:05.000Z',
+      actor: { type: 'system', id: 'rescan' },
+      action: 'QUARANTINED',
+      from: 'PROCESSED',
+      to: 'QUARANTINED',
+      reasons: [detected],
+      scan,
+      prevHash: 'a'.repeat(64),
+      hash: 'b'.repeat(64),
+    };
+    expect(toAuditEventView(event, 'auditor')).toMatchObject({ reasons: [detected], scan });
+    const owners = toAuditEventView(event);
+    expect(JSON.stringify(owners)).not.toContain(THREAT);
+    expect(owners).toMatchObject({ action: 'QUARANTINED', scan: { status: 'THREATS_FOUND' } });
   });
 });

@@ -86,6 +86,7 @@ describe('GET /audit/uploads', () => {
       'REJECTED',
       'FAILED',
       'EXPIRED',
+      'QUARANTINED',
     ]);
     expect(calls[0]?.[':from']).toBe('2025-01-30T12:00:00.000Z');
     expect(jsonBody<AuditPage>(response).cursor).toBeUndefined();

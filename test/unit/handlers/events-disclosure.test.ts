@@ -1,9 +1,10 @@
-import { FAKE_HEAD_HASH } from '../../support/trail-fixtures.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { makeGetUploadEventsHandler } from '../../../functions/get-upload-events.js';
 import { makeGetUploadHandler } from '../../../functions/get-upload.js';
 import { DEFAULT_TYPE_POLICY } from '../../../functions/domain/type-policy.js';
+import { appendEvent } from '../../../functions/domain/audit-trail.js';
+import { failureReason } from '../../../functions/domain/transition-events.js';
 import type { AuditEvent } from '../../../functions/domain/model.js';
 import { apiEvent, jsonBody } from './api-events.js';
 import { OWNER, UPLOAD_ID, newPresigner, newUploadStore, recordItem } from './aws-fakes.js';
@@ -46,10 +47,12 @@ const FAILED_EVENT: AuditEvent = {
   action: 'FAILED',
   from: 'PROCESSING',
   to: 'FAILED',
-  reasons: [{ code: 'PROCESSING_FAILED', message: ERROR }],
+  reasons: [failureReason(ERROR)],
   versionId: 'v-1',
   executionId: EXECUTION_ARN,
 };
+// Stored as every writer stores it: through appendEvent.
+const STORED = appendEvent(undefined, FAILED_EVENT);
 
 const asOwner = (routeKey: string) => apiEvent({ routeKey, pathParameters: { id: UPLOAD_ID }, sub: OWNER });
 const asAuditor = (routeKey: string) =>
@@ -62,11 +65,11 @@ beforeEach(() => {
     executionId: EXECUTION_ARN,
     versionId: 'v-1',
     failure: { error: ERROR, cause: CAUSE },
-    trailHead: { seq: 1, at: FAILED_EVENT.at, hash: FAKE_HEAD_HASH },
+    trailHead: STORED.head,
   });
   ddb.on(GetCommand).resolves({ Item: failed });
   // The events route reads the record's partition: the record holds its trail.
-  ddb.on(QueryCommand).resolves({ Items: [{ ...failed, events: [{ ...FAILED_EVENT, seq: 1 }] }] });
+  ddb.on(QueryCommand).resolves({ Items: [{ ...failed, events: [STORED.event] }] });
 });
 
 /** Nothing internal: no account id, no ARN, no state machine name, no stack or code path. */

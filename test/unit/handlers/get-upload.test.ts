@@ -316,6 +316,33 @@ describe('GET /uploads/{id} by status', () => {
     expect(responseHeader(result, 'retry-after')).toBeUndefined();
   });
 
+  it('signs no download for a QUARANTINED upload (a rescan found a threat in the promoted file)', async () => {
+    // Arrange: everything a PROCESSED upload has, then quarantined.
+    const scan = {
+      status: 'THREATS_FOUND' as const,
+      engine: { name: 'ClamAV', version: '1.4.6' },
+      database: { name: 'ClamAV', version: '27831' },
+      scannedAt: '2025-03-01T11:59:50.000Z',
+      threats: ['Win.Test.EICAR_HDB-1'],
+    };
+    const reasons = [
+      { code: 'MALWARE_DETECTED' as const, message: 'Malware detected: Win.Test.EICAR_HDB-1.' },
+    ];
+    stored({ ...PROCESSED, status: 'QUARANTINED', previousStatus: 'PROCESSED', reasons, scan });
+    // Act
+    const owner = jsonBody<UploadBody>(await handler(getEvent()));
+    const auditor = jsonBody<UploadBody & { scan?: unknown }>(
+      await handler(getEvent({ sub: 'auditor-1', groups: ['auditors'] })),
+    );
+    // Assert
+    expect(owner).toMatchObject({ status: 'QUARANTINED', reasons: [{ code: 'MALWARE_DETECTED' }] });
+    expect(owner.download).toBeUndefined();
+    expect(JSON.stringify(owner)).not.toContain('EICAR');
+    expect(auditor).toMatchObject({ scan, reasons });
+    expect(auditor.download).toBeUndefined();
+    expect((await handler(downloadEvent())).statusCode).toBe(404);
+  });
+
   it('shows a FAILED upload a generic reason and never its internal cause', async () => {
     // Arrange
     stored({ status: 'FAILED', failure: { error: 'DependencyError', cause: 'internal-cause-detail-77' } });

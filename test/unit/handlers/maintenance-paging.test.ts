@@ -1,8 +1,7 @@
+import { startInMemoryDynamo, type InMemoryDynamo } from '../../support/dynalite.js';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import dynalite from 'dynalite';
-import type { AddressInfo } from 'node:net';
 import { SweepStateStore } from '../../../functions/adapters/sweep-state.js';
 import { UploadStore, type NewUpload } from '../../../functions/adapters/upload-store.js';
 import { issuedEvent } from '../../../functions/domain/transition-events.js';
@@ -29,7 +28,6 @@ const MINUTE = 60_000;
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const TABLE = 'airlock-paging-test';
 
-let server: ReturnType<typeof dynalite>;
 let client: DynamoDBClient;
 let table = 0;
 let store: UploadStore;
@@ -39,21 +37,14 @@ const clock = () => new Date(nowMs);
 /** Quarantine keys that hold a version (a lost event's object, a FAILED upload's bytes). */
 let quarantine: Set<string>;
 
+let dynamo: InMemoryDynamo;
+
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  dynamo = await startInMemoryDynamo();
+  client = dynamo.client;
 });
 
-afterAll(async () => {
-  client.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => dynamo.close());
 
 beforeEach(async () => {
   // A fresh table per test: the sweeper's cursors live in it.

@@ -46,6 +46,8 @@ const s3 = mockClient(S3Client);
 
 const NOW = new Date('2025-03-01T12:00:10.000Z');
 const EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:airlock-pipeline:exec-1';
+/** The execution as the trail names it: its name, never its ARN. */
+const EXECUTION_NAME = 'exec-1';
 const OTHER_EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:airlock-pipeline:exec-2';
 const VERSION_ID = '3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY';
 const KEY = `quarantine/${UPLOAD_ID}`;
@@ -202,7 +204,7 @@ describe('Claim', () => {
       to: 'PROCESSING' as const,
       reasons: [],
       versionId: VERSION_ID,
-      executionId: EXECUTION_ID,
+      executionId: EXECUTION_NAME,
     };
     expect(appended(update)).toEqual({ ...expected, hash: formatHash(expected) });
     expect(update.ReturnValues).toBe('ALL_NEW');
@@ -296,7 +298,7 @@ describe('Claim', () => {
       to: null,
       reasons: [expect.objectContaining({ code: 'UNSOLICITED' })],
       versionId: VERSION_ID,
-      executionId: EXECUTION_ID,
+      executionId: EXECUTION_NAME,
     });
     expect(update.ExpressionAttributeValues?.[':versions']).toEqual([VERSION_ID]);
   });
@@ -602,6 +604,7 @@ describe('Validate', () => {
       accepted: true,
       reasons: [],
       facts: { size: PDF.length, sha256: PDF_SHA256, detectedType: 'application/pdf' },
+      scan: null, // the Scan step gives the scan verdict
     });
   });
 
@@ -967,7 +970,7 @@ describe('RecordOutcome', () => {
       to: 'PROCESSED' as const,
       reasons: [],
       versionId: VERSION_ID,
-      executionId: EXECUTION_ID,
+      executionId: EXECUTION_NAME,
     };
     expect(appended(update)).toEqual({ ...expected, hash: formatHash(expected) });
   });
@@ -1157,7 +1160,7 @@ describe('RecordOutcome', () => {
       action: 'FAILED',
       from: 'PROCESSING',
       to: 'FAILED',
-      reasons: [{ code: 'PROCESSING_FAILED', message: 'DependencyError' }],
+      reasons: [{ code: 'PROCESSING_FAILED', message: 'Processing failed (DependencyError).' }],
     });
     expect(JSON.stringify(audit)).not.toContain('secret-internal-cause-99');
   });

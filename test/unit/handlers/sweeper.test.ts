@@ -261,7 +261,7 @@ describe('sweeper', () => {
           expect.objectContaining({
             action: 'FAILED',
             actor: { type: 'system', id: 'sweeper' },
-            reasons: [{ code: 'PROCESSING_FAILED', message: 'ProcessingStalled' }],
+            reasons: [{ code: 'PROCESSING_FAILED', message: 'Processing failed (ProcessingStalled).' }],
           }),
         ],
       }),

@@ -1,8 +1,7 @@
 import { verifyTrail } from '../../../functions/domain/audit-chain.js';
-import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import type { AddressInfo } from 'node:net';
+import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { UploadStore, type NewUpload } from '../../../functions/adapters/upload-store.js';
+import { startInMemoryDynamo, type InMemoryDynamo } from '../../support/dynalite.js';
 import {
   abandonedRecordExpiry,
   canRedrive,
@@ -31,7 +30,6 @@ import { ensureTable } from '../../../local/dynamo.js';
  * records, what the indexes carry, and the largest item a trail can grow to.
  */
 
-let server: ReturnType<typeof dynalite>;
 let client: DynamoDBClient;
 let store: UploadStore;
 let table = '';
@@ -40,21 +38,14 @@ const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const RETENTION_SECONDS = 90 * 86_400;
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:airlock:exec-1';
 
+let dynamo: InMemoryDynamo;
+
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  dynamo = await startInMemoryDynamo();
+  client = dynamo.client;
 });
 
-afterAll(async () => {
-  client.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => dynamo.close());
 
 beforeEach(async () => {
   table = `trail-${++tables}`;

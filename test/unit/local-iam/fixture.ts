@@ -96,5 +96,6 @@ export function deployment(overrides: Partial<Record<string, DeployedFunction>> 
     bucketPolicy: BUCKET_POLICY,
     stateMachine,
     eventsRule: undefined,
+    outcomeEventBus: undefined,
   };
 }

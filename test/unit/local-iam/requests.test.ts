@@ -106,9 +106,39 @@ describe('local IAM: SDK commands as AWS authorizes them', () => {
     ]);
   });
 
+  it('maps tagging a named version and an on-demand GuardDuty scan as IAM authorizes them', () => {
+    expect(
+      iamRequestsFor(
+        's3',
+        'PutObjectTaggingCommand',
+        { Bucket: 'b', Key: 'clean/k', VersionId: 'v1' },
+        where,
+      ),
+    ).toEqual([
+      {
+        action: 's3:PutObjectVersionTagging',
+        resource: 'arn:aws:s3:::b/clean/k',
+        context: { 's3:versionid': 'v1' },
+      },
+    ]);
+    expect(iamRequestsFor('s3', 'PutObjectTagging', { Bucket: 'b', Key: 'clean/k' }, where)).toEqual([
+      { action: 's3:PutObjectTagging', resource: 'arn:aws:s3:::b/clean/k', context: {} },
+    ]);
+    // SendObjectMalwareScan names no resource type: it is authorized on "*".
+    expect(
+      iamRequestsFor(
+        'guardduty',
+        'SendObjectMalwareScanCommand',
+        { S3Object: { Bucket: 'b', Key: 'k' } },
+        where,
+      ),
+    ).toEqual([{ action: 'guardduty:SendObjectMalwareScan', resource: '*', context: {} }]);
+  });
+
   it.each([
     ['s3', 'DeleteObjectsCommand'],
-    ['s3', 'PutObjectTaggingCommand'],
+    ['s3', 'PutBucketPolicyCommand'],
+    ['guardduty', 'StartMalwareScanCommand'],
     ['dynamodb', 'ScanCommand'],
     ['dynamodb', 'TransactWriteItemsCommand'],
     ['sfn', 'StopExecutionCommand'],

@@ -105,7 +105,7 @@ function errorCodesOf(schema: unknown): string[] | undefined {
   return typeof code === 'string' ? [code] : undefined;
 }
 
-/** The README's error table: which codes each status carries. */
+/** The error table of docs/api.md: which codes each status carries. */
 const CODES_BY_STATUS: Readonly<Record<string, readonly string[]>> = {
   '400': ['INVALID_JSON', 'INVALID_REQUEST', 'INVALID_QUERY', 'INVALID_CURSOR', 'INVALID_IDEMPOTENCY_KEY'],
   '401': ['UNAUTHORIZED'],
@@ -358,6 +358,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     'FAILED',
     'EXPIRED',
     'DISCARDED',
+    'QUARANTINED',
   ] as const satisfies readonly AuditAction[];
   const everyActionListed: [Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>] extends [never]
     ? true
@@ -376,6 +377,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     updatedAt: true,
     expiresAt: true,
     reasons: true,
+    scan: true,
     download: true,
   };
   const AUDIT_EVENT_FIELDS: Record<keyof AuditEventView, true> = {
@@ -390,6 +392,7 @@ describe('the OpenAPI document: the domain it describes', () => {
     reasons: true,
     versionId: true,
     executionId: true,
+    scan: true,
   };
   const CREATE_REQUEST_FIELDS: Record<keyof CreateUploadRequest, true> = {
     fileName: true,
@@ -439,6 +442,7 @@ describe('the OpenAPI document: the domain it describes', () => {
         'PostUploadGrant',
         'PutUploadGrant',
         'Reason',
+        'ScanVerdict',
         'SignedDownload',
         'Upload',
         'UploadEvents',

@@ -5,7 +5,11 @@ import {
   readUploadPipelineAsl,
   substituteDefinition,
 } from '../../../statemachines/definition.js';
-import { TASK_RETRY, uploadPipelineJson } from '../../../statemachines/upload-pipeline.js';
+import {
+  SCAN_PENDING_RETRY,
+  TASK_RETRY,
+  uploadPipelineJson,
+} from '../../../statemachines/upload-pipeline.js';
 
 interface AslState {
   Type: string;
@@ -37,10 +41,12 @@ const tasks = states.filter(([, state]) => state.Type === 'Task');
 const EXPECTED_PLACEHOLDERS = [
   'ClaimFunctionArn',
   'ValidateFunctionArn',
+  'ScanFunctionArn',
   'PromoteFunctionArn',
   'RejectFunctionArn',
   'RecordOutcomeFunctionArn',
   'ReleaseQuarantineFunctionArn',
+  'PublishOutcomeFunctionArn',
 ];
 const TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
@@ -50,8 +56,10 @@ const TRANSIENT_ERRORS = [
   'TransientError',
 ];
 
-/** Tasks whose Retry may differ from TASK_RETRY, each with why. None today. */
-const RETRY_EXCEPTIONS: Record<string, string> = {};
+/** Tasks whose Retry may differ from TASK_RETRY, each with why. */
+const RETRY_EXCEPTIONS: Record<string, string> = {
+  Scan: "waits for the engine's result (ScanPending) on a schedule of its own, before TASK_RETRY",
+};
 
 describe('upload-pipeline.asl.json', () => {
   it('is what `npm run gen:asl` writes from upload-pipeline.ts (regenerate it after an edit)', () => {
@@ -73,6 +81,43 @@ describe('upload-pipeline.asl.json', () => {
       else expect(state.Retry).toEqual(TASK_RETRY);
     },
   );
+
+  it('lets Scan wait for its result first (ScanPending), then retries with TASK_RETRY', () => {
+    // The ScanPending retrier comes first: a retrier matching the error earlier would take it.
+    expect(definition.States.Scan?.Retry).toEqual([SCAN_PENDING_RETRY, ...TASK_RETRY]);
+    expect(TASK_RETRY.some((retrier) => retrier.ErrorEquals.includes('ScanPending'))).toBe(false);
+    // Bounded, and long enough for GuardDuty's usual latency (minutes): its delays sum to > 10 min.
+    const { IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds = Infinity } = SCAN_PENDING_RETRY;
+    const waited = Array.from({ length: MaxAttempts }, (_, attempt) =>
+      Math.min(IntervalSeconds * BackoffRate ** attempt, MaxDelaySeconds),
+    ).reduce((sum, delay) => sum + delay, 0);
+    expect(waited).toBeGreaterThan(600);
+    expect(waited).toBeLessThan(3600);
+  });
+
+  it('scans only what validation accepted, and promotes only what the scan kept accepted', () => {
+    const route = (name: string) =>
+      definition.States[name] as AslState & {
+        Choices: Array<{ Variable: string; BooleanEquals: boolean; Next: string }>;
+      };
+    expect([route('RouteVerdict').Choices, route('RouteVerdict').Default]).toEqual([
+      [{ Variable: '$.verdict.accepted', BooleanEquals: true, Next: 'Scan' }],
+      'Reject',
+    ]);
+    expect(definition.States.Scan?.Next).toBe('RouteScan');
+    expect([route('RouteScan').Choices, route('RouteScan').Default]).toEqual([
+      [{ Variable: '$.verdict.accepted', BooleanEquals: true, Next: 'Promote' }],
+      'Reject',
+    ]);
+    // Promote is reached from RouteScan only.
+    const intoPromote = Object.entries(definition.States).filter(
+      ([, state]) =>
+        state.Next === 'Promote' ||
+        state.Default === 'Promote' ||
+        (state.Choices ?? []).some((choice) => choice.Next === 'Promote'),
+    );
+    expect(intoPromote.map(([name]) => name)).toEqual(['RouteScan']);
+  });
 
   it('passes asl-validator once its placeholders are substituted', () => {
     // Arrange
@@ -145,19 +190,47 @@ describe('upload-pipeline.asl.json', () => {
     expect(transient?.MaxAttempts).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(tasks.filter(([name]) => name !== 'RecordFailed'))(
-    'task %s sends every other error to RecordFailed with the error in $.failure',
+  const publishes = tasks.filter(([, state]) => state.Resource === '${PublishOutcomeFunctionArn}');
+
+  it('publishes after every Record state and on the way a resumed run takes past a recorded outcome', () => {
+    // Arrange
+    const records = tasks.filter(([, state]) => state.Resource === '${RecordOutcomeFunctionArn}');
+    const release = (
+      definition.States.RouteClaim as { Choices?: Array<{ StringEquals?: string; Next: string }> }
+    ).Choices?.find((choice) => choice.StringEquals === 'RELEASE');
+
+    // Assert
+    expect(records.length).toBe(3);
+    for (const [, record] of records)
+      expect(definition.States[record.Next!]?.Resource).toBe('${PublishOutcomeFunctionArn}');
+    expect(definition.States[release!.Next]?.Resource).toBe('${PublishOutcomeFunctionArn}');
+  });
+
+  it.each(publishes)(
+    '%s catches every error into the state it goes on to: publishing never fails the pipeline',
     (_name, state) => {
       expect(state.Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: state.Next },
       ]);
     },
   );
 
+  it.each(
+    tasks.filter(
+      ([name, state]) => name !== 'RecordFailed' && state.Resource !== '${PublishOutcomeFunctionArn}',
+    ),
+  )('task %s sends every other error to RecordFailed with the error in $.failure', (_name, state) => {
+    expect(state.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RecordFailed' },
+    ]);
+  });
+
   it('ends RecordFailed in a Fail state that carries the original error and cause', () => {
     const recordFailed = definition.States.RecordFailed!;
     expect(recordFailed.Catch).toBeUndefined();
-    expect(definition.States[recordFailed.Next!]).toEqual({
+    const publishFailed = definition.States[recordFailed.Next!]!;
+    expect(publishFailed.Resource).toBe('${PublishOutcomeFunctionArn}');
+    expect(definition.States[publishFailed.Next!]).toEqual({
       Type: 'Fail',
       ErrorPath: '$.failure.Error',
       CausePath: '$.failure.Cause',
