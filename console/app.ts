@@ -4,9 +4,11 @@
  * trails and export CSV. Plain DOM; no secrets in the bundle (the token is entered at sign-in
  * and kept in sessionStorage only).
  */
+import { verifyChain, type ChainReport } from '../client/audit-chain.js';
 import { auditCsvHeader, auditCsvRows } from '../client/audit-csv.js';
 import { contentTypeFor } from '../client/index.js';
 import { ConsoleApi, type AuditEvent, type AuditUploadView, type UploadView } from './api.js';
+import { markVerdict, scanText, trailItems } from './trail-view.js';
 import { authorizeUrl, createVerifier, exchangeCode, type OAuthConfig } from './oauth.js';
 
 const TOKEN_KEY = 'airlock.token';
@@ -28,24 +30,6 @@ export const REASON_TEXT: Record<string, string> = {
   NOT_FULLY_SCANNED:
     'The malware scanner could not look at all of this file (encrypted, too large or unsupported).',
 };
-
-/** The scan verdict in one line: what the engine said, which engine and database, when, and the threats (auditors). */
-export function scanText(scan: UploadView['scan']): string | undefined {
-  if (scan === undefined) return undefined;
-  if (scan.status === 'SKIPPED') return 'Malware scan: skipped (scanning is turned off in this deployment).';
-  const verdict = {
-    NO_THREATS_FOUND: 'no threat found',
-    THREATS_FOUND: 'threat found',
-    NOT_FULLY_SCANNED: 'could not scan all of it',
-  }[scan.status];
-  const engine = scan.engine ? ` by ${scan.engine.name} ${scan.engine.version}` : '';
-  const database = scan.database
-    ? `, signatures ${scan.database.name} ${scan.database.version}${scan.database.publishedAt ? ` of ${scan.database.publishedAt.slice(0, 10)}` : ''}`
-    : '';
-  const when = scan.scannedAt ? `, ${new Date(scan.scannedAt).toLocaleString()}` : '';
-  const threats = scan.threats && scan.threats.length > 0 ? ` — ${scan.threats.join(', ')}` : '';
-  return `Malware scan: ${verdict}${engine}${database}${when}${threats}.`;
-}
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -271,18 +255,32 @@ async function search(): Promise<void> {
   );
 }
 
+let openedTrail = 0;
+
+/**
+ * Shows a trail to an auditor, marked with its verdict: the chain is checked in the browser
+ * (client/audit-chain.ts, from docs/audit.md) and, when it does not hold, the first broken link is
+ * highlighted with the problem in words. Only auditors read trails here: an owner's view of a
+ * trail is redacted and would not verify.
+ */
 async function openTrail(uploadId: string): Promise<void> {
-  const events = await api!.getEvents(uploadId);
+  const opened = ++openedTrail;
+  $('audit-error').textContent = '';
+  let events: AuditEvent[];
+  let report: ChainReport;
+  try {
+    events = await api!.getEvents(uploadId);
+    report = await verifyChain(uploadId, events);
+  } catch (error) {
+    $('audit-error').textContent = (error as Error).message;
+    return;
+  }
+  if (opened !== openedTrail) return; // another trail was opened meanwhile
   $('trail-title').textContent = `Audit trail of ${uploadId}`;
-  $('trail-list').replaceChildren(
-    ...events.map((event) => {
-      const item = document.createElement('li');
-      const reasons = event.reasons.map((reason) => reason.code).join(', ');
-      const scan = event.scan ? ` ${scanText(event.scan)}` : '';
-      item.textContent = `${event.at} ${event.actor.type}:${event.actor.id} ${event.action} ${event.from ?? '∅'} → ${event.to ?? '∅'}${reasons ? ` (${reasons})` : ''}${scan}`;
-      return item;
-    }),
-  );
+  $('trail-title').dataset.uploadId = uploadId;
+  $('trail-list').replaceChildren(...trailItems(events, report));
+  markVerdict($('trail-verdict'), report);
+  $('trail').dataset.verdict = report.verdict;
   $('trail').hidden = false;
 }
 

@@ -119,6 +119,14 @@ export function verifyTrail(uploadId: string, read: readonly unknown[], anchor?:
         problem: `a second event ${event.seq} follows event ${seq - 1}`,
       });
     }
+    // The first event naming one before it, or an event with no number: this event is at fault.
+    if (position === 0 || event.seq !== seq) {
+      return report('modified', {
+        seq,
+        position,
+        problem: 'the event is not numbered or linked as the format says',
+      });
+    }
     // Right number, wrong link: the event before it was forged in, or rewritten with a new hash.
     const beforePrevious = position >= 2 ? events[position - 2] : undefined;
     if (beforePrevious !== undefined && event.prevHash === beforePrevious.hash) {
