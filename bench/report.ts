@@ -5,6 +5,7 @@ import { POST_TO_PUT_GOAL, type LatencyResult } from './latency.js';
 import type { ThroughputResult } from './throughput.js';
 import type { ValidationResult } from './validation.js';
 import { MiB } from './stats.js';
+import { auditGoals, auditRows, type AuditBenchResult } from './audit.js';
 
 /** Everything one run measured; `--json` writes it. */
 export interface BenchReport {
@@ -29,6 +30,8 @@ export interface BenchReport {
   throughput: ThroughputResult;
   issuance: IssuanceResult;
   cost: CostResult;
+  /** Benchmark 6 (absent from reports written before it). */
+  audit?: AuditBenchResult;
   goals: Goal[];
 }
 
@@ -72,6 +75,7 @@ export function goalsOf(report: Omit<BenchReport, 'goals'>): Goal[] {
       value: String(report.latency.lost),
       met: report.latency.lost === 0,
     },
+    ...(report.audit ? auditGoals(report.audit) : []),
   ];
 }
 
@@ -156,6 +160,7 @@ function mainTable(report: Omit<BenchReport, 'goals'>): string {
       '–',
     ]);
   }
+  if (report.audit) rows.push(...auditRows(report.audit));
   return table(['#', 'figure', 'value', 'baseline (same run)', 'ratio', 'goal'], rows);
 }
 

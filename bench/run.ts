@@ -11,7 +11,8 @@ import { runCostProbe } from './cost-probe.js';
 import { runIssuanceBenchmark } from './issuance.js';
 import { latencyBreakdown, runLatencyBenchmark } from './latency.js';
 import { summarizeProfiles } from './profile.js';
-import { goalsOf, renderReport, updateGeneratedBlock, type BenchReport } from './report.js';
+import { auditRows, runAuditBenchmark, type AuditBenchPlan } from './audit.js';
+import { goalsOf, renderReport, table, updateGeneratedBlock, type BenchReport } from './report.js';
 import { attachRuntime, startBenchRuntime, type BenchRuntime } from './runtime.js';
 import { MiB } from './stats.js';
 import { runThroughputBenchmark } from './throughput.js';
@@ -26,6 +27,7 @@ const USAGE = `npm run bench [-- options]
   --update-docs        rewrite docs/performance.md's generated table and reports/bench.json
   --runtime <file>     attach to a running local runtime ({apiUrl, dataDir, ports}) instead of starting one
   --profile <dir>      write V8 CPU profiles of the validation runs there, and summarise them
+  --only audit         run only benchmark 6 (the audit trail's hash chain) and print its rows
   --help`;
 
 interface Plan {
@@ -36,6 +38,7 @@ interface Plan {
   issuanceSeconds: number;
   issuanceConcurrency: number;
   probeTimingRepeats: number;
+  audit: AuditBenchPlan;
 }
 
 const FULL: Plan = {
@@ -50,6 +53,7 @@ const FULL: Plan = {
   issuanceSeconds: 5,
   issuanceConcurrency: 8,
   probeTimingRepeats: 20,
+  audit: { events: 100_000, sealRounds: 9, sealCallsPerRound: 20_000 },
 };
 
 const SMOKE: Plan = {
@@ -60,6 +64,7 @@ const SMOKE: Plan = {
   issuanceSeconds: 1,
   issuanceConcurrency: 4,
   probeTimingRepeats: 3,
+  audit: { events: 2_000, sealRounds: 3, sealCallsPerRound: 1_000 },
 };
 
 const log = (message: string) => console.error(`[bench] ${message}`);
@@ -72,13 +77,14 @@ async function main(): Promise<number> {
       'update-docs': { type: 'boolean', default: false },
       runtime: { type: 'string' },
       profile: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
-  if (values.help) {
+  if (values.help || (values.only !== undefined && values.only !== 'audit')) {
     console.log(USAGE);
-    return 0;
+    return values.help ? 0 : 2;
   }
   const mode = values.smoke ? 'smoke' : 'full';
   const plan = values.smoke ? SMOKE : FULL;
@@ -97,6 +103,19 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  if (values.only === 'audit') {
+    try {
+      const audit = await runAuditBenchmark(runtime, plan.audit, log);
+      console.log(
+        `\n${table(['#', 'figure', 'value', 'baseline (same run)', 'ratio', 'goal'], auditRows(audit))}\n`,
+      );
+      if (values.json) writeJson(values.json, { mode, startedAt: startedAt.toISOString(), audit });
+    } finally {
+      await runtime.stop();
+    }
+    return 0;
+  }
 
   let report: BenchReport;
   try {
@@ -160,6 +179,9 @@ async function main(): Promise<number> {
         .map((size) => ({ label: size.label, ms: size.validateMedianMs, bytes: size.bytes })),
     });
 
+    log('6 audit chain: cost per transition, verify throughput');
+    const audit = await runAuditBenchmark(runtime, plan.audit, log);
+
     const partial: Omit<BenchReport, 'goals'> = {
       version: 1,
       mode,
@@ -185,6 +207,7 @@ async function main(): Promise<number> {
       throughput,
       issuance,
       cost,
+      audit,
     };
     report = { ...partial, goals: goalsOf(partial) };
   } finally {
@@ -193,12 +216,7 @@ async function main(): Promise<number> {
 
   const markdown = renderReport(report);
   console.log(`\n${markdown}\n`);
-  if (values.json) {
-    const file = resolve(values.json);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${file}`);
-  }
+  if (values.json) writeJson(values.json, report);
   if (values['update-docs']) {
     await updateGeneratedBlock(join(REPO_ROOT, 'docs', 'performance.md'), markdown);
     const latest = join(REPO_ROOT, 'reports', 'bench.json');
@@ -210,6 +228,13 @@ async function main(): Promise<number> {
     log('updated docs/performance.md and reports/bench.json');
   }
   return 0;
+}
+
+function writeJson(path: string, content: unknown): void {
+  const file = resolve(path);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(content, null, 2)}\n`);
+  log(`wrote ${file}`);
 }
 
 main().then(

@@ -109,6 +109,26 @@ describe('npm run bench -- --smoke', () => {
     expect(cost.paths[1]!.statesEntered).toContain('Reject');
   });
 
+  it('measures the audit chain: reads with and without it, sealing CPU, an export verified by the CLI', () => {
+    const { chaining, verify } = report.audit!;
+    // Two paths, each with ISSUED, CLAIMED and its outcome (docs/audit.md: the chain starts at issuance).
+    expect(chaining.transitions).toBe(6);
+    expect(chaining.readsUnchained).toBeGreaterThan(0);
+    // docs/audit.md: chaining costs no extra read; the hashes make items larger, never smaller.
+    expect(chaining.readsChained).toBe(chaining.readsUnchained);
+    expect(chaining.wruChained).toBeGreaterThanOrEqual(chaining.wruUnchained);
+    expect(chaining.sealUs).toBeGreaterThan(0);
+    expect(chaining.unsealedUs).toBeGreaterThan(0);
+    expect(verify.events).toBeGreaterThanOrEqual(2000);
+    expect(verify).toMatchObject({ result: 'VERIFIED' });
+    expect(verify.verdicts.verified).toBe(verify.uploads);
+    expect(verify.busyDay.eventsPerUpload).toBeGreaterThanOrEqual(5);
+    expect(verify.busyDay.eventsPerUpload).toBeLessThanOrEqual(8);
+    expect(verify.eventsPerSecond).toBeGreaterThan(0);
+    expect(verify.ratio).toBeGreaterThan(0);
+    expect(stdout).toContain('audit verify --export');
+  });
+
   it('reports every goal with whether it was met, and the machine it ran on', () => {
     expect(report.mode).toBe('smoke');
     expect(report.goals.length).toBeGreaterThan(0);

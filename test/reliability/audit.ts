@@ -4,10 +4,13 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { runPart, type PartResult, type RuntimeTarget, type SuiteOptions } from './part.js';
 import { backends, trailProblems, type SentJob } from './workload.js';
 import { mapLimit } from './probes.js';
+import { verifyEveryTrail } from './chain.js';
 
 export interface AuditOptions extends SuiteOptions {
   /** Every upload the load, duplicate and fault parts sent. */
   sent: SentJob[];
+  /** Other runtimes of the suite (the backlog's) whose trails are verified as well. */
+  alsoVerify?: RuntimeTarget[];
 }
 
 /** What must never be stored or logged: presigned URL parts, POST policies, tokens, secrets. */
@@ -25,13 +28,15 @@ export function secretPatterns(secretAccessKey: string): Array<{ name: string; p
 
 /**
  * Audit completeness after the load and fault runs: every upload's trail goes from ISSUED to its
- * terminal status with no gap and no duplicate transition; and no URL, signature or token is in
- * any item of the table or any line of the runtime's log (handlers and runtime, INFO level).
+ * terminal status with no gap and no duplicate transition; every trail in the table (SIGKILLs,
+ * outages and redrives included) verifies by its hash chain as an auditor checks it (chain.ts);
+ * and no URL, signature or token is in any item of the table or any line of the runtime's log
+ * (handlers and runtime, INFO level).
  */
 export function runAuditCompleteness(target: RuntimeTarget, options: AuditOptions): Promise<PartResult> {
   return runPart(
     'audit',
-    'every trail complete; no URL, signature or token in the table or logs',
+    'every trail complete and its hash chain verified; no URL, signature or token in the table or logs',
     async (failures) => {
       const { store, dynamo } = backends(target);
       const documents = DynamoDBDocumentClient.from(dynamo);
@@ -49,6 +54,17 @@ export function runAuditCompleteness(target: RuntimeTarget, options: AuditOption
           failures.push(`${job.uploadId}: ${problems.join('; ')}`);
         }
       });
+
+      // Every trail of every runtime, by the auditor's export and `airlock audit verify`.
+      const chains = { trails: 0, events: 0, verified: 0, unverifiable: 0, readOneByOne: 0 };
+      for (const runtime of [target, ...(options.alsoVerify ?? [])]) {
+        const check = await verifyEveryTrail(runtime);
+        for (const key of Object.keys(chains) as Array<keyof typeof chains>) chains[key] += check[key];
+        failures.push(...check.problems.slice(0, 50));
+      }
+      if (chains.trails === 0) failures.push('no trail in the table to verify');
+      if (chains.unverifiable > 0)
+        failures.push(`${chains.unverifiable} of ${chains.trails} trails unverifiable`);
 
       const patterns = secretPatterns(target.credentials.secretAccessKey);
       // The table: every item, records and audit events alike. No URL of any kind belongs there.
@@ -93,6 +109,11 @@ export function runAuditCompleteness(target: RuntimeTarget, options: AuditOption
       return {
         trailsChecked: options.sent.length,
         trailsWithGaps: gaps,
+        chainsInTable: chains.trails,
+        chainsVerified: chains.verified,
+        chainsUnverifiable: chains.unverifiable,
+        chainEventsVerified: chains.events,
+        chainsReadOneByOne: chains.readOneByOne,
         tableItemsScanned: items,
         secretsInTable: tableHits,
         logLinesScanned: lines,

@@ -131,7 +131,12 @@ try {
       for (const line of result.failures.slice(0, 20)) log(`  ✗ ${line}`);
     }
   }
-  if (wanted('audit')) results.push(await runAuditCompleteness(target, { ...options, sent: allSent }));
+  if (wanted('audit')) {
+    // The backlog's runtime too: its trails went through the sweeper at scale.
+    const backlogRuntime = await cadenceRuntime?.catch(() => undefined);
+    const alsoVerify = backlogRuntime ? [backlogRuntime] : [];
+    results.push(await runAuditCompleteness(target, { ...options, sent: allSent, alsoVerify }));
+  }
 } catch (error) {
   results.push({
     id: 'suite',
