@@ -26,6 +26,8 @@ const USAGE = `npm run bench [-- options]
   --update-docs        rewrite docs/performance.md's generated table and reports/bench.json
   --runtime <file>     attach to a running local runtime ({apiUrl, dataDir, ports}) instead of starting one
   --profile <dir>      write V8 CPU profiles of the validation runs there, and summarise them
+  --only latency       run only benchmark 2 (end-to-end latency and the outcome events' webhook
+                       latency); prints its figures (and --json), never touches the docs
   --help`;
 
 interface Plan {
@@ -72,6 +74,7 @@ async function main(): Promise<number> {
       'update-docs': { type: 'boolean', default: false },
       runtime: { type: 'string' },
       profile: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -79,6 +82,16 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(USAGE);
     return 0;
+  }
+  if (values.only !== undefined && values.only !== 'latency') {
+    console.error(
+      `--only takes "latency" (the one section that runs alone), got "${values.only}".\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  if (values.only !== undefined && values['update-docs']) {
+    console.error('--update-docs needs a run of every benchmark: leave out --only.');
+    return 2;
   }
   const mode = values.smoke ? 'smoke' : 'full';
   const plan = values.smoke ? SMOKE : FULL;
@@ -97,6 +110,8 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  if (values.only === 'latency') return runLatencyOnly(runtime, plan, values.smoke ?? false, values.json);
 
   let report: BenchReport;
   try {
@@ -210,6 +225,40 @@ async function main(): Promise<number> {
     log('updated docs/performance.md and reports/bench.json');
   }
   return 0;
+}
+
+/** `--only latency`: benchmark 2 alone, its figures printed (and written with --json). */
+async function runLatencyOnly(
+  runtime: BenchRuntime,
+  plan: Plan,
+  smoke: boolean,
+  json: string | undefined,
+): Promise<number> {
+  try {
+    const prefix = `bench/${new Date().toISOString().replace(/[:.]/g, '-')}/`;
+    log('2/5 end-to-end latency (alone: --only latency)');
+    const latency = await runLatencyBenchmark(
+      runtime,
+      { ...plan.latency, prefix, timeoutMs: smoke ? 30_000 : 120_000 },
+      log,
+    );
+    const { samples: _samples, postSamples: _postSamples, uploadIds: _uploadIds, ...figures } = latency;
+    console.log(JSON.stringify(figures, null, 2));
+    if (json) {
+      const file = resolve(json);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(
+        file,
+        `${JSON.stringify({ mode: smoke ? 'smoke' : 'full', only: 'latency', latency }, null, 2)}\n`,
+      );
+      log(`wrote ${file}`);
+    }
+    const webhookMet =
+      latency.webhook === undefined || (latency.webhook.missing === 0 && latency.webhook.unverified === 0);
+    return latency.lost === 0 && webhookMet ? 0 : 1;
+  } finally {
+    await runtime.stop();
+  }
 }
 
 main().then(
