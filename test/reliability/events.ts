@@ -48,6 +48,8 @@ interface Delivery {
   /** What the consumer did with it. */
   answer: 'accepted' | keyof typeof FAILURES | 'unverified';
   problems: string[];
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 /**
@@ -75,6 +77,7 @@ class FlakyConsumer {
             id: String(request.headers['webhook-id']),
             answer: 'unverified',
             problems: [],
+            at: Date.now(),
           });
           response.writeHead(401).end();
           return;
@@ -91,7 +94,7 @@ class FlakyConsumer {
                 : 'accepted';
         const problems = outcomeEventProblems(event);
         if (id !== request.headers['webhook-id']) problems.push('webhook-id is not the event id');
-        this.deliveries.push({ id, answer, problems });
+        this.deliveries.push({ id, answer, problems, at: Date.now() });
         if (answer === 'error500') response.writeHead(500).end();
         else if (answer === 'reset') request.socket.destroy();
         else if (answer === 'accepted') response.writeHead(204).end();
@@ -210,9 +213,12 @@ export function runEvents(options: EventsOptions): Promise<PartResult> {
           if (Date.now() > deadline) break;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
-        const deliveredAt = Date.now();
 
         const accepted = consumer.acceptedIds();
+        const firstAccepted = new Map<string, number>();
+        for (const entry of consumer.deliveries)
+          if (entry.answer === 'accepted' && !firstAccepted.has(entry.id))
+            firstAccepted.set(entry.id, entry.at);
         const seen = new Set(consumer.deliveries.map((entry) => entry.id));
         const missing = [...expected.keys()].filter((id) => !accepted.has(id));
         const invented = [...seen].filter((id) => !expected.has(id));
@@ -253,7 +259,9 @@ export function runEvents(options: EventsOptions): Promise<PartResult> {
           unverified,
           schemaInvalid: invalid.length,
           deadLettered: endpoint?.deadLettered ?? 0,
-          deliverSecondsAfterDrain: Math.round((deliveredAt - drainedAt) / 100) / 10,
+          // The last event's first acceptance, from the moment every upload was terminal (≤ 0: before).
+          lastEventAfterDrainSeconds:
+            Math.round((Math.max(...firstAccepted.values()) - drainedAt) / 100) / 10,
         };
       } finally {
         options.onIam?.(await runtime.stop());
