@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import type { RecordedEvent } from '../../functions/domain/model.js';
 import { outcomeEventProblems } from '../support/outcome-events.js';
-import { startSuiteRuntime, type IamTotals } from './harness.js';
+import { startSuiteRuntime, type IamTotals, type SuiteRuntime } from './harness.js';
 import { runPart, type PartResult, type SuiteOptions } from './part.js';
 import { mapLimit } from './probes.js';
 import { backends, drain, makeJobs, runClients, verifyUploads } from './workload.js';
@@ -19,6 +19,8 @@ export interface EventsOptions extends SuiteOptions {
   runtimeEnv: Record<string, string>;
   /** What the local IAM checked in this part's runtime, added to the suite's totals. */
   onIam?: (totals: IamTotals) => void;
+  /** This part's runtime while it runs (undefined once stopped), for the suite's SIGINT handler. */
+  onRuntime?: (runtime: SuiteRuntime | undefined) => void;
 }
 
 /** The consumer's injected failures, each a share of all deliveries (drawn per delivery). */
@@ -35,6 +37,8 @@ const FAILURES = {
  * so a dead letter here is a defect, not bad luck.
  */
 const RETRY = { maxAttempts: 12, initialDelaySeconds: 1, maxDelaySeconds: 4 };
+/** Nothing pending and no delivery for this long: no more events are coming. */
+const QUIET_MS = 30_000;
 /** Terminal statuses whose transitions make an event (the schema's `type` enum, upper-cased). */
 const SCHEMA = JSON.parse(
   readFileSync(new URL('../../schemas/outcome-event.v1.json', import.meta.url), 'utf8'),
@@ -170,6 +174,7 @@ export function runEvents(options: EventsOptions): Promise<PartResult> {
         ...options.runtimeEnv,
         AIRLOCK_CONFIG: configPath,
       });
+      options.onRuntime?.(runtime);
       try {
         const jobs = makeJobs(options.uploads, { label: 'events' });
         const run = await runClients(runtime, jobs, options.clients, {
@@ -198,10 +203,13 @@ export function runEvents(options: EventsOptions): Promise<PartResult> {
             );
         }
 
-        // Every expected id accepted and the bus idle (nothing pending), or the deadline.
+        // Every expected id accepted and the bus idle (nothing pending); or the bus idle with no
+        // delivery for QUIET_MS (nothing more is coming: the missing are missing); or the deadline.
         const deadline = Date.now() + 10 * 60_000;
         let idle = false;
         let endpoint: { pending: number; deadLettered: number; failedAttempts: number } | undefined;
+        let quietSince = Date.now();
+        let deliveriesSeen = -1;
         for (;;) {
           const status = (await (await fetch(`${runtime.apiUrl}/_local/webhooks`)).json()) as {
             endpoints: Array<{ pending: number; deadLettered: number; failedAttempts: number }>;
@@ -210,7 +218,11 @@ export function runEvents(options: EventsOptions): Promise<PartResult> {
           idle = endpoint !== undefined && endpoint.pending === 0;
           const accepted = consumer.acceptedIds();
           if (idle && [...expected.keys()].every((id) => accepted.has(id))) break;
-          if (Date.now() > deadline) break;
+          if (consumer.deliveries.length !== deliveriesSeen || !idle) {
+            deliveriesSeen = consumer.deliveries.length;
+            quietSince = Date.now();
+          }
+          if (Date.now() - quietSince > QUIET_MS || Date.now() > deadline) break;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
 
@@ -265,6 +277,7 @@ export function runEvents(options: EventsOptions): Promise<PartResult> {
         };
       } finally {
         options.onIam?.(await runtime.stop());
+        options.onRuntime?.(undefined);
         await consumer.stop();
         rmSync(configDir, { recursive: true, force: true });
       }

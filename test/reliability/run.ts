@@ -88,8 +88,11 @@ let runtime: SuiteRuntime | undefined;
 let iam: IamTotals | undefined;
 // The backlog part has its own runtime, at the deployed cadence: it starts beside the first part.
 let cadenceRuntime: Promise<SuiteRuntime> | undefined;
+/** The events part's own runtime, while that part runs. */
+let eventsRuntime: SuiteRuntime | undefined;
 const stopRuntime = async () => {
-  const running = [runtime, await cadenceRuntime?.catch(() => undefined)];
+  const running = [eventsRuntime, runtime, await cadenceRuntime?.catch(() => undefined)];
+  eventsRuntime = undefined;
   runtime = undefined;
   cadenceRuntime = undefined;
   for (const each of running) {
@@ -119,6 +122,7 @@ try {
       clients: sizes.loadClients,
       runtimeEnv: runtimeSettings,
       onIam: (totals) => (iam = iam === undefined ? totals : addIamTotals(iam, totals)),
+      onRuntime: (started) => (eventsRuntime = started),
     });
     results.push(result);
     log(`${result.passed ? 'PASS' : 'FAIL'} ${result.id} (${(result.durationMs / 1000).toFixed(1)} s)`);
