@@ -15,12 +15,15 @@ import { ensureTable } from '../local/dynamo.js';
 import { BenchClient, csvDocument, DOCUMENT_BYTES, type ExecutionHistory, type Outcome } from './client.js';
 import { dynamoClientFor, s3ClientFor, type BenchRuntime } from './runtime.js';
 import { distribution, median, round, sum, type Distribution } from './stats.js';
+import type { BenchWebhookConsumer } from './webhook-consumer.js';
 
 /**
  * Benchmark 2: end-to-end latency of a 100 KiB file, from the upload's 2xx to PROCESSED seen by
  * a tight poller, against the irreducible work measured in the same run: the same object's
  * upload, HEAD, GET, COPY and DELETE on the same S3 server, plus the DynamoDB writes the
- * pipeline makes per document, done with the same adapter against the same dynalite.
+ * pipeline makes per document, done with the same adapter against the same dynalite. And the
+ * outcome event of each sample: from PROCESSED recorded to its webhook received by a local
+ * consumer, beside the end-to-end latency of the same samples.
  */
 
 export const POLL_INTERVAL_MS = 25;
@@ -57,6 +60,22 @@ export interface LatencyResult {
   postSamples: LatencyResult['samples'];
   /** Where a PUT sample's time goes (medians, ms); filled in once the histories are read. */
   breakdown?: LatencyBreakdown;
+  /** The samples' outcome events (absent when attached to a runtime without the bench consumer). */
+  webhook?: WebhookLatency;
+}
+
+export interface WebhookLatency {
+  /**
+   * Every PROCESSED sample (PUT and POST): ms from the transition recorded (the record's
+   * updatedAt, the PROCESSED event's time in the trail) to the verified webhook received.
+   */
+  recordedToReceived: Distribution;
+  /** recordedToReceived.p50 / put.p50: the push's share of what a poller waits for. */
+  ratioToEndToEnd: number;
+  /** PROCESSED samples whose event never came within the wait (should be 0). */
+  missing: number;
+  /** Deliveries that failed standardwebhooks verification (should be 0). */
+  unverified: number;
 }
 
 export interface LatencyBreakdown {
@@ -208,6 +227,36 @@ export const BENCH_TABLE = 'airlock-bench';
 /** A PUT processed later than this was found by the reconciler, not pushed as an event. */
 const RECONCILER_PICKUP_MS = 1000;
 const EVENTS_WAIT_MS = 45_000;
+/** How long the samples' webhooks may still be on their way once the last sample is seen. */
+const WEBHOOK_WAIT_MS = 30_000;
+
+/** Waits for each PROCESSED sample's event at the consumer, then times record → received. */
+async function webhookLatency(
+  consumer: BenchWebhookConsumer,
+  samples: Outcome[],
+  endToEndP50: number,
+): Promise<WebhookLatency> {
+  const processed = samples.filter((outcome) => outcome.status === 'PROCESSED');
+  const eventOf = (uploadId: string) =>
+    [...consumer.received.values()].find(
+      (event) => event.uploadId === uploadId && event.status === 'PROCESSED',
+    );
+  const deadline = performance.now() + WEBHOOK_WAIT_MS;
+  while (processed.some((outcome) => eventOf(outcome.uploadId) === undefined) && performance.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const delays: number[] = [];
+  for (const outcome of processed) {
+    const event = eventOf(outcome.uploadId);
+    if (event !== undefined) delays.push(event.receivedAtEpochMs - outcome.recordedAtEpochMs);
+  }
+  const recordedToReceived = roundDistribution(distribution(delays));
+  return {
+    recordedToReceived,
+    ratioToEndToEnd: round(recordedToReceived.p50 / endToEndP50, 2),
+    missing: processed.length - delays.length,
+    unverified: consumer.unverified,
+  };
+}
 
 export async function runLatencyBenchmark(
   runtime: BenchRuntime,
@@ -264,6 +313,15 @@ export async function runLatencyBenchmark(
   const put = roundDistribution(distribution(processed(outcomes.put)));
   const post = roundDistribution(distribution(processed(outcomes.post)));
   log(`latency: PUT p50 ${put.p50} ms, POST p50 ${post.p50} ms, irreducible ${totalMs} ms`);
+  const webhook = runtime.webhooks
+    ? await webhookLatency(runtime.webhooks, [...outcomes.put, ...outcomes.post], put.p50)
+    : undefined;
+  if (webhook) {
+    log(
+      `latency: PROCESSED recorded → webhook received p50 ${webhook.recordedToReceived.p50} ms, ` +
+        `p95 ${webhook.recordedToReceived.p95} ms (${webhook.ratioToEndToEnd}× PUT p50; missing ${webhook.missing})`,
+    );
+  }
   return {
     fileBytes: DOCUMENT_BYTES,
     pollIntervalMs: POLL_INTERVAL_MS,
@@ -276,6 +334,7 @@ export async function runLatencyBenchmark(
     samples: outcomes.put.map(instants),
     postSamples: outcomes.post.map(instants),
     lost,
+    ...(webhook ? { webhook } : {}),
   };
 }
 

@@ -76,6 +76,16 @@ export function goalsOf(report: Omit<BenchReport, 'goals'>): Goal[] {
       met: report.latency.lost === 0,
     },
     ...(report.audit ? auditGoals(report.audit) : []),
+    ...(report.latency.webhook
+      ? [
+          {
+            id: 'latency.webhook',
+            description: "latency samples: every PROCESSED sample's event received, verified",
+            value: `${report.latency.webhook.missing} missing, ${report.latency.webhook.unverified} unverified`,
+            met: report.latency.webhook.missing === 0 && report.latency.webhook.unverified === 0,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -132,6 +142,17 @@ function mainTable(report: Omit<BenchReport, 'goals'>): string {
     `${latency.postToPutRatio.toFixed(2)}× (p50)`,
     `≤ ${POST_TO_PUT_GOAL}× ${mark(latency.postToPutRatio <= POST_TO_PUT_GOAL)}`,
   ]);
+  if (latency.webhook) {
+    const { recordedToReceived: delay, ratioToEndToEnd } = latency.webhook;
+    rows.push([
+      '2',
+      `outcome event: PROCESSED recorded → webhook received by a local consumer, p50 / p95 / p99 (n=${delay.n})`,
+      `${ms(delay.p50)} / ${ms(delay.p95)} / ${ms(delay.p99)} ms`,
+      `PUT p50 ${ms(latency.put.p50)} ms (2xx → PROCESSED seen)`,
+      `${ratioToEndToEnd.toFixed(2)}× (p50)`,
+      '–',
+    ]);
+  }
   for (const level of throughput.levels) {
     rows.push([
       '3',

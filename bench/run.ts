@@ -28,6 +28,8 @@ const USAGE = `npm run bench [-- options]
   --runtime <file>     attach to a running local runtime ({apiUrl, dataDir, ports}) instead of starting one
   --profile <dir>      write V8 CPU profiles of the validation runs there, and summarise them
   --only audit         run only benchmark 6 (the audit trail's hash chain) and print its rows
+  --only latency       run only benchmark 2 (end-to-end latency and the outcome events' webhook
+                       latency); prints its figures (and --json), never touches the docs
   --help`;
 
 interface Plan {
@@ -82,9 +84,19 @@ async function main(): Promise<number> {
     },
     strict: true,
   });
-  if (values.help || (values.only !== undefined && values.only !== 'audit')) {
+  if (values.help) {
     console.log(USAGE);
-    return values.help ? 0 : 2;
+    return 0;
+  }
+  if (values.only !== undefined && values.only !== 'latency' && values.only !== 'audit') {
+    console.error(
+      `--only takes "latency" or "audit" (the sections that run alone), got "${values.only}".\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  if (values.only !== undefined && values['update-docs']) {
+    console.error('--update-docs needs a run of every benchmark: leave out --only.');
+    return 2;
   }
   const mode = values.smoke ? 'smoke' : 'full';
   const plan = values.smoke ? SMOKE : FULL;
@@ -116,6 +128,7 @@ async function main(): Promise<number> {
     }
     return 0;
   }
+  if (values.only === 'latency') return runLatencyOnly(runtime, plan, values.smoke ?? false, values.json);
 
   let report: BenchReport;
   try {
@@ -123,7 +136,7 @@ async function main(): Promise<number> {
     const prefix = `bench/${startedAt.toISOString().replace(/[:.]/g, '-')}/`;
     const timeoutMs = values.smoke ? 30_000 : 120_000;
 
-    log('1/5 validation streaming');
+    log('1/6 validation streaming');
     const validation = await runValidationBenchmark(
       runtime,
       { ...plan.validation, prefix, ...(values.profile ? { profileDir: values.profile } : {}) },
@@ -137,10 +150,10 @@ async function main(): Promise<number> {
       }
     }
 
-    log('2/5 end-to-end latency');
+    log('2/6 end-to-end latency');
     const latency = await runLatencyBenchmark(runtime, { ...plan.latency, prefix, timeoutMs }, log);
 
-    log('3/5 throughput');
+    log('3/6 throughput');
     const throughput = await runThroughputBenchmark(runtime, { levels: plan.throughput, timeoutMs }, log);
 
     // A few rejected documents through the runtime, for the reject path's transitions and durations.
@@ -152,14 +165,14 @@ async function main(): Promise<number> {
       rejectedIds.push(outcome.uploadId);
     }
 
-    log('4/5 issuance');
+    log('4/6 issuance');
     const issuance = await runIssuanceBenchmark(
       runtime,
       { seconds: plan.issuanceSeconds, concurrency: plan.issuanceConcurrency },
       log,
     );
 
-    log('5/5 cost model: synthesizing the CDK app, counting requests per document');
+    log('5/6 cost model: synthesizing the CDK app, counting requests per document');
     // Durations from the sequential runs (2 and the rejected samples): under load (3) the one
     // local process time-slices up to 16 executions, which separate Lambda invocations do not.
     const histories = await waitForExecutions(runtime, new Set([...latency.uploadIds, ...rejectedIds]));
@@ -179,7 +192,7 @@ async function main(): Promise<number> {
         .map((size) => ({ label: size.label, ms: size.validateMedianMs, bytes: size.bytes })),
     });
 
-    log('6 audit chain: cost per transition, verify throughput');
+    log('6/6 audit chain: cost per transition, verify throughput');
     const audit = await runAuditBenchmark(runtime, plan.audit, log);
 
     const partial: Omit<BenchReport, 'goals'> = {
@@ -235,6 +248,32 @@ function writeJson(path: string, content: unknown): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(content, null, 2)}\n`);
   log(`wrote ${file}`);
+}
+
+/** `--only latency`: benchmark 2 alone, its figures printed (and written with --json). */
+async function runLatencyOnly(
+  runtime: BenchRuntime,
+  plan: Plan,
+  smoke: boolean,
+  json: string | undefined,
+): Promise<number> {
+  try {
+    const prefix = `bench/${new Date().toISOString().replace(/[:.]/g, '-')}/`;
+    log('2/6 end-to-end latency (alone: --only latency)');
+    const latency = await runLatencyBenchmark(
+      runtime,
+      { ...plan.latency, prefix, timeoutMs: smoke ? 30_000 : 120_000 },
+      log,
+    );
+    const { samples: _samples, postSamples: _postSamples, uploadIds: _uploadIds, ...figures } = latency;
+    console.log(JSON.stringify(figures, null, 2));
+    if (json) writeJson(json, { mode: smoke ? 'smoke' : 'full', only: 'latency', latency });
+    const webhookMet =
+      latency.webhook === undefined || (latency.webhook.missing === 0 && latency.webhook.unverified === 0);
+    return latency.lost === 0 && webhookMet ? 0 : 1;
+  } finally {
+    await runtime.stop();
+  }
 }
 
 main().then(

@@ -10,6 +10,7 @@ import {
   stopRuntime,
   type RuntimeSpec,
 } from '../test/e2e/runtime-process.js';
+import { startWebhookConsumer, type BenchWebhookConsumer } from './webhook-consumer.js';
 
 /** A local runtime the benchmarks run against: started here, or an existing one attached to. */
 export interface BenchRuntime {
@@ -27,6 +28,11 @@ export interface BenchRuntime {
   /** How long the runtime took to become healthy (0 when attached). */
   startupMs: number;
   attached: boolean;
+  /**
+   * The webhook endpoint the runtime delivers outcome events to (started with the runtime; absent
+   * when attached to someone else's).
+   */
+  webhooks?: BenchWebhookConsumer;
   stop(): Promise<void>;
 }
 
@@ -55,9 +61,18 @@ function describe(
  */
 export async function startBenchRuntime(log: (message: string) => void): Promise<BenchRuntime> {
   const dataDir = mkdtempSync(join(tmpdir(), 'airlock-bench-'));
-  // The issuance benchmark holds about 2,000 grants of one user open: the quota allows it.
+  // The issuance benchmark holds about 2,000 grants of one user open: the quota allows it. Every
+  // outcome event goes to a local consumer (the latency benchmark times its deliveries).
+  const webhooks = await startWebhookConsumer();
+  writeFileSync(join(dataDir, 'webhook-secret'), webhooks.secret);
   const config = join(dataDir, 'airlock.config.json');
-  writeFileSync(config, JSON.stringify({ quotaOpenGrants: 5000 }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      quotaOpenGrants: 5000,
+      webhooks: [{ id: 'bench', url: webhooks.url, secret: { file: 'webhook-secret' } }],
+    }),
+  );
   const spec = await allocateRuntime({ dataDir, env: { AIRLOCK_LOG_LEVEL: 'WARN', AIRLOCK_CONFIG: config } });
   const started = Date.now();
   log(`starting a local runtime in ${dataDir}…`);
@@ -65,6 +80,7 @@ export async function startBenchRuntime(log: (message: string) => void): Promise
   try {
     launched = await launchRuntime(spec);
   } catch (error) {
+    await webhooks.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -75,10 +91,12 @@ export async function startBenchRuntime(log: (message: string) => void): Promise
     ...describe(spec, launched.apiUrl),
     startupMs,
     attached: false,
+    webhooks,
     stop: async () => {
       if (stopped) return;
       stopped = true;
       await stopRuntime(launched.pid, dataDir);
+      await webhooks.stop();
       if (!process.env.AIRLOCK_BENCH_KEEP) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -107,6 +109,7 @@ const secret = `whsec_${randomBytes(32).toString('base64')}`;
 const consumer = new Consumer(secret);
 let spec: RuntimeSpec;
 let pid = 0;
+let child: ChildProcess | undefined;
 let apiUrl = '';
 
 beforeAll(async () => {
@@ -130,14 +133,14 @@ beforeAll(async () => {
       webhookRetry: { maxAttempts: 10, initialDelaySeconds: 1, maxDelaySeconds: 2 },
     }),
   );
-  // Grants live 5 s, so that an upload never sent expires within the test.
+  // Grants live 5 s, so that an upload never sent expires within the test. Fault injection is on
+  // at rate 0 (the router's /faults arms a crash point for one test; a restart disarms it).
   spec = await allocateRuntime({
     dataDir,
-    env: { AIRLOCK_CONFIG: config, AIRLOCK_UPLOAD_URL_TTL_SECONDS: '5' },
+    env: { AIRLOCK_CONFIG: config, AIRLOCK_UPLOAD_URL_TTL_SECONDS: '5', AIRLOCK_FAULTS: 'crash=0' },
   });
   const launched = await launchRuntime(spec);
-  pid = launched.pid;
-  apiUrl = launched.apiUrl;
+  ({ pid, child, apiUrl } = launched);
 });
 
 afterAll(async () => {
@@ -216,5 +219,72 @@ describe('outcome events to webhooks', () => {
     expect(consumer.received.flatMap((entry) => entry.problems)).toEqual([]);
     for (const entry of consumer.received) expect(entry.event.id).toBe(entry.id);
     expect(readFileSync(join(spec.dataDir, 'runtime.log'), 'utf8')).not.toContain(secret);
+  });
+  it('after a SIGKILL right after the outcome is recorded (before Publish), its event comes after the restart, one id', async () => {
+    // Arrange: a grant (5 s: the crash is armed and the file sent at once, no restart in between)
+    const runtime = { apiUrl, dataDir: spec.dataDir };
+    const token = await tokenFor(runtime, 'events-crash-user');
+    const bytes = samples.pdf('crash');
+    const created = await createUpload(runtime, token, {
+      fileName: 'crash.pdf',
+      contentType: samples.MIME.pdf,
+      size: bytes.length,
+      method: 'PUT',
+    });
+    const mine = () => consumer.received.filter((entry) => entry.event.data.uploadId === created.uploadId);
+    const armed = await fetch(`http://127.0.0.1:${spec.ports.router}/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ rates: 'crash.outcome=1' }),
+    });
+    expect(armed.status).toBe(200);
+    const dying = child!;
+    const exited = once(dying, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+
+    // Act: the execution records PROCESSED and the runtime is killed on that write's return;
+    // then it starts again (fault rates back to the environment's 0) on the same data dir.
+    const sent = await upload(created.upload, bytes).catch((error: Error) => ({
+      status: 0,
+      text: error.message,
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    const [, signal] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error(`the runtime did not crash at crash.outcome (upload answered ${sent.status})`)),
+          60_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    const deliveredBeforeKill = mine().length;
+    ({ pid, child } = await launchRuntime(spec));
+    const outcome = await waitForOutcome(runtime, token, created.uploadId, 60_000);
+    const expected = recordedEventIds(created.uploadId, await auditTrail(runtime, token, created.uploadId));
+    await pollUntil(
+      'the outcome recorded before the kill delivered after the restart, nothing pending',
+      async () => {
+        const status = await api<{ endpoints: Array<{ pending: number }> }>(runtime, '/_local/webhooks');
+        const idle = status.body.endpoints.every((endpoint) => endpoint.pending === 0);
+        const ids = new Set(mine().map((entry) => entry.id));
+        return idle && expected.every((id) => ids.has(id)) ? true : undefined;
+      },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        describeLast: () => JSON.stringify(mine().map((entry) => entry.id)),
+      },
+    );
+
+    // Assert: killed by the crash point, after the record and before any delivery of its event;
+    // then exactly one distinct id, verified and valid against the schema.
+    expect(sent.status).toBe(200);
+    expect(signal).toBe('SIGKILL');
+    expect(deliveredBeforeKill).toBe(0);
+    expect(outcome.status).toBe('PROCESSED');
+    expect(expected).toHaveLength(1);
+    expect(new Set(mine().map((entry) => entry.id))).toEqual(new Set(expected));
+    expect(mine().filter((entry) => !entry.verified || entry.problems.length > 0)).toEqual([]);
+    for (const entry of mine()) expect(entry.event.id).toBe(entry.id);
   });
 });

@@ -8,9 +8,10 @@ import type { PartResult } from '../reliability/part.js';
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * The short version of `npm run test:reliability`: every part (load, duplicates, hostile input,
- * isolation, each fault, the backlog at the deployed sweep cadence scaled down, cdk-nag, audit
- * completeness) with small counts, against its own runtime.
+ * The short version of `npm run test:reliability`: every part (outcome events to a failing
+ * webhook consumer, load, duplicates, hostile input, isolation, each fault, the backlog at the
+ * deployed sweep cadence scaled down, cdk-nag, audit completeness) with small counts, against
+ * its own runtimes.
  */
 describe('reliability suite (quick)', () => {
   it(
@@ -41,6 +42,7 @@ describe('reliability suite (quick)', () => {
       expect({ exitCode, failed }).toEqual({ exitCode: 0, failed: [] });
       expect(report.parts.map((part) => part.id)).toEqual([
         'infrastructure',
+        'events',
         'load',
         'duplicates',
         'hostile',
@@ -57,6 +59,8 @@ describe('reliability suite (quick)', () => {
         'audit',
       ]);
       const figures = Object.fromEntries(report.parts.map((part) => [part.id, part.figures]));
+      expect(figures.events).toMatchObject({ missing: 0, invented: 0, unverified: 0, schemaInvalid: 0 });
+      expect(Number(figures.events?.answered500)).toBeGreaterThan(0);
       expect(figures.load).toMatchObject({ lost: 0, stuck: 0, promotedTwice: 0, wrongOutcomes: 0 });
       expect(Number(figures['faults.transient']?.injectedFaults)).toBeGreaterThan(0);
       expect(Number(figures['faults.delivery']?.deliveriesRefused)).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import type { PartResult, SuiteOptions } from './part.js';
 import { runAuditCompleteness } from './audit.js';
 import { cadenceEnv, runBacklog, scaledCadence } from './backlog.js';
 import { runDuplicates } from './duplicates.js';
+import { runEvents } from './events.js';
 import { runFaults } from './faults.js';
 import { runHostileCorpus } from './hostile.js';
 import { runInfrastructure } from './infrastructure.js';
@@ -22,10 +23,11 @@ import type { SentJob } from './workload.js';
  *
  * Starts a local runtime (with fault injection switched on, rates at zero until a part raises
  * them) and tries to break Airlock: load, faults, duplicates, hostile input, isolation, the
- * infrastructure checks and the audit trail's completeness. Prints a summary table, writes a JSON
- * report, and (a full run of every part that passed) writes the figures into docs/reliability.md. `--only`
- * runs the parts named (infrastructure, load, duplicates, hostile, isolation, faults, backlog,
- * audit). Exits 1 on any failure.
+ * infrastructure checks, outcome events to a failing webhook consumer (in a runtime of its own)
+ * and the audit trail's completeness. Prints a summary table, writes a JSON report, and (a full
+ * run of every part that passed) writes the figures into docs/reliability.md. `--only`
+ * runs the parts named (infrastructure, events, load, duplicates, hostile, isolation, faults,
+ * backlog, audit). Exits 1 on any failure.
  */
 const { values } = parseArgs({
   options: {
@@ -46,8 +48,33 @@ const log = (message: string) =>
   console.log(`[reliability ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}`);
 const options: SuiteOptions = { quick, log };
 const sizes = quick
-  ? { loadUploads: 120, loadClients: 32, faultUploads: 24, duplicateUploads: 12, outageSeconds: 35 }
-  : { loadUploads: 1000, loadClients: 32, faultUploads: 120, duplicateUploads: 60, outageSeconds: 70 };
+  ? {
+      loadUploads: 120,
+      loadClients: 32,
+      faultUploads: 24,
+      duplicateUploads: 12,
+      outageSeconds: 35,
+      eventUploads: 60,
+    }
+  : {
+      loadUploads: 1000,
+      loadClients: 32,
+      faultUploads: 120,
+      duplicateUploads: 60,
+      outageSeconds: 70,
+      eventUploads: 1000,
+    };
+/** The main runtime's settings that the events part's own runtime shares (no fault injection). */
+const runtimeSettings = {
+  AIRLOCK_UPLOAD_URL_TTL_SECONDS: '60',
+  AIRLOCK_PROCESSING_TIMEOUT_MS: '10000',
+  // Step Functions runs thousands of executions at once; here every fault batch fits at once,
+  // so that an outage meets every upload mid-pipeline rather than queued.
+  AIRLOCK_MAX_CONCURRENT_EXECUTIONS: '128',
+  AIRLOCK_LOG_LEVEL: 'INFO',
+};
+/** The parts that run against the main runtime (the others start their own, or none). */
+const MAIN_RUNTIME_PARTS = ['load', 'duplicates', 'hostile', 'isolation', 'faults', 'backlog', 'audit'];
 // The deployed sweep cadence ÷60 (5 min → 5 s, grants 15 min → 15 s, the same page size).
 const cadence = scaledCadence(60);
 const backlogSizes = quick
@@ -61,8 +88,11 @@ let runtime: SuiteRuntime | undefined;
 let iam: IamTotals | undefined;
 // The backlog part has its own runtime, at the deployed cadence: it starts beside the first part.
 let cadenceRuntime: Promise<SuiteRuntime> | undefined;
+/** The events part's own runtime, while that part runs. */
+let eventsRuntime: SuiteRuntime | undefined;
 const stopRuntime = async () => {
-  const running = [runtime, await cadenceRuntime?.catch(() => undefined)];
+  const running = [eventsRuntime, runtime, await cadenceRuntime?.catch(() => undefined)];
+  eventsRuntime = undefined;
   runtime = undefined;
   cadenceRuntime = undefined;
   for (const each of running) {
@@ -85,17 +115,28 @@ try {
     log('infrastructure: cdk-nag packs…');
     results.push(await runInfrastructure(options));
   }
-  log('starting the local runtime (fault injection on, all rates 0)…');
-  runtime = await startSuiteRuntime(quick ? 'quick' : 'full', {
-    AIRLOCK_FAULTS: 'steps=0,router=0',
-    AIRLOCK_UPLOAD_URL_TTL_SECONDS: '60',
-    AIRLOCK_PROCESSING_TIMEOUT_MS: '10000',
-    // Step Functions runs thousands of executions at once; here every fault batch fits at once,
-    // so that an outage meets every upload mid-pipeline rather than queued.
-    AIRLOCK_MAX_CONCURRENT_EXECUTIONS: '128',
-    AIRLOCK_LOG_LEVEL: 'INFO',
-  });
-  const target = runtime;
+  if (wanted('events')) {
+    const result = await runEvents({
+      ...options,
+      uploads: sizes.eventUploads,
+      clients: sizes.loadClients,
+      runtimeEnv: runtimeSettings,
+      onIam: (totals) => (iam = iam === undefined ? totals : addIamTotals(iam, totals)),
+      onRuntime: (started) => (eventsRuntime = started),
+    });
+    results.push(result);
+    log(`${result.passed ? 'PASS' : 'FAIL'} ${result.id} (${(result.durationMs / 1000).toFixed(1)} s)`);
+    for (const line of result.failures.slice(0, 20)) log(`  ✗ ${line}`);
+  }
+  if (MAIN_RUNTIME_PARTS.some(wanted)) {
+    log('starting the local runtime (fault injection on, all rates 0)…');
+    runtime = await startSuiteRuntime(quick ? 'quick' : 'full', {
+      AIRLOCK_FAULTS: 'steps=0,router=0',
+      ...runtimeSettings,
+    });
+  }
+  // Only the parts below that are wanted use it, and then it was started.
+  const target = runtime!;
   const record = (sent: SentJob[]) => allSent.push(...sent);
   for (const [name, part] of [
     [
