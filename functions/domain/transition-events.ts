@@ -79,10 +79,7 @@ export function outcomeEvent(params: {
     action: params.outcome,
     from: params.record.status,
     to: params.outcome,
-    reasons:
-      params.outcome === 'FAILED'
-        ? [failureReason(params.failure?.error)]
-        : (params.reasons ?? []),
+    reasons: params.outcome === 'FAILED' ? [failureReason(params.failure?.error)] : (params.reasons ?? []),
     ...(versionId ? { versionId } : {}),
     executionId: params.executionId,
     ...(params.scan && params.outcome !== 'FAILED' ? { scan: params.scan } : {}),

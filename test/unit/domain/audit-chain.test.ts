@@ -115,7 +115,9 @@ describe('appendEvent chains every event to the one before it', () => {
 
   it("hashes what auditors are shown: a trail read through the auditors' view verifies as exported", () => {
     // Arrange: a failure as the writers record it, with a cause naming an ARN and an account.
-    const failure = failureReason('Lambda.ServiceException at arn:aws:lambda:us-east-1:123456789012:function:x');
+    const failure = failureReason(
+      'Lambda.ServiceException at arn:aws:lambda:us-east-1:123456789012:function:x',
+    );
     const steps = STEPS.map((step) => (step.action === 'FAILED' ? { ...step, reasons: [failure] } : step));
     const { events } = writtenTrail(steps);
     // Act: the events as GET /uploads/{id}/events and the NDJSON export give them to an auditor.
@@ -123,9 +125,12 @@ describe('appendEvent chains every event to the one before it', () => {
     // Assert
     expect(JSON.stringify(exported)).not.toMatch(/arn:aws|123456789012/);
     // The API leaves the upload id out of each event; a verifier puts it back (docs/audit.md).
-    expect(verifyTrail(UPLOAD_ID, exported.map((view) => ({ ...view, uploadId: UPLOAD_ID }))).verdict).toBe(
-      'verified',
-    );
+    expect(
+      verifyTrail(
+        UPLOAD_ID,
+        exported.map((view) => ({ ...view, uploadId: UPLOAD_ID })),
+      ).verdict,
+    ).toBe('verified');
     expect(verifyTrail(UPLOAD_ID, events).verdict).toBe('verified');
   });
 
