@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { lazy, makeDynamoDbClient, makeS3Client, readConfig } from './commons/config.js';
-import { intEnv, optionalEnv, requireEnv } from './commons/env.js';
+import { requireEnv } from './commons/env.js';
+import { readDigestSchedule, signerFromEnv } from './commons/digest-settings.js';
 import { ENV_NAMES } from './commons/env-names.js';
 import { ConfigurationError } from './domain/errors.js';
 import { logger } from './commons/logger.js';
-import { AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS } from './commons/setting-bounds.js';
 import { DIGEST_PREFIX, DigestBucket } from './adapters/digest-bucket.js';
-import { FileDigestSigner, KmsDigestSigner, type DigestSigner } from './adapters/digest-signer.js';
+import type { DigestSigner } from './adapters/digest-signer.js';
 import { DigestStateStore } from './adapters/digest-state.js';
 import { UploadQueries } from './adapters/upload-queries.js';
 import {
@@ -24,7 +24,6 @@ import {
   type DigestSchedule,
 } from './domain/audit-digest-schedule.js';
 import { UPLOAD_STATUSES, type RecordedEvent } from './domain/model.js';
-import { KMSClient } from '@aws-sdk/client-kms';
 
 export interface WriteAuditDigestDeps {
   state: Pick<DigestStateStore, 'read' | 'acquire' | 'advance' | 'release'>;
@@ -156,44 +155,6 @@ async function changedTrailsSince(
     batch.forEach((uploadId, index) => read.push({ uploadId, events: events[index] ?? [] }));
   }
   return read;
-}
-
-/** The writer's settings from its environment (set by the construct, or the local runtime). */
-export function readDigestSchedule(
-  env: NodeJS.ProcessEnv = process.env,
-): DigestSchedule & { budgetMs: number } {
-  const intervalSeconds = intEnv(
-    ENV_NAMES.auditDigestIntervalSeconds,
-    AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS.default * 60,
-    { min: 1, max: (AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS.max ?? 1440) * 60 },
-    env,
-  );
-  // No default: the settle time is the longest timeout of a trail writer, which only the
-  // deployment (or the local runtime) knows.
-  const settleSeconds = intEnv(ENV_NAMES.auditDigestSettleSeconds, -1, { min: 0 }, env);
-  if (settleSeconds < 0) requireEnv(ENV_NAMES.auditDigestSettleSeconds, env);
-  const budgetSeconds = intEnv(ENV_NAMES.auditDigestTimeBudgetSeconds, 60, { min: 1 }, env);
-  return {
-    intervalMs: intervalSeconds * 1000,
-    settleMs: settleSeconds * 1000,
-    budgetMs: budgetSeconds * 1000,
-  };
-}
-
-/**
- * The signer of this deployment: the KMS key named (AWS only: locally the key file signs, outside
- * the local IAM check, so the KMS client is not instrumented).
- */
-export function signerFromEnv(env: NodeJS.ProcessEnv = process.env): DigestSigner {
-  const keyId = optionalEnv(ENV_NAMES.auditDigestKeyId, env);
-  if (keyId !== undefined) return new KmsDigestSigner(keyId, new KMSClient({}));
-  const file = optionalEnv(ENV_NAMES.auditDigestKeyFile, env);
-  if (file === undefined) {
-    throw new ConfigurationError(
-      `Either ${ENV_NAMES.auditDigestKeyId} or ${ENV_NAMES.auditDigestKeyFile} must be set.`,
-    );
-  }
-  return new FileDigestSigner(file);
 }
 
 const defaultDeps = lazy((): WriteAuditDigestDeps => {

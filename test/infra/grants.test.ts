@@ -48,6 +48,7 @@ beforeAll(async () => {
   census = await commandCensus({
     webhookQueueUrl: `https://sqs.us-east-1.amazonaws.com/000000000000/${logicalIdOf(webhookQueue)}`,
     eventBusName: logicalIdOf(stack.pipeline.events.bus),
+    digestKeyArn: `arn:aws:kms:us-east-1:000000000000:key/${logicalIdOf(stack.pipeline.auditDigests.key)}`,
   });
 });
 
