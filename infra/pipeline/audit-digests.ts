@@ -22,6 +22,8 @@ export interface PipelineAuditDigestsProps {
   readonly trailWriters: PipelineLambda[];
   /** @default a new ECC_NIST_P256 SIGN_VERIFY key */
   readonly key?: kms.IKey;
+  /** The customer-managed key of the pipeline's storage, for the digest bucket too. @default SSE-S3 */
+  readonly encryptionKey?: kms.IKey;
 }
 
 export interface PipelineAuditDigests {
@@ -60,7 +62,9 @@ export function buildAuditDigests(scope: Construct, props: PipelineAuditDigestsP
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     enforceSSL: true,
-    encryption: s3.BucketEncryption.S3_MANAGED,
+    ...(props.encryptionKey
+      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: props.encryptionKey, bucketKeyEnabled: true }
+      : { encryption: s3.BucketEncryption.S3_MANAGED }),
     serverAccessLogsBucket: props.accessLogsBucket,
     serverAccessLogsPrefix: 'audit-digest-bucket/',
     // Locked objects cannot be deleted before their retention ends: the bucket outlives the stack.
@@ -71,11 +75,12 @@ export function buildAuditDigests(scope: Construct, props: PipelineAuditDigestsP
     'NIST.800.53.R5-S3BucketReplicationEnabled',
     "Object Lock keeps each digest undeletable for its retention in the deployment's region; copying digests to another account or region is the deployer's decision and needs a destination this construct does not own.",
   );
-  acknowledge(
-    bucket,
-    'NIST.800.53.R5-S3DefaultEncryptionKMS',
-    'Digests are signed hashes meant to be handed to auditors, no secret: SSE-S3 encrypts them at rest, and their integrity comes from the signature and Object Lock, not from a key.',
-  );
+  if (!props.encryptionKey)
+    acknowledge(
+      bucket,
+      'NIST.800.53.R5-S3DefaultEncryptionKMS',
+      'Digests are signed hashes meant to be handed to auditors, no secret: SSE-S3 encrypts them at rest, and their integrity comes from the signature and Object Lock, not from a key.',
+    );
   const key =
     props.key ??
     new kms.Key(scope, 'AuditDigestKey', {
@@ -123,6 +128,7 @@ export function buildAuditDigests(scope: Construct, props: PipelineAuditDigestsP
       conditions: { StringLike: { 's3:prefix': [`${DIGEST_PREFIX}*`] } },
     }),
   );
+  storage.grantKey(writer, ['s3:PutObject', 's3:GetObject']);
   key.grant(writer, 'kms:Sign');
   new events.Rule(scope, 'AuditDigestSchedule', {
     description: 'Writes the signed digest of the audit trails of each period.',
@@ -151,6 +157,7 @@ export function buildAuditDigests(scope: Construct, props: PipelineAuditDigestsP
       resources: [bucket.arnForObjects(`${DIGEST_PREFIX}*`)],
     }),
   );
+  storage.grantKey(reader, ['s3:GetObjectVersion']);
   key.grant(reader, 'kms:GetPublicKey');
   for (const fn of [writer, reader]) {
     acknowledge(

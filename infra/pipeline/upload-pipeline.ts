@@ -216,6 +216,7 @@ export class UploadPipeline extends Construct {
         ...(this.scanning.rescan ? [this.scanning.rescan] : []),
       ],
       ...(props.auditDigestKey ? { key: props.auditDigestKey } : {}),
+      ...(encryptionKey ? { encryptionKey } : {}),
     });
     addAuditDigestRoutes(this.api, this.auditDigests.reader);
     this.console?.deploy(

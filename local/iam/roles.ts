@@ -37,6 +37,8 @@ export interface DeployedPolicies {
   eventsRule: Principal | undefined;
   /** The outcome-event bus the stack made, by its local name (its logical id). */
   outcomeEventBus: string | undefined;
+  /** The key policy of each KMS key the stack made, by its ARN: KMS authorizes with it too. */
+  keyPolicies?: Map<string, PolicyDocument>;
 }
 
 /** The physical names the local runtime uses for the template's resources. */
@@ -207,7 +209,16 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
     ([, resource]) =>
       resource.Type === 'AWS::S3::BucketPolicy' && targetOf(resource.Properties?.Bucket) === bucketId,
   )?.[1].Properties?.PolicyDocument;
+  const keyPolicies = new Map<string, PolicyDocument>();
+  for (const [id, resource] of entries) {
+    if (resource.Type !== 'AWS::KMS::Key' || resource.Properties?.KeyPolicy === undefined) continue;
+    keyPolicies.set(
+      resolve({ 'Fn::GetAtt': [id, 'Arn'] }) as string,
+      resolve(resource.Properties.KeyPolicy) as PolicyDocument,
+    );
+  }
   return {
+    keyPolicies,
     functions,
     bucketPolicy: bucketPolicy === undefined ? undefined : (resolve(bucketPolicy) as PolicyDocument),
     stateMachine: principalOf('state-machine', stateMachineRoleId),
