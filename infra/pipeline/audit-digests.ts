@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -162,7 +162,7 @@ export function buildAuditDigests(scope: Construct, props: PipelineAuditDigestsP
   for (const fn of [writer, reader]) {
     acknowledge(
       fn.executionRole,
-      `AwsSolutions-IAM5[Resource::<${scope.node.findChild('AuditDigestBucket').node.id}.Arn>/${DIGEST_PREFIX}*]`,
+      `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnResource)}.Arn>/${DIGEST_PREFIX}*]`,
       `Digest objects under ${DIGEST_PREFIX} only: one per period, named by the period's end, not known in advance.`,
     );
   }
