@@ -493,8 +493,8 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
       signer: new KmsDigestSigner(digestKeyArn, new KMSClient({ region: 'us-east-1' })),
     }));
     const auditor = { groups: ['auditors'] };
-    await handler(apiEvent({ routeKey: 'GET /audit/public-key', ...auditor }) as never);
-    await handler(apiEvent({ routeKey: 'GET /audit/digests', ...auditor }) as never);
+    await handler(apiEvent({ routeKey: 'GET /audit/public-key', ...auditor }));
+    await handler(apiEvent({ routeKey: 'GET /audit/digests', ...auditor }));
   },
   sweeper: async () => {
     const old = '2025-03-01T11:00:00.000Z';

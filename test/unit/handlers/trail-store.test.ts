@@ -224,9 +224,10 @@ describe('the trail in the record', () => {
     });
     // Act: what changed from the discard's time on, as the digest writer and auditors query it
     const changedSince = async (from: string) =>
-      (await store.pageByStatus({ status: 'PROCESSED', from, to: '9', limit: 10 })).items.map(
-        (record) => [record.uploadId, record.updatedAt],
-      );
+      (await store.pageByStatus({ status: 'PROCESSED', from, to: '9', limit: 10 })).items.map((record) => [
+        record.uploadId,
+        record.updatedAt,
+      ]);
     // Assert
     expect(await changedSince(discardAt)).toEqual([['01MOVED', discardAt]]);
     expect((await store.get('01MOVED'))?.trailHead.at).toBe(discardAt);
