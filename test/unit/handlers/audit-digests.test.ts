@@ -37,7 +37,7 @@ test('non-auditors get 403 on both routes', async () => {
 
 test('the public key route answers the PEM key and the key id', async () => {
   const result = await handler(apiEvent({ routeKey: 'GET /audit/public-key', ...auditor }), {} as never);
-  expect(jsonBody(result!)).toEqual({ keyId: 'local:abc', publicKeyPem: 'PEM' });
+  expect(jsonBody(result)).toEqual({ keyId: 'local:abc', publicKeyPem: 'PEM' });
 });
 
 test('each digest key is listed with its first version, its version count and its delete marker, a page at a time', async () => {
@@ -47,7 +47,7 @@ test('each digest key is listed with its first version, its version count and it
     (await handler(
       apiEvent({ routeKey: 'GET /audit/digests', queryStringParameters: { limit: '2' }, ...auditor }),
       {} as never,
-    ))!,
+    )),
   );
   const second = jsonBody<{ items: unknown[]; cursor?: string }>(
     (await handler(
@@ -57,7 +57,7 @@ test('each digest key is listed with its first version, its version count and it
         ...auditor,
       }),
       {} as never,
-    ))!,
+    )),
   );
   // Assert
   expect(first.items).toEqual([
@@ -82,5 +82,5 @@ test.each([
     {} as never,
   );
   expect(result?.statusCode).toBe(400);
-  expect(jsonBody<{ error: { code: string } }>(result!).error.code).toBe(code);
+  expect(jsonBody<{ error: { code: string } }>(result).error.code).toBe(code);
 });
