@@ -44,20 +44,20 @@ test('each digest key is listed with its first version, its version count and it
   // Act
   read.length = 0;
   const first = jsonBody<{ items: unknown[]; cursor?: string }>(
-    (await handler(
+    await handler(
       apiEvent({ routeKey: 'GET /audit/digests', queryStringParameters: { limit: '2' }, ...auditor }),
       {} as never,
-    )),
+    ),
   );
   const second = jsonBody<{ items: unknown[]; cursor?: string }>(
-    (await handler(
+    await handler(
       apiEvent({
         routeKey: 'GET /audit/digests',
         queryStringParameters: { limit: '2', cursor: first.cursor! },
         ...auditor,
       }),
       {} as never,
-    )),
+    ),
   );
   // Assert
   expect(first.items).toEqual([
