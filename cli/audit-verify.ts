@@ -27,8 +27,11 @@ export interface DigestSource {
 }
 
 export type VerifySource =
-  | { kind: 'export'; path: string; digests?: DigestSource }
+  | { kind: 'export'; path: string; digests?: DigestSource; at?: Date }
   | { kind: 'api'; from: string; to: string; owner?: string };
+
+/** Beside downloaded digests: each key's versions and delete marker as stored (`airlock audit digests`). */
+export const DIGEST_INDEX_FILE = 'digests.index';
 
 /** A line of the export that is not an upload with a trail. */
 export interface UnreadableLine {
@@ -73,8 +76,15 @@ export async function auditVerifyCommand(
   source: VerifySource,
   now = new Date(),
 ): Promise<number> {
-  const digests = source.kind === 'export' && source.digests ? await readDigests(source.digests) : undefined;
-  const tally = new Tally(digests?.anchors);
+  const digests =
+    source.kind === 'export'
+      ? source.digests
+        ? await readDigests(source.digests, source.at ?? now)
+        : undefined
+      : await fetchDigests(ctx, now);
+  // A trail a digest names and the source lacks is deleted: only when the source is every trail.
+  const whole = source.kind === 'export' || (source.from <= FIRST_INSTANT && source.owner === undefined);
+  const tally = new Tally(digests?.anchors, whole);
   let summarySource: VerificationSummary['source'];
   if (source.kind === 'export') {
     const read = await readExport(source.path, tally);
@@ -111,7 +121,10 @@ class Tally {
   private readonly seen = new Set<string>();
 
   /** `anchors`: the head each upload had in its latest verified digest. */
-  constructor(private readonly anchors?: ReadonlyMap<string, DigestEntry>) {}
+  constructor(
+    private readonly anchors?: ReadonlyMap<string, DigestEntry>,
+    private readonly wholeSource = true,
+  ) {}
 
   /** A trail as the API shows it: its events without their upload id, which the hash covers. */
   trail(uploadId: string, events: readonly unknown[]): void {
@@ -140,7 +153,7 @@ class Tally {
     digests?: DigestChainReport & { files: number },
   ): VerificationSummary {
     // A trail a digest names that the export does not hold: deleted whole.
-    for (const [uploadId, anchor] of this.anchors ?? []) {
+    for (const [uploadId, anchor] of this.wholeSource ? (this.anchors ?? []) : []) {
       if (!this.seen.has(uploadId)) this.count(verifyTrail(uploadId, [], anchor), 0);
     }
     const failed = this.problems.length > 0 || this.unreadableCount > 0 || digests?.chainIntact === false;
@@ -175,25 +188,70 @@ function digestSummary(
   };
 }
 
+const FIRST_INSTANT = new Date(0).toISOString();
+
+/** A digest key as stored: overwritten (several versions; the first is read) or deleted. */
+export function storedProblem(stored: { versions: number; deleted: boolean }): string | undefined {
+  if (stored.deleted) return 'deleted (a delete marker hides it)';
+  if (stored.versions > 1)
+    return `overwritten: its key has ${stored.versions} versions (the first is checked)`;
+  return undefined;
+}
+
+/** Online: the digests and the public key through the API (auditors). */
+async function fetchDigests(ctx: Context, at: Date): Promise<DigestChainReport & { files: number }> {
+  const { publicKeyPem } = await ctx.client.auditPublicKey();
+  const read: Array<{ name: string; content: unknown; problem?: string }> = [];
+  for await (const page of ctx.client.auditDigests({ limit: PAGE_SIZE })) {
+    for (const item of page.items) {
+      const problem = storedProblem(item);
+      // A deleted digest is left out: the chain then shows it missing.
+      if (item.deleted) continue;
+      read.push({ name: item.name, content: item.digest, ...(problem ? { problem } : {}) });
+    }
+  }
+  return { ...verifyDigestChain(read, publicKeyPem, { at }), files: read.length };
+}
+
 /** Every `*.json` of the digest directory, checked against the public key. */
-async function readDigests(source: DigestSource): Promise<DigestChainReport & { files: number }> {
+async function readDigests(source: DigestSource, at: Date): Promise<DigestChainReport & { files: number }> {
   const publicKey = await readOrRefuse(source.publicKeyPath, 'the public key');
   const names = (await listOrRefuse(source.dir)).filter((name) => name.endsWith('.json')).sort();
+  const stored = await readIndex(source.dir);
   const read = await Promise.all(
     names.map(async (name) => {
       const text = await readOrRefuse(join(source.dir, name), 'a digest');
+      const problem = stored.get(name);
       try {
-        return { name, content: JSON.parse(text) as unknown };
+        return { name, content: JSON.parse(text) as unknown, ...(problem ? { problem } : {}) };
       } catch {
         return { name, content: undefined };
       }
     }),
   );
   try {
-    return { ...verifyDigestChain(read, publicKey), files: names.length };
+    return { ...verifyDigestChain(read, publicKey, { at }), files: names.length };
   } catch {
     throw new UsageError(`${source.publicKeyPath} is not a PEM public key`, { hint: false });
   }
+}
+
+/** The problems `airlock audit digests` found where the digests are stored, by file name. */
+async function readIndex(dir: string): Promise<Map<string, string>> {
+  const problems = new Map<string, string>();
+  let text: string;
+  try {
+    text = await readFile(join(dir, DIGEST_INDEX_FILE), 'utf8');
+  } catch {
+    return problems; // digests gathered some other way: their content is all there is
+  }
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const entry = JSON.parse(line) as { name: string; versions: number; deleted: boolean };
+    const problem = storedProblem(entry);
+    if (problem !== undefined) problems.set(entry.name, problem);
+  }
+  return problems;
 }
 
 async function readOrRefuse(path: string, what: string): Promise<string> {

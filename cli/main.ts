@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AirlockClient, UPLOAD_STATUSES, type UploadMethod, type UploadStatus } from '../client/index.js';
 import { auditExportCommand, parseInstant, type AuditFormat } from './audit.js';
 import { auditVerifyCommand } from './audit-verify.js';
+import { auditDigestsCommand, auditPublicKeyCommand } from './audit-digests.js';
 import { eventsCommand, listCommand, statusCommand } from './commands.js';
 import { followCommand } from './follow.js';
 import { webhooksStatusCommand } from './webhooks.js';
@@ -48,6 +49,7 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
   follow: { type: 'boolean', short: 'f' },
   interval: { type: 'string' },
+  at: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -130,9 +132,25 @@ within [from, to], with its full audit trail, to stdout:
   ndjson  one line per upload: its view (with owner) plus "events".
 Instants: ISO 8601 (a bare date is midnight UTC), or "now".`,
   },
+  'audit digests': {
+    options: ['output'],
+    help: `Usage: airlock audit digests --output <dir>
+
+For auditors. Downloads every signed audit digest (docs/audit.md) into <dir>, each as the first
+version stored under its key, with digests.index listing each key's versions and delete marker,
+for "airlock audit verify --export ... --digests <dir>". Exit code 1 when a digest was
+overwritten or deleted where it is stored.`,
+  },
+  'audit public-key': {
+    options: ['output'],
+    help: `Usage: airlock audit public-key [--output <file.pem>]
+
+For auditors. Prints (or writes) the PEM public key that verifies the audit digests. On AWS it
+is the KMS key of the stack output AuditDigestKeyArn (aws kms get-public-key gives the same).`,
+  },
   'audit verify': {
-    options: ['export', 'digests', 'public-key', 'from', 'to', 'owner'],
-    help: `Usage: airlock audit verify --export <file.ndjson> [--digests <dir> --public-key <pem>]
+    options: ['export', 'digests', 'public-key', 'at', 'from', 'to', 'owner'],
+    help: `Usage: airlock audit verify --export <file.ndjson> [--digests <dir> --public-key <pem>] [--at <instant>]
        airlock audit verify [--from <instant>] [--to <instant>] [--owner <user>]
 
 Checks every upload's audit trail against its hash chain (README "Verifying the audit trail"):
@@ -144,8 +162,11 @@ reordered, with its first broken link.
   --digests <dir>   with --export and --public-key: the signed digests (*.json) to check, and
                     to check each trail against (its head then; a trail they name that the
                     export lacks is deleted)
+  --at <instant>    with --digests: when digests are expected up to (default now); those
+                    due since the last one are reported missing
   otherwise         online, through the API (auditors), every upload last changed within
-                    [--from, --to] (default: from 1970-01-01 to now), optionally one --owner's
+                    [--from, --to] (default: from 1970-01-01 to now), optionally one --owner's,
+                    checked against every digest and the public key the API gives
 --json prints the summary as JSON (format airlock-audit-verification/1).
 Exit code 0 when every trail verified; 1 when any did not (or a line of the export is not an
 upload with its trail); 2 usage error (or an unreadable file); 3 network or API error.`,
@@ -173,6 +194,8 @@ Commands:
   webhooks status       webhook deliveries of the local runtime
   audit export          export uploads with their full audit trails (auditors; csv or ndjson)
   audit verify          check every trail's hash chain, offline (--export) or through the API
+  audit digests         download the signed audit digests (auditors), for offline verification
+  audit public-key      print the public key that verifies the digests (auditors)
   token [user]          print a bearer token of the local runtime
 
 Global options:
@@ -228,7 +251,7 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
     if (spec === undefined) {
       throw new UsageError(
         first === 'audit'
-          ? 'the audit commands are "airlock audit export" and "airlock audit verify"'
+          ? 'the audit commands are "airlock audit export", "verify", "digests" and "public-key"'
           : `unknown command "${command}"`,
       );
     }
@@ -266,7 +289,12 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
         values.digests !== undefined && values['public-key'] !== undefined
           ? { digests: { dir: values.digests, publicKeyPath: values['public-key'] } }
           : {};
-      return await auditVerifyCommand(offline, { kind: 'export', path: values.export, ...digests });
+      return await auditVerifyCommand(offline, {
+        kind: 'export',
+        path: values.export,
+        ...digests,
+        ...(values.at !== undefined ? { at: new Date(parseInstant(values.at, 'at')) } : {}),
+      });
     }
 
     const client = new AirlockClient({ baseUrl: apiUrl, token: tokenSource(values.token, apiUrl, env) });
@@ -305,8 +333,8 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
         return await eventsCommand(ctx, oneId(args, command));
       case 'audit verify':
         noArgs(args, command);
-        if (values.digests !== undefined || values['public-key'] !== undefined) {
-          throw new UsageError('--digests and --public-key go with --export (offline)');
+        if (values.digests !== undefined || values['public-key'] !== undefined || values.at !== undefined) {
+          throw new UsageError('--digests, --public-key and --at go with --export (offline)');
         }
         return await auditVerifyCommand(ctx, {
           kind: 'api',
@@ -314,6 +342,13 @@ export async function main({ argv, env, stdout, stderr }: CliEnvironment): Promi
           to: parseInstant(values.to ?? 'now', 'to'),
           ...(values.owner !== undefined ? { owner: values.owner } : {}),
         });
+      case 'audit digests':
+        noArgs(args, command);
+        if (values.output === undefined) throw new UsageError('audit digests needs --output <dir>');
+        return await auditDigestsCommand(ctx, values.output);
+      case 'audit public-key':
+        noArgs(args, command);
+        return await auditPublicKeyCommand(ctx, values.output);
       case 'webhooks status':
         noArgs(args, command);
         return await webhooksStatusCommand(ctx);

@@ -1,4 +1,6 @@
 import {
+  isAuditDigestItem,
+  isAuditPublicKey,
   isAuditUploadView,
   isCreatedUpload,
   isPageOf,
@@ -12,7 +14,10 @@ import { isTerminal } from './statuses.js';
 import { invalidResponse, parseRetryAfter, Transport, type Guard } from './transport.js';
 import type {
   AirlockClientOptions,
+  AuditDigestItem,
+  AuditDigestsOptions,
   AuditEvent,
+  AuditPublicKey,
   AuditUploadsOptions,
   AuditUploadView,
   CreatedUpload,
@@ -259,6 +264,24 @@ export class AirlockClient {
       owner: options.owner,
       limit: options.limit,
     });
+  }
+
+  /**
+   * `GET /audit/digests` (auditors only): the signed audit digests, oldest period first, each key
+   * with its first stored version, its version count and whether a delete marker hides it.
+   */
+  async *auditDigests(
+    options: AuditDigestsOptions = {},
+  ): AsyncGenerator<Page<AuditDigestItem>, void, undefined> {
+    yield* this.pages('/audit/digests', isPageOf(isAuditDigestItem), options.cursor, options.signal, {
+      limit: options.limit,
+    });
+  }
+
+  /** `GET /audit/public-key` (auditors only): the PEM key that verifies the audit digests. */
+  async auditPublicKey(options: RequestOptions = {}): Promise<AuditPublicKey> {
+    const response = await this.transport.request('GET', '/audit/public-key', options);
+    return this.transport.decode(response, isAuditPublicKey, 'a public key');
   }
 
   private async *pages<T>(

@@ -1,5 +1,7 @@
 import { isRecord, type Guard } from './transport.js';
 import type {
+  AuditDigestItem,
+  AuditPublicKey,
   AuditEvent,
   AuditUploadView,
   CreatedUpload,
@@ -51,6 +53,15 @@ export const isSignedDownload: Guard<ResponseBody<'downloadUpload', 200>> = (
 
 export const isAuditUploadView: Guard<AuditUploadView> = (value): value is AuditUploadView =>
   isRecord(value) && isString(value.owner) && isUploadView(value);
+
+export const isAuditDigestItem: Guard<AuditDigestItem> = (value): value is AuditDigestItem =>
+  isRecord(value) &&
+  isString(value.name) &&
+  typeof value.versions === 'number' &&
+  typeof value.deleted === 'boolean';
+
+export const isAuditPublicKey: Guard<AuditPublicKey> = (value): value is AuditPublicKey =>
+  isRecord(value) && isString(value.keyId) && isString(value.publicKeyPem);
 
 /** A page: an `items` array, and a string `cursor` when there is a next page. */
 export const isPageOf =

@@ -21,6 +21,10 @@ export type UploadView = Schemas['UploadStatusView'];
 export type SignedDownload = Schemas['SignedDownload'];
 /** An item of `GET /audit/uploads`: the upload view with its owner. */
 export type AuditUploadView = Schemas['AuditUpload'];
+/** An item of `GET /audit/digests`: one digest key as stored, with its first version's content. */
+export type AuditDigestItem = Schemas['AuditDigestItem'];
+/** `GET /audit/public-key`: the PEM key that verifies the digests, and the key id they name. */
+export type AuditPublicKey = Schemas['AuditPublicKey'];
 export type Actor = Schemas['AuditActor'];
 export type AuditAction = Schemas['AuditAction'];
 /** One immutable entry of an upload's audit trail (`GET /uploads/{id}/events`). */
@@ -118,6 +122,13 @@ export interface EventPagesOptions {
   /** Events per page, 1-100 (the API defaults to 100). */
   limit?: number;
   /** Resume from a cursor of an earlier page. */
+  cursor?: string;
+  signal?: AbortSignal;
+}
+
+/** `GET /audit/digests`: a page size (1-100) and where to start. */
+export interface AuditDigestsOptions {
+  limit?: number;
   cursor?: string;
   signal?: AbortSignal;
 }

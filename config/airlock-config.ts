@@ -5,6 +5,9 @@ import { z } from 'zod';
 import {
   ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
   ALLOWED_ORIGIN,
+  AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS,
+  AUDIT_DIGEST_LOCK_MODES,
+  AUDIT_DIGEST_RETENTION_DAYS_BOUNDS,
   API_THROTTLE_DEFAULTS,
   DOWNLOAD_URL_TTL_BOUNDS,
   LOG_RETENTION_DAYS,
@@ -119,6 +122,22 @@ export const AIRLOCK_CONFIG_SCHEMA = z
       'days',
       'Rejected files are kept under rejected/ for forensics this long',
     ),
+    auditDigestIntervalMinutes: wholeNumber(
+      AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS,
+      'minutes',
+      'A signed digest of every audit trail that changed is written for each period of this length (docs/audit.md)',
+    ),
+    auditDigestRetentionDays: wholeNumber(
+      AUDIT_DIGEST_RETENTION_DAYS_BOUNDS,
+      'days',
+      "S3 Object Lock's default retention of each digest: no one can delete or overwrite it before then",
+    ),
+    auditDigestLockMode: z
+      .enum(AUDIT_DIGEST_LOCK_MODES, { error: `must be one of ${AUDIT_DIGEST_LOCK_MODES.join(', ')}` })
+      .default('COMPLIANCE')
+      .describe(
+        'The Object Lock mode of the digests: COMPLIANCE (no one, root included, can delete one before its retention ends) or GOVERNANCE (a principal allowed s3:BypassGovernanceRetention can); default COMPLIANCE.',
+      ),
     logRetentionDays: z
       .literal(LOG_RETENTION_DAYS, {
         error: `must be one of CloudWatch Logs' retentions: ${LOG_RETENTION_DAYS.join(', ')}`,

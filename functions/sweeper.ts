@@ -176,7 +176,8 @@ export function makeSweeperHandler(deps: () => SweeperDeps) {
       }
     };
     // A terminal record whose last transition is not marked published (publishedAt is the marked
-    // transition's time, the record's updatedAt that of its last status change).
+    // transition's time, the record's updatedAt that of its trail's last event: after a listed
+    // discard the check reads the record once more and finds its transition published).
     const publishIfPending = async (record: UploadRecord) => {
       if (record.publishedAt === undefined || record.publishedAt < record.updatedAt)
         await publish(record.uploadId);

@@ -36,6 +36,15 @@ export class AirlockStack extends Stack {
         description: 'The rescan function: invoke it (aws lambda invoke) to scan every promoted file again',
       });
     }
+    new CfnOutput(this, 'AuditDigestKeyArn', {
+      value: this.pipeline.auditDigests.key.keyArn,
+      description:
+        'The KMS key that signs the audit digests: aws kms get-public-key --key-id <arn> (or airlock audit public-key)',
+    });
+    new CfnOutput(this, 'AuditDigestBucketName', {
+      value: this.pipeline.auditDigests.bucket.bucketName,
+      description: 'The Object Lock bucket of the signed audit digests (digests/<periodEnd>.json)',
+    });
     new CfnOutput(this, 'OutcomeEventBusName', {
       value: this.pipeline.events.bus.eventBusName,
       description: 'The EventBridge bus of outcome events (source airlock)',

@@ -24,6 +24,7 @@ export interface ApiServerOptions {
     listUploads: ApiHandler;
     getUploadEvents: ApiHandler;
     auditUploads: ApiHandler;
+    auditDigests: ApiHandler;
   };
   /** Origins allowed by CORS (the console's). */
   allowedOrigins: string[];
@@ -57,6 +58,8 @@ export async function startApiServer(
     route('GET', '/uploads/{id}/download', options.handlers.getUpload), // the same function on AWS
     route('GET', '/uploads/{id}/events', options.handlers.getUploadEvents),
     route('GET', '/audit/uploads', options.handlers.auditUploads),
+    route('GET', '/audit/digests', options.handlers.auditDigests),
+    route('GET', '/audit/public-key', options.handlers.auditDigests), // the same function on AWS
   ];
 
   const server = createServer((request, response) => {

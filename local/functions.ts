@@ -41,6 +41,7 @@ export interface LocalFunctions {
     listUploads: ApiHandler;
     getUploadEvents: ApiHandler;
     auditUploads: ApiHandler;
+    auditDigests: ApiHandler;
   };
   tasks: Record<TaskFunctionName, TaskHandler>;
   /**
@@ -50,6 +51,8 @@ export interface LocalFunctions {
   scanResult?: (event: unknown) => Promise<unknown>;
   /** One reconciler run: the sweeper function, with the local timings. */
   sweep(): Promise<unknown>;
+  /** One run of the audit digest writer (its settings are in the environment, as on AWS). */
+  writeAuditDigests(): Promise<unknown>;
   /** What `aws lambda invoke` does for an operator: the redrive, and the rescan where there is one. */
   invokeOperatorFunction(name: string, event: unknown): Promise<unknown>;
 }
@@ -82,6 +85,8 @@ export async function loadFunctions(
     redrive,
     scanResult,
     rescan,
+    auditDigests,
+    writeAuditDigest,
   ] = await Promise.all([
     import('../functions/create-upload.js'),
     import('../functions/get-upload.js'),
@@ -100,6 +105,8 @@ export async function loadFunctions(
     import('../functions/redrive.js'),
     import('../functions/scan-result.js'),
     import('../functions/rescan.js'),
+    import('../functions/audit-digests.js'),
+    import('../functions/write-audit-digest.js'),
   ]);
   const as = <E, R>(name: string, handler: (event: E) => Promise<R>) => {
     const limits = iam.limitsOf(name); // fails at start if the template lacks the function
@@ -166,6 +173,7 @@ export async function loadFunctions(
       listUploads: api('list-uploads', listUploads.handler),
       getUploadEvents: api('get-upload-events', getUploadEvents.handler),
       auditUploads: api('audit-uploads', auditUploads.handler),
+      auditDigests: api('audit-digests', auditDigests.handler),
     },
     tasks: {
       claim: task('claim', claim.handler),
@@ -179,6 +187,10 @@ export async function loadFunctions(
     },
     ...(options.scanning.intake ? { scanResult: as('scan-result', scanResult.handler) } : {}),
     sweep: () => sweep(undefined),
+    writeAuditDigests: (() => {
+      const write = as('write-audit-digest', writeAuditDigest.handler);
+      return () => write(undefined);
+    })(),
     invokeOperatorFunction: (name, event) => {
       const invoke = Object.hasOwn(operatorFunctions, name) ? operatorFunctions[name] : undefined;
       if (invoke === undefined) return Promise.reject(new Error(`${name} is not an operator function.`));

@@ -27,6 +27,7 @@ import { startPostEvents } from './post-events.js';
 import { putEventsOn, startLocalOutcomeBus } from './outcome-events.js';
 import { startRouter } from './router.js';
 import { setUpBucket } from './s3-setup.js';
+import { ensureDigestKey, setUpDigestBucket } from './audit-digests.js';
 import { readLocalSettings, type LocalSettings } from './settings.js';
 import { LocalStepFunctionsHandler } from './sfn-endpoint.js';
 
@@ -130,6 +131,20 @@ export async function startRuntime(
       EVENTS_ENDPOINT: `http://127.0.0.1:${settings.routerPort}`,
       POWERTOOLS_SERVICE_NAME: 'airlock-local',
       POWERTOOLS_LOG_LEVEL: process.env.AIRLOCK_LOG_LEVEL ?? 'WARN',
+    });
+    // The digests: signed with the data dir's key (not KMS: no IAM check), into their own bucket.
+    delete process.env[ENV_NAMES.auditDigestKeyId];
+    Object.assign(process.env, {
+      [ENV_NAMES.auditDigestBucket]: settings.auditDigests.bucket,
+      [ENV_NAMES.auditDigestKeyFile]: ensureDigestKey(settings.dataDir),
+      [ENV_NAMES.auditDigestIntervalSeconds]: String(settings.auditDigests.intervalSeconds),
+      [ENV_NAMES.auditDigestSettleSeconds]: String(
+        settings.auditDigests.settleSeconds ??
+          iam.longestTimeoutSeconds(['write-audit-digest', 'audit-digests']) + 60,
+      ),
+      [ENV_NAMES.auditDigestTimeBudgetSeconds]: String(
+        Math.max(1, Math.min(60, settings.auditDigests.intervalSeconds - 1)),
+      ),
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
@@ -289,6 +304,27 @@ export async function startRuntime(
     });
     if (!setup.notifications)
       log('this S3 server has no push notifications: the reconciler will find uploads instead');
+
+    const locked = await setUpDigestBucket(s3, settings.auditDigests.bucket, {
+      mode: settings.config.auditDigestLockMode,
+      days: settings.config.auditDigestRetentionDays,
+    });
+    if (!locked) log('this S3 server refused Object Lock: audit digests are written without it');
+    let digesting: Promise<unknown> | undefined;
+    const digestTimer = setInterval(
+      () => {
+        if (digesting) return; // one run at a time (the lease would refuse a second anyway)
+        digesting = functions
+          .writeAuditDigests()
+          .catch((error: unknown) => onError('audit digest run failed', error))
+          .finally(() => (digesting = undefined));
+      },
+      Math.min(settings.auditDigests.intervalSeconds * 1000, 60_000),
+    );
+    stops.push(async () => {
+      clearInterval(digestTimer);
+      await digesting;
+    });
 
     let sweeping: Promise<unknown> | undefined;
     const timer = setInterval(() => {

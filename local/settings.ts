@@ -4,6 +4,7 @@ import { configPath, loadAirlockConfig, type AirlockSettings } from '../config/a
 import { settingsEnvironment } from '../functions/commons/env-names.js';
 import { UPLOAD_URL_TTL_BOUNDS } from '../functions/commons/setting-bounds.js';
 import type { SweepSettings } from '../functions/commons/sweep-settings.js';
+import { defaultDigestBucket } from './iam/roles.js';
 import { readSweepSettings } from './sweep-settings.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -65,6 +66,13 @@ export interface LocalSettings {
   ttlScanIntervalMs: number;
   /** The validated configuration file, every default applied. */
   config: AirlockSettings;
+  /** The audit digests: their Object Lock bucket, and the writer's cadence (test knobs). */
+  auditDigests: {
+    bucket: string;
+    intervalSeconds: number;
+    /** Undefined: the template's longest function timeout plus a minute, as deployed. */
+    settleSeconds?: number;
+  };
   /** Upload grants' lifetime (seconds): the file's, or its test override. */
   uploadUrlTtlSeconds: number;
   /** A PROCESSING upload whose execution ended without an outcome is marked FAILED after this. */
@@ -134,6 +142,17 @@ export function readLocalSettings(env: NodeJS.ProcessEnv = process.env): LocalSe
     maxConcurrentExecutions: positiveInt(env, 'AIRLOCK_MAX_CONCURRENT_EXECUTIONS', 16),
     ttlScanIntervalMs: positiveInt(env, 'AIRLOCK_TTL_SCAN_INTERVAL_MS', 60_000),
     config,
+    auditDigests: {
+      bucket: env.AIRLOCK_AUDIT_DIGEST_BUCKET ?? defaultDigestBucket(env.AIRLOCK_BUCKET ?? 'airlock-local'),
+      intervalSeconds: positiveInt(
+        env,
+        'AIRLOCK_AUDIT_DIGEST_INTERVAL_SECONDS',
+        config.auditDigestIntervalMinutes * 60,
+      ),
+      ...(env.AIRLOCK_AUDIT_DIGEST_SETTLE_SECONDS
+        ? { settleSeconds: positiveInt(env, 'AIRLOCK_AUDIT_DIGEST_SETTLE_SECONDS', 1) }
+        : {}),
+    },
     uploadUrlTtlSeconds,
     processingTimeoutMs: positiveInt(
       env,

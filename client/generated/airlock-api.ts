@@ -121,6 +121,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/digests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the signed audit digests (auditors)
+         * @description For the `auditors` group: the signed, chained digests of the audit trails (docs/audit.md gives their format), oldest period first, a page at a time. Each item is one digest key as stored in the Object Lock bucket: `digest` is its first version (the one Object Lock keeps whatever was written over it), `versions` how many versions the key has (a digest is written once: more is an overwrite) and `deleted` whether a delete marker hides it. Callers outside the group get `403 FORBIDDEN`. Unknown parameters, a bad `limit` or `cursor` are `400`.
+         */
+        get: operations["listAuditDigests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public key that verifies the audit digests (auditors)
+         * @description For the `auditors` group: the PEM (SPKI) public key of the ECDSA P-256 key that signs the audit digests, and the key id the digests name (`keyId`: the KMS key ARN on AWS, `local:<SHA-256 of the key>` on the local runtime). The same key is readable with `aws kms get-public-key` (the stack's AuditDigestKeyArn output). Callers outside the group get `403 FORBIDDEN`.
+         */
+        get: operations["getAuditPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -462,6 +502,31 @@ export interface components {
         ServiceUnavailableError: components["schemas"]["Error"];
         /** @description 500: an internal error. */
         InternalError: components["schemas"]["Error"];
+        AuditDigestItem: {
+            /**
+             * @description The digest's file name: `<periodEnd>.json` (its key less the `digests/` prefix).
+             * @example 2025-03-01T12:15:00.000Z.json
+             */
+            name: string;
+            /** @description Object versions of the key; 1 unless it was overwritten. */
+            versions: number;
+            /** @description A delete marker hides the key (its versions are kept by Object Lock). */
+            deleted: boolean;
+            /** @description The first version's content: a digest (`format` `airlock-audit-digest/1`), or whatever was stored there. */
+            digest?: {
+                [key: string]: unknown;
+            };
+        };
+        AuditDigestList: {
+            items: components["schemas"]["AuditDigestItem"][];
+            /** @description Opaque: pass it back as `cursor` for the next page. */
+            cursor?: string;
+        };
+        AuditPublicKey: {
+            keyId: string;
+            /** @description `-----BEGIN PUBLIC KEY-----` … (SPKI, PEM). */
+            publicKeyPem: string;
+        };
     };
     responses: {
         /** @description `INVALID_QUERY`: an unknown parameter or a value out of range (or, outside the `auditors` group, an `owner` other than the caller). `INVALID_CURSOR`: the cursor is not one this query returned. */
@@ -855,6 +920,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditUploadList"];
+                };
+            };
+            400: components["responses"]["BadQuery"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAuditDigests: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["AuditLimitQuery"];
+                /** @description The `cursor` of the previous page, as returned (opaque). A cursor from another query is `400 INVALID_CURSOR`. */
+                cursor?: components["parameters"]["CursorQuery"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. `cursor` is present when there may be more. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditDigestList"];
+                };
+            };
+            400: components["responses"]["BadQuery"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAuditPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPublicKey"];
                 };
             };
             400: components["responses"]["BadQuery"];

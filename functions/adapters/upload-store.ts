@@ -285,8 +285,8 @@ export class UploadStore extends UploadQueries {
   /**
    * The one write of every status change (and listed discard): appends the event to the record's
    * trail and applies `change`, in one conditional UpdateItem that also requires the trail to end
-   * where `record` was read, so that no two appends ever interleave. A status change also moves
-   * the record in the byStatus index (its `at` is the record's `updatedAt`).
+   * where `record` was read, so that no two appends ever interleave. Every append moves the record
+   * in the byStatus index: its event's `at` becomes the record's `updatedAt`.
    */
   private async append(
     operation: string,
@@ -306,12 +306,12 @@ export class UploadStore extends UploadQueries {
     const updates = ['#trailHead = :head', '#events = list_append(#events, :events)'];
     const conditions = ['attribute_exists(pk)', '#trailHead.#seq = :expectedSeq'];
     const sets: Record<string, unknown> = { ...change.sets };
-    if (sets.status !== undefined) {
-      // A status change also moves the record in the byStatus index, at the time of its event.
-      sets.statusKey = sets.status;
-      sets.updatedAt = event.at;
-      sets.updatedKey = statusSortKey({ updatedAt: event.at, uploadId: record.uploadId });
-    }
+    // A status change moves the record to its status's partition of the byStatus index.
+    if (sets.status !== undefined) sets.statusKey = sets.status;
+    // Every append (a listed discard too) moves it to the time of its event within its partition:
+    // the index then finds every trail that changed in a window (auditors, the digest writer).
+    sets.updatedAt = event.at;
+    sets.updatedKey = statusSortKey({ updatedAt: event.at, uploadId: record.uploadId });
     for (const [attribute, value] of Object.entries(sets)) {
       if (value === undefined) continue;
       names[`#${attribute}`] = attribute;

@@ -50,6 +50,18 @@ export const ENV_NAMES = {
   webhookInitialDelaySeconds: 'WEBHOOK_INITIAL_DELAY_SECONDS',
   /** Webhook delivery: the longest pause, seconds (WEBHOOK_MAX_DELAY_SECONDS_BOUNDS). */
   webhookMaxDelaySeconds: 'WEBHOOK_MAX_DELAY_SECONDS',
+  /** Audit digests: the Object Lock bucket they are written to (writer, auditors' routes). */
+  auditDigestBucket: 'AUDIT_DIGEST_BUCKET',
+  /** Audit digests: the asymmetric KMS key (ARN) that signs them; absent, the local key file. */
+  auditDigestKeyId: 'AUDIT_DIGEST_KEY_ID',
+  /** Audit digests, local runtime: the P-256 private key (PEM) that signs them. */
+  auditDigestKeyFile: 'AUDIT_DIGEST_KEY_FILE',
+  /** Audit digests: one per period of this many seconds. */
+  auditDigestIntervalSeconds: 'AUDIT_DIGEST_INTERVAL_SECONDS',
+  /** Audit digests: a period is digested this long after it ends (the longest trail writer's timeout). */
+  auditDigestSettleSeconds: 'AUDIT_DIGEST_SETTLE_SECONDS',
+  /** Audit digests: how long one writer run may work, seconds (it leaves the rest to the next). */
+  auditDigestTimeBudgetSeconds: 'AUDIT_DIGEST_TIME_BUDGET_SECONDS',
   /** An S3-compatible endpoint (local runtime). */
   s3Endpoint: 'S3_ENDPOINT',
   /** "true" for path-style S3 addressing (local runtime). */

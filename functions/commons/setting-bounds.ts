@@ -135,3 +135,25 @@ export const WEBHOOK_MAX_DELAY_SECONDS_BOUNDS = {
   max: 12 * 3600,
   default: 3600,
 } as const satisfies IntBounds;
+
+/** How often an audit digest is written, whole minutes (EventBridge's rate schedules count minutes). */
+export const AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS = {
+  min: 1,
+  max: 24 * 60,
+  default: 15,
+} as const satisfies IntBounds;
+
+/** How long S3 Object Lock keeps each audit digest from being deleted or overwritten, days. */
+export const AUDIT_DIGEST_RETENTION_DAYS_BOUNDS = {
+  min: 1,
+  max: 36_500,
+  default: 365,
+} as const satisfies IntBounds;
+
+/**
+ * The Object Lock mode of the digest bucket's default retention: COMPLIANCE (no one, root
+ * included, can delete a digest or shorten its retention) or GOVERNANCE (a principal granted
+ * s3:BypassGovernanceRetention can).
+ */
+export const AUDIT_DIGEST_LOCK_MODES = ['COMPLIANCE', 'GOVERNANCE'] as const;
+export type AuditDigestLockMode = (typeof AUDIT_DIGEST_LOCK_MODES)[number];

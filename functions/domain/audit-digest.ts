@@ -33,7 +33,28 @@ export interface UnsignedDigest {
   previous: { hash: string; signature: string } | null;
   keyId: string;
   signingAlgorithm: typeof DIGEST_SIGNING_ALGORITHM;
+  /**
+   * The writer's cadence: a digest every `intervalSeconds`, each period ending `settleSeconds`
+   * before it is written. A verifier expects the next digest by then (a missing tail).
+   */
+  schedule?: { intervalSeconds: number; settleSeconds: number };
 }
+
+/** What the next digest needs of the one before it (the writer keeps it as its cursor). */
+export interface DigestLink {
+  number: number;
+  periodEnd: string;
+  hash: string;
+  signature: string;
+}
+
+/** The link to `digest` that the next one carries. */
+export const digestLink = (digest: Digest): DigestLink => ({
+  number: digest.number,
+  periodEnd: digest.periodEnd,
+  hash: digestHash(digest),
+  signature: digest.signature,
+});
 
 export interface Digest extends UnsignedDigest {
   signature: string;
@@ -54,13 +75,17 @@ export function digestHash(digest: Digest): string {
 
 /** The next digest after `previous` (undefined: the first), for the period ending at `periodEnd`. */
 export function nextDigest(params: {
-  previous: Digest | undefined;
+  previous: Digest | DigestLink | undefined;
   firstPeriodStart: string;
   periodEnd: string;
   uploads: DigestEntry[];
   keyId: string;
+  schedule?: UnsignedDigest['schedule'];
 }): UnsignedDigest {
-  const { previous } = params;
+  const previous =
+    params.previous === undefined || 'hash' in params.previous
+      ? params.previous
+      : digestLink(params.previous);
   const latest = new Map<string, DigestEntry>();
   for (const entry of params.uploads) {
     const known = latest.get(entry.uploadId);
@@ -74,9 +99,10 @@ export function nextDigest(params: {
     uploads: [...latest.values()]
       .map(({ uploadId, seq, hash }) => ({ uploadId, seq, hash }))
       .sort((a, b) => (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0)),
-    previous: previous === undefined ? null : { hash: digestHash(previous), signature: previous.signature },
+    previous: previous === undefined ? null : { hash: previous.hash, signature: previous.signature },
     keyId: params.keyId,
     signingAlgorithm: DIGEST_SIGNING_ALGORITHM,
+    ...(params.schedule === undefined ? {} : { schedule: params.schedule }),
   };
 }
 
@@ -109,19 +135,21 @@ export interface DigestChainReport {
  * one ended. Anchors come from verified digests only.
  */
 export function verifyDigestChain(
-  read: ReadonlyArray<{ name: string; content: unknown }>,
+  read: ReadonlyArray<{ name: string; content: unknown; problem?: string }>,
   publicKey: KeyObject | string,
+  options: { at?: Date } = {},
 ): DigestChainReport {
   const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
   const reports: DigestReport[] = [];
   const anchors = new Map<string, DigestEntry>();
   const parsed = read
-    .map(({ name, content }) => ({ name, digest: asDigest(content) }))
+    .map(({ name, content, problem }) => ({ name, digest: asDigest(content), problem }))
     .sort((a, b) => (a.digest?.number ?? 0) - (b.digest?.number ?? 0));
   // The last digest read (its number), and the last that verified (to check the link to it).
   let lastNumber: number | undefined;
   let previous: Digest | undefined;
-  for (const { name, digest } of parsed) {
+  let lastSigned: Digest | undefined;
+  for (const { name, digest, problem } of parsed) {
     if (digest === undefined) {
       reports.push({ number: 0, name, verdict: 'altered', problem: 'not a digest' });
       continue;
@@ -154,14 +182,45 @@ export function verifyDigestChain(
       previous = undefined;
       continue;
     }
-    reports.push({ number: digest.number, name, verdict: 'verified' });
+    lastSigned = digest;
+    // Flagged where it is stored (overwritten: the first version is what was read), yet signed
+    // and chained: it still anchors the trails it names.
+    reports.push(
+      problem === undefined
+        ? { number: digest.number, name, verdict: 'verified' }
+        : { number: digest.number, name, verdict: 'altered', problem },
+    );
     for (const entry of digest.uploads) {
       const known = anchors.get(entry.uploadId);
       if (known === undefined || entry.seq >= known.seq) anchors.set(entry.uploadId, entry);
     }
     previous = digest;
   }
+  const tail =
+    options.at === undefined || lastSigned === undefined ? undefined : missingTail(lastSigned, options.at);
+  if (tail !== undefined) reports.push(tail);
   return { digests: reports, anchors, chainIntact: reports.every((report) => report.verdict === 'verified') };
+}
+
+/**
+ * The digests after the last one that should exist at `at`: the next is written a settle time
+ * after its period ends, one interval after the last one's; a verifier allows two intervals.
+ */
+export function missingTail(last: Digest, at: Date): DigestReport | undefined {
+  const schedule = last.schedule;
+  if (schedule === undefined) return undefined;
+  const intervalMs = schedule.intervalSeconds * 1000;
+  const dueBy = Date.parse(last.periodEnd) + 2 * intervalMs + schedule.settleSeconds * 1000;
+  if (!(at.getTime() > dueBy)) return undefined;
+  const missing = Math.floor(
+    (at.getTime() - schedule.settleSeconds * 1000 - Date.parse(last.periodEnd)) / intervalMs,
+  );
+  return {
+    number: last.number + 1,
+    name: '',
+    verdict: 'missing',
+    problem: `no digest after ${last.periodEnd} (number ${last.number}): ${missing} period(s) of ${schedule.intervalSeconds} s have ended since, each due ${schedule.settleSeconds} s after its end`,
+  };
 }
 
 function followsFrom(digest: Digest, previous: Digest): boolean {

@@ -90,6 +90,7 @@ export interface UploadRecord {
   declaredSha256?: string;
   method: UploadMethod;
   createdAt: string;
+  /** The time of the trail's last event (a status change or a listed discard). */
   updatedAt: string;
   expiresAt: string;
   /** Set by the claim: the one S3 object version this upload stands for. */

@@ -43,10 +43,12 @@ export const ROUTE_THROTTLE_SHARE: Readonly<Record<string, number>> = {
   'GET /uploads': 0.2,
   'GET /uploads/{id}/events': 0.2,
   'GET /audit/uploads': 0.1,
+  'GET /audit/digests': 0.1,
+  'GET /audit/public-key': 0.05,
 };
 
 /**
- * The v1 HTTP API: six routes, each with its own function and grants, all behind a JWT
+ * The v1 HTTP API: six routes here (and the two of the audit digests: addAuditDigestRoutes), each with its own function and grants, all behind a JWT
  * authorizer; a throttled `$default` stage with access logs. The API, its stage and their log
  * group are made on the pipeline's scope with fixed ids (their URL is addressed from outside).
  */
@@ -154,4 +156,12 @@ export function buildApi(scope: Construct, props: PipelineApiProps): PipelineApi
       'audit-uploads': auditUploads,
     },
   };
+}
+
+/** The auditors' routes over the audit digests, behind the API's default (JWT) authorizer. */
+export function addAuditDigestRoutes(api: apigwv2.HttpApi, reader: PipelineLambda): void {
+  const integration = new HttpLambdaIntegration(`${reader.pipelineName}-integration`, reader);
+  for (const path of ['/audit/digests', '/audit/public-key']) {
+    api.addRoutes({ path, methods: [apigwv2.HttpMethod.GET], integration });
+  }
 }

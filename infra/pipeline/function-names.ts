@@ -18,6 +18,8 @@ export const PIPELINE_FUNCTIONS = [
   'scan-result',
   'rescan',
   'deliver-webhooks',
+  'write-audit-digest',
+  'audit-digests',
 ] as const;
 
 /** The name of one pipeline function: its handler is `functions/<name>.ts`. */

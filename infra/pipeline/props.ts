@@ -6,6 +6,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { OutcomeStatus } from '../../functions/domain/outcome-event.js';
 import type { TypePolicy } from '../../functions/domain/type-policy.js';
+import type { AuditDigestLockMode } from '../../functions/commons/setting-bounds.js';
 import type { PipelineFunction } from './function-names.js';
 
 /** An existing OIDC/JWT issuer that the HTTP API trusts instead of a new Cognito user pool. */
@@ -146,6 +147,30 @@ export interface UploadPipelineProps {
    * @default Duration.days(90)
    */
   readonly abandonedRecordRetention?: Duration;
+  /**
+   * How often a signed digest of the audit trails is written: one per period of this length,
+   * whole minutes from 1 to 1440 (docs/audit.md).
+   * @default Duration.minutes(15)
+   */
+  readonly auditDigestInterval?: Duration;
+  /**
+   * S3 Object Lock's default retention of each audit digest, whole days from 1 to 36500: no one
+   * can delete or overwrite a digest before then (in COMPLIANCE mode not even the root user).
+   * @default Duration.days(365)
+   */
+  readonly auditDigestRetention?: Duration;
+  /**
+   * The Object Lock mode of the digest bucket's default retention.
+   * @default 'COMPLIANCE'
+   */
+  readonly auditDigestLockMode?: AuditDigestLockMode;
+  /**
+   * The asymmetric KMS key that signs the audit digests (KeySpec ECC_NIST_P256, KeyUsage
+   * SIGN_VERIFY); its use is granted to the digest writer (kms:Sign) and the auditors' route
+   * (kms:GetPublicKey).
+   * @default a new ECC_NIST_P256 SIGN_VERIFY key, retained when the stack is deleted
+   */
+  readonly auditDigestKey?: kms.IKey;
   /**
    * Retention of the functions', the state machine's and the API's log groups.
    * @default logs.RetentionDays.ONE_YEAR

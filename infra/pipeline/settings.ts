@@ -4,6 +4,10 @@ import {
   ABANDONED_RECORD_RETENTION_DAYS_BOUNDS,
   ALLOWED_ORIGIN,
   API_THROTTLE_DEFAULTS,
+  AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS,
+  AUDIT_DIGEST_LOCK_MODES,
+  AUDIT_DIGEST_RETENTION_DAYS_BOUNDS,
+  type AuditDigestLockMode,
   DOWNLOAD_URL_TTL_BOUNDS,
   describeSeconds,
   LOG_RETENTION_DAYS_DEFAULT,
@@ -38,6 +42,9 @@ export interface PipelineSettings extends WebhookSettings {
   readonly processingTimeoutSeconds: number;
   readonly sweepInterval: Duration;
   readonly sweepBatchSize: number;
+  readonly auditDigestInterval: Duration;
+  readonly auditDigestRetentionDays: number;
+  readonly auditDigestLockMode: AuditDigestLockMode;
   readonly quotaOpenGrants: number;
   readonly quotaBytesPerDay: number;
   readonly apiThrottle: ApiThrottleProps;
@@ -98,6 +105,25 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
   if (Token.isUnresolved(sweepSeconds)) fail('sweepInterval must be a concrete duration.');
   if (sweepSeconds < SWEEP_INTERVAL_MINUTES_BOUNDS.min * 60 || sweepSeconds % 60 !== 0) {
     fail('sweepInterval must be a whole number of minutes.');
+  }
+  const auditDigestInterval =
+    props.auditDigestInterval ?? Duration.minutes(AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS.default);
+  const digestSeconds = auditDigestInterval.toSeconds();
+  if (
+    Token.isUnresolved(digestSeconds) ||
+    digestSeconds % 60 !== 0 ||
+    digestSeconds < AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS.min * 60 ||
+    digestSeconds > AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS.max * 60
+  ) {
+    fail(
+      `auditDigestInterval must be a whole number of minutes from ${AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS.min} to ${AUDIT_DIGEST_INTERVAL_MINUTES_BOUNDS.max}.`,
+    );
+  }
+  const auditDigestLockMode = props.auditDigestLockMode ?? 'COMPLIANCE';
+  if (!(AUDIT_DIGEST_LOCK_MODES as readonly string[]).includes(auditDigestLockMode)) {
+    fail(
+      `auditDigestLockMode must be one of ${AUDIT_DIGEST_LOCK_MODES.join(', ')}, got ${JSON.stringify(auditDigestLockMode)}.`,
+    );
   }
   const sweepBatchSize = props.sweepBatchSize ?? SWEEP_BATCH_SIZE_BOUNDS.default;
   if (
@@ -197,6 +223,13 @@ export function resolveSettings(props: UploadPipelineProps): PipelineSettings {
       'abandonedRecordRetention',
     ).toDays(),
     logRetention: props.logRetention ?? (LOG_RETENTION_DAYS_DEFAULT satisfies logs.RetentionDays),
+    auditDigestInterval,
+    auditDigestRetentionDays: days(
+      props.auditDigestRetention,
+      AUDIT_DIGEST_RETENTION_DAYS_BOUNDS,
+      'auditDigestRetention',
+    ).toDays(),
+    auditDigestLockMode,
     processingTimeoutSeconds,
     sweepInterval,
     sweepBatchSize,

@@ -12,7 +12,8 @@ import { Construct } from 'constructs';
 import { ENV_NAMES, settingsEnvironment } from '../../functions/commons/env-names.js';
 import { ConsoleHosting } from '../console-hosting.js';
 import { buildAlarms } from './alarms.js';
-import { buildApi } from './api.js';
+import { addAuditDigestRoutes, buildApi } from './api.js';
+import { buildAuditDigests, type PipelineAuditDigests } from './audit-digests.js';
 import { buildEvents, type OutcomeRuleOptions, type PipelineEvents } from './events.js';
 import type { PipelineFunction } from './function-names.js';
 import { buildIdentity, type HostedUi } from './identity.js';
@@ -64,6 +65,8 @@ export class UploadPipeline extends Construct {
   readonly storage: UploadStorage;
   /** The malware engine's plan and role, the result intake and the rescan (none with `scanner: 'none'`). */
   readonly scanning: PipelineScanning;
+  /** Signed, chained digests of the audit trails: their Object Lock bucket, key, writer and reader. */
+  readonly auditDigests: PipelineAuditDigests;
   private readonly steps: Record<StepFunction, PipelineLambda>;
 
   constructor(scope: Construct, id: string, props: UploadPipelineProps = {}) {
@@ -198,6 +201,24 @@ export class UploadPipeline extends Construct {
     });
     this.api = api.api;
     this.apiStage = api.stage;
+    // Made after every function that appends to a trail: the settle time is their longest timeout.
+    this.auditDigests = buildAuditDigests(this, {
+      storage: this.storage,
+      settings,
+      defaults,
+      accessLogsBucket: this.accessLogsBucket,
+      trailWriters: [
+        ...Object.values(api.functions),
+        ...Object.values(this.steps),
+        maintenance.sweeper,
+        maintenance.redrive,
+        ...(this.scanning.intake ? [this.scanning.intake] : []),
+        ...(this.scanning.rescan ? [this.scanning.rescan] : []),
+      ],
+      ...(props.auditDigestKey ? { key: props.auditDigestKey } : {}),
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
+    addAuditDigestRoutes(this.api, this.auditDigests.reader);
     this.console?.deploy(
       this.apiStage.url,
       {
@@ -214,6 +235,8 @@ export class UploadPipeline extends Construct {
       ...this.steps,
       sweeper: maintenance.sweeper,
       redrive: maintenance.redrive,
+      'write-audit-digest': this.auditDigests.writer,
+      'audit-digests': this.auditDigests.reader,
       ...(this.scanning.intake ? { 'scan-result': this.scanning.intake } : {}),
       ...(this.scanning.rescan ? { rescan: this.scanning.rescan } : {}),
       ...(this.events.webhooks ? { 'deliver-webhooks': this.events.webhooks.function } : {}),

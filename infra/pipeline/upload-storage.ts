@@ -156,7 +156,8 @@ export class UploadStorage {
     return this.bucket.arnForObjects(`${prefix}*`);
   }
 
-  private grantKey(fn: PipelineLambda, actions: string[]): void {
+  /** The use of the customer-managed key (if any) that S3 and DynamoDB make for `actions`. */
+  grantKey(fn: PipelineLambda, actions: string[]): void {
     const uses = actions.map((action) => {
       const use = KEY_USE[action];
       if (use === undefined)

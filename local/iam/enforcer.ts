@@ -97,6 +97,15 @@ export class IamEnforcer {
     return { timeoutSeconds: deployed.timeoutSeconds };
   }
 
+  /** The longest timeout among the template's functions but `except` (the digests' settle time). */
+  longestTimeoutSeconds(except: readonly string[]): number {
+    return Math.max(
+      ...[...this.deployed.functions.values()]
+        .filter((fn) => !except.includes(fn.name))
+        .map((fn) => fn.timeoutSeconds),
+    );
+  }
+
   /** The outcome-event bus of the template, as functions name it locally (EVENT_BUS_NAME). */
   get outcomeEventBus(): string | undefined {
     return this.deployed.outcomeEventBus;

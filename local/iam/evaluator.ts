@@ -33,6 +33,8 @@ const CACHE_LIMIT = 10_000;
 export class PolicyEvaluator {
   private readonly identity = new Map<string, Array<{ name: string; policy: unknown }>>();
   private readonly bucketPolicy: unknown;
+  /** KMS keys' policies: KMS requires the key policy to allow a use (here, to trust the account's IAM). */
+  private readonly keyPolicies = new Map<string, unknown>();
   private readonly policyStrings: string[];
   private readonly conditionKeys: Set<string>;
   private readonly anyPattern: boolean;
@@ -44,6 +46,10 @@ export class PolicyEvaluator {
   ) {
     const documents: unknown[] = [];
     if (deployed.bucketPolicy !== undefined) documents.push(deployed.bucketPolicy);
+    for (const [arn, document] of deployed.keyPolicies ?? []) {
+      documents.push(document);
+      this.keyPolicies.set(arn, createValidatedPolicy(document, validateResourcePolicy));
+    }
     this.bucketPolicy =
       deployed.bucketPolicy === undefined
         ? undefined
@@ -103,6 +109,9 @@ export class PolicyEvaluator {
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(onBucket && this.bucketPolicy !== undefined ? { resourcePolicy: this.bucketPolicy } : {}),
+      ...(this.keyPolicies.has(request.resource)
+        ? { resourcePolicy: this.keyPolicies.get(request.resource) }
+        : {}),
     };
     const result = await runSimulation(simulation, {});
     if (result.resultType === 'error') {

@@ -22,6 +22,7 @@ export async function startIam(
   const where = { account: LOCAL_ACCOUNT, region: LOCAL_REGION, bucket: settings.bucket };
   const deployed = readDeployedPolicies(template, {
     ...where,
+    digestBucket: settings.auditDigests.bucket,
     table: settings.table,
     stateMachineArn: LOCAL_STATE_MACHINE_ARN,
     functionArn: localFunctionArn,

@@ -11,7 +11,7 @@ export interface IamRequest {
   context: Record<string, string>;
 }
 
-export type Service = 's3' | 'dynamodb' | 'sfn' | 'guardduty' | 'secretsmanager' | 'sqs' | 'events';
+export type Service = 's3' | 'dynamodb' | 'sfn' | 'guardduty' | 'secretsmanager' | 'sqs' | 'events' | 'kms';
 
 export interface Where {
   region: string;
@@ -120,6 +120,17 @@ const S3: Record<string, (input: Input) => IamRequest[]> = {
         : { action: 's3:PutObjectVersionTagging', resource, context: { 's3:versionid': versionId } },
     ];
   },
+  // Listing keys is authorized on the bucket, with the prefix as a condition key.
+  ListObjectsV2: (input): IamRequest[] => {
+    const prefix = optionalText(input, 'Prefix');
+    return [
+      {
+        action: 's3:ListBucket',
+        resource: bucketArn(text(input, 'Bucket')),
+        context: prefix !== undefined ? { 's3:prefix': prefix } : {},
+      },
+    ];
+  },
   HeadBucket: (input) => [
     { action: 's3:ListBucket', resource: bucketArn(text(input, 'Bucket')), context: {} },
   ],
@@ -218,6 +229,15 @@ const EVENTS: Record<string, (input: Input, where: Where) => IamRequest[]> = {
   },
 };
 
+/**
+ * The digest key's uses. Only the census maps them: locally a key file signs the digests, outside
+ * the IAM check (docs/local-runtime.md).
+ */
+const KMS: Record<string, (input: Input) => IamRequest[]> = {
+  Sign: (input) => [{ action: 'kms:Sign', resource: text(input, 'KeyId'), context: {} }],
+  GetPublicKey: (input) => [{ action: 'kms:GetPublicKey', resource: text(input, 'KeyId'), context: {} }],
+};
+
 const MAPS: Record<Service, Record<string, (input: Input, where: Where) => IamRequest[]>> = {
   s3: S3,
   dynamodb: DYNAMODB,
@@ -226,6 +246,7 @@ const MAPS: Record<Service, Record<string, (input: Input, where: Where) => IamRe
   sqs: SQS,
   events: EVENTS,
   guardduty: GUARDDUTY,
+  kms: KMS,
 };
 
 /** The IAM requests of one command (`GetObjectCommand` or `GetObject`), or UnmappedCommandError. */

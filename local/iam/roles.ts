@@ -37,6 +37,8 @@ export interface DeployedPolicies {
   eventsRule: Principal | undefined;
   /** The outcome-event bus the stack made, by its local name (its logical id). */
   outcomeEventBus: string | undefined;
+  /** The key policy of each KMS key the stack made, by its ARN: KMS authorizes with it too. */
+  keyPolicies?: Map<string, PolicyDocument>;
 }
 
 /** The physical names the local runtime uses for the template's resources. */
@@ -44,10 +46,15 @@ export interface LocalNames {
   account: string;
   region: string;
   bucket: string;
+  /** The audit digests' bucket. @default `<bucket>-audit-digests` */
+  digestBucket?: string;
   table: string;
   stateMachineArn: string;
   functionArn(name: string): string;
 }
+
+/** The local name of the audit digests' bucket, beside the uploads bucket. */
+export const defaultDigestBucket = (bucket: string): string => `${bucket}-audit-digests`;
 
 const FUNCTION_DESCRIPTION = /^Airlock ([a-z][a-z-]*)$/;
 
@@ -73,6 +80,7 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
   const roleNames = new Map<string, string>(); // role logical id → local role name
   const functionNames = new Map<string, string>(); // function logical id → pipeline name
   let bucketId: string | undefined;
+  let digestBucketId: string | undefined;
   let tableId: string | undefined;
   for (const [id, resource] of entries) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
@@ -86,6 +94,7 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
       resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined
     )?.Variables;
     bucketId ??= targetOf(variables?.BUCKET_NAME);
+    digestBucketId ??= targetOf(variables?.AUDIT_DIGEST_BUCKET);
     tableId ??= targetOf(variables?.TABLE_NAME);
   }
   if (functionNames.size === 0)
@@ -118,6 +127,17 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
         : attribute === 'Arn'
           ? `arn:aws:s3:::${names.bucket}`
           : undefined;
+    if (id === digestBucketId) {
+      const digestBucket = names.digestBucket ?? defaultDigestBucket(names.bucket);
+      return attribute === undefined
+        ? digestBucket
+        : attribute === 'Arn'
+          ? `arn:aws:s3:::${digestBucket}`
+          : undefined;
+    }
+    // KMS keys by their logical id (the census names the digest key so; locally a file key signs).
+    if (resources[id]?.Type === 'AWS::KMS::Key')
+      return attribute === 'Arn' ? `arn:aws:kms:${names.region}:${names.account}:key/${id}` : undefined;
     if (id === tableId) {
       const arn = `arn:aws:dynamodb:${names.region}:${names.account}:table/${names.table}`;
       return attribute === undefined ? names.table : attribute === 'Arn' ? arn : undefined;
@@ -189,7 +209,16 @@ export function readDeployedPolicies(template: CfnTemplate, names: LocalNames): 
     ([, resource]) =>
       resource.Type === 'AWS::S3::BucketPolicy' && targetOf(resource.Properties?.Bucket) === bucketId,
   )?.[1].Properties?.PolicyDocument;
+  const keyPolicies = new Map<string, PolicyDocument>();
+  for (const [id, resource] of entries) {
+    if (resource.Type !== 'AWS::KMS::Key' || resource.Properties?.KeyPolicy === undefined) continue;
+    keyPolicies.set(
+      resolve({ 'Fn::GetAtt': [id, 'Arn'] }) as string,
+      resolve(resource.Properties.KeyPolicy) as PolicyDocument,
+    );
+  }
   return {
+    keyPolicies,
     functions,
     bucketPolicy: bucketPolicy === undefined ? undefined : (resolve(bucketPolicy) as PolicyDocument),
     stateMachine: principalOf('state-machine', stateMachineRoleId),

@@ -21,8 +21,10 @@ const userPoolId = logicalIdOf(stack.pipeline.userPool);
 const clientId = logicalIdOf(stack.pipeline.userPoolClient);
 
 describe('HTTP API', () => {
-  test('there are exactly the six routes of the v1 API', () => {
+  test('there are exactly the six routes of the v1 API, and the two of the audit digests', () => {
     expect(routes.map((route) => route['RouteKey']).sort()).toEqual([
+      'GET /audit/digests',
+      'GET /audit/public-key',
       'GET /audit/uploads',
       'GET /uploads',
       'GET /uploads/{id}',
@@ -52,6 +54,8 @@ describe('HTTP API', () => {
       'GET /uploads/{id}/download': 'get-upload',
       'GET /uploads/{id}/events': 'get-upload-events',
       'GET /audit/uploads': 'audit-uploads',
+      'GET /audit/digests': 'audit-digests',
+      'GET /audit/public-key': 'audit-digests',
     };
 
     // Act

@@ -129,10 +129,11 @@ describe('an existing bucket with acceptExistingBucketRisks', () => {
     app,
   );
 
-  test('synthesizes without creating an uploads bucket (only the access-log and console buckets)', () => {
+  test('synthesizes without creating an uploads bucket (only the access-log, digest and console buckets)', () => {
     const buckets = [...resourcesOfType(template, 'AWS::S3::Bucket').keys()].sort();
     expect(buckets).toEqual([
       expect.stringMatching(/^PipelineAccessLogsBucket/),
+      expect.stringMatching(/^PipelineAuditDigestBucket/),
       expect.stringMatching(/^PipelineConsoleBucket/),
     ]);
   });

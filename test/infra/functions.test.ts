@@ -54,7 +54,7 @@ const facts = (name: PipelineFunction): FunctionFacts => factsByName.get(name)!;
 const names = functions.map(([name]) => name);
 
 describe('Lambda functions', () => {
-  test('there are exactly the 17 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
+  test('there are exactly the 19 pipeline functions, plus the CDK handlers for bucket notifications and the console deployment', () => {
     // Act
     const pipelineIds = new Set(functions.map(([, id]) => id));
     const others = [...resourcesOfType(template, 'AWS::Lambda::Function').keys()].filter(
@@ -62,7 +62,7 @@ describe('Lambda functions', () => {
     );
 
     // Assert
-    expect(names).toHaveLength(17); // no webhook endpoint: no deliver-webhooks
+    expect(names).toHaveLength(19); // no webhook endpoint: no deliver-webhooks
     expect([...names].sort()).toEqual(
       PIPELINE_FUNCTIONS.filter((name) => name !== 'deliver-webhooks').sort(),
     );

@@ -48,6 +48,7 @@ beforeAll(async () => {
   census = await commandCensus({
     webhookQueueUrl: `https://sqs.us-east-1.amazonaws.com/000000000000/${logicalIdOf(webhookQueue)}`,
     eventBusName: logicalIdOf(stack.pipeline.events.bus),
+    digestKeyArn: `arn:aws:kms:us-east-1:000000000000:key/${logicalIdOf(stack.pipeline.auditDigests.key)}`,
   });
 });
 
@@ -174,19 +175,27 @@ describe('the customer-managed key, derived from what each handler sends', () =>
     const roleId = (resources[fnId ?? '']?.Properties['Role'] as { 'Fn::GetAtt'?: [string] } | undefined)?.[
       'Fn::GetAtt'
     ]?.[0];
-    return Object.values(resources)
-      .filter(
-        (resource) =>
-          resource.Type === 'AWS::IAM::Policy' &&
-          (resource.Properties['Roles'] as Array<{ Ref?: string }>).some((role) => role.Ref === roleId),
-      )
-      .flatMap(
-        (policy) =>
-          (policy.Properties['PolicyDocument'] as { Statement: Array<{ Action: unknown }> }).Statement,
-      )
-      .flatMap((statement) => [statement.Action].flat().map(String))
-      .filter((action) => action.startsWith('kms:'))
-      .sort();
+    return (
+      Object.values(resources)
+        .filter(
+          (resource) =>
+            resource.Type === 'AWS::IAM::Policy' &&
+            (resource.Properties['Roles'] as Array<{ Ref?: string }>).some((role) => role.Ref === roleId),
+        )
+        .flatMap(
+          (policy) =>
+            (
+              policy.Properties['PolicyDocument'] as {
+                Statement: Array<{ Action: unknown; Resource: unknown }>;
+              }
+            ).Statement,
+        )
+        // The digest signing key's uses (kms:Sign, kms:GetPublicKey) are another key's, not storage's.
+        .filter((statement) => !JSON.stringify(statement.Resource).includes('AuditDigestKey'))
+        .flatMap((statement) => [statement.Action].flat().map(String))
+        .filter((action) => action.startsWith('kms:'))
+        .sort()
+    );
   };
 
   /**

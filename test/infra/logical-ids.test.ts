@@ -70,6 +70,14 @@ const PINNED: ReadonlyArray<readonly [type: string, logicalId: string]> = [
   // Named by ARN in the scan results' rule; replacing it would re-validate the bucket's protection.
   ['AWS::GuardDuty::MalwareProtectionPlan', 'PipelineMalwareProtectionPlan9B7C4527'],
   ['AWS::Lambda::Function', 'PipelinePublishOutcomeFunction57ABFDF7'],
+  // The audit digests: Object Lock keeps their bucket's objects whatever the stack does, and
+  // the key's public key verifies every digest ever signed.
+  ['AWS::S3::Bucket', 'PipelineAuditDigestBucketC2705E7A'],
+  ['AWS::KMS::Key', 'PipelineAuditDigestKey565411E3'],
+  ['AWS::Logs::LogGroup', 'PipelineWriteAuditDigestLogs1A7C0FC5'],
+  ['AWS::Logs::LogGroup', 'PipelineAuditDigestsLogsF6E8EBFC'],
+  ['AWS::Lambda::Function', 'PipelineWriteAuditDigestFunctionE51D8D1B'],
+  ['AWS::Lambda::Function', 'PipelineAuditDigestsFunction728D83E3'],
 ];
 
 /** Types whose every resource holds data or is addressed from outside, so must be pinned. */
@@ -124,7 +132,7 @@ describe('logical ids of resources that hold data or are addressed from outside'
       .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
       .filter(([, resource]) => String(resource.Properties?.Description).startsWith('Airlock '))
       .map(([id]) => id);
-    expect(functions).toHaveLength(17); // every function but deliver-webhooks (no webhook endpoint)
+    expect(functions).toHaveLength(19); // every function but deliver-webhooks (no webhook endpoint)
     expect(functions.filter((id) => !pinnedIds.has(id))).toEqual([]);
   });
 });

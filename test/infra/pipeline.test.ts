@@ -19,10 +19,15 @@ const stateMachine = resourceById(template, stateMachineId).Properties;
  * The only EventBridge rule that has a property: `EventPattern` of S3 events (the scan results'
  * rule is the other pattern, test/infra/scanning.test.ts) or `ScheduleExpression`.
  */
-const ruleWith = (property: string): [string, Record<string, unknown>] => {
+const ruleWith = (
+  property: string,
+  target: PipelineFunction = 'sweeper',
+): [string, Record<string, unknown>] => {
   const matching = [...resourcesOfType(template, 'AWS::Events::Rule')].filter(
     ([, rule]) =>
       rule.Properties[property] !== undefined &&
+      (property !== 'ScheduleExpression' ||
+        JSON.stringify(rule.Properties['Targets']).includes(functionId(target))) &&
       (property !== 'EventPattern' ||
         JSON.stringify((rule.Properties[property] as { source?: unknown }).source) === '["aws.s3"]'),
   );

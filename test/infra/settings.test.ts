@@ -26,6 +26,7 @@ describe('resolveSettings', () => {
       noncurrentVersionRetention: settings.noncurrentVersionRetention.toDays(),
       rejectedRetention: settings.rejectedRetention.toDays(),
       sweepInterval: settings.sweepInterval.toMinutes(),
+      auditDigestInterval: settings.auditDigestInterval.toMinutes(),
     }).toEqual({
       allowedOrigins: [],
       typePolicy: DEFAULT_TYPE_POLICY,
@@ -39,6 +40,9 @@ describe('resolveSettings', () => {
       processingTimeoutSeconds: 3600,
       sweepInterval: 5,
       sweepBatchSize: 100,
+      auditDigestInterval: 15,
+      auditDigestRetentionDays: 365,
+      auditDigestLockMode: 'COMPLIANCE',
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
       quotaOpenGrants: 1000,

@@ -335,7 +335,7 @@ describe('log groups (functions, state machine, API access logs)', () => {
   ];
 
   test('there is one per function, one for the state machine and one for the API', () => {
-    expect(logGroups(defaults)).toHaveLength(17 + 2); // 17 functions (no webhook endpoint, no delivery)
+    expect(logGroups(defaults)).toHaveLength(19 + 2); // 19 functions (no webhook endpoint, no delivery)
   });
 
   test("by default they use CloudWatch Logs' own encryption (no KMS key named)", () => {

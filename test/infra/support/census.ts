@@ -15,6 +15,19 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { GuardDutyClient, SendObjectMalwareScanCommand } from '@aws-sdk/client-guardduty';
 import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import {
+  ListObjectsV2Command,
+  ListObjectVersionsCommand as ListDigestVersions,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { generateKeyPairSync } from 'node:crypto';
+import { DigestBucket } from '../../../functions/adapters/digest-bucket.js';
+import { KmsDigestSigner } from '../../../functions/adapters/digest-signer.js';
+import { DigestStateStore } from '../../../functions/adapters/digest-state.js';
+import { makeAuditDigestsHandler } from '../../../functions/audit-digests.js';
+import { makeWriteAuditDigestHandler } from '../../../functions/write-audit-digest.js';
+import { defaultDigestBucket } from '../../../local/iam/roles.js';
 import type { SQSEvent } from 'aws-lambda';
 import {
   BatchGetCommand,
@@ -79,7 +92,7 @@ import {
 
 /** One request a function made: an SDK command it sent, or a grant it signed. */
 export interface SentCall {
-  service: 's3' | 'dynamodb' | 'sfn' | 'guardduty' | 'secretsmanager' | 'sqs' | 'events';
+  service: 's3' | 'dynamodb' | 'sfn' | 'guardduty' | 'secretsmanager' | 'sqs' | 'events' | 'kms';
   command: string;
   input: Record<string, unknown>;
 }
@@ -112,6 +125,12 @@ const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
 const guardDuty = mockClient(GuardDutyClient);
 const eventBridge = mockClient(EventBridgeClient);
+const kmsClient = mockClient(KMSClient);
+/** The digest bucket and key as the template's resolution names them (the key by its logical id). */
+export const DIGEST_BUCKET = defaultDigestBucket(BUCKET);
+let digestKeyArn = 'arn:aws:kms:us-east-1:000000000000:key/AuditDigestKey';
+/** An object body as the SDK gives it (transformToString). */
+const body = (text: string) => ({ transformToString: () => Promise.resolve(text) });
 
 const store = newUploadStore();
 const sweepState = new SweepStateStore(TABLE_NAME, newDynamoDbClient());
@@ -425,6 +444,58 @@ const SCENARIOS: Record<PipelineFunction, () => Promise<unknown>> = {
     s3.on(DeleteObjectCommand).resolves({});
     await makeReleaseQuarantineHandler(() => ({ objects }))({ uploadId: UPLOAD_ID, object });
   },
+  'write-audit-digest': async () => {
+    // Two uploads changed; the first run finds a digest a crashed run left for the first period
+    // (ListObjectsV2, GetObject), signs and puts the second, moving its cursor under its lease.
+    ddb
+      .on(GetCommand)
+      .resolves({})
+      .on(UpdateCommand)
+      .resolves({})
+      .on(QueryCommand)
+      .resolves({ Items: [] })
+      .on(QueryCommand, { ExpressionAttributeValues: { ':status': 'PROCESSED' } }, false)
+      .resolves({ Items: [recordItem({ status: 'PROCESSED' })] })
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `UPLOAD#${UPLOAD_ID}` } }, false)
+      .resolves({ Items: [{ ...recordItem({ status: 'PROCESSED' }), sk: 'RECORD', events: [] }] });
+    s3.on(ListObjectsV2Command).resolves({ Contents: [] }).on(PutObjectCommand).resolves({});
+    kmsClient.on(SignCommand).resolves({ Signature: new Uint8Array([48, 6, 2, 1, 1, 2, 1, 1]) });
+    const handler = makeWriteAuditDigestHandler(() => ({
+      state: new DigestStateStore(TABLE_NAME, newDynamoDbClient()),
+      digests: new DigestBucket(DIGEST_BUCKET, new S3Client({ region: 'us-east-1' })),
+      trails: store,
+      signer: new KmsDigestSigner(digestKeyArn, new KMSClient({ region: 'us-east-1' })),
+      schedule: { intervalMs: 15 * 60_000, settleMs: 60_000 },
+      budgetMs: 60_000,
+      now: () => NOW,
+    }));
+    await handler();
+    // A crashed run's digest under the key: read back (it does not follow: refused, not rewritten).
+    s3.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+      Contents: [{ Key: input.Prefix }],
+    }));
+    s3.on(GetObjectCommand).resolves({
+      Body: body(JSON.stringify({ number: 1, previous: null, signature: 's', uploads: [] })),
+    } as never);
+    await handler().catch(() => undefined);
+  },
+  'audit-digests': async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    kmsClient.on(GetPublicKeyCommand).resolves({
+      PublicKey: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
+    });
+    s3.on(ListDigestVersions).resolves({
+      Versions: [{ Key: 'digests/2025-03-01T12:15:00.000Z.json', VersionId: 'v1', IsLatest: true }],
+    });
+    s3.on(GetObjectCommand).resolves({ Body: body('{}') } as never);
+    const handler = makeAuditDigestsHandler(() => ({
+      digests: new DigestBucket(DIGEST_BUCKET, new S3Client({ region: 'us-east-1' })),
+      signer: new KmsDigestSigner(digestKeyArn, new KMSClient({ region: 'us-east-1' })),
+    }));
+    const auditor = { groups: ['auditors'] };
+    await handler(apiEvent({ routeKey: 'GET /audit/public-key', ...auditor }));
+    await handler(apiEvent({ routeKey: 'GET /audit/digests', ...auditor }));
+  },
   sweeper: async () => {
     const old = '2025-03-01T11:00:00.000Z';
     ddb
@@ -522,9 +593,10 @@ const queuePollerCalls = (queueUrl: string): SentCall[] =>
 
 /** What each function sends (commands) and signs (grants), over all its paths. */
 export async function commandCensus(
-  options: { webhookQueueUrl?: string; eventBusName?: string } = {},
+  options: { webhookQueueUrl?: string; eventBusName?: string; digestKeyArn?: string } = {},
 ): Promise<Map<PipelineFunction, SentCall[]>> {
   if (options.webhookQueueUrl) webhookQueueUrl = options.webhookQueueUrl;
+  if (options.digestKeyArn) digestKeyArn = options.digestKeyArn;
   if (options.eventBusName) eventBusName = options.eventBusName;
   const census = new Map<PipelineFunction, SentCall[]>();
   let grants: GrantToSign[] = [];
@@ -546,6 +618,7 @@ export async function commandCensus(
       secretsManager.reset();
       sqs.reset();
       eventBridge.reset();
+      kmsClient.reset();
       grants = [];
       await run();
       const sent = (service: SentCall['service'], calls: Array<{ args: unknown[] }>): SentCall[] =>
@@ -561,6 +634,7 @@ export async function commandCensus(
         ...sent('secretsmanager', secretsManager.calls()),
         ...sent('sqs', sqs.calls()),
         ...sent('events', eventBridge.calls()),
+        ...sent('kms', kmsClient.calls()),
         ...(name === 'deliver-webhooks' ? queuePollerCalls(webhookQueueUrl) : []),
         ...grants.map((grant): SentCall => ({
           service: 's3',
@@ -578,6 +652,7 @@ export async function commandCensus(
     secretsManager.restore();
     sqs.restore();
     eventBridge.restore();
+    kmsClient.restore();
   }
   return census;
 }

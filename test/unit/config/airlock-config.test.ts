@@ -63,6 +63,9 @@ describe('defaults', () => {
       rejectedRetentionDays: 90,
       abandonedRecordRetentionDays: 90,
       logRetentionDays: 365,
+      auditDigestIntervalMinutes: 15,
+      auditDigestRetentionDays: 365,
+      auditDigestLockMode: 'COMPLIANCE',
       apiThrottle: { rateLimit: 50, burstLimit: 100 },
       reservedConcurrency: {},
       forensicReaderArns: [],
@@ -176,6 +179,18 @@ describe('bad values are refused with a message naming the field', () => {
       },
       /typePolicy: The type policy is invalid[\s\S]*ooxml\.vba does not apply/,
       { editorRefuses: false },
+    ],
+    [
+      'a digest interval of a day and a minute',
+      { auditDigestIntervalMinutes: 1441 },
+      /auditDigestIntervalMinutes: must be a whole number of minutes from 1 to 1440/,
+      { editorRefuses: true },
+    ],
+    [
+      'a digest lock mode Object Lock does not have',
+      { auditDigestLockMode: 'LEGAL_HOLD' },
+      /auditDigestLockMode: must be one of COMPLIANCE, GOVERNANCE/,
+      { editorRefuses: true },
     ],
     [
       'a quarantine retention shorter than an upload and its processing',

@@ -204,6 +204,35 @@ describe('the trail in the record', () => {
     ]);
   });
 
+  it('moves the record in the byStatus index on every append, a listed discard too', async () => {
+    // Arrange: a PROCESSED record, then a discard of another version a minute later
+    const processed = written(
+      await outcomeOf(written(await claimOf(await create('01MOVED'), T0 + 1000)), 'PROCESSED', T0 + 2000),
+    );
+    const discardAt = iso(T0 + 60_000);
+    await store.discard({
+      record: processed,
+      plan: 'LIST',
+      event: discardedEvent({
+        uploadId: '01MOVED',
+        at: discardAt,
+        status: 'PROCESSED',
+        reason: { code: 'ALREADY_PROCESSED', message: 'm' },
+        versionId: 'v2',
+        executionId: EXECUTION,
+      }),
+    });
+    // Act: what changed from the discard's time on, as the digest writer and auditors query it
+    const changedSince = async (from: string) =>
+      (await store.pageByStatus({ status: 'PROCESSED', from, to: '9', limit: 10 })).items.map((record) => [
+        record.uploadId,
+        record.updatedAt,
+      ]);
+    // Assert
+    expect(await changedSince(discardAt)).toEqual([['01MOVED', discardAt]]);
+    expect((await store.get('01MOVED'))?.trailHead.at).toBe(discardAt);
+  });
+
   it('keeps the trail of an object key with no upload apart, numbered from 1, and reads it', async () => {
     // Arrange
     const key = 'quarantine/dropped.bin';

@@ -431,7 +431,10 @@ describe('the OpenAPI document: the domain it describes', () => {
     expect(closed).toEqual(
       [
         'AuditActor',
+        'AuditDigestItem',
+        'AuditDigestList',
         'AuditEvent',
+        'AuditPublicKey',
         'AuditUpload',
         'AuditUploadList',
         'CreateUploadRequest',
