@@ -52,6 +52,11 @@ export interface VerificationSummary {
   /** Every trail that did not verify, with its first broken link. */
   problems: TrailReport[];
   unreadableLines: UnreadableLine[];
+  /**
+   * Trails a digest names that are gone after the retention that digest gave them (abandoned
+   * uploads the table's TTL may delete): expected, not tampering.
+   */
+  retentionEnded: number;
   /** When digests were given: each one's verdict, and whether the chain holds. */
   digests?: {
     files: number;
@@ -103,7 +108,9 @@ export async function auditVerifyCommand(
     const { kind: _kind, ...window } = source;
     summarySource = { kind: 'api', url: ctx.apiUrl, ...window };
   }
-  const summary = tally.summary(summarySource, now, digests);
+  // Offline, `--at` is the time the export was taken: retention and the digests' tail count from it.
+  const asOf = source.kind === 'export' ? (source.at ?? now) : now;
+  const summary = tally.summary(summarySource, now, digests, asOf);
   await emit(ctx.stdout, ctx.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));
   return summary.result === 'VERIFIED' ? EXIT.OK : EXIT.NOT_PROCESSED;
 }
@@ -119,6 +126,7 @@ class Tally {
   private readonly unreadable: UnreadableLine[] = [];
   private unreadableCount = 0;
   private readonly seen = new Set<string>();
+  private retentionEnded = 0;
 
   /** `anchors`: the head each upload had in its latest verified digest. */
   constructor(
@@ -151,10 +159,13 @@ class Tally {
     source: VerificationSummary['source'],
     now: Date,
     digests?: DigestChainReport & { files: number },
+    asOf: Date = now,
   ): VerificationSummary {
     // A trail a digest names that the export does not hold: deleted whole.
     for (const [uploadId, anchor] of this.wholeSource ? (this.anchors ?? []) : []) {
-      if (!this.seen.has(uploadId)) this.count(verifyTrail(uploadId, [], anchor), 0);
+      if (this.seen.has(uploadId)) continue;
+      if (anchor.retainUntil !== undefined && anchor.retainUntil <= asOf.toISOString()) this.retentionEnded++;
+      else this.count(verifyTrail(uploadId, [], anchor), 0);
     }
     const failed = this.problems.length > 0 || this.unreadableCount > 0 || digests?.chainIntact === false;
     return {
@@ -166,6 +177,7 @@ class Tally {
       verdicts: { ...this.verdicts },
       problems: [...this.problems],
       unreadableLines: [...this.unreadable],
+      retentionEnded: this.retentionEnded,
       ...(digests ? { digests: digestSummary(digests) } : {}),
       result: failed ? 'FAILED' : 'VERIFIED',
     };
@@ -328,6 +340,11 @@ export function renderSummary(summary: VerificationSummary): string {
     `events:      ${summary.events}`,
     `trails:      ${TRAIL_VERDICTS.map((verdict) => `${verdict} ${summary.verdicts[verdict]}`).join(', ')}`,
   ];
+  if (summary.retentionEnded > 0) {
+    out.push(
+      `retention:   ${summary.retentionEnded} abandoned trail(s) gone after the retention their digest gave`,
+    );
+  }
   if (summary.problems.length > 0) out.push('', 'trails that did not verify (first broken link):');
   for (const problem of summary.problems) {
     const link = problem.firstBrokenLink;

@@ -28,7 +28,7 @@ import { UPLOAD_STATUSES, type RecordedEvent } from './domain/model.js';
 export interface WriteAuditDigestDeps {
   state: Pick<DigestStateStore, 'read' | 'acquire' | 'advance' | 'release'>;
   digests: Pick<DigestBucket, 'find' | 'put'>;
-  trails: Pick<UploadQueries, 'pageByStatus' | 'listAudit'>;
+  trails: Pick<UploadQueries, 'pageByStatus' | 'pageEvents'>;
   signer: DigestSigner;
   schedule: DigestSchedule;
   /** How long one run may work: it stops between digests, leaving the rest to the next run. */
@@ -132,7 +132,7 @@ function adopt(stored: unknown, last: DigestLink | undefined, key: string): Dige
 async function changedTrailsSince(
   trails: WriteAuditDigestDeps['trails'],
   since: string,
-): Promise<Array<{ uploadId: string; events: RecordedEvent[] }>> {
+): Promise<Array<{ uploadId: string; events: RecordedEvent[]; ttl?: number }>> {
   const ids: string[] = [];
   for (const status of UPLOAD_STATUSES) {
     let startKey: Record<string, unknown> | undefined;
@@ -148,11 +148,18 @@ async function changedTrailsSince(
       startKey = page.lastKey;
     } while (startKey !== undefined);
   }
-  const read: Array<{ uploadId: string; events: RecordedEvent[] }> = [];
+  const read: Array<{ uploadId: string; events: RecordedEvent[]; ttl?: number }> = [];
   for (let start = 0; start < ids.length; start += READ_CONCURRENCY) {
     const batch = ids.slice(start, start + READ_CONCURRENCY);
-    const events = await Promise.all(batch.map((id) => trails.listAudit(id)));
-    batch.forEach((uploadId, index) => read.push({ uploadId, events: events[index] ?? [] }));
+    const pages = await Promise.all(batch.map((id) => trails.pageEvents(id)));
+    batch.forEach((uploadId, index) => {
+      const page = pages[index];
+      read.push({
+        uploadId,
+        events: page?.events ?? [],
+        ...(page?.ttl !== undefined ? { ttl: page.ttl } : {}),
+      });
+    });
   }
   return read;
 }

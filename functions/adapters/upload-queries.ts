@@ -39,6 +39,8 @@ export interface EventsPage {
   record?: UploadRecord;
   events: RecordedEvent[];
   cursor?: string;
+  /** The record's TTL (epoch seconds), when the table may delete it (an abandoned upload). */
+  ttl?: number;
 }
 
 /**
@@ -106,8 +108,10 @@ export class UploadQueries {
       ...event,
       uploadId,
     }));
+    const ttl: unknown = recordItemFound?.[TABLE_KEYS.ttlAttribute];
     return {
       ...(recordItemFound ? { record: recordFromItem(recordItemFound) } : {}),
+      ...(typeof ttl === 'number' ? { ttl } : {}),
       ...pageOfTrail(all, uploadId, page),
     };
   }

@@ -53,15 +53,28 @@ export function headAsOf(events: readonly RecordedEvent[], periodEnd: string): D
   return head === undefined ? undefined : { uploadId: head.uploadId, seq: head.seq, hash: head.hash };
 }
 
-/** Every trail with an event in [periodStart, periodEnd), with its head as of periodEnd. */
+/**
+ * Every trail with an event in [periodStart, periodEnd), with its head as of periodEnd. A record
+ * that carries a TTL (`ttl`, epoch seconds: an abandoned upload) at that head is named with the
+ * time its retention ends, so that its deletion by the TTL is not reported as tampering.
+ */
 export function digestEntries(
-  trails: ReadonlyArray<{ uploadId: string; events: readonly RecordedEvent[] }>,
+  trails: ReadonlyArray<{ uploadId: string; events: readonly RecordedEvent[]; ttl?: number }>,
   periodStart: string,
   periodEnd: string,
 ): DigestEntry[] {
-  return trails.flatMap(({ uploadId, events }) => {
+  return trails.flatMap(({ uploadId, events, ttl }) => {
     if (!events.some((event) => event.at >= periodStart && event.at < periodEnd)) return [];
     const head = headAsOf(events, periodEnd);
-    return head === undefined ? [] : [{ ...head, uploadId }];
+    if (head === undefined) return [];
+    // The TTL belongs to the record's current head: an earlier head was not yet abandoned.
+    const isCurrentHead = events.every((event) => event.seq <= head.seq);
+    return [
+      {
+        ...head,
+        uploadId,
+        ...(ttl !== undefined && isCurrentHead ? { retainUntil: new Date(ttl * 1000).toISOString() } : {}),
+      },
+    ];
   });
 }

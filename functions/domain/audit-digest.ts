@@ -19,6 +19,11 @@ export interface DigestEntry {
   uploadId: string;
   seq: number;
   hash: string;
+  /**
+   * When the table's TTL may delete the record (an abandoned upload, at that head): a trail the
+   * verifier no longer finds after this time ended its retention; before it, it was deleted.
+   */
+  retainUntil?: string;
 }
 
 export interface UnsignedDigest {
@@ -97,7 +102,12 @@ export function nextDigest(params: {
     periodStart: previous?.periodEnd ?? params.firstPeriodStart,
     periodEnd: params.periodEnd,
     uploads: [...latest.values()]
-      .map(({ uploadId, seq, hash }) => ({ uploadId, seq, hash }))
+      .map(({ uploadId, seq, hash, retainUntil }) => ({
+        uploadId,
+        seq,
+        hash,
+        ...(retainUntil === undefined ? {} : { retainUntil }),
+      }))
       .sort((a, b) => (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0)),
     previous: previous === undefined ? null : { hash: previous.hash, signature: previous.signature },
     keyId: params.keyId,

@@ -153,7 +153,13 @@ describe('the digest writer', () => {
       // Up to 12:15: 01A's ISSUED only (its claim came after the period's end)
       [1, iso(T0 + 15 * MINUTE), [{ uploadId: '01A', seq: 1, hash: trailA[0]!.hash }]],
       [2, iso(T0 + 30 * MINUTE), [{ uploadId: '01A', seq: 2, hash: trailA[1]!.hash }]],
-      [3, iso(T0 + 45 * MINUTE), [{ uploadId: '01B', seq: 1, hash: trailB[0]!.hash }]],
+      // 01B is still waiting for its bytes: its record carries the TTL of an abandoned upload, and
+      // the digest says when the table may delete it (01A's claim removed its TTL).
+      [
+        3,
+        iso(T0 + 45 * MINUTE),
+        [{ uploadId: '01B', seq: 1, hash: trailB[0]!.hash, retainUntil: iso(T0 + 55 * MINUTE + 86_400_000) }],
+      ],
       [4, iso(T0 + 60 * MINUTE), []],
       [5, iso(T0 + 75 * MINUTE), []],
     ]);
