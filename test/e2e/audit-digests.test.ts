@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +12,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DIGEST_PREFIX } from '../../functions/adapters/digest-bucket.js';
 import type { Digest } from '../../functions/domain/audit-digest.js';
-import { REPO_ROOT, readLocalSettings } from '../../local/settings.js';
+import { readLocalSettings } from '../../local/settings.js';
 import { defaultDigestBucket } from '../../local/iam/roles.js';
 import * as samples from '../fixtures/samples.js';
 import { allocateRuntime, launchRuntime, stopRuntime, type RuntimeSpec } from './runtime-process.js';
-import { api, pollUntil, s3For, tokenFor, uniqueUser } from './support.js';
+import { api, pollUntil, runAirlock, s3For, tokenFor, uniqueUser, type CliRun } from './support.js';
 
 /**
  * Signed, chained digests on a runtime of their own, written every 3 seconds (2 seconds after
@@ -44,24 +43,8 @@ afterAll(async () => {
   if (!process.env.AIRLOCK_E2E_KEEP) rmSync(spec.dataDir, { recursive: true, force: true });
 });
 
-function airlock(
-  args: string[],
-  token: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/airlock.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, AIRLOCK_API_URL: runtime().apiUrl, AIRLOCK_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const airlock = (args: string[], token: string): Promise<CliRun> =>
+  runAirlock(runtime().apiUrl, args, { AIRLOCK_TOKEN: token });
 
 interface DigestItem {
   name: string;

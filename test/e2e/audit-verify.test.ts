@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,9 +6,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import canonicalize from 'canonicalize';
 import { digestSigningInput, nextDigest, type Digest } from '../../functions/domain/audit-digest.js';
-import { REPO_ROOT, readLocalSettings } from '../../local/settings.js';
+import { readLocalSettings } from '../../local/settings.js';
 import * as samples from '../fixtures/samples.js';
-import { sharedRuntime, tokenFor, uniqueUser } from './support.js';
+import { runAirlock, sharedRuntime, tokenFor, uniqueUser, type CliRun } from './support.js';
 
 /**
  * `airlock audit verify` against the shared local runtime: real uploads make real trails; then,
@@ -20,27 +19,8 @@ import { sharedRuntime, tokenFor, uniqueUser } from './support.js';
 
 const runtime = sharedRuntime();
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function airlock(args: string[], token: string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/airlock.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, AIRLOCK_API_URL: runtime.apiUrl, AIRLOCK_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const airlock = (args: string[], token: string): Promise<CliRun> =>
+  runAirlock(runtime.apiUrl, args, { AIRLOCK_TOKEN: token });
 
 interface Summary {
   uploads: number;

@@ -1,11 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../local/settings.js';
 import * as samples from '../fixtures/samples.js';
-import { api, auditTrail, sharedRuntime, tokenFor, uniqueUser, type AuditEventView } from './support.js';
+import {
+  api,
+  auditTrail,
+  runAirlock,
+  runCommand,
+  sharedRuntime,
+  tokenFor,
+  uniqueUser,
+  type AuditEventView,
+  type CliRun,
+} from './support.js';
 
 /**
  * The `airlock` CLI run as a subprocess (exactly as `npx airlock` runs it) against the shared
@@ -14,30 +22,11 @@ import { api, auditTrail, sharedRuntime, tokenFor, uniqueUser, type AuditEventVi
 
 const runtime = sharedRuntime();
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: REPO_ROOT,
-      env: { ...process.env, AIRLOCK_API_URL: runtime.apiUrl, AIRLOCK_TOKEN: undefined, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (command: string, args: string[], env: Record<string, string | undefined>): Promise<CliRun> =>
+  runCommand(command, args, runtime.apiUrl, env);
 
 const airlock = (args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> =>
-  run(process.execPath, ['--import', 'tsx', 'cli/airlock.ts', ...args], env);
+  runAirlock(runtime.apiUrl, args, env);
 
 /** A temp dir with a valid PDF and a spoofed one: an executable named invoice.pdf. */
 function sampleFiles() {

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { AuditEvent, CreatedUpload, UploadView } from '../../client/index.js';
 import { issueToken } from '../../local/auth.js';
-import { readLocalSettings } from '../../local/settings.js';
+import { REPO_ROOT, readLocalSettings } from '../../local/settings.js';
 import {
   TERMINAL_STATUSES,
   pollUntil,
@@ -217,3 +218,39 @@ export function expectApiError(response: ApiResponse<unknown>, status: number, c
   expect(Object.keys(error).filter((name) => !['code', 'message', 'details'].includes(name))).toEqual([]);
   expect(response.headers.get('content-type') ?? '').toMatch(/^application\/json/);
 }
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command from the repo against the API at `apiUrl`; no token is inherited unless `env` gives one. */
+export function runCommand(
+  command: string,
+  args: string[],
+  apiUrl: string,
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, AIRLOCK_API_URL: apiUrl, AIRLOCK_TOKEN: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The `airlock` CLI as a subprocess, as a user runs it from the repo. */
+export const runAirlock = (
+  apiUrl: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> =>
+  runCommand(process.execPath, ['--import', 'tsx', 'cli/airlock.ts', ...args], apiUrl, env);
